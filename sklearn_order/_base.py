@@ -1,0 +1,251 @@
+"""Shared estimator machinery: parameters, validation, and training wiring.
+
+The estimators in ``estimators.py`` only turn their targets into one or more
+``±1``/real target vectors with per-sample weights; everything else — the
+update rule, the seed, the composition order, threads over one-vs-rest
+classes, divergence and convergence reporting — happens here, once.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import _check_sample_weight
+
+from ._problem import Problem
+from .kernels import UpdateRule
+from .losses import LOSSES, loss_parameter
+from .orders import ORDERS, StoppingRule
+from .penalties import penalty_strengths
+from .sampling import SAMPLINGS
+from .schedules import ADAPTIVE, LEARNING_RATES, OPTIMAL, optimal_offset
+
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+class BaseBackwardSGD(BaseEstimator):
+    """Machinery shared by the classifier and the regressor."""
+
+    _parameter_constraints: dict = {
+        "order": [StrOptions(set(ORDERS))],
+        "sampling": [StrOptions(set(SAMPLINGS))],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions(set(LEARNING_RATES))],
+        "eta0": [Interval(Real, 0, None, closed="left")],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # -- parameters ---------------------------------------------------------
+
+    def _check_params(self):
+        """Validate parameters and the combinations the constraints cannot express."""
+        self._validate_params()
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError(
+                "alpha must be > 0 since learning_rate is 'optimal': the step "
+                "sizes are 1 / (alpha * (t0 + t))."
+            )
+        if self.learning_rate != "optimal" and self.eta0 == 0:
+            raise ValueError(
+                f"eta0 must be > 0 with learning_rate={self.learning_rate!r}."
+            )
+        if self.order == "backward" and self.learning_rate == "adaptive":
+            raise ValueError(
+                "learning_rate='adaptive' is only defined for order='forward': its "
+                "step size depends on the training trajectory, not on the batch "
+                "index alone, so the backward composition T_1 ∘ … ∘ T_K of the "
+                "update maps is not defined. Use 'constant', 'invscaling' or "
+                "'optimal'."
+            )
+
+    def _loss_param(self):
+        return loss_parameter(self.loss, getattr(self, "epsilon", 0.0))
+
+    def _update_rule(self):
+        """The :class:`~sklearn_order.kernels.UpdateRule` of the current parameters."""
+        loss = LOSSES[self.loss]
+        loss_param = self._loss_param()
+        l2, l1 = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
+        schedule = LEARNING_RATES[self.learning_rate]
+        t0 = (
+            optimal_offset(loss.code, loss_param, self.alpha)
+            if schedule == OPTIMAL
+            else 0.0
+        )
+        return UpdateRule(
+            loss=int(loss.code),
+            loss_param=float(loss_param),
+            l2=float(l2),
+            l1=float(l1),
+            fit_intercept=bool(self.fit_intercept),
+            schedule=int(schedule),
+            power_t=float(self.power_t),
+            alpha=float(self.alpha),
+            optimal_t0=float(t0),
+        )
+
+    def _stopping_rule(self):
+        return StoppingRule(
+            max_iter=int(self.max_iter),
+            tol=None if self.tol is None else float(self.tol),
+            n_iter_no_change=int(self.n_iter_no_change),
+            eta0=float(self.eta0),
+            adaptive=LEARNING_RATES[self.learning_rate] == ADAPTIVE,
+            verbose=int(self.verbose),
+        )
+
+    def _seed(self):
+        return int(check_random_state(self.random_state).randint(_MAX_SEED))
+
+    # -- training -----------------------------------------------------------
+
+    def _problems(self, X, targets, weights, seed):
+        rule = self._update_rule()
+        return [
+            Problem(
+                X=X,
+                y=targets[k],
+                sample_weight=weights[k],
+                rule=rule,
+                sampling=SAMPLINGS[self.sampling],
+                seed=seed,
+                batch_size=int(self.batch_size),
+                learning_rate_name=self.learning_rate,
+                eta0=float(self.eta0),
+            )
+            for k in range(len(targets))
+        ]
+
+    def _run_outputs(self, work, n_outputs):
+        """Run ``work(k)`` for every output, in threads when there are several."""
+        n_jobs = getattr(self, "n_jobs", None)
+        if n_outputs == 1 or n_jobs in (None, 1):
+            return [work(k) for k in range(n_outputs)]
+        return Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(work)(k) for k in range(n_outputs)
+        )
+
+    def _train(self, X, targets, weights, coef, intercept):
+        """Fit every output from ``(coef, intercept)``, in place, in this order.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+        targets, weights : list of ndarray of shape (n_samples,)
+            One target vector and one weight vector per output.
+        coef : ndarray of shape (n_outputs, n_features), float64
+        intercept : ndarray of shape (n_outputs,), float64
+
+        Returns
+        -------
+        n_iter : int
+            The largest number of epochs over outputs.
+        n_maps : int
+            ``n_iter`` times the number of maps per epoch.
+        """
+        problems = self._problems(X, targets, weights, self._seed())
+        order = ORDERS[self.order]
+        stop = self._stopping_rule()
+        results = self._run_outputs(
+            lambda k: order.fit(problems[k], coef[k], intercept[k : k + 1], stop),
+            len(problems),
+        )
+        n_iter = max(result.n_iter for result in results)
+        if not all(result.converged for result in results):
+            criterion = (
+                "the backward iterates at successive doubled epoch counts did "
+                "not agree to tol"
+                if self.order == "backward"
+                else "the training objective kept improving by more than tol"
+            )
+            warnings.warn(
+                f"Maximum number of iterations (max_iter={self.max_iter}) reached "
+                f"before convergence: {criterion}. Consider increasing max_iter, "
+                "or check that the problem is well conditioned (regularized, "
+                "scaled data).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return n_iter, n_iter * problems[0].n_batches
+
+    def _train_one_pass(self, X, targets, weights, coef, intercept, t_start):
+        """One pass over the chunk ``X`` in this order, from ``(coef, intercept)``.
+
+        The chunk's batches are composed forward (oldest map last) or backward
+        (newest map first) on top of the current coefficients; the epoch's
+        permutation is keyed by ``t_start``, the number of maps applied so far.
+
+        Returns
+        -------
+        n_maps : int
+            Number of maps applied.
+        """
+        problems = self._problems(X, targets, weights, self._seed())
+        reverse = ORDERS[self.order].reverse
+        eta = float(self.eta0)
+        self._run_outputs(
+            lambda k: problems[k].run(
+                coef[k],
+                intercept[k : k + 1],
+                first_epoch=t_start,
+                n_epochs=1,
+                reverse=reverse,
+                t_start=t_start,
+                eta=eta,
+            ),
+            len(problems),
+        )
+        return problems[0].n_batches
+
+    # -- helpers for the estimators -----------------------------------------
+
+    @staticmethod
+    def _sample_weight(sample_weight, X):
+        return _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+
+    @staticmethod
+    def _initial_parameters(coef_init, intercept_init, n_outputs, n_features):
+        """Float64 copies of the starting point, shapes checked.
+
+        Returns
+        -------
+        coef : ndarray of shape (n_outputs, n_features)
+        intercept : ndarray of shape (n_outputs,)
+        """
+        coef = np.zeros((n_outputs, n_features))
+        intercept = np.zeros(n_outputs)
+        if coef_init is not None:
+            given = np.asarray(coef_init, dtype=np.float64)
+            if given.size != coef.size or given.shape[-1] != n_features:
+                raise ValueError(
+                    f"coef_init has shape {given.shape}; expected "
+                    f"{(n_outputs, n_features) if n_outputs > 1 else (n_features,)}."
+                )
+            coef[:] = given.reshape(coef.shape)
+        if intercept_init is not None:
+            given = np.asarray(intercept_init, dtype=np.float64)
+            if given.size != n_outputs:
+                raise ValueError(
+                    f"intercept_init has shape {given.shape}; expected ({n_outputs},)."
+                )
+            intercept[:] = given.reshape(-1)
+        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+            raise ValueError("coef_init and intercept_init must be finite.")
+        return coef, intercept

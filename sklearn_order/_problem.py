@@ -1,0 +1,143 @@
+"""One linear model to train: the data, its targets and weights, and the rule.
+
+A :class:`Problem` is what the estimators hand to a composition order: the
+orders (``orders.py``) decide which epochs to compose and in which direction;
+the problem runs them on the compiled kernel and turns a failed status into a
+:class:`DivergenceError`.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .kernels import DERIVATIVE_AT_BOUND, OK, UpdateRule
+from .kernels.dense import run_epochs
+from .sampling import n_batches
+
+
+class DivergenceError(ValueError):
+    """The SGD iterates diverged: the learning rate is too large for the data."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A linear model to train by composing update maps.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), C-contiguous float32 or float64
+    y : ndarray of shape (n_samples,), float64
+        Targets; ``±1`` for classification.
+    sample_weight : ndarray of shape (n_samples,), float64
+        Sample × class weights.
+    rule : UpdateRule
+        The update map's loss, penalty and schedule.
+    sampling : int
+        Sampling scheme code.
+    seed : int
+        Seed of the batch sequence.
+    batch_size : int
+    learning_rate_name : str
+        For error messages.
+    eta0 : float
+        For error messages.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray
+    rule: UpdateRule
+    sampling: int
+    seed: int
+    batch_size: int
+    learning_rate_name: str = "constant"
+    eta0: float = 0.0
+
+    @property
+    def n_samples(self):
+        """Number of rows."""
+        return self.X.shape[0]
+
+    @property
+    def n_batches(self):
+        """Number of update maps per epoch."""
+        return n_batches(self.X.shape[0], self.batch_size)
+
+    def run(
+        self,
+        coef,
+        intercept,
+        *,
+        first_epoch,
+        n_epochs,
+        reverse,
+        t_start,
+        eta,
+        track_loss=False,
+    ):
+        """Compose the maps of an epoch range onto ``(coef, intercept)`` in place.
+
+        Parameters
+        ----------
+        coef : ndarray of shape (n_features,), float64
+        intercept : ndarray of shape (1,), float64
+        first_epoch, n_epochs : int
+            The epoch range.
+        reverse : bool
+            Newest map first (backward composition).
+        t_start : int
+            Number of maps before the range (step index offset).
+        eta : float
+            Base step size.
+        track_loss : bool, default=False
+            Return each epoch's summed weighted loss.
+
+        Returns
+        -------
+        epoch_losses : ndarray of shape (n_epochs,)
+            Zeros unless ``track_loss``.
+
+        Raises
+        ------
+        DivergenceError
+            If the loss derivative reached its clipping bound or the iterates
+            stopped being finite.
+        """
+        epoch_losses = np.zeros(n_epochs)
+        status, offset = run_epochs(
+            self.X,
+            self.y,
+            self.sample_weight,
+            coef,
+            intercept,
+            self.rule,
+            float(eta),
+            self.sampling,
+            self.seed,
+            self.batch_size,
+            first_epoch,
+            n_epochs,
+            reverse,
+            t_start,
+            track_loss,
+            epoch_losses,
+        )
+        if status != OK:
+            raise self._divergence_error(status, first_epoch + offset)
+        return epoch_losses
+
+    def _divergence_error(self, status, epoch):
+        what = (
+            "the loss derivative reached its clipping bound"
+            if status == DERIVATIVE_AT_BOUND
+            else "the predictions or coefficients stopped being finite"
+        )
+        if self.learning_rate_name == "optimal":
+            rate = "learning_rate='optimal' (step sizes 1/(alpha·t); raise alpha)"
+        else:
+            rate = f"learning_rate={self.learning_rate_name!r} with eta0={self.eta0:g}"
+        return DivergenceError(
+            f"SGD diverged in epoch {epoch + 1}: {what}. The learning rate is too "
+            f"large for this data ({rate}). Scale the data (e.g. with "
+            "StandardScaler) or lower eta0."
+        )

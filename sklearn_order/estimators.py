@@ -1,0 +1,655 @@
+"""The estimators: scikit-learn wiring, no numerics.
+
+Both estimators fit a linear model ``f(x) = x·w + b`` by composing minibatch
+update maps ``T_B`` (design.md §2) in the order chosen by ``order`` over the
+batch sequence chosen by ``sampling``. The numerics live in
+``kernels/``, the composition orders in ``orders.py``; the shared parameter
+handling in ``_base.py``.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import BaseBackwardSGD
+from .losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
+
+_DTYPES = [np.float64, np.float32]
+
+_SHARED_PARAMETERS_DOC = """
+    order : {"backward", "forward"}, default="backward"
+        How the minibatch update maps ``T_1, T_2, …`` are composed.
+        ``"forward"`` is ordinary SGD, ``θ_K = T_K ∘ … ∘ T_1 (θ_0)``.
+        ``"backward"`` applies the newest map first to the starting point and
+        the oldest last, ``θ̃_K = T_1 ∘ … ∘ T_K (θ_0)``; computed in one
+        reversed pass. With a constant learning rate the backward iterates
+        converge to a point where the forward ones keep fluctuating.
+
+    sampling : {"reshuffle", "cyclic"}, default="reshuffle"
+        How each epoch orders the rows before they are cut into batches:
+        ``"reshuffle"`` draws a new seeded permutation every epoch,
+        ``"cyclic"`` keeps the data order.
+
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        Penalty on the weights (never on the intercept). L2 is applied as
+        scikit-learn's per-step weight decay ``w ← (1 − η α (1 − l1_ratio))₊ w``;
+        L1 as its proximal map (soft-thresholding by ``η α l1_ratio``), not as
+        scikit-learn's cumulative penalty, so each update is a function of the
+        coefficients alone.
+
+    alpha : float, default=0.0001
+        Regularization strength; also sets the ``"optimal"`` learning rate.
+
+    l1_ratio : float, default=0.15
+        Elastic-net mixing, ``0 <= l1_ratio <= 1``; used by ``"elasticnet"``.
+
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalized) intercept.
+
+    max_iter : int, default=1000
+        Maximum number of epochs (passes over the data).
+
+    tol : float or None, default=1e-3
+        Stopping tolerance. Forward: stop when the training objective has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs (as scikit-learn).
+        Backward: evaluate the backward iterate at 1, 2, 4, … epochs (capped
+        by ``max_iter``) and stop when two successive ones differ by at most
+        ``tol`` times their norm. ``None`` runs ``max_iter`` epochs.
+
+    n_iter_no_change : int, default=5
+        Epochs without improvement before a forward fit stops (or, with
+        ``learning_rate="adaptive"``, before the step size is divided by 5).
+        Not used by the backward order.
+
+    batch_size : int, default=1
+        Rows per minibatch; the last batch of an epoch may be smaller. The
+        gradient of a batch is the mean of its weighted per-row gradients.
+
+    learning_rate : {"constant", "invscaling", "optimal", "adaptive"}, \
+default="constant"
+        Step size of the ``t``-th update map: ``eta0``; ``eta0 / t**power_t``;
+        ``1 / (alpha (t0 + t - 1))``; or ``eta0`` divided by 5 whenever the
+        forward criterion fires (``"adaptive"``, forward order only).
+
+    eta0 : float, default=0.01
+        Initial (or constant) step size.
+
+    power_t : float, default=0.5
+        Exponent of ``"invscaling"``.
+
+    warm_start : bool, default=False
+        Start ``fit`` from the previous solution.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the batch sequence. The same value gives bit-identical
+        coefficients across runs and processes.
+
+    verbose : int, default=0
+        Print progress per epoch (forward) or per doubling (backward)."""
+
+_SHARED_ATTRIBUTES_DOC = """
+    n_iter_ : int
+        Number of epochs in the returned composition (for one-vs-rest, the
+        largest over classes).
+
+    t_ : int
+        Number of update maps applied to produce the coefficients
+        (``n_iter_`` times the batches per epoch; accumulated by
+        ``partial_fit``).
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column
+        names."""
+
+_PARTIAL_FIT_NOTE = """
+        One pass over the chunk: its batches (sampled by ``sampling``, keyed
+        by ``t_``) are composed in the estimator's order on top of the current
+        coefficients. For ``order="forward"`` successive calls are exactly
+        forward SGD over the concatenated chunks. For ``order="backward"``
+        each call applies its chunk's maps newest-first to the current
+        coefficients, ``θ ← T_1 ∘ … ∘ T_m (θ)``: the order is backward within
+        a chunk while the chunks themselves are composed forward (the newest
+        chunk outermost). No stopping criterion is applied."""
+
+
+def _ovr_normalize(prob):
+    """Normalize one-vs-rest probabilities row-wise; all-zero rows become uniform."""
+    prob_sum = prob.sum(axis=1)
+    all_zero = prob_sum == 0
+    if np.any(all_zero):
+        prob[all_zero, :] = 1
+        prob_sum[all_zero] = prob.shape[1]
+    prob /= prob_sum[:, np.newaxis]
+    return prob
+
+
+def _has_proba(estimator):
+    if not LOSSES[estimator.loss].has_proba:
+        raise AttributeError(
+            f"probability estimates are not available for loss={estimator.loss!r}; "
+            "use loss='log_loss' or 'modified_huber'."
+        )
+    return True
+
+
+class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
+    __doc__ = f"""Linear classifier trained by minibatch SGD composed in a chosen order.
+
+    Binary problems fit one linear model; multiclass problems fit one model
+    per class (one-vs-rest), concurrently in threads.
+
+    Parameters
+    ----------
+    loss : {{"log_loss", "hinge", "modified_huber", "squared_hinge", \
+"perceptron"}}, default="log_loss"
+        Loss of the margin ``y·f(x)``, with scikit-learn's SGD formulas:
+        logistic, hinge (SVM), smoothed hinge with probabilities, squared
+        hinge, and the perceptron's hinge at 0.
+{_SHARED_PARAMETERS_DOC}
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes; ``"balanced"`` uses
+        ``n_samples / (n_classes * np.bincount(y))``. A sample of class ``c``
+        is weighted by ``class_weight[c]`` in every one-vs-rest problem.
+
+    n_jobs : int or None, default=None
+        Threads over the one-vs-rest classes (``-1``: all cores).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights, in the dtype of the training data.
+
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts.
+
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+{_SHARED_ATTRIBUTES_DOC}
+
+    See Also
+    --------
+    BackwardSGDRegressor : the same machinery for regression.
+    sklearn.linear_model.SGDClassifier : scikit-learn's SGD, sample by sample.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_order import BackwardSGDClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(),
+    ...                       BackwardSGDClassifier(random_state=0)).fit(X, y)
+    >>> model.score(X, y) > 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseBackwardSGD._parameter_constraints,
+        "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(
+        self,
+        loss="log_loss",
+        *,
+        order="backward",
+        sampling="reshuffle",
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        n_iter_no_change=5,
+        batch_size=1,
+        learning_rate="constant",
+        eta0=0.01,
+        power_t=0.5,
+        class_weight=None,
+        warm_start=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.loss = loss
+        self.order = order
+        self.sampling = sampling
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- targets ------------------------------------------------------------
+
+    def _outputs(self, y, sample_weight, classes):
+        """One ``±1`` target vector and weight vector per one-vs-rest problem."""
+        class_index = np.searchsorted(classes, y)
+        if self.class_weight is None:
+            weights = sample_weight
+        else:
+            per_class = compute_class_weight(self.class_weight, classes=classes, y=y)
+            weights = sample_weight * per_class[class_index]
+        positives = [1] if classes.size == 2 else range(classes.size)
+        targets = [np.where(class_index == c, 1.0, -1.0) for c in positives]
+        return targets, [weights] * len(targets)
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the linear model by composing minibatch update maps.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (dense). float32 data is kept in float32.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        coef_init : array-like of shape (n_classes, n_features), default=None
+            Starting weights (``(n_features,)`` or ``(1, n_features)`` for
+            binary problems). Default: zeros, or the previous solution with
+            ``warm_start``.
+        intercept_init : array-like of shape (n_classes,), default=None
+            Starting intercepts.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        self : BackwardSGDClassifier
+            The fitted estimator.
+        """
+        self._check_params()
+        X, y = validate_data(self, X, y, dtype=_DTYPES, order="C")
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if classes.size < 2:
+            raise ValueError(
+                "The number of classes has to be greater than one; got "
+                f"{classes.size} class."
+            )
+        if self.warm_start and hasattr(self, "coef_"):
+            coef_init = self.coef_ if coef_init is None else coef_init
+            intercept_init = (
+                self.intercept_ if intercept_init is None else intercept_init
+            )
+        sample_weight = self._sample_weight(sample_weight, X)
+        targets, weights = self._outputs(y, sample_weight, classes)
+        coef, intercept = self._initial_parameters(
+            coef_init, intercept_init, len(targets), X.shape[1]
+        )
+        n_iter, n_maps = self._train(X, targets, weights, coef, intercept)
+        self.classes_ = classes
+        self._set_coefficients(coef, intercept, X.dtype)
+        self.n_iter_ = n_iter
+        self.t_ = n_maps
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Compose one pass over ``(X, y)`` onto the current coefficients.
+        {note}
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its labels.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call, ignored after.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        self : BackwardSGDClassifier
+            The updated estimator.
+        """
+        first_call = not hasattr(self, "classes_")
+        self._check_params()
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: a chunk "
+                "does not show the class frequencies. Pass a dict of weights."
+            )
+        if first_call:
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit."
+                )
+            classes = np.unique(classes)
+            if classes.size < 2:
+                raise ValueError(
+                    "The number of classes has to be greater than one; got "
+                    f"{classes.size} class."
+                )
+        elif classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
+            raise ValueError(
+                f"classes={classes!r} is not the same as on the first call to "
+                f"partial_fit, {self.classes_!r}."
+            )
+        else:
+            classes = self.classes_
+        X, y = validate_data(self, X, y, dtype=_DTYPES, order="C", reset=first_call)
+        check_classification_targets(y)
+        unknown = np.setdiff1d(np.unique(y), classes)
+        if unknown.size:
+            raise ValueError(f"y contains labels not in classes: {unknown!r}.")
+        sample_weight = self._sample_weight(sample_weight, X)
+        targets, weights = self._outputs(y, sample_weight, classes)
+        if first_call:
+            coef, intercept = self._initial_parameters(
+                None, None, len(targets), X.shape[1]
+            )
+            t_start = 0
+        else:
+            coef = np.array(self.coef_, dtype=np.float64, order="C")
+            intercept = np.array(self.intercept_, dtype=np.float64)
+            t_start = self.t_
+        n_maps = self._train_one_pass(X, targets, weights, coef, intercept, t_start)
+        self.classes_ = classes
+        self._set_coefficients(coef, intercept, X.dtype)
+        self.n_iter_ = 1
+        self.t_ = t_start + n_maps
+        return self
+
+    partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
+
+    def _set_coefficients(self, coef, intercept, dtype):
+        self.coef_ = coef.astype(dtype)
+        self.intercept_ = intercept.astype(dtype)
+
+    # -- prediction ---------------------------------------------------------
+
+    def decision_function(self, X):
+        """Signed distance of each sample to each class's hyperplane.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            ``X @ coef_.T + intercept_``; one column (raveled) for binary
+            problems, positive for ``classes_[1]``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        scores = X @ self.coef_.T + self.intercept_
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            indices = (scores > 0).astype(int)
+        else:
+            indices = scores.argmax(axis=1)
+        return self.classes_[indices]
+
+    @available_if(_has_proba)
+    def predict_proba(self, X):
+        """Class probabilities (``log_loss`` and ``modified_huber`` only).
+
+        ``log_loss``: the logistic function of each decision value;
+        ``modified_huber``: ``(clip(decision, -1, 1) + 1) / 2``. Multiclass
+        one-vs-rest probabilities are normalized to sum to one per row (rows
+        where every class gets zero become uniform).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        scores = self.decision_function(X)
+        if self.loss == "log_loss":
+            positive = expit(scores)
+        else:
+            positive = (np.clip(scores, -1.0, 1.0) + 1.0) / 2.0
+        if positive.ndim == 1:
+            return np.column_stack([1.0 - positive, positive])
+        return _ovr_normalize(positive)
+
+    @available_if(_has_proba)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
+    __doc__ = f"""Linear regressor trained by minibatch SGD composed in a chosen order.
+
+    Parameters
+    ----------
+    loss : {{"squared_error", "huber", "epsilon_insensitive", \
+"squared_epsilon_insensitive"}}, default="squared_error"
+        Loss of the residual, with scikit-learn's SGD formulas: half squared
+        error, Huber (quadratic within ``epsilon``), and the linear and
+        squared epsilon-insensitive losses of support vector regression.
+
+    epsilon : float, default=0.1
+        Threshold of ``huber`` and the epsilon-insensitive losses.
+{_SHARED_PARAMETERS_DOC}
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        Weights, in the dtype of the training data.
+
+    intercept_ : ndarray of shape (1,)
+        Intercept.
+{_SHARED_ATTRIBUTES_DOC}
+
+    See Also
+    --------
+    BackwardSGDClassifier : the same machinery for classification.
+    sklearn.linear_model.SGDRegressor : scikit-learn's SGD, sample by sample.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_order import BackwardSGDRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(),
+    ...                       BackwardSGDRegressor(random_state=0)).fit(X, y)
+    >>> model.score(X, y) > 0.45
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseBackwardSGD._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        order="backward",
+        sampling="reshuffle",
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        n_iter_no_change=5,
+        batch_size=1,
+        learning_rate="constant",
+        eta0=0.01,
+        power_t=0.25,
+        epsilon=0.1,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.loss = loss
+        self.order = order
+        self.sampling = sampling
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.epsilon = epsilon
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _validate_xy(self, X, y, reset):
+        X, y = validate_data(
+            self, X, y, dtype=_DTYPES, order="C", y_numeric=True, reset=reset
+        )
+        return X, np.ascontiguousarray(y, dtype=np.float64)
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the linear model by composing minibatch update maps.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (dense). float32 data is kept in float32.
+        y : array-like of shape (n_samples,)
+            Targets.
+        coef_init : array-like of shape (n_features,), default=None
+            Starting weights. Default: zeros, or the previous solution with
+            ``warm_start``.
+        intercept_init : array-like of shape (1,), default=None
+            Starting intercept.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        self : BackwardSGDRegressor
+            The fitted estimator.
+        """
+        self._check_params()
+        X, y = self._validate_xy(X, y, reset=True)
+        if self.warm_start and hasattr(self, "coef_"):
+            coef_init = self.coef_ if coef_init is None else coef_init
+            intercept_init = (
+                self.intercept_ if intercept_init is None else intercept_init
+            )
+        sample_weight = self._sample_weight(sample_weight, X)
+        coef, intercept = self._initial_parameters(
+            coef_init, intercept_init, 1, X.shape[1]
+        )
+        n_iter, n_maps = self._train(X, [y], [sample_weight], coef, intercept)
+        self._set_coefficients(coef, intercept, X.dtype)
+        self.n_iter_ = n_iter
+        self.t_ = n_maps
+        return self
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Compose one pass over ``(X, y)`` onto the current coefficients.
+        {note}
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        self : BackwardSGDRegressor
+            The updated estimator.
+        """
+        first_call = not hasattr(self, "coef_")
+        self._check_params()
+        X, y = self._validate_xy(X, y, reset=first_call)
+        sample_weight = self._sample_weight(sample_weight, X)
+        if first_call:
+            coef, intercept = self._initial_parameters(None, None, 1, X.shape[1])
+            t_start = 0
+        else:
+            coef = np.array(self.coef_, dtype=np.float64).reshape(1, -1)
+            intercept = np.array(self.intercept_, dtype=np.float64)
+            t_start = self.t_
+        n_maps = self._train_one_pass(X, [y], [sample_weight], coef, intercept, t_start)
+        self._set_coefficients(coef, intercept, X.dtype)
+        self.n_iter_ = 1
+        self.t_ = t_start + n_maps
+        return self
+
+    partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
+
+    def _set_coefficients(self, coef, intercept, dtype):
+        self.coef_ = coef[0].astype(dtype)
+        self.intercept_ = intercept.astype(dtype)
+
+    def predict(self, X):
+        """Predict targets, ``X @ coef_ + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        return X @ self.coef_ + self.intercept_[0]

@@ -1,0 +1,222 @@
+"""CPU kernels for dense ``X`` (C-contiguous float32 or float64).
+
+Parameters are held in float64 whatever the dtype of ``X``: each row is read
+in its own dtype and every product is formed in float64.
+"""
+
+from math import fabs, isfinite
+
+import numpy as np
+
+from .._jit import jit
+from ..losses import MAX_DLOSS, loss_derivative, loss_value
+from ..penalties import l2_decay, soft_threshold
+from ..sampling import fill_epoch_order
+from ..schedules import step_size
+from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
+
+
+@jit
+def dot(x, w):
+    """``x · w`` with four partial sums, combined in a fixed order.
+
+    Four independent accumulators let the CPU overlap the additions; the
+    fixed combination keeps the result the same on every run.
+    """
+    n = x.shape[0]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    j = 0
+    while j + 4 <= n:
+        s0 += x[j] * w[j]
+        s1 += x[j + 1] * w[j + 1]
+        s2 += x[j + 2] * w[j + 2]
+        s3 += x[j + 3] * w[j + 3]
+        j += 4
+    while j < n:
+        s0 += x[j] * w[j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@jit
+def apply_update_map(
+    X, y, sample_weight, rows, coef, intercept, rule, eta, work, track_loss
+):
+    """Apply the update map ``T_B`` of the batch ``rows`` to ``θ``, in place.
+
+    ``T_B(θ) = S_{η l1}((1 − η l2)₊ w − η g_B(θ))``, ``b ← b − η g_B^b(θ)``
+    with ``g_B(θ) = (1/|B|) Σ_{i∈B} s_i ℓ'(x_i·w + b, y_i) (x_i, 1)``: every
+    derivative is taken at the pre-update ``θ``, so the result is a function
+    of ``θ`` and ``B`` alone. This is the one definition of the update map.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        Targets (``±1`` for classification).
+    sample_weight : ndarray of shape (n_samples,)
+        Sample × class weights ``s_i``.
+    rows : ndarray of shape (batch_size,), dtype int64
+        The batch ``B``.
+    coef : ndarray of shape (n_features,), float64
+        Weights ``w``, updated in place.
+    intercept : ndarray of shape (1,), float64
+        Intercept ``b``, updated in place.
+    rule : UpdateRule
+    eta : float
+        Step size of this map.
+    work : ndarray of shape (>= batch_size,), float64
+        Scratch space.
+    track_loss : bool
+        Whether to return the batch's weighted loss at the pre-update ``θ``.
+
+    Returns
+    -------
+    status : int
+        ``OK``, ``DERIVATIVE_AT_BOUND`` or ``NON_FINITE``.
+    loss_sum : float
+        ``Σ_{i∈B} s_i ℓ(x_i·w + b, y_i)`` if ``track_loss`` else 0.
+    """
+    batch = rows.shape[0]
+    b0 = intercept[0]
+    step = eta / batch
+    loss_sum = 0.0
+    for r in range(batch):
+        i = rows[r]
+        p = dot(X[i], coef) + b0
+        if not isfinite(p):
+            return NON_FINITE, loss_sum
+        d = loss_derivative(rule.loss, rule.loss_param, y[i], p)
+        if fabs(d) >= MAX_DLOSS:
+            return DERIVATIVE_AT_BOUND, loss_sum
+        work[r] = step * sample_weight[i] * d
+        if track_loss:
+            loss_sum += sample_weight[i] * loss_value(
+                rule.loss, rule.loss_param, y[i], p
+            )
+
+    # w ← decay·w − Σ_r work[r] x_r, with the decay fused into the first row.
+    decay = l2_decay(eta, rule.l2)
+    pending_decay = decay != 1.0
+    intercept_step = 0.0
+    n_features = coef.shape[0]
+    for r in range(batch):
+        g = work[r]
+        if g == 0.0:
+            continue
+        intercept_step += g
+        x = X[rows[r]]
+        if pending_decay:
+            for j in range(n_features):
+                coef[j] = decay * coef[j] - g * x[j]
+            pending_decay = False
+        else:
+            for j in range(n_features):
+                coef[j] -= g * x[j]
+    if pending_decay:
+        for j in range(n_features):
+            coef[j] *= decay
+    if rule.fit_intercept:
+        intercept[0] = b0 - intercept_step
+    if rule.l1 > 0.0:
+        soft_threshold(coef, eta * rule.l1)
+    return OK, loss_sum
+
+
+@jit
+def run_epochs(
+    X,
+    y,
+    sample_weight,
+    coef,
+    intercept,
+    rule,
+    eta,
+    scheme,
+    seed,
+    batch_size,
+    first_epoch,
+    n_epochs,
+    reverse,
+    t_start,
+    track_loss,
+    epoch_losses,
+):
+    """Apply the update maps of epochs ``first_epoch … first_epoch + n_epochs − 1``.
+
+    With ``reverse=False`` the maps are applied oldest first (forward
+    composition); with ``reverse=True`` newest first, so that the result is
+    ``T_1 ∘ … ∘ T_K (θ)`` over the range (backward composition, design.md
+    fact 1). The ``t``-th map of the range has step index ``t_start + t``
+    whichever direction it is applied in: a map is the same map in both orders.
+
+    Parameters
+    ----------
+    X, y, sample_weight, coef, intercept, rule
+        As in :func:`apply_update_map`.
+    eta : float
+        Base step size of the schedule.
+    scheme : int
+        Sampling scheme (:data:`sklearn_order.sampling.SAMPLINGS`).
+    seed : int
+        Seed of the batch sequence.
+    batch_size : int
+    first_epoch, n_epochs : int
+        The epoch range.
+    reverse : bool
+        Apply newest map first.
+    t_start : int
+        Number of maps that precede the range in the sequence.
+    track_loss : bool
+        Record each epoch's summed weighted loss (at pre-update predictions).
+    epoch_losses : ndarray of shape (n_epochs,), float64
+        Output for ``track_loss``, indexed by epoch offset in the range.
+
+    Returns
+    -------
+    status : int
+        ``OK`` or the failure status of :func:`apply_update_map`.
+    failed_offset : int
+        Offset of the epoch in which the fit failed, ``-1`` if none.
+    """
+    n = X.shape[0]
+    batches = (n + batch_size - 1) // batch_size
+    order = np.empty(n, dtype=np.int64)
+    work = np.empty(batch_size, dtype=np.float64)
+    for k in range(n_epochs):
+        offset = n_epochs - 1 - k if reverse else k
+        fill_epoch_order(scheme, seed, first_epoch + offset, order)
+        epoch_loss = 0.0
+        for kb in range(batches):
+            jb = batches - 1 - kb if reverse else kb
+            start = jb * batch_size
+            stop = min(start + batch_size, n)
+            t = t_start + offset * batches + jb + 1
+            eta_t = step_size(
+                rule.schedule, eta, t, rule.power_t, rule.alpha, rule.optimal_t0
+            )
+            status, batch_loss = apply_update_map(
+                X,
+                y,
+                sample_weight,
+                order[start:stop],
+                coef,
+                intercept,
+                rule,
+                eta_t,
+                work,
+                track_loss,
+            )
+            if status != OK:
+                return status, offset
+            epoch_loss += batch_loss
+        if not isfinite(intercept[0]):
+            return NON_FINITE, offset
+        for j in range(coef.shape[0]):
+            if not isfinite(coef[j]):
+                return NON_FINITE, offset
+        epoch_losses[offset] = epoch_loss
+    return OK, -1

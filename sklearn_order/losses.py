@@ -1,0 +1,191 @@
+"""The loss catalogue: one table, shared by every kernel.
+
+Each loss is written once, as a scalar function of the target ``y`` and the
+prediction ``p = x·w + b``, and compiled by :func:`sklearn_order._jit.jit`.
+The formulas are scikit-learn's SGD losses (``_sgd_fast.pyx.tp`` and
+``_loss.pyx.tp``), so that ``order="forward", sampling="cyclic",
+batch_size=1`` reproduces ``SGDClassifier``/``SGDRegressor``.
+
+Classification targets are encoded as ``y ∈ {-1, +1}`` for every loss. For
+``log_loss`` that is mapped to scikit-learn's ``{0, 1}`` encoding of the half
+binomial loss inside the formula.
+
+Adding a loss is one entry in :data:`LOSSES` and one branch in each of
+:func:`loss_value` and :func:`loss_derivative`.
+"""
+
+from math import exp, fabs, log, log1p
+from typing import NamedTuple
+
+from ._jit import jit
+
+# Integer codes: compile-time constants inside the kernels.
+LOG_LOSS = 0
+HINGE = 1  # threshold parameter: 1 for "hinge", 0 for "perceptron"
+SQUARED_HINGE = 2
+MODIFIED_HUBER = 3
+SQUARED_ERROR = 4
+HUBER = 5  # parameter: epsilon
+EPSILON_INSENSITIVE = 6  # parameter: epsilon
+SQUARED_EPSILON_INSENSITIVE = 7  # parameter: epsilon
+
+#: scikit-learn clips the loss derivative to ``[-MAX_DLOSS, MAX_DLOSS]``. Here,
+#: reaching the bound means the iterates are diverging: the fit stops with an
+#: error instead of returning the garbage that clipping produces.
+MAX_DLOSS = 1e12
+
+
+class Loss(NamedTuple):
+    """An entry of the loss catalogue.
+
+    Attributes
+    ----------
+    code : int
+        The integer the kernels dispatch on.
+    task : {"classification", "regression"}
+        Which estimator accepts the loss.
+    threshold : float or None
+        A fixed parameter of the formula (the hinge threshold), or ``None``
+        when the parameter is the estimator's ``epsilon`` (or unused).
+    uses_epsilon : bool
+        Whether the estimator's ``epsilon`` is the loss parameter.
+    has_proba : bool
+        Whether the loss defines class probabilities (``predict_proba``).
+    """
+
+    code: int
+    task: str
+    threshold: float | None = None
+    uses_epsilon: bool = False
+    has_proba: bool = False
+
+
+LOSSES = {
+    "log_loss": Loss(LOG_LOSS, "classification", has_proba=True),
+    "hinge": Loss(HINGE, "classification", threshold=1.0),
+    "perceptron": Loss(HINGE, "classification", threshold=0.0),
+    "squared_hinge": Loss(SQUARED_HINGE, "classification", threshold=1.0),
+    "modified_huber": Loss(MODIFIED_HUBER, "classification", has_proba=True),
+    "squared_error": Loss(SQUARED_ERROR, "regression"),
+    "huber": Loss(HUBER, "regression", uses_epsilon=True),
+    "epsilon_insensitive": Loss(EPSILON_INSENSITIVE, "regression", uses_epsilon=True),
+    "squared_epsilon_insensitive": Loss(
+        SQUARED_EPSILON_INSENSITIVE, "regression", uses_epsilon=True
+    ),
+}
+
+CLASSIFICATION_LOSSES = tuple(
+    k for k, v in LOSSES.items() if v.task == "classification"
+)
+REGRESSION_LOSSES = tuple(k for k, v in LOSSES.items() if v.task == "regression")
+
+
+def loss_parameter(loss, epsilon=0.0):
+    """Return the scalar parameter the kernels pass to the loss ``loss``.
+
+    Parameters
+    ----------
+    loss : str
+        A key of :data:`LOSSES`.
+    epsilon : float, default=0.0
+        The estimator's ``epsilon`` (used by the epsilon losses and Huber).
+
+    Returns
+    -------
+    float
+    """
+    entry = LOSSES[loss]
+    if entry.uses_epsilon:
+        return float(epsilon)
+    return 0.0 if entry.threshold is None else float(entry.threshold)
+
+
+@jit
+def _log1pexp(x):
+    # log(1 + exp(x)) without overflow; scikit-learn's cut-offs.
+    if x <= -37.0:
+        return exp(x)
+    elif x <= -2.0:
+        return log1p(exp(x))
+    elif x <= 18.0:
+        return log(1.0 + exp(x))
+    elif x <= 33.3:
+        return x + exp(-x)
+    return x
+
+
+@jit
+def loss_value(code, param, y, p):
+    """Loss of prediction ``p`` for target ``y`` (scalar)."""
+    if code == LOG_LOSS:
+        y01 = 0.5 * (y + 1.0)
+        return _log1pexp(p) - y01 * p
+    elif code == HINGE:
+        z = p * y
+        return param - z if z <= param else 0.0
+    elif code == SQUARED_HINGE:
+        z = 1.0 - p * y
+        return z * z if z > 0.0 else 0.0
+    elif code == MODIFIED_HUBER:
+        z = p * y
+        if z >= 1.0:
+            return 0.0
+        elif z >= -1.0:
+            return (1.0 - z) * (1.0 - z)
+        return -4.0 * z
+    elif code == SQUARED_ERROR:
+        return 0.5 * (p - y) * (p - y)
+    elif code == HUBER:
+        r = fabs(y - p)
+        if r <= param:
+            return 0.5 * r * r
+        return param * (r - 0.5 * param)
+    elif code == EPSILON_INSENSITIVE:
+        r = fabs(y - p) - param
+        return r if r > 0.0 else 0.0
+    else:  # SQUARED_EPSILON_INSENSITIVE
+        r = fabs(y - p) - param
+        return r * r if r > 0.0 else 0.0
+
+
+@jit
+def loss_derivative(code, param, y, p):
+    """Derivative of the loss with respect to the prediction ``p`` (scalar)."""
+    if code == LOG_LOSS:
+        y01 = 0.5 * (y + 1.0)
+        if p > -37.0:
+            e = exp(-p)
+            return ((1.0 - y01) - y01 * e) / (1.0 + e)
+        return exp(p) - y01
+    elif code == HINGE:
+        return -y if p * y <= param else 0.0
+    elif code == SQUARED_HINGE:
+        z = 1.0 - p * y
+        return -2.0 * y * z if z > 0.0 else 0.0
+    elif code == MODIFIED_HUBER:
+        z = p * y
+        if z >= 1.0:
+            return 0.0
+        elif z >= -1.0:
+            return 2.0 * (1.0 - z) * -y
+        return -4.0 * y
+    elif code == SQUARED_ERROR:
+        return p - y
+    elif code == HUBER:
+        r = p - y
+        if fabs(r) <= param:
+            return r
+        return param if r >= 0.0 else -param
+    elif code == EPSILON_INSENSITIVE:
+        if y - p > param:
+            return -1.0
+        elif p - y > param:
+            return 1.0
+        return 0.0
+    else:  # SQUARED_EPSILON_INSENSITIVE
+        z = y - p
+        if z > param:
+            return -2.0 * (z - param)
+        elif z < -param:
+            return 2.0 * (-z - param)
+        return 0.0

@@ -1,0 +1,200 @@
+"""Composition orders: which maps, in which order, and how convergence is judged.
+
+For a batch sequence ``B_1, B_2, …`` with update maps ``T_k = T_{B_k}``:
+
+- ``"forward"`` (ordinary SGD): ``θ_K = T_K ∘ … ∘ T_1 (θ_0)``, the newest map
+  applied last. Converged when the training objective has not improved by
+  ``tol`` for ``n_iter_no_change`` epochs (scikit-learn's criterion); the
+  iterates themselves keep fluctuating with a constant step size.
+- ``"backward"``: ``θ̃_K = T_1 ∘ … ∘ T_K (θ_0)``, the newest map applied first
+  to ``θ_0`` and the oldest last. ``θ̃_K`` is one pass over the reversed
+  sequence (design.md fact 1). In a contractive region the backward iterates
+  converge to a point, so convergence is judged on the iterates: they are
+  evaluated at epoch counts 1, 2, 4, … (capped by ``max_iter``) and the fit
+  stops when two successive ones agree to ``tol`` relative to their norm
+  (design.md fact 3). The whole test costs at most about twice the final pass.
+
+Each order is an :class:`Order` in :data:`ORDERS`; adding one is one entry.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .penalties import penalty_value
+
+
+class OrderResult(NamedTuple):
+    """What an order reports about a fit.
+
+    Attributes
+    ----------
+    n_iter : int
+        Epochs in the returned composition.
+    converged : bool
+        Whether the order's stopping criterion was met (always ``True`` when
+        ``tol`` is ``None``: nothing was asked).
+    """
+
+    n_iter: int
+    converged: bool
+
+
+class StoppingRule(NamedTuple):
+    """The estimator's stopping parameters."""
+
+    max_iter: int
+    tol: float | None
+    n_iter_no_change: int
+    eta0: float
+    adaptive: bool
+    verbose: int
+
+
+def _say(verbose, message):
+    if verbose:
+        print(message, flush=True)
+
+
+def fit_forward(problem, coef, intercept, stop):
+    """Forward composition of up to ``stop.max_iter`` epochs, in place.
+
+    Parameters
+    ----------
+    problem : Problem
+    coef : ndarray of shape (n_features,), float64
+        ``w_0`` on entry, the final weights on return.
+    intercept : ndarray of shape (1,), float64
+    stop : StoppingRule
+
+    Returns
+    -------
+    OrderResult
+    """
+    per_epoch = problem.n_batches
+    track = stop.tol is not None or bool(stop.verbose)
+    if not track:
+        problem.run(
+            coef,
+            intercept,
+            first_epoch=0,
+            n_epochs=stop.max_iter,
+            reverse=False,
+            t_start=0,
+            eta=stop.eta0,
+        )
+        return OrderResult(stop.max_iter, True)
+
+    rule = problem.rule
+    eta = stop.eta0
+    best = np.inf
+    no_improvement = 0
+    for epoch in range(stop.max_iter):
+        (loss_sum,) = problem.run(
+            coef,
+            intercept,
+            first_epoch=epoch,
+            n_epochs=1,
+            reverse=False,
+            t_start=epoch * per_epoch,
+            eta=eta,
+            track_loss=True,
+        )
+        objective = loss_sum / problem.n_samples + penalty_value(coef, rule.l2, rule.l1)
+        _say(
+            stop.verbose,
+            f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
+            f"norm {np.linalg.norm(coef):.4g}, bias {intercept[0]:.4g}",
+        )
+        if stop.tol is None:
+            continue
+        no_improvement = no_improvement + 1 if objective > best - stop.tol else 0
+        best = min(best, objective)
+        if no_improvement >= stop.n_iter_no_change:
+            if stop.adaptive and eta > 1e-6:
+                eta /= 5.0
+                no_improvement = 0
+            else:
+                return OrderResult(epoch + 1, True)
+    return OrderResult(stop.max_iter, stop.tol is None)
+
+
+def doubling_schedule(max_iter):
+    """Epoch counts ``1, 2, 4, …`` below ``max_iter``, then ``max_iter``."""
+    counts = []
+    n = 1
+    while n < max_iter:
+        counts.append(n)
+        n *= 2
+    counts.append(max_iter)
+    return counts
+
+
+def fit_backward(problem, coef, intercept, stop):
+    """Backward composition, stopped by the doubling test, in place.
+
+    Parameters
+    ----------
+    problem : Problem
+    coef : ndarray of shape (n_features,), float64
+        ``w_0`` on entry, the final weights on return.
+    intercept : ndarray of shape (1,), float64
+    stop : StoppingRule
+        ``n_iter_no_change`` and ``adaptive`` are not used.
+
+    Returns
+    -------
+    OrderResult
+    """
+    coef0 = coef.copy()
+    intercept0 = intercept.copy()
+    schedule = [stop.max_iter] if stop.tol is None else doubling_schedule(stop.max_iter)
+    previous = None
+    previous_epochs = 0
+    for n_epochs in schedule:
+        coef[:] = coef0
+        intercept[:] = intercept0
+        problem.run(
+            coef,
+            intercept,
+            first_epoch=0,
+            n_epochs=n_epochs,
+            reverse=True,
+            t_start=0,
+            eta=stop.eta0,
+        )
+        theta = np.concatenate([coef, intercept])
+        if previous is not None:
+            change = np.linalg.norm(theta - previous)
+            size = np.linalg.norm(theta)
+            _say(
+                stop.verbose,
+                f"-- Backward iterate at {n_epochs} epochs: change "
+                f"{change:.4g} since {previous_epochs}, norm {size:.4g}",
+            )
+            if change <= stop.tol * size:
+                return OrderResult(n_epochs, True)
+        previous = theta
+        previous_epochs = n_epochs
+    return OrderResult(stop.max_iter, stop.tol is None)
+
+
+class Order(NamedTuple):
+    """A composition order.
+
+    Attributes
+    ----------
+    reverse : bool
+        Whether a pass applies the newest map first.
+    fit : callable
+        ``fit(problem, coef, intercept, stop) -> OrderResult``.
+    """
+
+    reverse: bool
+    fit: object
+
+
+ORDERS = {
+    "forward": Order(reverse=False, fit=fit_forward),
+    "backward": Order(reverse=True, fit=fit_backward),
+}

@@ -1,0 +1,110 @@
+"""Sampling schemes: seeded batch sequences, regenerable in either direction.
+
+A sampling scheme turns ``(n_samples, batch_size, seed)`` into a sequence of
+minibatches ``B_1, B_2, …``. Epoch ``e`` is an ordering of the rows, produced
+by :func:`fill_epoch_order` from ``(seed, e)`` alone; its batches are the
+consecutive slices of ``batch_size`` rows (the last one may be smaller). So
+any epoch, and any batch, can be regenerated without storing the sequence,
+forward or backward, in any process.
+
+Schemes
+-------
+``"cyclic"``
+    The rows in data order, every epoch.
+``"reshuffle"``
+    A new seeded permutation every epoch (random reshuffling).
+
+Adding a scheme is one code, one entry in :data:`SAMPLINGS` and one branch in
+:func:`fill_epoch_order`.
+
+Random numbers come from SplitMix64 (Steele, Lea & Flood, 2014), written here
+so that the same integers come out of every process, platform and (later)
+device; a Fisher–Yates shuffle turns them into permutations. The modulo
+reduction is biased by at most ``n_samples / 2**64``.
+"""
+
+import numpy as np
+
+from ._jit import jit
+
+CYCLIC = 0
+RESHUFFLE = 1
+
+SAMPLINGS = {
+    "cyclic": CYCLIC,
+    "reshuffle": RESHUFFLE,
+}
+
+_GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+_EPOCH_KEY = np.uint64(0xD1B54A32D192ED03)
+
+
+@jit
+def _splitmix64(state):
+    """Advance a SplitMix64 state; return ``(new_state, random_uint64)``."""
+    state = state + _GOLDEN_GAMMA
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * _MIX_1
+    z = (z ^ (z >> np.uint64(27))) * _MIX_2
+    return state, z ^ (z >> np.uint64(31))
+
+
+@jit
+def _epoch_state(seed, epoch):
+    """The generator state of epoch ``epoch`` under ``seed``."""
+    _, mixed_seed = _splitmix64(np.uint64(seed))
+    return mixed_seed ^ (np.uint64(epoch) * _EPOCH_KEY)
+
+
+@jit
+def fill_epoch_order(scheme, seed, epoch, out):
+    """Write the row order of epoch ``epoch`` (0-based) into ``out``.
+
+    Parameters
+    ----------
+    scheme : int
+        A value of :data:`SAMPLINGS`.
+    seed : int
+        Non-negative seed of the whole sequence.
+    epoch : int
+        Non-negative epoch index.
+    out : ndarray of shape (n_samples,), dtype int64
+        Overwritten with a permutation of ``range(n_samples)``.
+    """
+    n = out.shape[0]
+    for i in range(n):
+        out[i] = i
+    if scheme == RESHUFFLE:
+        state = _epoch_state(seed, epoch)
+        for i in range(n - 1, 0, -1):
+            state, r = _splitmix64(state)
+            j = np.int64(r % np.uint64(i + 1))
+            out[i], out[j] = out[j], out[i]
+
+
+def n_batches(n_samples, batch_size):
+    """Number of minibatches in one epoch (the last may be smaller)."""
+    return -(-n_samples // batch_size)
+
+
+def epoch_batches(sampling, n_samples, batch_size, seed, epoch):
+    """Return the minibatches of one epoch as a list of row-index arrays.
+
+    A convenience for tests and diagnostics; the kernels generate the same
+    batches in compiled code.
+
+    Parameters
+    ----------
+    sampling : str
+        A key of :data:`SAMPLINGS`.
+    n_samples, batch_size, seed, epoch : int
+
+    Returns
+    -------
+    list of ndarray of dtype int64
+    """
+    order = np.empty(n_samples, dtype=np.int64)
+    fill_epoch_order(SAMPLINGS[sampling], seed, epoch, order)
+    return [order[s : s + batch_size] for s in range(0, n_samples, batch_size)]
