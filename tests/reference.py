@@ -1,0 +1,99 @@
+"""Slow, plain-NumPy reference implementations every kernel is tested against.
+
+Written from the formulas (design.md §2, scikit-learn's loss definitions),
+independently of the package's code: no import from ``sklearn_order`` except
+the loss names.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+
+def loss_derivative(loss, y, p, param):
+    """dℓ/dp for arrays ``y``, ``p`` (classification targets in {-1, +1})."""
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    z = y * p
+    if loss == "log_loss":
+        return -y * expit(-z)
+    if loss == "hinge":
+        return np.where(z <= 1.0, -y, 0.0)
+    if loss == "perceptron":
+        return np.where(z <= 0.0, -y, 0.0)
+    if loss == "squared_hinge":
+        return np.where(z < 1.0, -2.0 * y * (1.0 - z), 0.0)
+    if loss == "modified_huber":
+        return np.where(
+            z >= 1.0, 0.0, np.where(z >= -1.0, -2.0 * y * (1.0 - z), -4.0 * y)
+        )
+    r = p - y
+    if loss == "squared_error":
+        return r
+    if loss == "huber":
+        return np.clip(r, -param, param)
+    if loss == "epsilon_insensitive":
+        return np.where(np.abs(r) > param, np.sign(r), 0.0)
+    if loss == "squared_epsilon_insensitive":
+        return np.where(np.abs(r) > param, 2.0 * np.sign(r) * (np.abs(r) - param), 0.0)
+    raise ValueError(loss)
+
+
+def loss_value(loss, y, p, param):
+    """ℓ(p, y) for arrays."""
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    z = y * p
+    if loss == "log_loss":
+        return np.logaddexp(0.0, -z)
+    if loss == "hinge":
+        return np.maximum(0.0, 1.0 - z)
+    if loss == "perceptron":
+        return np.maximum(0.0, -z)
+    if loss == "squared_hinge":
+        return np.maximum(0.0, 1.0 - z) ** 2
+    if loss == "modified_huber":
+        return np.where(z >= -1.0, np.maximum(0.0, 1.0 - z) ** 2, -4.0 * z)
+    a = np.abs(p - y)
+    if loss == "squared_error":
+        return 0.5 * a**2
+    if loss == "huber":
+        return np.where(a <= param, 0.5 * a**2, param * (a - 0.5 * param))
+    if loss == "epsilon_insensitive":
+        return np.maximum(0.0, a - param)
+    if loss == "squared_epsilon_insensitive":
+        return np.maximum(0.0, a - param) ** 2
+    raise ValueError(loss)
+
+
+def update_map(X, y, s, rows, w, b, *, loss, param, l2, l1, eta, fit_intercept=True):
+    """``T_B(θ)`` for the batch ``rows``; returns new ``(w, b)``.
+
+    ``T_B(θ) = S_{η l1}((1 − η l2)₊ w − η ḡ_w)``, ``b − η ḡ_b``, with
+    ``ḡ = mean_{i∈B} s_i ℓ'(x_i·w + b, y_i) (x_i, 1)``.
+    """
+    Xb = np.asarray(X[rows], dtype=np.float64)
+    p = Xb @ w + b
+    g = eta * s[rows] * loss_derivative(loss, y[rows], p, param) / len(rows)
+    w_new = max(0.0, 1.0 - eta * l2) * w - Xb.T @ g
+    if l1 > 0:
+        w_new = np.sign(w_new) * np.maximum(np.abs(w_new) - eta * l1, 0.0)
+    b_new = b - g.sum() if fit_intercept else b
+    return w_new, b_new
+
+
+def compose(X, y, s, batches, w0, b0, *, order, **rule):
+    """Compose the maps of ``batches`` (oldest first) onto ``(w0, b0)``.
+
+    forward: ``T_K ∘ … ∘ T_1``; backward: ``T_1 ∘ … ∘ T_K``. ``rule`` holds
+    the keyword arguments of :func:`update_map`; ``eta`` may be a callable of
+    the 1-based step index ``t``.
+    """
+    eta = rule.pop("eta")
+    step = eta if callable(eta) else (lambda t: eta)
+    indexed = list(enumerate(batches, start=1))
+    if order == "backward":
+        indexed = indexed[::-1]
+    w, b = np.array(w0, dtype=np.float64), float(b0)
+    for t, rows in indexed:
+        w, b = update_map(X, y, s, rows, w, b, eta=step(t), **rule)
+    return w, b

@@ -1,0 +1,295 @@
+"""Every kernel against the plain-NumPy reference in ``reference.py``."""
+
+import numpy as np
+import pytest
+import reference
+from conftest import ALL_LOSSES, PENALTIES, make_targets
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sklearn_order.kernels import UpdateRule
+from sklearn_order.kernels.dense import apply_update_map, dot, run_epochs
+from sklearn_order.losses import LOSSES, loss_derivative, loss_parameter, loss_value
+from sklearn_order.penalties import penalty_strengths
+from sklearn_order.sampling import SAMPLINGS, epoch_batches
+from sklearn_order.schedules import CONSTANT, INVSCALING, step_size
+
+EPSILON = 0.3
+
+
+def _rule(
+    loss,
+    penalty,
+    *,
+    alpha=0.05,
+    l1_ratio=0.4,
+    schedule=CONSTANT,
+    power_t=0.5,
+    fit_intercept=True,
+):
+    l2, l1 = penalty_strengths(penalty, alpha, l1_ratio)
+    return UpdateRule(
+        LOSSES[loss].code,
+        loss_parameter(loss, EPSILON),
+        l2,
+        l1,
+        fit_intercept,
+        schedule,
+        power_t,
+        alpha,
+        0.0,
+    )
+
+
+def _reference_rule(loss, penalty, alpha=0.05, l1_ratio=0.4):
+    l2, l1 = penalty_strengths(penalty, alpha, l1_ratio)
+    return dict(loss=loss, param=loss_parameter(loss, EPSILON), l2=l2, l1=l1)
+
+
+@pytest.mark.parametrize("loss", ALL_LOSSES)
+def test_loss_table_matches_reference(loss, rng):
+    param = loss_parameter(loss, EPSILON)
+    y = make_targets(loss, rng, 200)
+    p = rng.normal(scale=3.0, size=200)
+    got_d = np.array(
+        [loss_derivative(LOSSES[loss].code, param, a, b) for a, b in zip(y, p)]
+    )
+    got_v = np.array([loss_value(LOSSES[loss].code, param, a, b) for a, b in zip(y, p)])
+    assert_allclose(
+        got_d, reference.loss_derivative(loss, y, p, param), rtol=1e-12, atol=1e-14
+    )
+    assert_allclose(
+        got_v, reference.loss_value(loss, y, p, param), rtol=1e-12, atol=1e-14
+    )
+
+
+@pytest.mark.parametrize("loss", ALL_LOSSES)
+def test_loss_derivative_is_the_derivative_of_the_loss(loss, rng):
+    code, param = LOSSES[loss].code, loss_parameter(loss, EPSILON)
+    h = 1e-6
+    for y, p in zip(make_targets(loss, rng, 50), rng.normal(scale=3.0, size=50)):
+        numeric = (
+            loss_value(code, param, y, p + h) - loss_value(code, param, y, p - h)
+        ) / (2 * h)
+        # away from kinks the central difference is accurate to O(h)
+        if abs(numeric - loss_derivative(code, param, y, p)) > 1e-5:
+            kinks = (
+                np.array([1.0, 0.0, -1.0]) * y
+                if LOSSES[loss].task == "classification"
+                else y + np.array([param, -param])
+            )
+            assert np.min(np.abs(kinks - p)) < 2 * h
+
+
+def test_dot_matches_numpy(rng):
+    for n in (0, 1, 3, 4, 5, 17, 100):
+        x, w = rng.normal(size=n), rng.normal(size=n)
+        assert_allclose(dot(x, w), x @ w, rtol=1e-12, atol=1e-12)
+        assert_allclose(
+            dot(x.astype(np.float32), w),
+            x.astype(np.float32) @ w,
+            rtol=1e-12,
+            atol=1e-12,
+        )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("penalty", PENALTIES)
+@pytest.mark.parametrize("loss", ALL_LOSSES)
+def test_update_map_matches_reference(loss, penalty, dtype, rng):
+    n, d = 40, 7
+    X = rng.normal(size=(n, d)).astype(dtype)
+    y = make_targets(loss, rng, n)
+    s = rng.uniform(0.5, 2.0, size=n)
+    rows = rng.choice(n, size=5, replace=False).astype(np.int64)
+    w0, b0 = rng.normal(size=d), rng.normal()
+    eta = 0.07
+    coef, intercept = w0.copy(), np.array([b0])
+    status, loss_sum = apply_update_map(
+        X, y, s, rows, coef, intercept, _rule(loss, penalty), eta, np.empty(5), True
+    )
+    assert status == 0
+    w_ref, b_ref = reference.update_map(
+        X, y, s, rows, w0, b0, eta=eta, **_reference_rule(loss, penalty)
+    )
+    # the kernel computes in float64 whatever X's dtype: float64 tolerance for both
+    assert_allclose(coef, w_ref, rtol=1e-10, atol=1e-12)
+    assert_allclose(intercept[0], b_ref, rtol=1e-10, atol=1e-12)
+    p = np.asarray(X[rows], dtype=np.float64) @ w0 + b0
+    param = loss_parameter(loss, EPSILON)
+    assert_allclose(
+        loss_sum, s[rows] @ reference.loss_value(loss, y[rows], p, param), rtol=1e-10
+    )
+
+
+def test_update_map_without_intercept_keeps_it(rng):
+    X, y = rng.normal(size=(10, 3)), rng.normal(size=10)
+    coef, intercept = np.zeros(3), np.array([0.5])
+    apply_update_map(
+        X,
+        y,
+        np.ones(10),
+        np.arange(4),
+        coef,
+        intercept,
+        _rule("squared_error", "l2", fit_intercept=False),
+        0.1,
+        np.empty(4),
+        False,
+    )
+    assert intercept[0] == 0.5
+    assert np.all(coef != 0)
+
+
+def _run(
+    X,
+    y,
+    s,
+    rule,
+    *,
+    sampling,
+    seed,
+    batch_size,
+    epochs,
+    reverse,
+    w0,
+    b0,
+    eta=0.05,
+    first_epoch=0,
+    t_start=0,
+):
+    coef, intercept = w0.copy(), np.array([b0])
+    status, _ = run_epochs(
+        X,
+        y,
+        s,
+        coef,
+        intercept,
+        rule,
+        eta,
+        SAMPLINGS[sampling],
+        seed,
+        batch_size,
+        first_epoch,
+        epochs,
+        reverse,
+        t_start,
+        False,
+        np.zeros(epochs),
+    )
+    assert status == 0
+    return coef, intercept[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["forward", "backward"])
+@pytest.mark.parametrize("loss", ALL_LOSSES)
+def test_run_epochs_matches_reference_composition(loss, order, dtype, rng):
+    n, d, batch_size, epochs, seed = 23, 4, 5, 3, 11  # last batch of 3 rows
+    X = rng.normal(size=(n, d)).astype(dtype)
+    y, s = make_targets(loss, rng, n), rng.uniform(0.5, 2.0, size=n)
+    w0, b0 = rng.normal(size=d), rng.normal()
+    coef, intercept = _run(
+        X,
+        y,
+        s,
+        _rule(loss, "elasticnet"),
+        sampling="reshuffle",
+        seed=seed,
+        batch_size=batch_size,
+        epochs=epochs,
+        reverse=order == "backward",
+        w0=w0,
+        b0=b0,
+    )
+    batches = [
+        b
+        for e in range(epochs)
+        for b in epoch_batches("reshuffle", n, batch_size, seed, e)
+    ]
+    w_ref, b_ref = reference.compose(
+        X,
+        y,
+        s,
+        batches,
+        w0,
+        b0,
+        order=order,
+        eta=0.05,
+        **_reference_rule(loss, "elasticnet"),
+    )
+    assert_allclose(coef, w_ref, rtol=1e-10, atol=1e-12)
+    assert_allclose(intercept, b_ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_step_index_follows_the_map_not_the_direction(order, rng):
+    """With a decreasing schedule map k uses η(t_start + k) in both orders."""
+    n, d = 12, 3
+    X, y, s = rng.normal(size=(n, d)), rng.normal(size=n), np.ones(n)
+    rule = _rule("squared_error", "l2", schedule=INVSCALING, power_t=0.5)
+    t_start = 7
+    coef, intercept = _run(
+        X,
+        y,
+        s,
+        rule,
+        sampling="cyclic",
+        seed=0,
+        batch_size=4,
+        epochs=2,
+        reverse=order == "backward",
+        w0=np.zeros(d),
+        b0=0.0,
+        eta=0.1,
+        t_start=t_start,
+        first_epoch=5,
+    )
+    batches = [b for e in (5, 6) for b in epoch_batches("cyclic", n, 4, 0, e)]
+    w_ref, b_ref = reference.compose(
+        X,
+        y,
+        s,
+        batches,
+        np.zeros(d),
+        0.0,
+        order=order,
+        eta=lambda t: step_size(INVSCALING, 0.1, t_start + t, 0.5, 0.0, 0.0),
+        **_reference_rule("squared_error", "l2"),
+    )
+    assert_allclose(coef, w_ref, rtol=1e-12)
+    assert_allclose(intercept, b_ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ALL_LOSSES)
+def test_backward_is_forward_over_the_reversed_sequence_exactly(loss, rng):
+    """Design fact 1, bit for bit: same maps, same arithmetic, reversed order."""
+    n, d, batch_size, epochs, seed = 30, 5, 4, 4, 3
+    X, y = rng.normal(size=(n, d)), make_targets(loss, rng, n)
+    s = rng.uniform(0.5, 2.0, size=n)
+    w0, b0 = rng.normal(size=d), 0.3
+    rule = _rule(loss, "l2")
+    coef, intercept = _run(
+        X,
+        y,
+        s,
+        rule,
+        sampling="reshuffle",
+        seed=seed,
+        batch_size=batch_size,
+        epochs=epochs,
+        reverse=True,
+        w0=w0,
+        b0=b0,
+    )
+    batches = [
+        b
+        for e in range(epochs)
+        for b in epoch_batches("reshuffle", n, batch_size, seed, e)
+    ]
+    w, b = w0.copy(), np.array([b0])
+    work = np.empty(batch_size)
+    for rows in reversed(batches):
+        status, _ = apply_update_map(X, y, s, rows, w, b, rule, 0.05, work, False)
+        assert status == 0
+    assert_array_equal(coef, w)
+    assert_array_equal(intercept, b[0])

@@ -1,0 +1,128 @@
+"""``order="forward", sampling="cyclic", batch_size=1`` is scikit-learn's SGD."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification, make_regression
+from sklearn.linear_model import SGDClassifier, SGDRegressor
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
+from sklearn_order.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
+
+SHARED = dict(alpha=0.01, eta0=0.02, max_iter=4, tol=None)
+OURS = dict(order="forward", sampling="cyclic", batch_size=1)
+
+
+def _relative_error(a, b):
+    return np.linalg.norm(np.ravel(a) - np.ravel(b)) / np.linalg.norm(np.ravel(b))
+
+
+def _classification(n_classes):
+    X, y = make_classification(
+        n_samples=120,
+        n_features=6,
+        n_informative=4,
+        n_classes=n_classes,
+        random_state=0,
+    )
+    return StandardScaler().fit_transform(X), y
+
+
+def _fit_both(ours, theirs, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn's max_iter warnings
+        theirs.fit(X, y)
+    ours.fit(X, y)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("penalty", [None, "l2"])
+@pytest.mark.parametrize("loss", CLASSIFICATION_LOSSES)
+def test_classifier_reproduces_sgdclassifier(loss, penalty, n_classes):
+    X, y = _classification(n_classes)
+    params = dict(loss=loss, penalty=penalty, learning_rate="constant", **SHARED)
+    ours, theirs = _fit_both(
+        BackwardSGDClassifier(**params, **OURS),
+        SGDClassifier(**params, shuffle=False),
+        X,
+        y,
+    )
+    assert ours.coef_.shape == theirs.coef_.shape
+    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
+    assert _relative_error(ours.intercept_, theirs.intercept_) < 1e-9
+    assert ours.t_ == X.shape[0] * SHARED["max_iter"] == theirs.t_ - 1
+
+
+@pytest.mark.parametrize("penalty", [None, "l2"])
+@pytest.mark.parametrize("loss", REGRESSION_LOSSES)
+def test_regressor_reproduces_sgdregressor(loss, penalty):
+    X, y = make_regression(n_samples=150, n_features=5, noise=5.0, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    y = (y - y.mean()) / y.std()
+    params = dict(
+        loss=loss, penalty=penalty, learning_rate="constant", epsilon=0.2, **SHARED
+    )
+    ours, theirs = _fit_both(
+        BackwardSGDRegressor(**params, **OURS),
+        SGDRegressor(**params, shuffle=False),
+        X,
+        y,
+    )
+    assert ours.coef_.shape == theirs.coef_.shape
+    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
+    assert _relative_error(ours.intercept_, theirs.intercept_) < 1e-9
+
+
+@pytest.mark.parametrize("learning_rate", ["optimal", "invscaling"])
+def test_decreasing_schedules_reproduce_scikit_learn(learning_rate):
+    X, y = _classification(2)
+    params = dict(loss="hinge", penalty="l2", learning_rate=learning_rate, **SHARED)
+    ours, theirs = _fit_both(
+        BackwardSGDClassifier(**params, **OURS),
+        SGDClassifier(**params, shuffle=False),
+        X,
+        y,
+    )
+    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
+
+
+def test_class_weight_binary_reproduces_scikit_learn():
+    X, y = _classification(2)
+    params = dict(
+        loss="log_loss",
+        learning_rate="constant",
+        class_weight={0: 0.3, 1: 2.0},
+        **SHARED,
+    )
+    weights = np.linspace(0.5, 1.5, X.shape[0])
+    theirs = SGDClassifier(**params, shuffle=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.fit(X, y, sample_weight=weights)
+    ours = BackwardSGDClassifier(**params, **OURS).fit(X, y, sample_weight=weights)
+    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
+
+
+def test_forward_stopping_criterion_matches_scikit_learn():
+    """Same objective, same tol rule: the same number of epochs (no penalty)."""
+    X, y = _classification(2)
+    params = dict(
+        loss="log_loss",
+        penalty=None,
+        learning_rate="constant",
+        eta0=0.01,
+        max_iter=200,
+        tol=1e-3,
+        n_iter_no_change=3,
+    )
+    ours, theirs = _fit_both(
+        BackwardSGDClassifier(**params, **OURS),
+        SGDClassifier(**params, shuffle=False),
+        X,
+        y,
+    )
+    assert ours.n_iter_ == theirs.n_iter_ < 200
+    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
