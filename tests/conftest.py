@@ -1,3 +1,5 @@
+import zlib
+
 import numpy as np
 import pytest
 
@@ -7,7 +9,7 @@ from sklearn_order.losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSE
 @pytest.fixture
 def rng(request):
     """A generator seeded from the test's name: fresh inputs per test, reproducible."""
-    seed = abs(hash(request.node.name)) % 2**32
+    seed = zlib.crc32(request.node.name.encode())
     return np.random.default_rng(seed)
 
 
