@@ -6,6 +6,7 @@ update rule, the seed, the composition order, threads over one-vs-rest
 classes, divergence and convergence reporting — happens here, once.
 """
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -26,6 +27,27 @@ from .sampling import SAMPLINGS
 from .schedules import ADAPTIVE, LEARNING_RATES, OPTIMAL, optimal_offset
 
 _MAX_SEED = np.iinfo(np.int32).max
+
+
+def atomic_fit(method):
+    """Decorate ``fit``/``partial_fit``: if it raises, restore the estimator's state.
+
+    An error (bad input, divergence, an interrupt) then leaves the estimator
+    exactly as it was — unfitted, or with its previous fit — never half-fitted
+    (``validate_data`` alone would already have reset ``n_features_in_``).
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = self.__dict__.copy()
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
 
 
 class BaseBackwardSGD(BaseEstimator):

@@ -18,7 +18,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseBackwardSGD
+from ._base import BaseBackwardSGD, atomic_fit
 from .losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
 
 _DTYPES = [np.float64, np.float32]
@@ -259,6 +259,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         targets = [np.where(class_index == c, 1.0, -1.0) for c in positives]
         return targets, [weights] * len(targets)
 
+    @atomic_fit
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the linear model by composing minibatch update maps.
 
@@ -308,6 +309,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         self.t_ = n_maps
         return self
 
+    @atomic_fit
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Compose one pass over ``(X, y)`` onto the current coefficients.
         {note}
@@ -559,6 +561,7 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         )
         return X, np.ascontiguousarray(y, dtype=np.float64)
 
+    @atomic_fit
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the linear model by composing minibatch update maps.
 
@@ -598,6 +601,7 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         self.t_ = n_maps
         return self
 
+    @atomic_fit
     def partial_fit(self, X, y, sample_weight=None):
         """Compose one pass over ``(X, y)`` onto the current coefficients.
         {note}

@@ -1,0 +1,139 @@
+"""Bad input gets a clear error, and nothing half-fitted."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
+
+ESTIMATORS = [BackwardSGDClassifier, BackwardSGDRegressor]
+
+
+def _data(Estimator, n=30, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = (X[:, 0] > 0).astype(int) if Estimator is BackwardSGDClassifier else X[:, 0]
+    return X, y
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_input_is_rejected(Estimator, bad):
+    X, y = _data(Estimator)
+    X_bad = X.copy()
+    X_bad[3, 1] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        Estimator().fit(X_bad, y)
+    y_bad = y.astype(float)
+    y_bad[2] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        Estimator().fit(X, y_bad)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_wrong_shapes_are_rejected(Estimator):
+    X, y = _data(Estimator)
+    with pytest.raises(ValueError, match="2D array"):
+        Estimator().fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        Estimator().fit(X, y[:-1])
+    model = Estimator(random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(X[:, :2])
+    with pytest.raises(ValueError, match="coef_init"):
+        Estimator().fit(X, y, coef_init=np.zeros(5))
+    with pytest.raises(ValueError, match="intercept_init"):
+        Estimator().fit(X, y, intercept_init=np.zeros(3))
+    with pytest.raises(ValueError, match="sample_weight|Negative"):
+        Estimator().fit(X, y, sample_weight=-np.ones(len(y)))
+
+
+def test_single_class_is_rejected():
+    X, _ = _data(BackwardSGDClassifier)
+    with pytest.raises(ValueError, match="classes has to be greater than one"):
+        BackwardSGDClassifier().fit(X, np.zeros(len(X)))
+
+
+def test_regression_target_is_rejected_by_classifier():
+    X, _ = _data(BackwardSGDClassifier)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        BackwardSGDClassifier().fit(X, np.linspace(0, 1, len(X)))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"loss": "nope"}, "loss"),
+        ({"order": "sideways"}, "order"),
+        ({"sampling": "random"}, "sampling"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"penalty": "l3"}, "penalty"),
+        ({"eta0": 0.0}, "eta0 must be > 0"),
+        ({"learning_rate": "optimal", "alpha": 0.0}, "alpha must be > 0"),
+        ({"learning_rate": "adaptive"}, "only defined for order='forward'"),
+    ],
+)
+def test_bad_parameters_are_rejected_at_fit(Estimator, params, message):
+    X, y = _data(Estimator)
+    with pytest.raises(ValueError, match=message):
+        Estimator(**params).fit(X, y)
+
+
+def test_partial_fit_errors():
+    X, y = _data(BackwardSGDClassifier)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        BackwardSGDClassifier().partial_fit(X, y)
+    model = BackwardSGDClassifier().partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="features"):
+        model.partial_fit(X[:, :2], y)
+    with pytest.raises(ValueError, match="not the same as on the first call"):
+        model.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="not in classes"):
+        model.partial_fit(X, np.full(len(y), 7))
+    with pytest.raises(ValueError, match="balanced"):
+        BackwardSGDClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+
+
+UNBOUNDED_DERIVATIVE = [
+    (BackwardSGDRegressor, "squared_error"),
+    (BackwardSGDRegressor, "squared_epsilon_insensitive"),
+    (BackwardSGDClassifier, "squared_hinge"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["forward", "backward"])
+@pytest.mark.parametrize("Estimator, loss", UNBOUNDED_DERIVATIVE)
+def test_divergence_is_an_error_naming_eta0(Estimator, loss, order, dtype):
+    # scikit-learn's SGDRegressor returns finite coefficients near 1e19 here.
+    X, y = _data(Estimator)
+    X = (X * 1e3).astype(dtype)
+    model = Estimator(loss=loss, order=order, eta0=1e4, random_state=0)
+    with pytest.raises(ValueError, match=r"eta0=10000.*Scale the data.*lower eta0"):
+        model.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_divergence_keeps_the_previous_fit_with_warm_start(order):
+    X, y = _data(BackwardSGDRegressor)
+    model = BackwardSGDRegressor(order=order, warm_start=True, random_state=0).fit(X, y)
+    coef, intercept, t = model.coef_.copy(), model.intercept_.copy(), model.t_
+    with pytest.raises(ValueError, match="diverged"):
+        model.set_params(eta0=1e4).fit(X * 1e3, y)
+    np.testing.assert_array_equal(model.coef_, coef)
+    np.testing.assert_array_equal(model.intercept_, intercept)
+    assert model.t_ == t
+    with pytest.raises(ValueError, match="diverged"):
+        model.partial_fit(X * 1e3, y)
+    np.testing.assert_array_equal(model.coef_, coef)
+
+
+def test_optimal_schedule_divergence_names_the_schedule():
+    X, y = _data(BackwardSGDRegressor)
+    model = BackwardSGDRegressor(learning_rate="optimal", alpha=1e-9)
+    with pytest.raises(ValueError, match="learning_rate='optimal'"):
+        model.fit(X * 1e4, y)
