@@ -14,6 +14,9 @@ compilation policy is decided here and nowhere else:
 - ``nogil=True``: one-vs-rest classes are fitted concurrently in threads.
 - ``error_model="numpy"``: division follows IEEE rules instead of raising,
   which lets LLVM drop the zero checks from the inner loops.
+- ``_nrt=False``: no Numba runtime reference counting. The kernels never
+  allocate (scratch space is passed in), and reference-count updates on every
+  array passed to a per-batch call cost more than a small batch's arithmetic.
 
 The kernels are written as plain Python over NumPy arrays, so
 ``NUMBA_DISABLE_JIT=1`` runs them uncompiled (slowly) for coverage and
@@ -21,15 +24,79 @@ debugging.
 """
 
 import numba
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 JIT_OPTIONS = {
     "cache": True,
     "nogil": True,
     "fastmath": False,
     "error_model": "numpy",
+    "_nrt": False,
 }
 
 
 def jit(function):
     """Compile ``function`` lazily with the package's Numba options."""
     return numba.njit(**JIT_OPTIONS)(function)
+
+
+def jit_inline(function):
+    """Like :func:`jit`, and inlined into its callers at Numba IR level.
+
+    For the small functions called once per row or per batch inside the
+    epoch loop: a call that passes arrays costs more than a small batch's
+    arithmetic.
+    """
+    return numba.njit(inline="always", **JIT_OPTIONS)(function)
+
+
+CACHE_LINE_BYTES = 64
+
+if numba.config.DISABLE_JIT:
+
+    def _prefetch(X, i, j):
+        """Plain-Python stand-in: prefetching is only a hint."""
+
+else:
+
+    @intrinsic
+    def _prefetch(typingctx, X, i, j):
+        """Hint the CPU to fetch the cache line holding ``X[i, j]`` (``llvm.prefetch``)."""
+
+        def codegen(context, builder, signature, args):
+            array_type = signature.args[0]
+            array = context.make_array(array_type)(context, builder, args[0])
+            pointer = cgutils.get_item_pointer(
+                context, builder, array_type, array, [args[1], args[2]]
+            )
+            byte_pointer = ir.IntType(8).as_pointer()
+            i32 = ir.IntType(32)
+            function = cgutils.get_or_insert_function(
+                builder.module,
+                ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
+                "llvm.prefetch.p0",
+            )
+            # read access, high temporal locality, data cache
+            builder.call(
+                function,
+                [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)],
+            )
+            return context.get_dummy_value()
+
+        return types.none(X, i, j), codegen
+
+
+@jit_inline
+def prefetch_row(X, i):
+    """Ask for row ``i`` of the C-contiguous 2-D array ``X`` to be loaded into cache.
+
+    SGD with reshuffling visits rows in random order, so each row is a cache
+    miss; prefetching the next batch's rows while the current batch is
+    computed hides most of the memory latency.
+    """
+    step = CACHE_LINE_BYTES // X.itemsize
+    for j in range(0, X.shape[1], step):
+        _prefetch(X, i, j)

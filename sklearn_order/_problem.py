@@ -121,6 +121,8 @@ class Problem:
             t_start,
             track_loss,
             epoch_losses,
+            np.empty(self.n_samples, dtype=np.int64),
+            np.empty(self.batch_size),
         )
         if status != OK:
             raise self._divergence_error(status, first_epoch + offset)

@@ -7,7 +7,7 @@ from conftest import ALL_LOSSES, PENALTIES, make_targets
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_order.kernels import UpdateRule
-from sklearn_order.kernels.dense import apply_update_map, dot, run_epochs
+from sklearn_order.kernels.dense import apply_update_map, row_dot, run_epochs
 from sklearn_order.losses import LOSSES, loss_derivative, loss_parameter, loss_value
 from sklearn_order.penalties import penalty_strengths
 from sklearn_order.sampling import SAMPLINGS, epoch_batches
@@ -80,16 +80,14 @@ def test_loss_derivative_is_the_derivative_of_the_loss(loss, rng):
             assert np.min(np.abs(kinks - p)) < 2 * h
 
 
-def test_dot_matches_numpy(rng):
+def test_row_dot_matches_numpy(rng):
     for n in (0, 1, 3, 4, 5, 17, 100):
-        x, w = rng.normal(size=n), rng.normal(size=n)
-        assert_allclose(dot(x, w), x @ w, rtol=1e-12, atol=1e-12)
-        assert_allclose(
-            dot(x.astype(np.float32), w),
-            x.astype(np.float32) @ w,
-            rtol=1e-12,
-            atol=1e-12,
-        )
+        X, w = rng.normal(size=(3, n)), rng.normal(size=n)
+        for dtype in (np.float64, np.float32):
+            Xd = X.astype(dtype)
+            assert_allclose(
+                row_dot(Xd, 1, w), Xd[1].astype(np.float64) @ w, rtol=1e-12, atol=1e-12
+            )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -105,7 +103,18 @@ def test_update_map_matches_reference(loss, penalty, dtype, rng):
     eta = 0.07
     coef, intercept = w0.copy(), np.array([b0])
     status, loss_sum = apply_update_map(
-        X, y, s, rows, coef, intercept, _rule(loss, penalty), eta, np.empty(5), True
+        X,
+        y,
+        s,
+        rows,
+        0,
+        5,
+        coef,
+        intercept,
+        _rule(loss, penalty),
+        eta,
+        np.empty(5),
+        True,
     )
     assert status == 0
     w_ref, b_ref = reference.update_map(
@@ -129,6 +138,8 @@ def test_update_map_without_intercept_keeps_it(rng):
         y,
         np.ones(10),
         np.arange(4),
+        0,
+        4,
         coef,
         intercept,
         _rule("squared_error", "l2", fit_intercept=False),
@@ -175,6 +186,8 @@ def _run(
         t_start,
         False,
         np.zeros(epochs),
+        np.empty(X.shape[0], dtype=np.int64),
+        np.empty(batch_size),
     )
     assert status == 0
     return coef, intercept[0]
@@ -289,7 +302,9 @@ def test_backward_is_forward_over_the_reversed_sequence_exactly(loss, rng):
     w, b = w0.copy(), np.array([b0])
     work = np.empty(batch_size)
     for rows in reversed(batches):
-        status, _ = apply_update_map(X, y, s, rows, w, b, rule, 0.05, work, False)
+        status, _ = apply_update_map(
+            X, y, s, rows, 0, len(rows), w, b, rule, 0.05, work, False
+        )
         assert status == 0
     assert_array_equal(coef, w)
     assert_array_equal(intercept, b[0])

@@ -2,13 +2,16 @@
 
 Parameters are held in float64 whatever the dtype of ``X``: each row is read
 in its own dtype and every product is formed in float64.
+
+Performance note: the per-batch path passes whole arrays plus bounds
+(``order``, ``start``, ``stop``) and indexes rows in place (``X[i, j]``).
+Creating array views (``order[start:stop]``, ``X[i]``) per batch costs Numba
+reference-count updates that cost more than the arithmetic of a small batch.
 """
 
 from math import fabs, isfinite
 
-import numpy as np
-
-from .._jit import jit
+from .._jit import jit, jit_inline, prefetch_row
 from ..losses import MAX_DLOSS, loss_derivative, loss_value
 from ..penalties import l2_decay, soft_threshold
 from ..sampling import fill_epoch_order
@@ -16,36 +19,47 @@ from ..schedules import step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
 
 
-@jit
-def dot(x, w):
-    """``x · w`` with four partial sums, combined in a fixed order.
+@jit_inline
+def row_dot(X, i, w):
+    """``X[i] · w`` with four partial sums, combined in a fixed order.
 
     Four independent accumulators let the CPU overlap the additions; the
     fixed combination keeps the result the same on every run.
     """
-    n = x.shape[0]
+    n = w.shape[0]
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
     s3 = 0.0
     j = 0
     while j + 4 <= n:
-        s0 += x[j] * w[j]
-        s1 += x[j + 1] * w[j + 1]
-        s2 += x[j + 2] * w[j + 2]
-        s3 += x[j + 3] * w[j + 3]
+        s0 += X[i, j] * w[j]
+        s1 += X[i, j + 1] * w[j + 1]
+        s2 += X[i, j + 2] * w[j + 2]
+        s3 += X[i, j + 3] * w[j + 3]
         j += 4
     while j < n:
-        s0 += x[j] * w[j]
+        s0 += X[i, j] * w[j]
         j += 1
     return (s0 + s1) + (s2 + s3)
 
 
-@jit
+@jit_inline
 def apply_update_map(
-    X, y, sample_weight, rows, coef, intercept, rule, eta, work, track_loss
+    X,
+    y,
+    sample_weight,
+    order,
+    start,
+    stop,
+    coef,
+    intercept,
+    rule,
+    eta,
+    work,
+    track_loss,
 ):
-    """Apply the update map ``T_B`` of the batch ``rows`` to ``θ``, in place.
+    """Apply the update map ``T_B`` of the batch ``B = order[start:stop]``, in place.
 
     ``T_B(θ) = S_{η l1}((1 − η l2)₊ w − η g_B(θ))``, ``b ← b − η g_B^b(θ)``
     with ``g_B(θ) = (1/|B|) Σ_{i∈B} s_i ℓ'(x_i·w + b, y_i) (x_i, 1)``: every
@@ -59,8 +73,10 @@ def apply_update_map(
         Targets (``±1`` for classification).
     sample_weight : ndarray of shape (n_samples,)
         Sample × class weights ``s_i``.
-    rows : ndarray of shape (batch_size,), dtype int64
-        The batch ``B``.
+    order : ndarray of shape (n_rows,), dtype int64
+        Row indices; the batch is ``order[start:stop]``.
+    start, stop : int
+        Bounds of the batch in ``order`` (``stop > start``).
     coef : ndarray of shape (n_features,), float64
         Weights ``w``, updated in place.
     intercept : ndarray of shape (1,), float64
@@ -68,7 +84,7 @@ def apply_update_map(
     rule : UpdateRule
     eta : float
         Step size of this map.
-    work : ndarray of shape (>= batch_size,), float64
+    work : ndarray of shape (>= stop - start,), float64
         Scratch space.
     track_loss : bool
         Whether to return the batch's weighted loss at the pre-update ``θ``.
@@ -80,13 +96,13 @@ def apply_update_map(
     loss_sum : float
         ``Σ_{i∈B} s_i ℓ(x_i·w + b, y_i)`` if ``track_loss`` else 0.
     """
-    batch = rows.shape[0]
+    batch = stop - start
     b0 = intercept[0]
     step = eta / batch
     loss_sum = 0.0
     for r in range(batch):
-        i = rows[r]
-        p = dot(X[i], coef) + b0
+        i = order[start + r]
+        p = row_dot(X, i, coef) + b0
         if not isfinite(p):
             return NON_FINITE, loss_sum
         d = loss_derivative(rule.loss, rule.loss_param, y[i], p)
@@ -108,14 +124,14 @@ def apply_update_map(
         if g == 0.0:
             continue
         intercept_step += g
-        x = X[rows[r]]
+        i = order[start + r]
         if pending_decay:
             for j in range(n_features):
-                coef[j] = decay * coef[j] - g * x[j]
+                coef[j] = decay * coef[j] - g * X[i, j]
             pending_decay = False
         else:
             for j in range(n_features):
-                coef[j] -= g * x[j]
+                coef[j] -= g * X[i, j]
     if pending_decay:
         for j in range(n_features):
             coef[j] *= decay
@@ -144,6 +160,8 @@ def run_epochs(
     t_start,
     track_loss,
     epoch_losses,
+    order,
+    work,
 ):
     """Apply the update maps of epochs ``first_epoch … first_epoch + n_epochs − 1``.
 
@@ -174,6 +192,10 @@ def run_epochs(
         Record each epoch's summed weighted loss (at pre-update predictions).
     epoch_losses : ndarray of shape (n_epochs,), float64
         Output for ``track_loss``, indexed by epoch offset in the range.
+    order : ndarray of shape (n_samples,), int64
+        Scratch space for the epoch's row order.
+    work : ndarray of shape (batch_size,), float64
+        Scratch space for the update map.
 
     Returns
     -------
@@ -184,8 +206,6 @@ def run_epochs(
     """
     n = X.shape[0]
     batches = (n + batch_size - 1) // batch_size
-    order = np.empty(n, dtype=np.int64)
-    work = np.empty(batch_size, dtype=np.float64)
     for k in range(n_epochs):
         offset = n_epochs - 1 - k if reverse else k
         fill_epoch_order(scheme, seed, first_epoch + offset, order)
@@ -194,6 +214,10 @@ def run_epochs(
             jb = batches - 1 - kb if reverse else kb
             start = jb * batch_size
             stop = min(start + batch_size, n)
+            if kb + 1 < batches:  # the next batch to be applied, same epoch
+                next_start = (jb - 1 if reverse else jb + 1) * batch_size
+                for r in range(next_start, min(next_start + batch_size, n)):
+                    prefetch_row(X, order[r])
             t = t_start + offset * batches + jb + 1
             eta_t = step_size(
                 rule.schedule, eta, t, rule.power_t, rule.alpha, rule.optimal_t0
@@ -202,7 +226,9 @@ def run_epochs(
                 X,
                 y,
                 sample_weight,
-                order[start:stop],
+                order,
+                start,
+                stop,
                 coef,
                 intercept,
                 rule,

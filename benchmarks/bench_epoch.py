@@ -1,0 +1,162 @@
+"""Per-epoch time of sklearn_order against scikit-learn's SGD, side by side.
+
+Fits our estimator and scikit-learn's on the same data in the same process
+and reports the ratio of their per-epoch times (best of ``--repeats``),
+compile time excluded and reported separately, plus the time of one plain
+NumPy pass over ``X`` (``X @ w``) as the memory-bandwidth floor.
+
+Run::
+
+    python benchmarks/bench_epoch.py            # n=200,000, d=100 (issue #2)
+    python benchmarks/bench_epoch.py --quick    # small smoke run
+
+Absolute times on shared machines are noise; read the ratios.
+"""
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import warnings
+
+import numpy as np
+from sklearn.linear_model import SGDClassifier
+
+from sklearn_order import BackwardSGDClassifier
+
+COMMON = dict(
+    loss="log_loss",
+    penalty="l2",
+    alpha=1e-4,
+    learning_rate="constant",
+    eta0=0.01,
+    tol=None,
+)
+
+
+def make_data(n_samples, n_features, dtype, seed=0):
+    """A standardized logistic problem with 10% label noise."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, n_features)).astype(dtype)
+    w = rng.standard_normal(n_features) / np.sqrt(n_features)
+    y = (X @ w + 0.3 * rng.standard_normal(n_samples) > 0).astype(np.int64)
+    return X, y
+
+
+def best_time(fit, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fit()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def compile_seconds():
+    """First-fit time in a fresh process with an empty Numba cache, minus a warm fit."""
+    code = textwrap.dedent(
+        """
+        import time, numpy as np
+        from sklearn_order import BackwardSGDClassifier
+        X = np.random.default_rng(0).standard_normal((64, 8)); y = X[:, 0] > 0
+        for label in ("cold", "warm"):
+            start = time.perf_counter()
+            BackwardSGDClassifier(tol=None, max_iter=1).fit(X, y)
+            print(label, time.perf_counter() - start)
+        """
+    )
+    results = {}
+    with tempfile.TemporaryDirectory() as cache:
+        for label in ("no cache", "from cache"):
+            env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+            out = subprocess.run(
+                [sys.executable, "-c", code],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            results[label] = float(out[1]) - float(out[3])
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-samples", type=int, default=200_000)
+    parser.add_argument("--n-features", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="n=20,000, 1 repeat")
+    args = parser.parse_args()
+    if args.quick:
+        args.n_samples, args.repeats = 20_000, 1
+
+    print(
+        f"# Per-epoch time, log_loss, constant learning rate, "
+        f"n={args.n_samples:,}, d={args.n_features}"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {args.epochs} epochs per fit, "
+        f"best of {args.repeats}\n"
+    )
+    rows = []
+    for dtype in (np.float64, np.float32):
+        X, y = make_data(args.n_samples, args.n_features, dtype)
+        w = np.ones(args.n_features, dtype=dtype)
+        # warm up: compile (or load) every kernel used below
+        for order in ("forward", "backward"):
+            BackwardSGDClassifier(order=order, max_iter=1, **COMMON).fit(
+                X[:100], y[:100]
+            )
+        floor = best_time(lambda: X @ w, max(args.repeats, 5))
+
+        def sklearn_fit():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                SGDClassifier(
+                    max_iter=args.epochs, shuffle=True, random_state=0, **COMMON
+                ).fit(X, y)
+
+        theirs = best_time(sklearn_fit, args.repeats) / args.epochs
+        for order in ("forward", "backward"):
+            for batch_size in (1, 32):
+                model = BackwardSGDClassifier(
+                    order=order,
+                    batch_size=batch_size,
+                    max_iter=args.epochs,
+                    random_state=0,
+                    **COMMON,
+                )
+                ours = (
+                    best_time(lambda m=model: m.fit(X, y), args.repeats) / args.epochs
+                )
+                rows.append(
+                    (np.dtype(dtype).name, order, batch_size, ours, theirs, floor)
+                )
+
+    print(
+        "| dtype | order | batch | ours s/epoch | sklearn s/epoch (batch 1) "
+        "| ours / sklearn | ours / NumPy pass |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for dtype, order, batch, ours, theirs, floor in rows:
+        print(
+            f"| {dtype} | {order} | {batch} | {ours:.4f} | {theirs:.4f} "
+            f"| **{ours / theirs:.2f}** | {ours / floor:.1f} |"
+        )
+    compile_times = compile_seconds()
+    print(
+        f"\ncompile time of the first fit in a fresh process: "
+        f"{compile_times['no cache']:.1f} s with an empty Numba cache, "
+        f"{compile_times['from cache']:.2f} s loading from the cache "
+        "(excluded from the per-epoch times above)"
+    )
+
+
+if __name__ == "__main__":
+    main()
