@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 from sklearn.linear_model import SGDClassifier
+from threadpoolctl import threadpool_limits
 
 from sklearn_order import BackwardSGDClassifier
 
@@ -84,6 +85,38 @@ def compile_seconds():
     return results
 
 
+def time_dtype(dtype, args):
+    """Rows of the result table for one dtype."""
+    X, y = make_data(args.n_samples, args.n_features, dtype)
+    w = np.ones(args.n_features, dtype=dtype)
+    # warm up: compile (or load) every kernel used below
+    for order in ("forward", "backward"):
+        BackwardSGDClassifier(order=order, max_iter=1, **COMMON).fit(X[:100], y[:100])
+    floor = best_time(lambda: X @ w, max(args.repeats, 5))
+
+    def sklearn_fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            SGDClassifier(
+                max_iter=args.epochs, shuffle=True, random_state=0, **COMMON
+            ).fit(X, y)
+
+    theirs = best_time(sklearn_fit, args.repeats) / args.epochs
+    rows = []
+    for order in ("forward", "backward"):
+        for batch_size in (1, 32):
+            model = BackwardSGDClassifier(
+                order=order,
+                batch_size=batch_size,
+                max_iter=args.epochs,
+                random_state=0,
+                **COMMON,
+            )
+            ours = best_time(lambda m=model: m.fit(X, y), args.repeats) / args.epochs
+            rows.append((np.dtype(dtype).name, order, batch_size, ours, theirs, floor))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=200_000)
@@ -102,42 +135,12 @@ def main():
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {args.epochs} epochs per fit, "
-        f"best of {args.repeats}\n"
+        f"best of {args.repeats}, BLAS limited to 1 thread\n"
     )
-    rows = []
-    for dtype in (np.float64, np.float32):
-        X, y = make_data(args.n_samples, args.n_features, dtype)
-        w = np.ones(args.n_features, dtype=dtype)
-        # warm up: compile (or load) every kernel used below
-        for order in ("forward", "backward"):
-            BackwardSGDClassifier(order=order, max_iter=1, **COMMON).fit(
-                X[:100], y[:100]
-            )
-        floor = best_time(lambda: X @ w, max(args.repeats, 5))
-
-        def sklearn_fit():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                SGDClassifier(
-                    max_iter=args.epochs, shuffle=True, random_state=0, **COMMON
-                ).fit(X, y)
-
-        theirs = best_time(sklearn_fit, args.repeats) / args.epochs
-        for order in ("forward", "backward"):
-            for batch_size in (1, 32):
-                model = BackwardSGDClassifier(
-                    order=order,
-                    batch_size=batch_size,
-                    max_iter=args.epochs,
-                    random_state=0,
-                    **COMMON,
-                )
-                ours = (
-                    best_time(lambda m=model: m.fit(X, y), args.repeats) / args.epochs
-                )
-                rows.append(
-                    (np.dtype(dtype).name, order, batch_size, ours, theirs, floor)
-                )
+    # Both SGDs are single-threaded; idle BLAS threads spinning after the
+    # NumPy floor would steal the core's sibling from whichever runs next.
+    with threadpool_limits(limits=1):
+        rows = time_dtype(np.float64, args) + time_dtype(np.float32, args)
 
     print(
         "| dtype | order | batch | ours s/epoch | sklearn s/epoch (batch 1) "

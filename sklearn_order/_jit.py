@@ -64,7 +64,7 @@ else:
 
     @intrinsic
     def _prefetch(typingctx, X, i, j):
-        """Hint the CPU to fetch the cache line holding ``X[i, j]`` (``llvm.prefetch``)."""
+        """Hint the CPU to fetch the cache line of ``X[i, j]`` (``llvm.prefetch``)."""
 
         def codegen(context, builder, signature, args):
             array_type = signature.args[0]
