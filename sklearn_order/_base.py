@@ -201,7 +201,7 @@ class BaseBackwardSGD(BaseEstimator):
                 "or check that the problem is well conditioned (regularized, "
                 "scaled data).",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,  # _train, fit, atomic_fit, the caller
             )
         return n_iter, n_iter * problems[0].n_batches
 
