@@ -74,10 +74,12 @@ else:
             )
             byte_pointer = ir.IntType(8).as_pointer()
             i32 = ir.IntType(32)
+            # the intrinsic's mangled name follows LLVM's pointer model
+            opaque = getattr(byte_pointer, "is_opaque", False)
             function = cgutils.get_or_insert_function(
                 builder.module,
                 ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
-                "llvm.prefetch.p0",
+                "llvm.prefetch.p0" if opaque else "llvm.prefetch.p0i8",
             )
             # read access, high temporal locality, data cache
             builder.call(
