@@ -57,20 +57,30 @@ CACHE_LINE_BYTES = 64
 
 if numba.config.DISABLE_JIT:
 
-    def _prefetch(X, i, j):
+    def _prefetch(array, index):
         """Plain-Python stand-in: prefetching is only a hint."""
 
 else:
 
     @intrinsic
-    def _prefetch(typingctx, X, i, j):
-        """Hint the CPU to fetch the cache line of ``X[i, j]`` (``llvm.prefetch``)."""
+    def _prefetch(typingctx, array, index):
+        """Hint the CPU to fetch the cache line of ``array[index]`` (``llvm.prefetch``).
+
+        ``index`` is an integer (1-D arrays) or a tuple of integers.
+        """
+        indices = index.types if isinstance(index, types.BaseTuple) else (index,)
+        if len(indices) != array.ndim:
+            return None
 
         def codegen(context, builder, signature, args):
-            array_type = signature.args[0]
-            array = context.make_array(array_type)(context, builder, args[0])
+            array_type, index_type = signature.args
+            array_value = context.make_array(array_type)(context, builder, args[0])
+            if isinstance(index_type, types.BaseTuple):
+                index_values = cgutils.unpack_tuple(builder, args[1], len(indices))
+            else:
+                index_values = [args[1]]
             pointer = cgutils.get_item_pointer(
-                context, builder, array_type, array, [args[1], args[2]]
+                context, builder, array_type, array_value, index_values
             )
             byte_pointer = ir.IntType(8).as_pointer()
             i32 = ir.IntType(32)
@@ -88,7 +98,7 @@ else:
             )
             return context.get_dummy_value()
 
-        return types.none(X, i, j), codegen
+        return types.none(array, index), codegen
 
 
 @jit_inline
@@ -101,4 +111,10 @@ def prefetch_row(X, i):
     """
     step = CACHE_LINE_BYTES // X.itemsize
     for j in range(0, X.shape[1], step):
-        _prefetch(X, i, j)
+        _prefetch(X, (i, j))
+
+
+@jit_inline
+def prefetch_item(a, i):
+    """Ask for ``a[i]`` of the 1-D array ``a`` to be loaded into cache."""
+    _prefetch(a, i)

@@ -11,37 +11,48 @@ reference-count updates that cost more than the arithmetic of a small batch.
 
 from math import fabs, isfinite
 
-from .._jit import jit, jit_inline, prefetch_row
+from .._jit import jit, jit_inline, prefetch_item, prefetch_row
 from ..losses import MAX_DLOSS, loss_derivative, loss_value
 from ..penalties import l2_decay, soft_threshold
 from ..sampling import fill_epoch_order
 from ..schedules import step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
 
+PREFETCH_ROWS = 4
+
 
 @jit_inline
 def row_dot(X, i, w):
-    """``X[i] · w`` with four partial sums, combined in a fixed order.
+    """``X[i] · w`` with eight partial sums, combined in a fixed order.
 
-    Four independent accumulators let the CPU overlap the additions; the
-    fixed combination keeps the result the same on every run.
+    Independent accumulators let the CPU overlap the additions (a single sum
+    is bound by the latency of one addition per feature); the fixed
+    combination keeps the result the same on every run.
     """
     n = w.shape[0]
     s0 = 0.0
     s1 = 0.0
     s2 = 0.0
     s3 = 0.0
+    s4 = 0.0
+    s5 = 0.0
+    s6 = 0.0
+    s7 = 0.0
     j = 0
-    while j + 4 <= n:
+    while j + 8 <= n:
         s0 += X[i, j] * w[j]
         s1 += X[i, j + 1] * w[j + 1]
         s2 += X[i, j + 2] * w[j + 2]
         s3 += X[i, j + 3] * w[j + 3]
-        j += 4
+        s4 += X[i, j + 4] * w[j + 4]
+        s5 += X[i, j + 5] * w[j + 5]
+        s6 += X[i, j + 6] * w[j + 6]
+        s7 += X[i, j + 7] * w[j + 7]
+        j += 8
     while j < n:
         s0 += X[i, j] * w[j]
         j += 1
-    return (s0 + s1) + (s2 + s3)
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
 @jit_inline
@@ -206,6 +217,9 @@ def run_epochs(
     """
     n = X.shape[0]
     batches = (n + batch_size - 1) // batch_size
+    # prefetch the rows of the batch `ahead` batches later: about
+    # PREFETCH_ROWS rows ahead of use, enough to cover a memory access
+    ahead = max(1, PREFETCH_ROWS // batch_size)
     for k in range(n_epochs):
         offset = n_epochs - 1 - k if reverse else k
         fill_epoch_order(scheme, seed, first_epoch + offset, order)
@@ -214,10 +228,13 @@ def run_epochs(
             jb = batches - 1 - kb if reverse else kb
             start = jb * batch_size
             stop = min(start + batch_size, n)
-            if kb + 1 < batches:  # the next batch to be applied, same epoch
-                next_start = (jb - 1 if reverse else jb + 1) * batch_size
+            if kb + ahead < batches:  # a batch to be applied soon, same epoch
+                next_start = (jb - ahead if reverse else jb + ahead) * batch_size
                 for r in range(next_start, min(next_start + batch_size, n)):
-                    prefetch_row(X, order[r])
+                    i = order[r]
+                    prefetch_row(X, i)
+                    prefetch_item(y, i)
+                    prefetch_item(sample_weight, i)
             t = t_start + offset * batches + jb + 1
             eta_t = step_size(
                 rule.schedule, eta, t, rule.power_t, rule.alpha, rule.optimal_t0
