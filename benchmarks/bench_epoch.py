@@ -1,7 +1,8 @@
 """Per-epoch time of sklearn_order against scikit-learn's SGD, side by side.
 
 Fits our estimator and scikit-learn's on the same data in the same process
-and reports the ratio of their per-epoch times (best of ``--repeats``),
+and reports the ratio of their per-epoch times (median over ``--repeats``
+alternating pairs),
 compile time excluded and reported separately, plus the time of one plain
 NumPy pass over ``X`` (``X @ w``) as the memory-bandwidth floor.
 
@@ -48,13 +49,10 @@ def make_data(n_samples, n_features, dtype, seed=0):
     return X, y
 
 
-def best_time(fit, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fit()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def timed(fit):
+    start = time.perf_counter()
+    fit()
+    return time.perf_counter() - start
 
 
 def compile_seconds():
@@ -86,13 +84,18 @@ def compile_seconds():
 
 
 def time_dtype(dtype, args):
-    """Rows of the result table for one dtype."""
+    """Rows of the result table for one dtype.
+
+    Each case alternates our fit and scikit-learn's ``repeats`` times and
+    reports the median of the per-pair ratios, which is robust to the load
+    changes of a shared machine.
+    """
     X, y = make_data(args.n_samples, args.n_features, dtype)
     w = np.ones(args.n_features, dtype=dtype)
     # warm up: compile (or load) every kernel used below
     for order in ("forward", "backward"):
         BackwardSGDClassifier(order=order, max_iter=1, **COMMON).fit(X[:100], y[:100])
-    floor = best_time(lambda: X @ w, max(args.repeats, 5))
+    floor = min(timed(lambda: X @ w) for _ in range(5))
 
     def sklearn_fit():
         with warnings.catch_warnings():
@@ -101,7 +104,6 @@ def time_dtype(dtype, args):
                 max_iter=args.epochs, shuffle=True, random_state=0, **COMMON
             ).fit(X, y)
 
-    theirs = best_time(sklearn_fit, args.repeats) / args.epochs
     rows = []
     for order in ("forward", "backward"):
         for batch_size in (1, 32):
@@ -112,8 +114,15 @@ def time_dtype(dtype, args):
                 random_state=0,
                 **COMMON,
             )
-            ours = best_time(lambda m=model: m.fit(X, y), args.repeats) / args.epochs
-            rows.append((np.dtype(dtype).name, order, batch_size, ours, theirs, floor))
+            pairs = [
+                (timed(lambda m=model: m.fit(X, y)), timed(sklearn_fit))
+                for _ in range(args.repeats)
+            ]
+            ours, theirs = (np.median(t) / args.epochs for t in zip(*pairs))
+            ratio = np.median([a / b for a, b in pairs])
+            rows.append(
+                (np.dtype(dtype).name, order, batch_size, ours, theirs, ratio, floor)
+            )
     return rows
 
 
@@ -122,11 +131,11 @@ def main():
     parser.add_argument("--n-samples", type=int, default=200_000)
     parser.add_argument("--n-features", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="n=20,000, 1 repeat")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="n=20,000, 3 repeats")
     args = parser.parse_args()
     if args.quick:
-        args.n_samples, args.repeats = 20_000, 1
+        args.n_samples, args.repeats = 20_000, 3
 
     print(
         f"# Per-epoch time, log_loss, constant learning rate, "
@@ -135,7 +144,7 @@ def main():
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {args.epochs} epochs per fit, "
-        f"best of {args.repeats}, BLAS limited to 1 thread\n"
+        f"median of {args.repeats} alternating pairs, BLAS limited to 1 thread\n"
     )
     # Both SGDs are single-threaded; idle BLAS threads spinning after the
     # NumPy floor would steal the core's sibling from whichever runs next.
@@ -147,10 +156,10 @@ def main():
         "| ours / sklearn | ours / NumPy pass |"
     )
     print("|---|---|---|---|---|---|---|")
-    for dtype, order, batch, ours, theirs, floor in rows:
+    for dtype, order, batch, ours, theirs, ratio, floor in rows:
         print(
             f"| {dtype} | {order} | {batch} | {ours:.4f} | {theirs:.4f} "
-            f"| **{ours / theirs:.2f}** | {ours / floor:.1f} |"
+            f"| **{ratio:.2f}** | {ours / floor:.1f} |"
         )
     compile_times = compile_seconds()
     print(
