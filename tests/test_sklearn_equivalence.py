@@ -38,6 +38,12 @@ def _fit_both(ours, theirs, X, y):
     return ours, theirs
 
 
+def _assert_same_model(ours, theirs):
+    assert ours.coef_.shape == theirs.coef_.shape
+    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
+    assert _relative_error(ours.intercept_, theirs.intercept_) < 1e-9
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("penalty", [None, "l2"])
 @pytest.mark.parametrize("loss", CLASSIFICATION_LOSSES)
@@ -50,9 +56,7 @@ def test_classifier_reproduces_sgdclassifier(loss, penalty, n_classes):
         X,
         y,
     )
-    assert ours.coef_.shape == theirs.coef_.shape
-    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
-    assert _relative_error(ours.intercept_, theirs.intercept_) < 1e-9
+    _assert_same_model(ours, theirs)
     assert ours.t_ == X.shape[0] * SHARED["max_iter"] == theirs.t_ - 1
 
 
@@ -71,9 +75,7 @@ def test_regressor_reproduces_sgdregressor(loss, penalty):
         X,
         y,
     )
-    assert ours.coef_.shape == theirs.coef_.shape
-    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
-    assert _relative_error(ours.intercept_, theirs.intercept_) < 1e-9
+    _assert_same_model(ours, theirs)
 
 
 @pytest.mark.parametrize("learning_rate", ["optimal", "invscaling"])
