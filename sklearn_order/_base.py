@@ -27,6 +27,9 @@ from .sampling import SAMPLINGS
 from .schedules import ADAPTIVE, LEARNING_RATES, OPTIMAL, optimal_offset
 
 _MAX_SEED = np.iinfo(np.int32).max
+# partial_fit keys a chunk's permutation by t_ modulo this (keeps the map index
+# epoch * n_batches far from overflow; a repeated key repeats a permutation)
+_PARTIAL_FIT_EPOCH_KEYS = 2**20
 
 
 def atomic_fit(method):
@@ -210,7 +213,8 @@ class BaseBackwardSGD(BaseEstimator):
 
         The chunk's batches are composed forward (oldest map last) or backward
         (newest map first) on top of the current coefficients; the epoch's
-        permutation is keyed by ``t_start``, the number of maps applied so far.
+        permutation is keyed by ``t_start`` (the number of maps applied so
+        far) modulo ``2**20``, and the schedule continues from ``t_start``.
 
         Returns
         -------
@@ -224,7 +228,7 @@ class BaseBackwardSGD(BaseEstimator):
             lambda k: problems[k].run(
                 coef[k],
                 intercept[k : k + 1],
-                first_epoch=t_start,
+                first_epoch=t_start % _PARTIAL_FIT_EPOCH_KEYS,
                 n_epochs=1,
                 reverse=reverse,
                 t_start=t_start,

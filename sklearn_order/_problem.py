@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kernels import DERIVATIVE_AT_BOUND, OK, UpdateRule
-from .kernels.dense import run_epochs
+from .kernels.dense import apply_steps
 from .sampling import n_batches
 
 
@@ -86,7 +86,7 @@ class Problem:
         reverse : bool
             Newest map first (backward composition).
         t_start : int
-            Number of maps before the range (step index offset).
+            Number of maps before the range (the schedule's step index offset).
         eta : float
             Base step size.
         track_loss : bool, default=False
@@ -103,8 +103,72 @@ class Problem:
             If the loss derivative reached its clipping bound or the iterates
             stopped being finite.
         """
+        first_step = first_epoch * self.n_batches
         epoch_losses = np.zeros(n_epochs)
-        status, offset = run_epochs(
+        self.apply(
+            coef,
+            intercept,
+            first_step=first_step,
+            n_steps=n_epochs * self.n_batches,
+            reverse=reverse,
+            eta=eta,
+            step_offset=t_start - first_step,
+            track_loss=track_loss,
+            epoch_losses=epoch_losses,
+        )
+        return epoch_losses
+
+    def apply(
+        self,
+        coef,
+        intercept,
+        *,
+        first_step,
+        n_steps,
+        reverse,
+        eta,
+        step_offset=0,
+        track_loss=False,
+        epoch_losses=None,
+        record_every=0,
+    ):
+        """Apply the maps ``first_step + 1 … first_step + n_steps`` in place.
+
+        Parameters
+        ----------
+        coef : ndarray of shape (n_features,), float64
+        intercept : ndarray of shape (1,), float64
+        first_step, n_steps : int
+            The map range (maps are counted from 1 over the whole sequence).
+        reverse : bool
+            Newest map first (backward composition).
+        eta : float
+            Base step size.
+        step_offset : int, default=0
+            Shift of the schedule's step index.
+        track_loss : bool, default=False
+            Accumulate each epoch's loss into ``epoch_losses``.
+        epoch_losses : ndarray, default=None
+            One entry per epoch spanned, for ``track_loss``.
+        record_every : int, default=0
+            If positive, record ``θ`` after every ``record_every`` maps.
+
+        Returns
+        -------
+        records : ndarray of shape (n_steps // record_every, n_features + 1)
+            The recorded ``(coef, intercept)`` rows (empty if not recording).
+
+        Raises
+        ------
+        DivergenceError
+            If the loss derivative reached its clipping bound or the iterates
+            stopped being finite.
+        """
+        n_records = n_steps // record_every if record_every > 0 else 0
+        records = np.empty((n_records, coef.shape[0] + 1))
+        if epoch_losses is None:
+            epoch_losses = np.zeros(1)
+        status, epoch = apply_steps(
             self.X,
             self.y,
             self.sample_weight,
@@ -115,20 +179,23 @@ class Problem:
             self.sampling,
             self.seed,
             self.batch_size,
-            first_epoch,
-            n_epochs,
+            first_step,
+            n_steps,
             reverse,
-            t_start,
+            step_offset,
             track_loss,
             epoch_losses,
+            record_every,
+            records,
             np.empty(self.n_samples, dtype=np.int64),
             np.empty(self.batch_size),
         )
         if status != OK:
-            raise self._divergence_error(status, first_epoch + offset)
-        return epoch_losses
+            raise self._divergence_error(status, epoch)
+        return records
 
     def _divergence_error(self, status, epoch):
+        """The error for a failed ``status`` in (0-based) ``epoch``."""
         what = (
             "the loss derivative reached its clipping bound"
             if status == DERIVATIVE_AT_BOUND

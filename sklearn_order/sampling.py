@@ -13,6 +13,14 @@ Schemes
     The rows in data order, every epoch.
 ``"reshuffle"``
     A new seeded permutation every epoch (random reshuffling).
+``"once"``
+    One seeded permutation, reused every epoch (single shuffle).
+``"flipflop"``
+    A seeded permutation, then its reverse: epochs ``2p`` and ``2p + 1``
+    share permutation ``p`` (Rajput, Lee & Papailiopoulos, ICLR 2022).
+``"with_replacement"``
+    Each epoch draws ``n_samples`` rows independently and uniformly, so the
+    batches are i.i.d. (the setting of Letac's principle, design.md fact 2).
 
 Adding a scheme is one code, one entry in :data:`SAMPLINGS` and one branch in
 :func:`fill_epoch_order`.
@@ -31,10 +39,16 @@ from ._jit import jit
 
 CYCLIC = 0
 RESHUFFLE = 1
+ONCE = 2
+FLIPFLOP = 3
+WITH_REPLACEMENT = 4
 
 SAMPLINGS = {
     "cyclic": CYCLIC,
     "reshuffle": RESHUFFLE,
+    "once": ONCE,
+    "flipflop": FLIPFLOP,
+    "with_replacement": WITH_REPLACEMENT,
 }
 
 _GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -62,6 +76,25 @@ def _epoch_state(seed, epoch):
 
 
 @jit
+def _uniform_below(state, bound):
+    """Draw an integer in ``[0, bound)``; return ``(new_state, draw)``.
+
+    The top 53 bits are mapped to ``[0, 1)`` and scaled (a multiplication,
+    not a 64-bit division, which would cost more than the rest of a shuffle).
+    """
+    state, r = _splitmix64(state)
+    return state, np.int64(np.float64(r >> np.uint64(11)) * _TWO_TO_MINUS_53 * bound)
+
+
+@jit
+def _shuffle(out, state):
+    """Fisher–Yates shuffle of ``out`` in place."""
+    for i in range(out.shape[0] - 1, 0, -1):
+        state, j = _uniform_below(state, i + 1)
+        out[i], out[j] = out[j], out[i]
+
+
+@jit
 def fill_epoch_order(scheme, seed, epoch, out):
     """Write the row order of epoch ``epoch`` (0-based) into ``out``.
 
@@ -74,17 +107,27 @@ def fill_epoch_order(scheme, seed, epoch, out):
     epoch : int
         Non-negative epoch index.
     out : ndarray of shape (n_samples,), dtype int64
-        Overwritten with a permutation of ``range(n_samples)``.
+        Overwritten with the epoch's row indices: a permutation of
+        ``range(n_samples)``, or ``n_samples`` draws for
+        ``"with_replacement"``.
     """
     n = out.shape[0]
+    if scheme == WITH_REPLACEMENT:
+        state = _epoch_state(seed, epoch)
+        for i in range(n):
+            state, out[i] = _uniform_below(state, n)
+        return
     for i in range(n):
         out[i] = i
     if scheme == RESHUFFLE:
-        state = _epoch_state(seed, epoch)
-        for i in range(n - 1, 0, -1):
-            state, r = _splitmix64(state)
-            j = np.int64(np.float64(r >> np.uint64(11)) * _TWO_TO_MINUS_53 * (i + 1))
-            out[i], out[j] = out[j], out[i]
+        _shuffle(out, _epoch_state(seed, epoch))
+    elif scheme == ONCE:
+        _shuffle(out, _epoch_state(seed, 0))
+    elif scheme == FLIPFLOP:
+        _shuffle(out, _epoch_state(seed, epoch // 2))
+        if epoch % 2 == 1:
+            for i in range(n // 2):
+                out[i], out[n - 1 - i] = out[n - 1 - i], out[i]
 
 
 def n_batches(n_samples, batch_size):

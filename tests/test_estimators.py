@@ -150,7 +150,7 @@ def test_import_compiles_nothing():
         import sklearn_order
         from sklearn_order.kernels import dense
         from sklearn_order import losses, sampling
-        kernels = (dense.run_epochs, dense.apply_update_map,
+        kernels = (dense.apply_steps, dense.apply_update_map,
                    losses.loss_derivative, sampling.fill_epoch_order)
         compiled = [f.signatures for f in kernels]
         assert compiled == [[], [], [], []], compiled

@@ -7,10 +7,10 @@ from conftest import ALL_LOSSES, PENALTIES, make_targets
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_order.kernels import UpdateRule
-from sklearn_order.kernels.dense import apply_update_map, row_dot, run_epochs
+from sklearn_order.kernels.dense import apply_steps, apply_update_map, row_dot
 from sklearn_order.losses import LOSSES, loss_derivative, loss_parameter, loss_value
 from sklearn_order.penalties import penalty_strengths
-from sklearn_order.sampling import SAMPLINGS, epoch_batches
+from sklearn_order.sampling import SAMPLINGS, epoch_batches, n_batches
 from sklearn_order.schedules import CONSTANT, INVSCALING, step_size
 
 EPSILON = 0.3
@@ -169,7 +169,9 @@ def _run(
     t_start=0,
 ):
     coef, intercept = w0.copy(), np.array([b0])
-    status, _ = run_epochs(
+    batches = n_batches(X.shape[0], batch_size)
+    first_step = first_epoch * batches
+    status, _ = apply_steps(
         X,
         y,
         s,
@@ -180,12 +182,14 @@ def _run(
         SAMPLINGS[sampling],
         seed,
         batch_size,
-        first_epoch,
-        epochs,
+        first_step,
+        epochs * batches,
         reverse,
-        t_start,
+        t_start - first_step,
         False,
         np.zeros(epochs),
+        0,
+        np.empty((0, X.shape[1] + 1)),
         np.empty(X.shape[0], dtype=np.int64),
         np.empty(batch_size),
     )
@@ -196,7 +200,7 @@ def _run(
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("order", ["forward", "backward"])
 @pytest.mark.parametrize("loss", ALL_LOSSES)
-def test_run_epochs_matches_reference_composition(loss, order, dtype, rng):
+def test_apply_steps_matches_reference_composition(loss, order, dtype, rng):
     n, d, batch_size, epochs, seed = 23, 4, 5, 3, 11  # last batch of 3 rows
     X = rng.normal(size=(n, d)).astype(dtype)
     y, s = make_targets(loss, rng, n), rng.uniform(0.5, 2.0, size=n)
@@ -308,3 +312,86 @@ def test_backward_is_forward_over_the_reversed_sequence_exactly(loss, rng):
         assert status == 0
     assert_array_equal(coef, w)
     assert_array_equal(intercept, b[0])
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+@pytest.mark.parametrize("sampling", list(SAMPLINGS))
+def test_every_sampling_scheme_composes_its_own_sequence(sampling, order, rng):
+    n, d, batch_size, epochs, seed = 17, 3, 4, 4, 5
+    X, y = rng.normal(size=(n, d)), make_targets("log_loss", rng, n)
+    s = rng.uniform(0.5, 2.0, size=n)
+    w0 = rng.normal(size=d)
+    coef, intercept = _run(
+        X,
+        y,
+        s,
+        _rule("log_loss", "l2"),
+        sampling=sampling,
+        seed=seed,
+        batch_size=batch_size,
+        epochs=epochs,
+        reverse=order == "backward",
+        w0=w0,
+        b0=0.0,
+    )
+    batches = [
+        b
+        for e in range(epochs)
+        for b in epoch_batches(sampling, n, batch_size, seed, e)
+    ]
+    w_ref, b_ref = reference.compose(
+        X,
+        y,
+        s,
+        batches,
+        w0,
+        0.0,
+        order=order,
+        eta=0.05,
+        **_reference_rule("log_loss", "l2"),
+    )
+    assert_allclose(coef, w_ref, rtol=1e-10, atol=1e-12)
+    assert_allclose(intercept, b_ref, rtol=1e-10, atol=1e-12)
+
+
+def test_recording_and_partial_ranges(rng):
+    """A range applied in pieces equals the whole range; records are the iterates."""
+    n, d, batch_size = 20, 3, 3  # 7 maps per epoch
+    X, y, s = rng.normal(size=(n, d)), rng.normal(size=n), np.ones(n)
+    rule = _rule("squared_error", "l2")
+    scheme = SAMPLINGS["reshuffle"]
+
+    def apply(coef, intercept, first, count, every=0):
+        records = np.empty((count // every if every else 0, d + 1))
+        status, _ = apply_steps(
+            X,
+            y,
+            s,
+            coef,
+            intercept,
+            rule,
+            0.05,
+            scheme,
+            3,
+            batch_size,
+            first,
+            count,
+            False,
+            0,
+            False,
+            np.zeros(4),
+            every,
+            records,
+            np.empty(n, dtype=np.int64),
+            np.empty(batch_size),
+        )
+        assert status == 0
+        return records
+
+    whole_coef, whole_b = np.zeros(d), np.zeros(1)
+    records = apply(whole_coef, whole_b, 0, 20, every=5)
+    coef, b = np.zeros(d), np.zeros(1)
+    for first, count in [(0, 5), (5, 5), (10, 5), (15, 5)]:
+        apply(coef, b, first, count)
+        assert_array_equal(records[first // 5], np.append(coef, b))
+    assert_array_equal(coef, whole_coef)

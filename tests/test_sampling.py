@@ -6,16 +6,60 @@ from numpy.testing import assert_array_equal
 
 from sklearn_order.sampling import SAMPLINGS, epoch_batches, n_batches
 
+PERMUTATION_SCHEMES = [s for s in SAMPLINGS if s != "with_replacement"]
+
+
+def _epoch(sampling, n, seed, epoch):
+    return np.concatenate(epoch_batches(sampling, n, n, seed=seed, epoch=epoch))
+
 
 @pytest.mark.parametrize("sampling", list(SAMPLINGS))
 @pytest.mark.parametrize("n, batch_size", [(1, 1), (10, 3), (12, 4), (7, 20)])
-def test_every_epoch_is_a_permutation_cut_into_batches(sampling, n, batch_size):
+def test_every_epoch_is_cut_into_batches(sampling, n, batch_size):
     for epoch in range(5):
         batches = epoch_batches(sampling, n, batch_size, seed=123, epoch=epoch)
         assert len(batches) == n_batches(n, batch_size)
         assert all(len(b) == batch_size for b in batches[:-1])
         assert 1 <= len(batches[-1]) <= batch_size
-        assert_array_equal(np.sort(np.concatenate(batches)), np.arange(n))
+        rows = np.concatenate(batches)
+        assert rows.shape == (n,)
+        assert np.all((0 <= rows) & (rows < n))
+
+
+@pytest.mark.parametrize("sampling", PERMUTATION_SCHEMES)
+def test_permutation_schemes_visit_every_row_once_per_epoch(sampling):
+    for epoch in range(6):
+        assert_array_equal(np.sort(_epoch(sampling, 31, 5, epoch)), np.arange(31))
+
+
+def test_once_reuses_one_permutation():
+    first = _epoch("once", 40, 9, 0)
+    assert not np.array_equal(first, np.arange(40))
+    for epoch in range(1, 6):
+        assert_array_equal(_epoch("once", 40, 9, epoch), first)
+    assert not np.array_equal(_epoch("once", 40, 10, 0), first)
+
+
+def test_flipflop_epochs_reverse_the_previous_one_in_pairs():
+    epochs = [_epoch("flipflop", 40, 9, e) for e in range(6)]
+    for p in range(3):
+        assert_array_equal(epochs[2 * p + 1], epochs[2 * p][::-1])
+    assert not np.array_equal(epochs[0], epochs[2])
+    assert not np.array_equal(epochs[2], epochs[4])
+
+
+def test_with_replacement_draws_iid_uniform_rows():
+    n, epochs = 10, 2000
+    draws = np.array([_epoch("with_replacement", n, 4, e) for e in range(epochs)])
+    # rows repeat within an epoch (a permutation would never repeat)
+    assert np.mean([len(np.unique(d)) < n for d in draws]) > 0.99
+    counts = np.bincount(draws.ravel(), minlength=n)
+    expected = n * epochs / n
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert chi2 < 30  # 9 degrees of freedom: p < 0.001 above ~27.9
+    # consecutive draws are uncorrelated
+    flat = draws.ravel().astype(float)
+    assert abs(np.corrcoef(flat[:-1], flat[1:])[0, 1]) < 0.02
 
 
 def test_cyclic_is_data_order():

@@ -153,8 +153,19 @@ def apply_update_map(
     return OK, loss_sum
 
 
+@jit_inline
+def _finite(coef, intercept):
+    """Whether every coefficient and the intercept are finite."""
+    if not isfinite(intercept[0]):
+        return False
+    for j in range(coef.shape[0]):
+        if not isfinite(coef[j]):
+            return False
+    return True
+
+
 @jit
-def run_epochs(
+def apply_steps(
     X,
     y,
     sample_weight,
@@ -165,22 +176,27 @@ def run_epochs(
     scheme,
     seed,
     batch_size,
-    first_epoch,
-    n_epochs,
+    first_step,
+    n_steps,
     reverse,
-    t_start,
+    step_offset,
     track_loss,
     epoch_losses,
+    record_every,
+    records,
     order,
     work,
 ):
-    """Apply the update maps of epochs ``first_epoch … first_epoch + n_epochs − 1``.
+    """Apply the update maps ``first_step + 1 … first_step + n_steps``, in place.
 
+    Map ``k`` (1-based, counted over the whole batch sequence) is batch
+    ``(k − 1) mod B`` of epoch ``(k − 1) // B`` (``B`` batches per epoch).
     With ``reverse=False`` the maps are applied oldest first (forward
     composition); with ``reverse=True`` newest first, so that the result is
-    ``T_1 ∘ … ∘ T_K (θ)`` over the range (backward composition, design.md
-    fact 1). The ``t``-th map of the range has step index ``t_start + t``
-    whichever direction it is applied in: a map is the same map in both orders.
+    ``T_{first+1} ∘ … ∘ T_{first+n} (θ)`` (backward composition, design.md
+    fact 1). Map ``k`` has step index ``k + step_offset`` in the learning-rate
+    schedule whichever direction it is applied in: a map is the same map in
+    both orders.
 
     Parameters
     ----------
@@ -193,18 +209,24 @@ def run_epochs(
     seed : int
         Seed of the batch sequence.
     batch_size : int
-    first_epoch, n_epochs : int
-        The epoch range.
+    first_step, n_steps : int
+        The maps ``first_step + 1 … first_step + n_steps``.
     reverse : bool
-        Apply newest map first.
-    t_start : int
-        Number of maps that precede the range in the sequence.
+        Apply the newest map first.
+    step_offset : int
+        Shift of the schedule's step index (``partial_fit`` continues ``t_``).
     track_loss : bool
-        Record each epoch's summed weighted loss (at pre-update predictions).
-    epoch_losses : ndarray of shape (n_epochs,), float64
-        Output for ``track_loss``, indexed by epoch offset in the range.
+        Add each map's summed weighted loss (at pre-update predictions) to
+        ``epoch_losses[epoch − first_step // B]``.
+    epoch_losses : ndarray of shape (n_epochs_spanned,), float64
+        Output for ``track_loss`` (the caller zeroes it).
+    record_every : int
+        If positive, copy ``θ = (coef, intercept)`` into ``records[r − 1]``
+        after the ``r · record_every``-th map applied by this call.
+    records : ndarray of shape (n_steps // record_every, n_features + 1)
+        Output for ``record_every``.
     order : ndarray of shape (n_samples,), int64
-        Scratch space for the epoch's row order.
+        Scratch space for an epoch's row order.
     work : ndarray of shape (batch_size,), float64
         Scratch space for the update map.
 
@@ -212,54 +234,67 @@ def run_epochs(
     -------
     status : int
         ``OK`` or the failure status of :func:`apply_update_map`.
-    failed_offset : int
-        Offset of the epoch in which the fit failed, ``-1`` if none.
+    failed_epoch : int
+        Epoch in which the composition failed, ``-1`` if none.
     """
     n = X.shape[0]
+    n_features = coef.shape[0]
     batches = (n + batch_size - 1) // batch_size
-    # prefetch the rows of the batch `ahead` batches later: about
+    first_epoch = first_step // batches
+    # prefetch the rows of the map applied `ahead` maps later: about
     # PREFETCH_ROWS rows ahead of use, enough to cover a memory access
     ahead = max(1, PREFETCH_ROWS // batch_size)
-    for k in range(n_epochs):
-        offset = n_epochs - 1 - k if reverse else k
-        fill_epoch_order(scheme, seed, first_epoch + offset, order)
-        epoch_loss = 0.0
-        for kb in range(batches):
-            jb = batches - 1 - kb if reverse else kb
-            start = jb * batch_size
-            stop = min(start + batch_size, n)
-            if kb + ahead < batches:  # a batch to be applied soon, same epoch
-                next_start = (jb - ahead if reverse else jb + ahead) * batch_size
-                for r in range(next_start, min(next_start + batch_size, n)):
+    loaded_epoch = -1
+    for q in range(n_steps):
+        k = first_step + (n_steps - 1 - q if reverse else q)  # 0-based map index
+        epoch = k // batches
+        if epoch != loaded_epoch:
+            if loaded_epoch >= 0 and not _finite(coef, intercept):
+                return NON_FINITE, loaded_epoch
+            fill_epoch_order(scheme, seed, epoch, order)
+            loaded_epoch = epoch
+        start = (k - epoch * batches) * batch_size
+        stop = min(start + batch_size, n)
+        if q + ahead < n_steps:
+            k_ahead = k - ahead if reverse else k + ahead
+            if k_ahead // batches == epoch:
+                ahead_start = (k_ahead - epoch * batches) * batch_size
+                for r in range(ahead_start, min(ahead_start + batch_size, n)):
                     i = order[r]
                     prefetch_row(X, i)
                     prefetch_item(y, i)
                     prefetch_item(sample_weight, i)
-            t = t_start + offset * batches + jb + 1
-            eta_t = step_size(
-                rule.schedule, eta, t, rule.power_t, rule.alpha, rule.optimal_t0
-            )
-            status, batch_loss = apply_update_map(
-                X,
-                y,
-                sample_weight,
-                order,
-                start,
-                stop,
-                coef,
-                intercept,
-                rule,
-                eta_t,
-                work,
-                track_loss,
-            )
-            if status != OK:
-                return status, offset
-            epoch_loss += batch_loss
-        if not isfinite(intercept[0]):
-            return NON_FINITE, offset
-        for j in range(coef.shape[0]):
-            if not isfinite(coef[j]):
-                return NON_FINITE, offset
-        epoch_losses[offset] = epoch_loss
+        eta_t = step_size(
+            rule.schedule,
+            eta,
+            k + 1 + step_offset,
+            rule.power_t,
+            rule.alpha,
+            rule.optimal_t0,
+        )
+        status, batch_loss = apply_update_map(
+            X,
+            y,
+            sample_weight,
+            order,
+            start,
+            stop,
+            coef,
+            intercept,
+            rule,
+            eta_t,
+            work,
+            track_loss,
+        )
+        if status != OK:
+            return status, epoch
+        if track_loss:
+            epoch_losses[epoch - first_epoch] += batch_loss
+        if record_every > 0 and (q + 1) % record_every == 0:
+            row = (q + 1) // record_every - 1
+            for j in range(n_features):
+                records[row, j] = coef[j]
+            records[row, n_features] = intercept[0]
+    if not _finite(coef, intercept):
+        return NON_FINITE, loaded_epoch
     return OK, -1
