@@ -6,13 +6,35 @@ BackwardSGDClassifier
     Linear classifiers (logistic, hinge, …) trained by minibatch SGD.
 BackwardSGDRegressor
     Linear regressors (least squares, Huber, …) trained by minibatch SGD.
+trajectory
+    The iterates of an estimator's composition order, step by step.
+coalescence
+    Backward iterates from several starting points: a contraction certificate.
+Trajectory, Coalescence, ContractionWarning
+    What those two return or warn.
 
 Importing the package compiles nothing: the Numba kernels are compiled on
 first use and cached on disk.
 """
 
+from .diagnostics import (
+    Coalescence,
+    ContractionWarning,
+    Trajectory,
+    coalescence,
+    trajectory,
+)
 from .estimators import BackwardSGDClassifier, BackwardSGDRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["BackwardSGDClassifier", "BackwardSGDRegressor", "__version__"]
+__all__ = [
+    "BackwardSGDClassifier",
+    "BackwardSGDRegressor",
+    "Coalescence",
+    "ContractionWarning",
+    "Trajectory",
+    "coalescence",
+    "trajectory",
+    "__version__",
+]

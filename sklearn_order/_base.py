@@ -9,6 +9,7 @@ classes, divergence and convergence reporting — happens here, once.
 import functools
 import warnings
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -51,6 +52,32 @@ def atomic_fit(method):
             raise
 
     return wrapper
+
+
+class TrainingData(NamedTuple):
+    """Validated training data, split into the linear models to fit.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features), C-contiguous float32/float64
+    targets : list of ndarray of shape (n_samples,)
+        One target vector per output (``±1`` per one-vs-rest class).
+    weights : list of ndarray of shape (n_samples,)
+        Sample × class weights per output.
+    coef : ndarray of shape (n_outputs, n_features), float64
+        Starting weights.
+    intercept : ndarray of shape (n_outputs,), float64
+        Starting intercepts.
+    classes : ndarray or None
+        Class labels (classifiers).
+    """
+
+    X: np.ndarray
+    targets: list
+    weights: list
+    coef: np.ndarray
+    intercept: np.ndarray
+    classes: np.ndarray | None
 
 
 class BaseBackwardSGD(BaseEstimator):
@@ -239,6 +266,27 @@ class BaseBackwardSGD(BaseEstimator):
         return problems[0].n_batches
 
     # -- helpers for the estimators -----------------------------------------
+
+    def _warm_start_init(self, coef_init, intercept_init):
+        """The starting point: as given, else the previous fit with ``warm_start``."""
+        if self.warm_start and hasattr(self, "coef_"):
+            if coef_init is None:
+                coef_init = self.coef_
+            if intercept_init is None:
+                intercept_init = self.intercept_
+        return coef_init, intercept_init
+
+    def _fit_training_data(self, data):
+        """Train on :class:`TrainingData` and set the fitted attributes."""
+        n_iter, n_maps = self._train(
+            data.X, data.targets, data.weights, data.coef, data.intercept
+        )
+        if data.classes is not None:
+            self.classes_ = data.classes
+        self._set_coefficients(data.coef, data.intercept, data.X.dtype)
+        self.n_iter_ = n_iter
+        self.t_ = n_maps
+        return self
 
     @staticmethod
     def _sample_weight(sample_weight, X):

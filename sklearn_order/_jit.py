@@ -43,6 +43,16 @@ def jit(function):
     return numba.njit(**JIT_OPTIONS)(function)
 
 
+def jit_parallel(function):
+    """Like :func:`jit`, with ``numba.prange`` loops run in parallel threads.
+
+    Used where the work splits into independent pieces (the chains of a
+    backward replay); each piece is computed exactly as it would be serially,
+    so results do not depend on the number of threads.
+    """
+    return numba.njit(parallel=True, **JIT_OPTIONS)(function)
+
+
 def jit_inline(function):
     """Like :func:`jit`, and inlined into its callers at Numba IR level.
 

@@ -18,7 +18,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseBackwardSGD, atomic_fit
+from ._base import BaseBackwardSGD, TrainingData, atomic_fit
 from .losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
 
 _DTYPES = [np.float64, np.float32]
@@ -287,6 +287,12 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             The fitted estimator.
         """
         self._check_params()
+        coef_init, intercept_init = self._warm_start_init(coef_init, intercept_init)
+        data = self._training_data(X, y, sample_weight, coef_init, intercept_init)
+        return self._fit_training_data(data)
+
+    def _training_data(self, X, y, sample_weight, coef_init, intercept_init):
+        """Validate; one ``±1`` target and weight vector per one-vs-rest problem."""
         X, y = validate_data(self, X, y, dtype=_DTYPES, order="C")
         check_classification_targets(y)
         classes = np.unique(y)
@@ -295,22 +301,12 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
                 "The number of classes has to be greater than one; got "
                 f"{classes.size} class."
             )
-        if self.warm_start and hasattr(self, "coef_"):
-            coef_init = self.coef_ if coef_init is None else coef_init
-            intercept_init = (
-                self.intercept_ if intercept_init is None else intercept_init
-            )
         sample_weight = self._sample_weight(sample_weight, X)
         targets, weights = self._outputs(y, sample_weight, classes)
         coef, intercept = self._initial_parameters(
             coef_init, intercept_init, len(targets), X.shape[1]
         )
-        n_iter, n_maps = self._train(X, targets, weights, coef, intercept)
-        self.classes_ = classes
-        self._set_coefficients(coef, intercept, X.dtype)
-        self.n_iter_ = n_iter
-        self.t_ = n_maps
-        return self
+        return TrainingData(X, targets, weights, coef, intercept, classes)
 
     @atomic_fit
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -588,21 +584,18 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
             The fitted estimator.
         """
         self._check_params()
+        coef_init, intercept_init = self._warm_start_init(coef_init, intercept_init)
+        data = self._training_data(X, y, sample_weight, coef_init, intercept_init)
+        return self._fit_training_data(data)
+
+    def _training_data(self, X, y, sample_weight, coef_init, intercept_init):
+        """Validate; the one target and weight vector of the regression."""
         X, y = self._validate_xy(X, y, reset=True)
-        if self.warm_start and hasattr(self, "coef_"):
-            coef_init = self.coef_ if coef_init is None else coef_init
-            intercept_init = (
-                self.intercept_ if intercept_init is None else intercept_init
-            )
         sample_weight = self._sample_weight(sample_weight, X)
         coef, intercept = self._initial_parameters(
             coef_init, intercept_init, 1, X.shape[1]
         )
-        n_iter, n_maps = self._train(X, [y], [sample_weight], coef, intercept)
-        self._set_coefficients(coef, intercept, X.dtype)
-        self.n_iter_ = n_iter
-        self.t_ = n_maps
-        return self
+        return TrainingData(X, [y], [sample_weight], coef, intercept, None)
 
     @atomic_fit
     def partial_fit(self, X, y, sample_weight=None):

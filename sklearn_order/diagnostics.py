@@ -1,0 +1,418 @@
+"""Diagnostics of the composition orders: trajectories and coalescence.
+
+:func:`trajectory` returns the iterates ``θ_k`` of an estimator's order,
+sampling and seed after ``k = every, 2·every, …`` maps — the iterates a fit
+of that many maps returns. :func:`coalescence` runs the backward iterates
+from several starting points and reports how fast they meet: a certificate
+that the maps contract (design.md facts 2 and 5), or a warning that they do
+not.
+"""
+
+import warnings
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+
+from ._base import BaseBackwardSGD
+
+TRAJECTORY_METHODS = ("auto", "replay", "affine")
+
+
+class ContractionWarning(UserWarning):
+    """The backward iterates from different starting points do not coalesce."""
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Iterates of a composition order, recorded every ``every`` maps.
+
+    Attributes
+    ----------
+    steps : ndarray of shape (n_records,)
+        The map counts ``k`` of the records.
+    coef : ndarray of shape (n_records, *coef_shape)
+        ``coef[r]`` has the shape of the estimator's ``coef_``.
+    intercept : ndarray of shape (n_records, *intercept_shape)
+        ``intercept[r]`` has the shape of the estimator's ``intercept_``.
+    initial_coef, initial_intercept : ndarray
+        The starting point ``θ_0``.
+    order : str
+        The composition order.
+    method : {"pass", "replay", "affine"}
+        How the iterates were computed: recorded during one forward pass,
+        replayed chain by chain, or composed as affine maps.
+    """
+
+    steps: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    initial_coef: np.ndarray
+    initial_intercept: np.ndarray
+    order: str
+    method: str
+
+    def thetas(self):
+        """All parameters of each record, flattened: shape (n_records, n_params)."""
+        n = len(self.steps)
+        return np.hstack([self.coef.reshape(n, -1), self.intercept.reshape(n, -1)])
+
+    def step_norms(self):
+        """``‖θ_{k_r} − θ_{k_{r−1}}‖`` between consecutive records (``θ_{k_0} = θ_0``).
+
+        Returns
+        -------
+        ndarray of shape (n_records,)
+        """
+        theta0 = np.concatenate(
+            [self.initial_coef.ravel(), self.initial_intercept.ravel()]
+        )
+        thetas = np.vstack([theta0, self.thetas()])
+        return np.linalg.norm(np.diff(thetas, axis=0), axis=1)
+
+
+def _check_estimator(estimator):
+    if not isinstance(estimator, BaseBackwardSGD):
+        raise TypeError(
+            "expected a BackwardSGDClassifier or BackwardSGDRegressor, got "
+            f"{type(estimator).__name__}."
+        )
+
+
+def _check_positive_int(value, name):
+    if (
+        not isinstance(value, Integral | np.integer)
+        or isinstance(value, bool)
+        or value < 1
+    ):
+        raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
+    return int(value)
+
+
+def _prepared(estimator, X, y, sample_weight, coef_init, intercept_init):
+    """A validated clone, its training data and its problems (one per output)."""
+    _check_estimator(estimator)
+    estimator = clone(estimator)
+    estimator._check_params()
+    data = estimator._training_data(X, y, sample_weight, coef_init, intercept_init)
+    problems = estimator._problems(
+        data.X, data.targets, data.weights, estimator._seed()
+    )
+    return estimator, data, problems
+
+
+def trajectory(
+    estimator,
+    X,
+    y,
+    *,
+    every=1,
+    n_steps=None,
+    sample_weight=None,
+    coef_init=None,
+    intercept_init=None,
+    method="auto",
+):
+    """Iterates of the estimator's composition order after every ``every`` maps.
+
+    The estimator's parameters (order, sampling, batch size, loss, penalty,
+    learning rate and ``random_state``) define the batch sequence and the
+    update maps; the estimator itself is not modified (fitted or not). For an
+    integer ``random_state``, the iterate at ``k = e · n_batches`` maps equals
+    the coefficients of ``fit`` with ``max_iter=e, tol=None``.
+
+    - forward: recorded during one pass (O(K) maps);
+    - backward: each ``θ̃_k = T_1 ∘ … ∘ T_k (θ_0)`` is its own reversed pass,
+      replayed in parallel chains (O(K²/every) maps), or — for
+      ``loss="squared_error"`` with penalty ``None`` or ``"l2"`` — composed
+      exactly as affine maps in O(n_features² · batch_size) per map.
+
+    Parameters
+    ----------
+    estimator : BackwardSGDClassifier or BackwardSGDRegressor
+        Supplies the parameters; it is cloned, not fitted.
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    every : int, default=1
+        Record after every ``every`` maps.
+    n_steps : int, default=None
+        Number of maps ``K``; default ``estimator.max_iter`` epochs. Rounded
+        down to a multiple of ``every``.
+    sample_weight : array-like of shape (n_samples,), default=None
+    coef_init, intercept_init : array-like, default=None
+        Starting point (default zeros), shaped as for ``fit``.
+    method : {"auto", "replay", "affine"}, default="auto"
+        For the backward order: ``"affine"`` requires a quadratic problem
+        (``ValueError`` otherwise); ``"auto"`` uses it when possible and
+        replays otherwise. Ignored for the forward order.
+
+    Returns
+    -------
+    Trajectory
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not one of this package's estimators.
+    ValueError
+        For bad ``every``, ``n_steps`` or ``method``, bad data, or diverging
+        iterates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_order import BackwardSGDRegressor, trajectory
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3)); y = X @ [1.0, -2.0, 0.5]
+    >>> model = BackwardSGDRegressor(eta0=0.05, batch_size=4, random_state=0)
+    >>> path = trajectory(model, X, y, n_steps=1000)
+    >>> path.method, path.coef.shape
+    ('affine', (1000, 3))
+    >>> bool(path.step_norms()[-1] < 1e-8)
+    True
+    """
+    every = _check_positive_int(every, "every")
+    if method not in TRAJECTORY_METHODS:
+        raise ValueError(f"method must be one of {TRAJECTORY_METHODS}; got {method!r}.")
+    estimator, data, problems = _prepared(
+        estimator, X, y, sample_weight, coef_init, intercept_init
+    )
+    if n_steps is None:
+        n_steps = estimator.max_iter * problems[0].n_batches
+    n_steps = _check_positive_int(n_steps, "n_steps")
+    if n_steps < every:
+        raise ValueError(f"n_steps={n_steps} is smaller than every={every}.")
+    n_steps -= n_steps % every
+    eta = float(estimator.eta0)
+
+    if estimator.order == "forward":
+        used = "pass"
+    elif method == "affine" or (method == "auto" and problems[0].is_affine):
+        used = "affine"
+        if not problems[0].is_affine:
+            raise ValueError(
+                "method='affine' needs loss='squared_error' with penalty None or "
+                f"'l2'; got loss={estimator.loss!r}, penalty={estimator.penalty!r}. "
+                "Use method='replay' (or 'auto')."
+            )
+    else:
+        used = "replay"
+
+    steps = np.arange(every, n_steps + 1, every)
+    records = []
+    for k, problem in enumerate(problems):
+        theta0 = np.append(data.coef[k], data.intercept[k])
+        if used == "pass":
+            coef, intercept = data.coef[k].copy(), data.intercept[k : k + 1].copy()
+            records.append(
+                problem.apply(
+                    coef,
+                    intercept,
+                    first_step=0,
+                    n_steps=n_steps,
+                    reverse=False,
+                    eta=eta,
+                    record_every=every,
+                )
+            )
+        elif used == "affine":
+            records.append(
+                problem.backward_affine_iterates(n_steps, every, theta0, eta)
+            )
+        else:
+            records.append(problem.backward_iterates(steps, theta0, eta))
+    records = np.stack(records, axis=1)  # (n_records, n_outputs, n_features + 1)
+    n_features = data.X.shape[1]
+    coef, intercept = records[..., :n_features], records[..., n_features]
+    initial_coef, initial_intercept = data.coef, data.intercept
+    if data.classes is None:  # regressor: coef_ (n_features,), intercept_ (1,)
+        coef, initial_coef = coef[:, 0], initial_coef[0]
+    return Trajectory(
+        steps=steps,
+        coef=coef,
+        intercept=intercept,
+        initial_coef=initial_coef,
+        initial_intercept=initial_intercept,
+        order=estimator.order,
+        method=used,
+    )
+
+
+@dataclass(frozen=True)
+class Coalescence:
+    """Distances between backward iterates started from different points.
+
+    Attributes
+    ----------
+    steps : ndarray of shape (n_records,)
+        Map counts ``k``.
+    distances : ndarray of shape (n_records,)
+        Largest pairwise distance ``max_{a,b} ‖θ̃_k(θ_0^a) − θ̃_k(θ_0^b)‖``.
+    initial_distance : float
+        The largest pairwise distance between the starting points.
+    rate : float
+        Geometric rate per map fitted to the second half of the records
+        (``distance ∝ rate**k``); below 1 when the distance falls.
+    contractive : bool
+        Whether the distance fell geometrically by at least ``reduction``.
+    """
+
+    steps: np.ndarray
+    distances: np.ndarray
+    initial_distance: float
+    rate: float
+    contractive: bool
+
+
+def coalescence(
+    estimator,
+    X,
+    y,
+    *,
+    inits=None,
+    n_inits=2,
+    scale=1.0,
+    every=1,
+    n_steps=None,
+    reduction=1e-6,
+    sample_weight=None,
+    random_state=None,
+):
+    """Run the backward iterates from several starting points; report their distance.
+
+    In a contractive region the backward iterates ``θ̃_k(θ_0)`` forget their
+    starting point geometrically fast (design.md fact 5): their pairwise
+    distance is a certificate of contraction. If it does not fall, a
+    :class:`ContractionWarning` says so (for example unregularized logistic
+    regression on separable data, whose weights grow without bound).
+
+    Parameters
+    ----------
+    estimator : BackwardSGDClassifier or BackwardSGDRegressor
+        Supplies the parameters; its ``order`` is ignored (always backward).
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    inits : list of (coef_init, intercept_init), default=None
+        Starting points, shaped as for ``fit``. Default: ``n_inits`` seeded
+        random points with entries of standard deviation ``scale`` (zero
+        intercepts when ``fit_intercept=False``).
+    n_inits : int, default=2
+        Number of random starting points (at least 2) when ``inits`` is None.
+    scale : float, default=1.0
+        Standard deviation of the random starting points.
+    every, n_steps : int
+        As in :func:`trajectory`.
+    reduction : float, default=1e-6
+        The distance must fall below ``reduction`` times the initial distance
+        (at a geometric rate) to certify contraction.
+    sample_weight : array-like of shape (n_samples,), default=None
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random starting points.
+
+    Returns
+    -------
+    Coalescence
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_order import BackwardSGDRegressor, coalescence
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3)); y = X @ [1.0, -2.0, 0.5]
+    >>> model = BackwardSGDRegressor(eta0=0.05, batch_size=4, random_state=0)
+    >>> report = coalescence(model, X, y, n_steps=1000, random_state=0)
+    >>> report.contractive, bool(report.distances[-1] < 1e-10)
+    (True, True)
+    """
+    _check_estimator(estimator)
+    estimator = clone(estimator).set_params(order="backward")
+    if inits is None:
+        n_inits = _check_positive_int(n_inits, "n_inits")
+        if n_inits < 2:
+            raise ValueError(f"n_inits must be at least 2; got {n_inits}.")
+        inits = _random_inits(estimator, X, y, n_inits, scale, random_state)
+    elif len(inits) < 2:
+        raise ValueError("inits must hold at least two starting points.")
+    paths = [
+        trajectory(
+            estimator,
+            X,
+            y,
+            every=every,
+            n_steps=n_steps,
+            sample_weight=sample_weight,
+            coef_init=coef,
+            intercept_init=b,
+        )
+        for coef, b in inits
+    ]
+    thetas = [path.thetas() for path in paths]
+    starts = [
+        np.concatenate([p.initial_coef.ravel(), p.initial_intercept.ravel()])
+        for p in paths
+    ]
+    distances = np.zeros(len(paths[0].steps))
+    initial = 0.0
+    for a in range(len(paths)):
+        for b in range(a + 1, len(paths)):
+            distances = np.maximum(
+                distances, np.linalg.norm(thetas[a] - thetas[b], axis=1)
+            )
+            initial = max(initial, float(np.linalg.norm(starts[a] - starts[b])))
+    rate = _geometric_rate(paths[0].steps, distances, initial)
+    contractive = bool(rate < 1.0 and distances[-1] <= reduction * initial)
+    if not contractive:
+        warnings.warn(
+            f"the backward iterates from {len(paths)} starting points did not "
+            f"coalesce: their distance went from {initial:.3g} to "
+            f"{distances[-1]:.3g} in {paths[0].steps[-1]} maps (fitted rate "
+            f"{rate:.6f} per map). The maps are not contractive here: add or "
+            "raise the L2 penalty (alpha), lower eta0, or run more steps.",
+            ContractionWarning,
+            stacklevel=2,
+        )
+    return Coalescence(
+        steps=paths[0].steps,
+        distances=distances,
+        initial_distance=initial,
+        rate=rate,
+        contractive=contractive,
+    )
+
+
+def _random_inits(estimator, X, y, n_inits, scale, random_state):
+    """Seeded random starting points shaped like the estimator's coefficients."""
+    _, data, _ = _prepared(estimator, X, y, None, None, None)
+    rng = check_random_state(random_state)
+    inits = []
+    for _ in range(n_inits):
+        coef = scale * rng.standard_normal(data.coef.shape)
+        intercept = scale * rng.standard_normal(data.intercept.shape)
+        if not estimator.fit_intercept:
+            intercept[:] = 0.0
+        inits.append((coef, intercept))
+    return inits
+
+
+def _geometric_rate(steps, distances, initial):
+    """Per-map rate ``r`` of ``distance ∝ r**k``.
+
+    Fitted (least squares on ``log distance``) on the second half of the
+    records, or — when the distance reaches the float64 rounding floor
+    (``1e-14 · initial``), where it stops carrying information — on the
+    records up to the first one at the floor.
+    """
+    floor = max(initial * 1e-14, np.finfo(float).tiny)
+    at_floor = np.flatnonzero(distances <= floor)
+    if at_floor.size:
+        segment = slice(0, at_floor[0] + 1)
+    else:
+        segment = slice(len(steps) // 2, len(steps))
+    k = steps[segment]
+    log_distance = np.log(np.maximum(distances[segment], floor))
+    if len(k) < 2:
+        k = np.concatenate([[0], k])
+        log_distance = np.concatenate([[np.log(max(initial, floor))], log_distance])
+    return float(np.exp(np.polyfit(k, log_distance, 1)[0]))
