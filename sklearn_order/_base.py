@@ -241,7 +241,8 @@ class BaseBackwardSGD(BaseEstimator):
         The chunk's batches are composed forward (oldest map last) or backward
         (newest map first) on top of the current coefficients; the epoch's
         permutation is keyed by ``t_start`` (the number of maps applied so
-        far) modulo ``2**20``, and the schedule continues from ``t_start``.
+        far) modulo ``2**20`` (``"grab"``: its first, seeded order), and the
+        schedule continues from ``t_start``.
 
         Returns
         -------
@@ -251,11 +252,14 @@ class BaseBackwardSGD(BaseEstimator):
         problems = self._problems(X, targets, weights, self._seed())
         reverse = ORDERS[self.order].reverse
         eta = float(self.eta0)
+        # GraB balances an epoch with the previous epoch of the same data; a
+        # chunk has none, so it is visited in GraB's first (seeded) order.
+        epoch_key = 0 if self.sampling == "grab" else t_start % _PARTIAL_FIT_EPOCH_KEYS
         self._run_outputs(
             lambda k: problems[k].run(
                 coef[k],
                 intercept[k : k + 1],
-                first_epoch=t_start % _PARTIAL_FIT_EPOCH_KEYS,
+                first_epoch=epoch_key,
                 n_epochs=1,
                 reverse=reverse,
                 t_start=t_start,

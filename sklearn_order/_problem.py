@@ -6,7 +6,7 @@ the problem runs them on the compiled kernel and turns a failed status into a
 :class:`DivergenceError`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
@@ -15,7 +15,12 @@ from .kernels import DERIVATIVE_AT_BOUND, NON_FINITE, OK, UpdateRule
 from .kernels.dense import apply_steps
 from .kernels.trajectory import backward_affine, backward_replay
 from .losses import MAX_DLOSS, SQUARED_ERROR
-from .sampling import n_batches
+from .sampling import GRAB, n_batches
+
+# Placeholders for the kernel's GraB arguments when the scheme does not use them
+_NO_TABLE = np.empty((0, 0), dtype=np.int64)
+_NO_HERDING = np.empty((0, 0))
+_NO_POINTERS = np.empty(0, dtype=np.int64)
 
 
 class DivergenceError(ValueError):
@@ -44,6 +49,8 @@ class Problem:
         For error messages.
     eta0 : float
         For error messages.
+    state : dict
+        Sampling state kept between forward calls (GraB's herding).
     """
 
     X: np.ndarray
@@ -55,6 +62,7 @@ class Problem:
     batch_size: int
     learning_rate_name: str = "constant"
     eta0: float = 0.0
+    state: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_samples(self):
@@ -171,6 +179,12 @@ class Problem:
         records = np.empty((n_records, coef.shape[0] + 1))
         if epoch_losses is None:
             epoch_losses = np.zeros(1)
+        if reverse:
+            last_epoch = (first_step + n_steps - 1) // self.n_batches
+            table = self.order_table(coef, intercept, last_epoch + 1, eta, step_offset)
+            herding, pointers = _NO_HERDING, _NO_POINTERS
+        else:
+            table, herding, pointers = self._balancing_state()
         status, epoch = apply_steps(
             self.X,
             self.y,
@@ -190,12 +204,72 @@ class Problem:
             epoch_losses,
             record_every,
             records,
+            table,
             np.empty(self.n_samples, dtype=np.int64),
             np.empty(self.batch_size),
+            herding,
+            pointers,
         )
         if status != OK:
             raise self._divergence_error(status, epoch)
         return records
+
+    def _balancing_state(self):
+        """GraB's order table and herding state for forward calls (kept between calls).
+
+        Other schemes get empty placeholders.
+        """
+        if self.sampling != GRAB:
+            return _NO_TABLE, _NO_HERDING, _NO_POINTERS
+        if not self.state:
+            self.state["table"] = np.empty((1, self.n_samples), dtype=np.int64)
+            self.state["herding"] = np.zeros((3, self.X.shape[1] + 1))
+            self.state["pointers"] = np.zeros(2, dtype=np.int64)
+        return self.state["table"], self.state["herding"], self.state["pointers"]
+
+    def order_table(self, coef, intercept, n_epochs, eta, step_offset=0):
+        """The orders of epochs ``0 … n_epochs − 1`` that a backward pass reads.
+
+        Only ``"grab"`` needs one: its orders are those GraB builds along
+        forward SGD from ``(coef, intercept)`` (the backward pass's starting
+        point), generated here by a forward pass over ``n_epochs − 1`` epochs
+        on copies. Other schemes get an empty placeholder.
+
+        Returns
+        -------
+        ndarray of shape (n_epochs, n_samples), int64
+        """
+        if self.sampling != GRAB:
+            return _NO_TABLE
+        table = np.empty((n_epochs, self.n_samples), dtype=np.int64)
+        status, epoch = apply_steps(
+            self.X,
+            self.y,
+            self.sample_weight,
+            coef.copy(),
+            intercept.copy(),
+            self.rule,
+            float(eta),
+            self.sampling,
+            self.seed,
+            self.batch_size,
+            0,
+            (n_epochs - 1) * self.n_batches,
+            False,
+            step_offset,
+            False,
+            np.zeros(1),
+            0,
+            np.empty((0, coef.shape[0] + 1)),
+            table,
+            np.empty(self.n_samples, dtype=np.int64),
+            np.empty(self.batch_size),
+            np.zeros((3, coef.shape[0] + 1)),
+            np.zeros(2, dtype=np.int64),
+        )
+        if status != OK:
+            raise self._divergence_error(status, epoch)
+        return table
 
     @property
     def is_affine(self):
@@ -221,10 +295,12 @@ class Problem:
         ndarray of shape (len(steps), n_features + 1)
         """
         steps = np.asarray(steps, dtype=np.int64)
+        theta0 = np.asarray(theta0, dtype=np.float64)
         n_threads = min(numba.get_num_threads(), max(len(steps), 1))
         out = np.empty((len(steps), self.X.shape[1] + 1))
         statuses = np.zeros(n_threads, dtype=np.int64)
         failed_epochs = np.zeros(n_threads, dtype=np.int64)
+        table = self._table_for(theta0, int(steps.max(initial=1)), eta)
         backward_replay(
             self.X,
             self.y,
@@ -235,14 +311,17 @@ class Problem:
             self.seed,
             self.batch_size,
             steps,
-            np.asarray(theta0, dtype=np.float64),
+            theta0,
             out,
             np.empty((n_threads, self.n_samples), dtype=np.int64),
             np.empty((n_threads, self.batch_size)),
             statuses,
             failed_epochs,
+            table,
             np.zeros(1),
             np.empty((0, self.X.shape[1] + 1)),
+            _NO_HERDING,
+            _NO_POINTERS,
         )
         failed = np.flatnonzero(statuses != OK)
         if failed.size:
@@ -266,6 +345,7 @@ class Problem:
                 "None or 'l2' (every update map affine in the coefficients)."
             )
         dim = self.X.shape[1] + 1
+        theta0 = np.asarray(theta0, dtype=np.float64)
         out = np.empty((n_steps // every, dim))
         backward_affine(
             self.X,
@@ -278,11 +358,12 @@ class Problem:
             self.batch_size,
             n_steps,
             every,
-            np.asarray(theta0, dtype=np.float64),
+            theta0,
             out,
             np.empty((dim, dim)),
             np.empty(dim),
             np.empty((self.batch_size, dim)),
+            self._table_for(theta0, n_steps, eta),
             np.empty(self.n_samples, dtype=np.int64),
         )
         # The affine path has no loss derivative to watch; bound it instead:
@@ -303,6 +384,11 @@ class Problem:
             )
             raise self._divergence_error(status, (step - 1) // self.n_batches)
         return out
+
+    def _table_for(self, theta0, n_steps, eta):
+        """The order table for backward iterates of up to ``n_steps`` maps."""
+        n_epochs = (n_steps - 1) // self.n_batches + 1
+        return self.order_table(theta0[:-1], theta0[-1:], n_epochs, eta)
 
     def _max_row_norm(self):
         squared = np.einsum("ij,ij->i", self.X, self.X, dtype=np.float64)

@@ -21,9 +21,18 @@ Schemes
 ``"with_replacement"``
     Each epoch draws ``n_samples`` rows independently and uniformly, so the
     batches are i.i.d. (the setting of Letac's principle, design.md fact 2).
+``"grab"``
+    Online gradient balancing (Lu, Guo & De Sa, NeurIPS 2022). Epoch 0 is a
+    seeded permutation; each later epoch's order is built during the previous
+    epoch by the greedy herding rule from its per-example gradients (see
+    :func:`sklearn_order.kernels.dense.herd`), with O(n_features) extra
+    memory. This order depends on the trajectory, not on ``(seed, e)``
+    alone: the kernels generate it along the forward pass, and the backward
+    order composes the same maps — those of the sequence GraB produces along
+    forward SGD from the same starting point — after generating it.
 
-Adding a scheme is one code, one entry in :data:`SAMPLINGS` and one branch in
-:func:`fill_epoch_order`.
+Adding a scheme that is a function of ``(seed, epoch)`` is one code, one
+entry in :data:`SAMPLINGS` and one branch in :func:`fill_epoch_order`.
 
 Random numbers come from SplitMix64 (Steele, Lea & Flood, 2014), written here
 so that the same integers come out of every process, platform and (later)
@@ -42,6 +51,7 @@ RESHUFFLE = 1
 ONCE = 2
 FLIPFLOP = 3
 WITH_REPLACEMENT = 4
+GRAB = 5
 
 SAMPLINGS = {
     "cyclic": CYCLIC,
@@ -49,6 +59,7 @@ SAMPLINGS = {
     "once": ONCE,
     "flipflop": FLIPFLOP,
     "with_replacement": WITH_REPLACEMENT,
+    "grab": GRAB,
 }
 
 _GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -110,6 +121,11 @@ def fill_epoch_order(scheme, seed, epoch, out):
         Overwritten with the epoch's row indices: a permutation of
         ``range(n_samples)``, or ``n_samples`` draws for
         ``"with_replacement"``.
+
+    Notes
+    -----
+    For ``"grab"`` only epoch 0 (a seeded permutation, as ``"reshuffle"``) is
+    a function of the seed; the kernels build the later epochs.
     """
     n = out.shape[0]
     if scheme == WITH_REPLACEMENT:
@@ -119,7 +135,7 @@ def fill_epoch_order(scheme, seed, epoch, out):
         return
     for i in range(n):
         out[i] = i
-    if scheme == RESHUFFLE:
+    if scheme == RESHUFFLE or scheme == GRAB:
         _shuffle(out, _epoch_state(seed, epoch))
     elif scheme == ONCE:
         _shuffle(out, _epoch_state(seed, 0))
@@ -150,7 +166,17 @@ def epoch_batches(sampling, n_samples, batch_size, seed, epoch):
     Returns
     -------
     list of ndarray of dtype int64
+
+    Raises
+    ------
+    ValueError
+        For ``"grab"`` after epoch 0, whose order depends on the gradients.
     """
+    if SAMPLINGS[sampling] == GRAB and epoch > 0:
+        raise ValueError(
+            "the order of a 'grab' epoch after the first depends on the previous "
+            "epoch's gradients, not on the seed alone."
+        )
     order = np.empty(n_samples, dtype=np.int64)
     fill_epoch_order(SAMPLINGS[sampling], seed, epoch, order)
     return [order[s : s + batch_size] for s in range(0, n_samples, batch_size)]

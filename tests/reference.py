@@ -97,3 +97,48 @@ def compose(X, y, s, batches, w0, b0, *, order, **rule):
     for t, rows in indexed:
         w, b = update_map(X, y, s, rows, w, b, eta=step(t), **rule)
     return w, b
+
+
+def grab_forward(X, y, s, first_order, n_epochs, batch_size, w0, b0, **rule):
+    """Forward SGD with GraB orders (Lu, Guo & De Sa, 2022), in plain NumPy.
+
+    Epoch 0 visits ``first_order``; while epoch ``e`` runs, each example's
+    gradient ``g_i = s_i ℓ'(x_i·w + b, y_i) (x_i, 1)`` at its batch's
+    pre-update point is balanced against the previous epoch's mean gradient
+    ``m``: ``c = g_i − m``; if ``‖S + c‖ < ‖S − c‖`` it joins the front of the
+    next order (``S += c``), else the back, filled from the end (``S −= c``).
+
+    Returns
+    -------
+    w, b : the final parameters
+    orders : list of the epochs' row orders (``n_epochs + 1`` of them)
+    """
+    n, d = X.shape
+    eta = rule.pop("eta")
+    w, b = np.array(w0, dtype=np.float64), float(b0)
+    orders = [np.asarray(first_order)]
+    stale_mean = np.zeros(d + 1)
+    for _ in range(n_epochs):
+        order = orders[-1]
+        running, mean = np.zeros(d + 1), np.zeros(d + 1)
+        front, back = [], []
+        for start in range(0, n, batch_size):
+            rows = order[start : start + batch_size]
+            Xb = np.asarray(X[rows], dtype=np.float64)
+            derivative = s[rows] * loss_derivative(
+                rule["loss"], y[rows], Xb @ w + b, rule["param"]
+            )
+            for row, a, x in zip(rows, derivative, Xb):
+                g = a * np.append(x, 1.0)
+                c = g - stale_mean
+                if np.linalg.norm(running + c) < np.linalg.norm(running - c):
+                    running += c
+                    front.append(row)
+                else:
+                    running -= c
+                    back.append(row)
+                mean += g / n
+            w, b = update_map(X, y, s, rows, w, b, eta=eta, **rule)
+        orders.append(np.array(front + back[::-1]))
+        stale_mean = mean
+    return w, b, orders

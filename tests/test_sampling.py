@@ -6,14 +6,15 @@ from numpy.testing import assert_array_equal
 
 from sklearn_order.sampling import SAMPLINGS, epoch_batches, n_batches
 
-PERMUTATION_SCHEMES = [s for s in SAMPLINGS if s != "with_replacement"]
+SEEDED = [s for s in SAMPLINGS if s != "grab"]  # a function of (seed, epoch)
+PERMUTATION_SCHEMES = [s for s in SEEDED if s != "with_replacement"]
 
 
 def _epoch(sampling, n, seed, epoch):
     return np.concatenate(epoch_batches(sampling, n, n, seed=seed, epoch=epoch))
 
 
-@pytest.mark.parametrize("sampling", list(SAMPLINGS))
+@pytest.mark.parametrize("sampling", SEEDED)
 @pytest.mark.parametrize("n, batch_size", [(1, 1), (10, 3), (12, 4), (7, 20)])
 def test_every_epoch_is_cut_into_batches(sampling, n, batch_size):
     for epoch in range(5):

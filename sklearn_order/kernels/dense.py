@@ -14,7 +14,7 @@ from math import fabs, isfinite
 from .._jit import jit, jit_inline, prefetch_item, prefetch_row
 from ..losses import MAX_DLOSS, loss_derivative, loss_value
 from ..penalties import l2_decay, soft_threshold
-from ..sampling import fill_epoch_order
+from ..sampling import GRAB, fill_epoch_order
 from ..schedules import step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
 
@@ -154,6 +154,68 @@ def apply_update_map(
 
 
 @jit_inline
+def load_epoch_order(scheme, seed, epoch, table, order):
+    """Write the row order of ``epoch`` into ``order``.
+
+    Seeded schemes (and GraB's first epoch) are generated from
+    ``(seed, epoch)``; later GraB epochs are copied from ``table``.
+    """
+    if scheme == GRAB and epoch > 0:
+        row = epoch % table.shape[0]
+        for r in range(order.shape[0]):
+            order[r] = table[row, r]
+    else:
+        fill_epoch_order(scheme, seed, epoch, order)
+
+
+@jit_inline
+def start_herding(herding, pointers, epoch, n_samples):
+    """Begin an epoch of GraB: the last epoch's mean becomes the stale mean."""
+    for j in range(herding.shape[1]):
+        herding[1, j] = herding[2, j] if epoch > 0 else 0.0
+        herding[0, j] = 0.0
+        herding[2, j] = 0.0
+    pointers[0] = 0
+    pointers[1] = n_samples - 1
+
+
+@jit_inline
+def herd(X, order, start, stop, work, step, herding, pointers, next_order):
+    """Place the batch's examples in the next epoch's order (GraB's herding).
+
+    For each example, with gradient ``g = s_i ℓ'_i (x_i, 1)`` (taken at the
+    pre-update ``θ`` of its batch, recovered from the update's ``work``) and
+    ``c = g − m`` (``m``: the previous epoch's mean gradient, stale): if
+    ``‖S + c‖ < ‖S − c‖`` (i.e. ``S·c < 0``) then ``S ← S + c`` and the
+    example goes to the next free place at the front, else ``S ← S − c`` and
+    it goes to the next free place at the back (Lu, Guo & De Sa, 2022,
+    Algorithm 4). The current epoch's mean gradient accumulates in
+    ``herding[2]``.
+    """
+    n_samples = X.shape[0]
+    d = X.shape[1]
+    for r in range(stop - start):
+        i = order[start + r]
+        a = work[r] / step  # s_i ℓ'(p_i, y_i)
+        s_dot_c = a * herding[0, d] - herding[0, d] * herding[1, d]
+        for j in range(d):
+            s_dot_c += herding[0, j] * (a * X[i, j] - herding[1, j])
+        sign = 1.0 if s_dot_c < 0.0 else -1.0
+        for j in range(d):
+            g = a * X[i, j]
+            herding[0, j] += sign * (g - herding[1, j])
+            herding[2, j] += g / n_samples
+        herding[0, d] += sign * (a - herding[1, d])
+        herding[2, d] += a / n_samples
+        if sign > 0.0:
+            next_order[pointers[0]] = i
+            pointers[0] += 1
+        else:
+            next_order[pointers[1]] = i
+            pointers[1] -= 1
+
+
+@jit_inline
 def _finite(coef, intercept):
     """Whether every coefficient and the intercept are finite."""
     if not isfinite(intercept[0]):
@@ -184,8 +246,11 @@ def apply_steps(
     epoch_losses,
     record_every,
     records,
+    table,
     order,
     work,
+    herding,
+    pointers,
 ):
     """Apply the update maps ``first_step + 1 … first_step + n_steps``, in place.
 
@@ -225,10 +290,23 @@ def apply_steps(
         after the ``r · record_every``-th map applied by this call.
     records : ndarray of shape (n_steps // record_every, n_features + 1)
         Output for ``record_every``.
+    table : ndarray of shape (n_rows, n_samples), int64
+        ``"grab"`` only (else unused): epoch ``e ≥ 1`` reads its order from
+        ``table[e % n_rows]``. A forward call builds them: during epoch ``e``
+        it writes epoch ``e + 1``'s order into ``table[(e + 1) % n_rows]``
+        (one row suffices for a forward pass; a backward pass over ``E``
+        epochs reads a table of ``E`` rows built by a forward pass).
     order : ndarray of shape (n_samples,), int64
         Scratch space for an epoch's row order.
     work : ndarray of shape (batch_size,), float64
         Scratch space for the update map.
+    herding : ndarray of shape (3, n_features + 1), float64
+        ``"grab"`` forward calls only: the running signed sum, the previous
+        epoch's mean gradient and the current epoch's mean gradient; kept
+        between calls so that an epoch-by-epoch fit continues the herding.
+    pointers : ndarray of shape (2,), int64
+        ``"grab"`` forward calls only: the next free positions at the front
+        and at the back of the order being built.
 
     Returns
     -------
@@ -244,6 +322,7 @@ def apply_steps(
     # prefetch the rows of the map applied `ahead` maps later: about
     # PREFETCH_ROWS rows ahead of use, enough to cover a memory access
     ahead = max(1, PREFETCH_ROWS // batch_size)
+    balance = scheme == GRAB and not reverse
     loaded_epoch = -1
     for q in range(n_steps):
         k = first_step + (n_steps - 1 - q if reverse else q)  # 0-based map index
@@ -251,7 +330,9 @@ def apply_steps(
         if epoch != loaded_epoch:
             if loaded_epoch >= 0 and not _finite(coef, intercept):
                 return NON_FINITE, loaded_epoch
-            fill_epoch_order(scheme, seed, epoch, order)
+            load_epoch_order(scheme, seed, epoch, table, order)
+            if balance:
+                start_herding(herding, pointers, epoch, n)
             loaded_epoch = epoch
         start = (k - epoch * batches) * batch_size
         stop = min(start + batch_size, n)
@@ -288,6 +369,18 @@ def apply_steps(
         )
         if status != OK:
             return status, epoch
+        if balance:
+            herd(
+                X,
+                order,
+                start,
+                stop,
+                work,
+                eta_t / (stop - start),
+                herding,
+                pointers,
+                table[(epoch + 1) % table.shape[0]],
+            )
         if track_loss:
             epoch_losses[epoch - first_epoch] += batch_loss
         if record_every > 0 and (q + 1) % record_every == 0:

@@ -17,10 +17,9 @@ import numba
 
 from .._jit import jit, jit_parallel
 from ..penalties import l2_decay
-from ..sampling import fill_epoch_order
 from ..schedules import step_size
 from . import OK
-from .dense import apply_steps
+from .dense import apply_steps, load_epoch_order
 
 
 @jit_parallel
@@ -40,8 +39,11 @@ def backward_replay(
     works,
     statuses,
     failed_epochs,
+    table,
     no_losses,
     no_records,
+    no_herding,
+    no_pointers,
 ):
     """``out[c] = T_1 ∘ … ∘ T_{steps[c]} (theta0)`` for every ``c``, chains in parallel.
 
@@ -61,11 +63,11 @@ def backward_replay(
         Scratch space, one row per thread.
     statuses, failed_epochs : ndarray of shape (n_threads,), int64
         Failure status (``OK`` if none) and epoch, per thread.
-    no_losses : ndarray of shape (1,)
-        Placeholder for ``apply_steps``' loss output (not written: the
-        kernels do not allocate).
-    no_records : ndarray of shape (0, n_features + 1)
-        Placeholder for ``apply_steps``' records (not written).
+    table : ndarray of shape (n_rows, n_samples), int64
+        GraB's epoch orders (see ``apply_steps``), shared and only read.
+    no_losses, no_records, no_herding, no_pointers : ndarray
+        Placeholders for ``apply_steps``' arguments that a backward chain
+        does not use (the kernels do not allocate).
 
     Notes
     -----
@@ -100,8 +102,11 @@ def backward_replay(
                 no_losses,
                 0,
                 no_records,
+                table,
                 orders[t],
                 works[t],
+                no_herding,
+                no_pointers,
             )
             if status != OK:
                 statuses[t] = status
@@ -127,6 +132,7 @@ def backward_affine(
     M,
     v,
     u,
+    table,
     order,
 ):
     """Backward iterates of an affine (quadratic-loss) problem, one pass.
@@ -148,6 +154,8 @@ def backward_affine(
         Scratch space for ``v_k``.
     u : ndarray of shape (batch_size, n_features + 1)
         Scratch space.
+    table : ndarray of shape (n_rows, n_samples), int64
+        GraB's epoch orders (see ``apply_steps``).
     order : ndarray of shape (n_samples,), int64
         Scratch space.
 
@@ -172,7 +180,7 @@ def backward_affine(
     for k in range(n_steps):
         epoch = k // batches
         if epoch != loaded_epoch:
-            fill_epoch_order(scheme, seed, epoch, order)
+            load_epoch_order(scheme, seed, epoch, table, order)
             loaded_epoch = epoch
         start = (k - epoch * batches) * batch_size
         stop = min(start + batch_size, n)
