@@ -231,7 +231,7 @@ class BaseBackwardSGD(BaseEstimator):
                 "or check that the problem is well conditioned (regularized, "
                 "scaled data).",
                 ConvergenceWarning,
-                stacklevel=4,  # _train, fit, atomic_fit, the caller
+                stacklevel=5,  # _train, _fit_training_data, fit, atomic_fit
             )
         return n_iter, n_iter * problems[0].n_batches
 

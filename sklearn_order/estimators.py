@@ -32,10 +32,17 @@ _SHARED_PARAMETERS_DOC = """
         reversed pass. With a constant learning rate the backward iterates
         converge to a point where the forward ones keep fluctuating.
 
-    sampling : {"reshuffle", "cyclic"}, default="reshuffle"
+    sampling : {"reshuffle", "cyclic", "once", "flipflop", "with_replacement", \
+"grab"}, default="reshuffle"
         How each epoch orders the rows before they are cut into batches:
-        ``"reshuffle"`` draws a new seeded permutation every epoch,
-        ``"cyclic"`` keeps the data order.
+        ``"reshuffle"`` draws a new seeded permutation every epoch;
+        ``"cyclic"`` keeps the data order; ``"once"`` reuses one seeded
+        permutation; ``"flipflop"`` alternates a seeded permutation and its
+        reverse; ``"with_replacement"`` draws rows i.i.d.; ``"grab"`` builds
+        each epoch's order from the previous epoch's gradients (online
+        gradient balancing). With ``order="backward"``, ``"grab"`` first
+        generates GraB's sequence along forward SGD (a forward pass, and
+        ``max_iter × n_samples`` stored indices), then composes it backward.
 
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         Penalty on the weights (never on the intercept). L2 is applied as

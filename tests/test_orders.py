@@ -148,8 +148,9 @@ def test_backward_warns_when_iterates_do_not_agree():
 
 def test_forward_warns_at_max_iter():
     X, y = _standardized(STRONGLY_CONVEX[0].values[1])
-    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+    with pytest.warns(ConvergenceWarning, match="max_iter=2") as record:
         BackwardSGDRegressor(order="forward", max_iter=2, tol=1e-12).fit(X, y)
+    assert record[0].filename == __file__  # points at the caller's fit
 
 
 @pytest.mark.parametrize("order", ["forward", "backward"])
