@@ -17,6 +17,9 @@ from .kernels.trajectory import backward_affine, backward_replay
 from .losses import MAX_DLOSS, SQUARED_ERROR
 from .sampling import GRAB, n_batches
 
+# Multiply-adds per kernel call (~0.1 s): the granularity at which a long fit
+# returns to Python, where signals such as Ctrl-C are handled.
+_WORK_PER_CALL = 100_000_000
 # Placeholders for the kernel's GraB arguments when the scheme does not use them
 _NO_TABLE = np.empty((0, 0), dtype=np.int64)
 _NO_HERDING = np.empty((0, 0))
@@ -185,34 +188,95 @@ class Problem:
             herding, pointers = _NO_HERDING, _NO_POINTERS
         else:
             table, herding, pointers = self._balancing_state()
-        status, epoch = apply_steps(
-            self.X,
-            self.y,
-            self.sample_weight,
+        self._run_chunks(
             coef,
             intercept,
-            self.rule,
-            float(eta),
-            self.sampling,
-            self.seed,
-            self.batch_size,
             first_step,
             n_steps,
             reverse,
+            eta,
             step_offset,
             track_loss,
             epoch_losses,
             record_every,
             records,
             table,
-            np.empty(self.n_samples, dtype=np.int64),
-            np.empty(self.batch_size),
             herding,
             pointers,
         )
-        if status != OK:
-            raise self._divergence_error(status, epoch)
         return records
+
+    def _run_chunks(
+        self,
+        coef,
+        intercept,
+        first_step,
+        n_steps,
+        reverse,
+        eta,
+        step_offset,
+        track_loss,
+        epoch_losses,
+        record_every,
+        records,
+        table,
+        herding,
+        pointers,
+    ):
+        """Run the kernel over a map range, as several calls for long ranges.
+
+        Between calls (newest maps first when reversed) Python handles
+        signals, so Ctrl-C stops a long fit quickly.
+        """
+        order = np.empty(self.n_samples, dtype=np.int64)
+        work = np.empty(self.batch_size)
+        first_epoch = first_step // self.n_batches
+        chunk = self._maps_per_call(record_every)
+        done = 0
+        while done < n_steps:
+            count = min(chunk, n_steps - done)
+            start = (
+                first_step + n_steps - done - count if reverse else first_step + done
+            )
+            status, epoch = apply_steps(
+                self.X,
+                self.y,
+                self.sample_weight,
+                coef,
+                intercept,
+                self.rule,
+                float(eta),
+                self.sampling,
+                self.seed,
+                self.batch_size,
+                start,
+                count,
+                reverse,
+                step_offset,
+                track_loss,
+                epoch_losses[start // self.n_batches - first_epoch :],
+                record_every,
+                records[done // record_every if record_every > 0 else 0 :],
+                table,
+                order,
+                work,
+                herding,
+                pointers,
+            )
+            if status != OK:
+                raise self._divergence_error(status, epoch)
+            done += count
+
+    def _maps_per_call(self, record_every):
+        """Maps per kernel call: about ``_WORK_PER_CALL`` multiply-adds.
+
+        A multiple of ``record_every`` so that records fall on whole calls.
+        """
+        per_map = self.batch_size * (self.X.shape[1] + 1)
+        maps = max(1, _WORK_PER_CALL // per_map)
+        if record_every > 0:
+            maps = max(record_every, maps - maps % record_every)
+        return maps
 
     def _balancing_state(self):
         """GraB's order table and herding state for forward calls (kept between calls).
@@ -222,7 +286,9 @@ class Problem:
         if self.sampling != GRAB:
             return _NO_TABLE, _NO_HERDING, _NO_POINTERS
         if not self.state:
-            self.state["table"] = np.empty((1, self.n_samples), dtype=np.int64)
+            # two rows: the epoch being visited and the next one being built
+            # (a call resuming mid-epoch reloads the current row)
+            self.state["table"] = np.empty((2, self.n_samples), dtype=np.int64)
             self.state["herding"] = np.zeros((3, self.X.shape[1] + 1))
             self.state["pointers"] = np.zeros(2, dtype=np.int64)
         return self.state["table"], self.state["herding"], self.state["pointers"]
@@ -242,33 +308,23 @@ class Problem:
         if self.sampling != GRAB:
             return _NO_TABLE
         table = np.empty((n_epochs, self.n_samples), dtype=np.int64)
-        status, epoch = apply_steps(
-            self.X,
-            self.y,
-            self.sample_weight,
+        dim = coef.shape[0] + 1
+        self._run_chunks(
             coef.copy(),
             intercept.copy(),
-            self.rule,
-            float(eta),
-            self.sampling,
-            self.seed,
-            self.batch_size,
             0,
             (n_epochs - 1) * self.n_batches,
             False,
+            eta,
             step_offset,
             False,
             np.zeros(1),
             0,
-            np.empty((0, coef.shape[0] + 1)),
+            np.empty((0, dim)),
             table,
-            np.empty(self.n_samples, dtype=np.int64),
-            np.empty(self.batch_size),
-            np.zeros((3, coef.shape[0] + 1)),
+            np.zeros((3, dim)),
             np.zeros(2, dtype=np.int64),
         )
-        if status != OK:
-            raise self._divergence_error(status, epoch)
         return table
 
     @property

@@ -294,7 +294,7 @@ def apply_steps(
         ``"grab"`` only (else unused): epoch ``e ≥ 1`` reads its order from
         ``table[e % n_rows]``. A forward call builds them: during epoch ``e``
         it writes epoch ``e + 1``'s order into ``table[(e + 1) % n_rows]``
-        (one row suffices for a forward pass; a backward pass over ``E``
+        (two rows suffice for a forward pass; a backward pass over ``E``
         epochs reads a table of ``E`` rows built by a forward pass).
     order : ndarray of shape (n_samples,), int64
         Scratch space for an epoch's row order.
@@ -331,7 +331,7 @@ def apply_steps(
             if loaded_epoch >= 0 and not _finite(coef, intercept):
                 return NON_FINITE, loaded_epoch
             load_epoch_order(scheme, seed, epoch, table, order)
-            if balance:
+            if balance and k == epoch * batches:  # a call may resume mid-epoch
                 start_herding(herding, pointers, epoch, n)
             loaded_epoch = epoch
         start = (k - epoch * batches) * batch_size
