@@ -116,6 +116,13 @@ class BaseBackwardSGD(BaseEstimator):
             raise ValueError(
                 f"eta0 must be > 0 with learning_rate={self.learning_rate!r}."
             )
+        l2, _ = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
+        if self.learning_rate != "optimal" and self.eta0 * l2 >= 1:
+            raise ValueError(
+                f"eta0 * alpha * (1 - l1_ratio) = {self.eta0 * l2:.3g} >= 1: the "
+                "L2 weight decay (1 - eta * alpha * (1 - l1_ratio)) would set the "
+                "weights to zero at every step. Lower eta0 or alpha."
+            )
         if self.order == "backward" and self.learning_rate == "adaptive":
             raise ValueError(
                 "learning_rate='adaptive' is only defined for order='forward': its "
@@ -291,6 +298,26 @@ class BaseBackwardSGD(BaseEstimator):
         self.n_iter_ = n_iter
         self.t_ = n_maps
         return self
+
+    @staticmethod
+    def _in_dtype(values, dtype):
+        """``values`` (computed in float64) in the training data's dtype.
+
+        Raises
+        ------
+        ValueError
+            If they do not fit in ``dtype`` (float32 overflow).
+        """
+        with np.errstate(over="ignore"):
+            cast = values.astype(dtype)
+        if not np.all(np.isfinite(cast)):
+            raise ValueError(
+                f"the fitted coefficients (largest magnitude "
+                f"{np.abs(values).max():.3g}) overflow {np.dtype(dtype).name}: "
+                "scale the data (e.g. with StandardScaler), lower eta0, or fit "
+                "on float64 data."
+            )
+        return cast
 
     @staticmethod
     def _sample_weight(sample_weight, X):

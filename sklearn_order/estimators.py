@@ -389,8 +389,8 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
 
     def _set_coefficients(self, coef, intercept, dtype):
-        self.coef_ = coef.astype(dtype)
-        self.intercept_ = intercept.astype(dtype)
+        self.coef_ = self._in_dtype(coef, dtype)
+        self.intercept_ = self._in_dtype(intercept, dtype)
 
     # -- prediction ---------------------------------------------------------
 
@@ -643,8 +643,8 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
 
     def _set_coefficients(self, coef, intercept, dtype):
-        self.coef_ = coef[0].astype(dtype)
-        self.intercept_ = intercept.astype(dtype)
+        self.coef_ = self._in_dtype(coef[0], dtype)
+        self.intercept_ = self._in_dtype(intercept, dtype)
 
     def predict(self, X):
         """Predict targets, ``X @ coef_ + intercept_``.

@@ -148,3 +148,32 @@ def test_sparse_input_is_rejected_with_a_clear_error(Estimator):
     model = Estimator(random_state=0).fit(X, y)
     with pytest.raises(TypeError, match="[Ss]parse"):
         model.predict(sparse.csr_array(X))
+
+
+BOUNDED_DERIVATIVE = [
+    (BackwardSGDClassifier, "log_loss"),
+    (BackwardSGDClassifier, "hinge"),
+    (BackwardSGDClassifier, "perceptron"),
+    (BackwardSGDClassifier, "modified_huber"),
+    (BackwardSGDRegressor, "huber"),
+    (BackwardSGDRegressor, "epsilon_insensitive"),
+]
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+@pytest.mark.parametrize("Estimator, loss", BOUNDED_DERIVATIVE)
+def test_bounded_derivative_losses_cannot_diverge(Estimator, loss, order):
+    # |ℓ'| ≤ 4: each step moves the weights by at most 4 η ‖x‖, so the iterates
+    # stay finite (if large) whatever eta0: no error, finite coefficients.
+    X, y = _data(Estimator)
+    model = Estimator(
+        loss=loss,
+        order=order,
+        penalty=None,
+        eta0=1e4,
+        max_iter=5,
+        tol=None,
+        random_state=0,
+    ).fit(X * 1e3, y)
+    assert np.all(np.isfinite(model.coef_))
+    assert np.abs(model.coef_).max() <= 4 * 1e4 * 1e3 * np.abs(X).max() * 5 * len(X)
