@@ -385,15 +385,15 @@ class Problem:
             raise self._divergence_error(statuses[t], failed_epochs[t])
         return out
 
-    def backward_affine_iterates(self, n_steps, every, theta0, eta):
-        """Backward iterates ``θ̃_every, θ̃_2every, …`` by affine composition.
+    def backward_affine_iterates(self, n_steps, every, theta0, eta, start=0):
+        """Backward iterates after ``start + every, start + 2·every, …`` maps (affine).
 
         Only for :attr:`is_affine` problems; O(n_features² · batch_size) per
         map (design.md fact 4).
 
         Returns
         -------
-        ndarray of shape (n_steps // every, n_features + 1)
+        ndarray of shape ((n_steps - start) // every, n_features + 1)
         """
         if not self.is_affine:
             raise ValueError(
@@ -402,7 +402,7 @@ class Problem:
             )
         dim = self.X.shape[1] + 1
         theta0 = np.asarray(theta0, dtype=np.float64)
-        out = np.empty((n_steps // every, dim))
+        out = np.empty(((n_steps - start) // every, dim))
         backward_affine(
             self.X,
             self.y,
@@ -414,6 +414,7 @@ class Problem:
             self.batch_size,
             n_steps,
             every,
+            start,
             theta0,
             out,
             np.empty((dim, dim)),
@@ -432,7 +433,7 @@ class Problem:
             )
         bad = np.flatnonzero(~(bound < MAX_DLOSS))
         if bad.size:
-            step = (bad[0] + 1) * every
+            step = start + (bad[0] + 1) * every
             status = (
                 NON_FINITE
                 if not np.isfinite(out[bad[0]]).all()

@@ -38,7 +38,7 @@ class Trajectory:
     intercept : ndarray of shape (n_records, *intercept_shape)
         ``intercept[r]`` has the shape of the estimator's ``intercept_``.
     initial_coef, initial_intercept : ndarray
-        The starting point ``θ_0``.
+        The iterate before the first record: ``θ_0``, or ``θ_start``.
     order : str
         The composition order.
     method : {"pass", "replay", "affine"}
@@ -110,6 +110,7 @@ def trajectory(
     *,
     every=1,
     n_steps=None,
+    start=0,
     sample_weight=None,
     coef_init=None,
     intercept_init=None,
@@ -139,7 +140,12 @@ def trajectory(
         Record after every ``every`` maps.
     n_steps : int, default=None
         Number of maps ``K``; default ``estimator.max_iter`` epochs. Rounded
-        down to a multiple of ``every``.
+        down so that ``n_steps - start`` is a multiple of ``every``.
+    start : int, default=0
+        Record only after the first ``start`` maps (a multiple of
+        ``every``): the iterates at ``k = start + every, …, n_steps``, with
+        ``θ_start`` as the trajectory's initial point (for example the last
+        epoch alone, without recording the run before it).
     sample_weight : array-like of shape (n_samples,), default=None
     coef_init, intercept_init : array-like, default=None
         Starting point (default zeros), shaped as for ``fit``.
@@ -182,9 +188,21 @@ def trajectory(
     if n_steps is None:
         n_steps = estimator.max_iter * problems[0].n_batches
     n_steps = _check_positive_int(n_steps, "n_steps")
-    if n_steps < every:
-        raise ValueError(f"n_steps={n_steps} is smaller than every={every}.")
-    n_steps -= n_steps % every
+    if (
+        not isinstance(start, Integral | np.integer)
+        or isinstance(start, bool)
+        or start < 0
+        or start % every
+    ):
+        raise ValueError(
+            f"start must be a non-negative multiple of every={every}; got {start!r}."
+        )
+    if n_steps - start < every:
+        raise ValueError(
+            f"n_steps={n_steps} leaves fewer than every={every} maps after "
+            f"start={start}."
+        )
+    n_steps -= (n_steps - start) % every
     eta = float(estimator.eta0)
 
     if estimator.order == "forward":
@@ -200,18 +218,23 @@ def trajectory(
     else:
         used = "replay"
 
-    steps = np.arange(every, n_steps + 1, every)
+    # with start > 0 the record at `start` is computed too: the initial point
+    first = start - every if start else 0
+    steps = np.arange(first + every, n_steps + 1, every)
     records = []
     for k, problem in enumerate(problems):
         theta0 = np.append(data.coef[k], data.intercept[k])
         if used == "pass":
             coef, intercept = data.coef[k].copy(), data.intercept[k : k + 1].copy()
+            problem.apply(
+                coef, intercept, first_step=0, n_steps=first, reverse=False, eta=eta
+            )
             records.append(
                 problem.apply(
                     coef,
                     intercept,
-                    first_step=0,
-                    n_steps=n_steps,
+                    first_step=first,
+                    n_steps=n_steps - first,
                     reverse=False,
                     eta=eta,
                     record_every=every,
@@ -219,14 +242,21 @@ def trajectory(
             )
         elif used == "affine":
             records.append(
-                problem.backward_affine_iterates(n_steps, every, theta0, eta)
+                problem.backward_affine_iterates(n_steps, every, theta0, eta, first)
             )
         else:
             records.append(problem.backward_iterates(steps, theta0, eta))
     records = np.stack(records, axis=1)  # (n_records, n_outputs, n_features + 1)
     n_features = data.X.shape[1]
+    if start:
+        initial, records, steps = records[0], records[1:], steps[1:]
+        initial_coef, initial_intercept = (
+            initial[:, :n_features],
+            initial[:, n_features],
+        )
+    else:
+        initial_coef, initial_intercept = data.coef, data.intercept
     coef, intercept = records[..., :n_features], records[..., n_features]
-    initial_coef, initial_intercept = data.coef, data.intercept
     if data.classes is None:  # regressor: coef_ (n_features,), intercept_ (1,)
         coef, initial_coef = coef[:, 0], initial_coef[0]
     return Trajectory(

@@ -235,8 +235,10 @@ def test_bad_arguments():
     for every in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="every must be an integer >= 1"):
             trajectory(estimator, X, y, every=every)
-    with pytest.raises(ValueError, match="smaller than every"):
+    with pytest.raises(ValueError, match="fewer than every=5 maps"):
         trajectory(estimator, X, y, n_steps=3, every=5)
+    with pytest.raises(ValueError, match="start must be a non-negative multiple"):
+        trajectory(estimator, X, y, n_steps=20, every=5, start=3)
     with pytest.raises(ValueError, match="method must be one of"):
         trajectory(estimator, X, y, method="magic")
     with pytest.raises(ValueError, match="method='affine' needs loss='squared_error'"):
@@ -262,3 +264,26 @@ def test_diverging_trajectory_is_an_error(method):
     X, y = 1e3 * rng.normal(size=(20, 2)), rng.normal(size=20)
     with pytest.raises(ValueError, match="eta0"):
         trajectory(BackwardSGDRegressor(eta0=10.0), X, y, n_steps=40, method=method)
+
+
+@pytest.mark.parametrize(
+    "estimator, method",
+    [
+        (BackwardSGDRegressor(), "affine"),
+        (BackwardSGDRegressor(), "replay"),
+        (BackwardSGDRegressor(order="forward"), "auto"),
+        (BackwardSGDClassifier(), "replay"),
+    ],
+)
+def test_trajectory_from_a_later_start_is_the_tail_of_the_whole_one(
+    estimator, method, rng
+):
+    X = rng.normal(size=(30, 3))
+    y = rng.integers(0, 3, 30) if hasattr(estimator, "predict_proba") else X[:, 0]
+    estimator.set_params(batch_size=2, random_state=0)
+    whole = trajectory(estimator, X, y, n_steps=60, every=3, method=method)
+    tail = trajectory(estimator, X, y, n_steps=60, every=3, start=45, method=method)
+    assert_array_equal(tail.steps, [48, 51, 54, 57, 60])
+    assert_allclose(tail.thetas(), whole.thetas()[-5:], rtol=1e-12, atol=1e-14)
+    # the initial point is the iterate at `start`
+    assert_allclose(tail.step_norms(), whole.step_norms()[-5:], rtol=1e-10, atol=1e-14)

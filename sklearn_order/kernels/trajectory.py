@@ -127,6 +127,7 @@ def backward_affine(
     batch_size,
     n_steps,
     every,
+    skip,
     theta0,
     out,
     M,
@@ -137,17 +138,18 @@ def backward_affine(
 ):
     """Backward iterates of an affine (quadratic-loss) problem, one pass.
 
-    Writes ``out[r] = θ̃_{(r + 1) every} = M θ_0 + v`` for ``r = 0, 1, …``.
+    Writes ``out[r] = θ̃_{skip + (r + 1) every} = M θ_0 + v`` for ``r = 0, 1, …``.
 
     Parameters
     ----------
     X, y, sample_weight, rule, eta, scheme, seed, batch_size
         As in :func:`~sklearn_order.kernels.dense.apply_steps`; ``rule`` must
         be squared error with no L1 part.
-    n_steps, every : int
-        Compose maps ``1 … n_steps``; record every ``every`` maps.
+    n_steps, every, skip : int
+        Compose maps ``1 … n_steps``; record every ``every`` maps after the
+        first ``skip``.
     theta0 : ndarray of shape (n_features + 1,)
-    out : ndarray of shape (n_steps // every, n_features + 1)
+    out : ndarray of shape ((n_steps - skip) // every, n_features + 1)
     M : ndarray of shape (n_features + 1, n_features + 1)
         Scratch space for ``M_k``.
     v : ndarray of shape (n_features + 1,)
@@ -213,8 +215,8 @@ def backward_affine(
                     for j in range(d):
                         M[a, j] -= ua * X[i, j]
                 M[a, d] -= ua
-        if (k + 1) % every == 0:
-            row = (k + 1) // every - 1
+        if k + 1 > skip and (k + 1 - skip) % every == 0:
+            row = (k + 1 - skip) // every - 1
             for a in range(dim):
                 acc = v[a]
                 for j in range(dim):
