@@ -10,6 +10,8 @@ trajectory
     The iterates of an estimator's composition order, step by step.
 coalescence
     Backward iterates from several starting points: a contraction certificate.
+training_objective
+    The objective a fit minimises, at given coefficients.
 Trajectory, Coalescence, ContractionWarning
     What those two return or warn.
 
@@ -22,6 +24,7 @@ from .diagnostics import (
     ContractionWarning,
     Trajectory,
     coalescence,
+    training_objective,
     trajectory,
 )
 from .estimators import BackwardSGDClassifier, BackwardSGDRegressor
@@ -35,6 +38,7 @@ __all__ = [
     "ContractionWarning",
     "Trajectory",
     "coalescence",
+    "training_objective",
     "trajectory",
     "__version__",
 ]

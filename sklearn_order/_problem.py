@@ -12,9 +12,10 @@ import numba
 import numpy as np
 
 from .kernels import DERIVATIVE_AT_BOUND, NON_FINITE, OK, UpdateRule
-from .kernels.dense import apply_steps
+from .kernels.dense import apply_steps, mean_loss
 from .kernels.trajectory import backward_affine, backward_replay
 from .losses import MAX_DLOSS, SQUARED_ERROR
+from .penalties import penalty_value
 from .sampling import GRAB, n_batches
 
 # Multiply-adds per kernel call (~0.1 s): the granularity at which a long fit
@@ -326,6 +327,24 @@ class Problem:
             np.zeros(2, dtype=np.int64),
         )
         return table
+
+    def objective(self, coef, intercept):
+        """Training objective ``(1/n) Σ s_i ℓ_i + R(w)`` at ``(coef, intercept)``.
+
+        Parameters
+        ----------
+        coef : ndarray of shape (n_features,)
+        intercept : float
+
+        Returns
+        -------
+        float
+        """
+        coef = np.ascontiguousarray(coef, dtype=np.float64)
+        data_term = mean_loss(
+            self.X, self.y, self.sample_weight, coef, float(intercept), self.rule
+        )
+        return data_term + penalty_value(coef, self.rule.l2, self.rule.l1)
 
     @property
     def is_affine(self):

@@ -270,6 +270,63 @@ def trajectory(
     )
 
 
+def training_objective(estimator, X, y, coef=None, intercept=None, sample_weight=None):
+    """The objective a fit minimises, at given coefficients.
+
+    ``(1/n) Σ_i s_i ℓ(x_i·w + b, y_i) + α ((1 − ρ)/2 ‖w‖² + ρ ‖w‖₁)`` with
+    the estimator's loss, penalty, sample and class weights; for one-vs-rest
+    classifiers, the mean over the classes' binary problems.
+
+    Parameters
+    ----------
+    estimator : BackwardSGDClassifier or BackwardSGDRegressor
+        Supplies the loss and penalty (and, by default, the coefficients).
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    coef, intercept : array-like, default=None
+        Shaped as the estimator's ``coef_``/``intercept_``; default the
+        fitted ones. A leading axis evaluates several points at once.
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    float or ndarray of shape (n_points,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_order import BackwardSGDRegressor, training_objective
+    >>> X = np.array([[0.0], [1.0], [2.0]]); y = np.array([0.0, 1.0, 2.0])
+    >>> model = BackwardSGDRegressor(penalty=None).fit(X, y)
+    >>> float(training_objective(model, X, y, coef=[1.0], intercept=[0.0]))
+    0.0
+    """
+    _check_estimator(estimator)
+    if coef is None or intercept is None:
+        if not hasattr(estimator, "coef_"):
+            raise ValueError(
+                "pass coef and intercept, or a fitted estimator (this one is not "
+                "fitted)."
+            )
+        coef = estimator.coef_ if coef is None else coef
+        intercept = estimator.intercept_ if intercept is None else intercept
+    _, data, problems = _prepared(estimator, X, y, sample_weight, None, None)
+    n_outputs, n_features = data.coef.shape
+    one_point_ndim = 1 if data.classes is None else 2  # the ndim of coef_
+    batched = np.ndim(coef) > one_point_ndim
+    coef = np.asarray(coef, dtype=np.float64).reshape(-1, n_outputs, n_features)
+    intercept = np.asarray(intercept, dtype=np.float64).reshape(-1, n_outputs)
+    values = np.array(
+        [
+            np.mean(
+                [problem.objective(w[k], b[k]) for k, problem in enumerate(problems)]
+            )
+            for w, b in zip(coef, intercept)
+        ]
+    )
+    return values if batched else float(values[0])
+
+
 @dataclass(frozen=True)
 class Coalescence:
     """Distances between backward iterates started from different points.

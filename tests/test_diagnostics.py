@@ -15,6 +15,7 @@ from sklearn_order import (
     BackwardSGDRegressor,
     ContractionWarning,
     coalescence,
+    training_objective,
     trajectory,
 )
 from sklearn_order.losses import LOSSES, loss_parameter
@@ -287,3 +288,41 @@ def test_trajectory_from_a_later_start_is_the_tail_of_the_whole_one(
     assert_allclose(tail.thetas(), whole.thetas()[-5:], rtol=1e-12, atol=1e-14)
     # the initial point is the iterate at `start`
     assert_allclose(tail.step_norms(), whole.step_norms()[-5:], rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("penalty", [None, "l2", "elasticnet"])
+@pytest.mark.parametrize("loss", ["log_loss", "hinge", "huber", "squared_error"])
+def test_training_objective_matches_reference(loss, penalty, rng):
+    X = rng.normal(size=(40, 3))
+    estimator = _estimator(
+        loss, penalty=penalty, alpha=0.05, random_state=0, max_iter=3, tol=None
+    )
+    classify = isinstance(estimator, BackwardSGDClassifier)
+    y = rng.integers(0, 3, size=40) if classify else rng.normal(size=40)
+    weights = rng.uniform(0.5, 2, size=40)
+    estimator.fit(X, y, sample_weight=weights)
+    coef = np.atleast_2d(estimator.coef_)
+    targets = (
+        [np.where(y == c, 1.0, -1.0) for c in estimator.classes_] if classify else [y]
+    )
+    l2, l1 = penalty_strengths(penalty, 0.05, estimator.l1_ratio)
+    expected = np.mean(
+        [
+            np.mean(weights * reference.loss_value(loss, t, X @ w + b, 0.3))
+            + 0.5 * l2 * w @ w
+            + l1 * np.abs(w).sum()
+            for t, w, b in zip(targets, coef, estimator.intercept_)
+        ]
+    )
+    got = training_objective(estimator, X, y, sample_weight=weights)
+    assert_allclose(got, expected, rtol=1e-12)
+    # several points at once
+    both = training_objective(
+        estimator,
+        X,
+        y,
+        coef=np.stack([estimator.coef_] * 2),
+        intercept=np.stack([estimator.intercept_] * 2),
+        sample_weight=weights,
+    )
+    assert_allclose(both, [expected, expected], rtol=1e-12)

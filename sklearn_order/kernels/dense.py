@@ -391,3 +391,13 @@ def apply_steps(
     if not _finite(coef, intercept):
         return NON_FINITE, loaded_epoch
     return OK, -1
+
+
+@jit
+def mean_loss(X, y, sample_weight, coef, intercept, rule):
+    """``(1/n) Σ_i s_i ℓ(x_i·w + b, y_i)``: the data term of the training objective."""
+    total = 0.0
+    for i in range(X.shape[0]):
+        p = row_dot(X, i, coef) + intercept
+        total += sample_weight[i] * loss_value(rule.loss, rule.loss_param, y[i], p)
+    return total / X.shape[0]
