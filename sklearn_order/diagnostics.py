@@ -111,6 +111,7 @@ def trajectory(
     every=1,
     n_steps=None,
     start=0,
+    steps=None,
     sample_weight=None,
     coef_init=None,
     intercept_init=None,
@@ -146,6 +147,11 @@ def trajectory(
         ``every``): the iterates at ``k = start + every, …, n_steps``, with
         ``θ_start`` as the trajectory's initial point (for example the last
         epoch alone, without recording the run before it).
+    steps : array-like of int, default=None
+        Explicit map counts ``k`` to record (increasing, ``≥ 1``), instead of
+        ``every``/``start``/``n_steps``; for example pairs ``k − 1, k`` to
+        sample step norms along a long run. (The affine path then keeps every
+        iterate up to ``max(steps)`` in memory.)
     sample_weight : array-like of shape (n_samples,), default=None
     coef_init, intercept_init : array-like, default=None
         Starting point (default zeros), shaped as for ``fit``.
@@ -185,24 +191,38 @@ def trajectory(
     estimator, data, problems = _prepared(
         estimator, X, y, sample_weight, coef_init, intercept_init
     )
-    if n_steps is None:
-        n_steps = estimator.max_iter * problems[0].n_batches
-    n_steps = _check_positive_int(n_steps, "n_steps")
-    if (
-        not isinstance(start, Integral | np.integer)
-        or isinstance(start, bool)
-        or start < 0
-        or start % every
-    ):
-        raise ValueError(
-            f"start must be a non-negative multiple of every={every}; got {start!r}."
-        )
-    if n_steps - start < every:
-        raise ValueError(
-            f"n_steps={n_steps} leaves fewer than every={every} maps after "
-            f"start={start}."
-        )
-    n_steps -= (n_steps - start) % every
+    if steps is not None:
+        steps = np.asarray(steps)
+        if (
+            steps.ndim != 1
+            or steps.size == 0
+            or steps.dtype.kind not in "iu"
+            or steps[0] < 1
+            or np.any(np.diff(steps) <= 0)
+        ):
+            raise ValueError("steps must be increasing integers >= 1.")
+        steps = steps.astype(np.int64)
+        n_steps, start = int(steps[-1]), 0
+    else:
+        if n_steps is None:
+            n_steps = estimator.max_iter * problems[0].n_batches
+        n_steps = _check_positive_int(n_steps, "n_steps")
+        if (
+            not isinstance(start, Integral | np.integer)
+            or isinstance(start, bool)
+            or start < 0
+            or start % every
+        ):
+            raise ValueError(
+                f"start must be a non-negative multiple of every={every}; got "
+                f"{start!r}."
+            )
+        if n_steps - start < every:
+            raise ValueError(
+                f"n_steps={n_steps} leaves fewer than every={every} maps after "
+                f"start={start}."
+            )
+        n_steps -= (n_steps - start) % every
     eta = float(estimator.eta0)
 
     if estimator.order == "forward":
@@ -220,12 +240,17 @@ def trajectory(
 
     # with start > 0 the record at `start` is computed too: the initial point
     first = start - every if start else 0
-    steps = np.arange(first + every, n_steps + 1, every)
+    explicit = steps is not None
+    if not explicit:
+        steps = np.arange(first + every, n_steps + 1, every)
     records = []
     for k, problem in enumerate(problems):
         theta0 = np.append(data.coef[k], data.intercept[k])
         if used == "pass":
             coef, intercept = data.coef[k].copy(), data.intercept[k : k + 1].copy()
+            if explicit:
+                records.append(_forward_at(problem, coef, intercept, steps, eta))
+                continue
             problem.apply(
                 coef, intercept, first_step=0, n_steps=first, reverse=False, eta=eta
             )
@@ -240,6 +265,9 @@ def trajectory(
                     record_every=every,
                 )
             )
+        elif used == "affine" and explicit:
+            every_step = problem.backward_affine_iterates(n_steps, 1, theta0, eta)
+            records.append(every_step[steps - 1])
         elif used == "affine":
             records.append(
                 problem.backward_affine_iterates(n_steps, every, theta0, eta, first)
@@ -325,6 +353,24 @@ def training_objective(estimator, X, y, coef=None, intercept=None, sample_weight
         ]
     )
     return values if batched else float(values[0])
+
+
+def _forward_at(problem, coef, intercept, steps, eta):
+    """Forward iterates after each of ``steps`` maps (one pass, in pieces)."""
+    records = np.empty((len(steps), coef.shape[0] + 1))
+    done = 0
+    for r, k in enumerate(steps):
+        problem.apply(
+            coef,
+            intercept,
+            first_step=done,
+            n_steps=int(k) - done,
+            reverse=False,
+            eta=eta,
+        )
+        records[r, :-1], records[r, -1] = coef, intercept[0]
+        done = int(k)
+    return records
 
 
 @dataclass(frozen=True)

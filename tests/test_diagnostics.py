@@ -326,3 +326,25 @@ def test_training_objective_matches_reference(loss, penalty, rng):
         sample_weight=weights,
     )
     assert_allclose(both, [expected, expected], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "estimator, method",
+    [
+        (BackwardSGDRegressor(), "affine"),
+        (BackwardSGDRegressor(), "replay"),
+        (BackwardSGDClassifier(order="forward"), "auto"),
+    ],
+)
+def test_trajectory_at_explicit_steps(estimator, method, rng):
+    X = rng.normal(size=(20, 3))
+    y = rng.integers(0, 2, 20) if hasattr(estimator, "predict_proba") else X[:, 0]
+    estimator.set_params(batch_size=3, random_state=0)
+    whole = trajectory(estimator, X, y, n_steps=40, method=method)
+    steps = np.array([1, 2, 17, 18, 39, 40])
+    picked = trajectory(estimator, X, y, steps=steps, method=method)
+    assert_array_equal(picked.steps, steps)
+    assert_allclose(picked.thetas(), whole.thetas()[steps - 1], rtol=1e-12, atol=1e-14)
+    for bad in ([], [0, 1], [3, 2], [1.5]):
+        with pytest.raises(ValueError, match="steps must be increasing"):
+            trajectory(estimator, X, y, steps=bad)
