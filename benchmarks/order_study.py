@@ -120,9 +120,7 @@ class StudyConfig:
     seeds: tuple
     ridge_grid: tuple
     logistic_grid: tuple
-    reference_eta: dict = field(
-        default_factory=lambda: {"ridge": 0.1, "logistic": 1.0}
-    )
+    reference_eta: dict = field(default_factory=lambda: {"ridge": 0.1, "logistic": 1.0})
     quick: bool = False
 
 
@@ -349,9 +347,9 @@ def logistic_optimum(X, y, alpha):
 
     def value_and_gradient(theta):
         margin = signs * (X @ theta[:-1] + theta[-1])
-        value = np.logaddexp(0.0, -margin).mean() + 0.5 * alpha * theta[:-1] @ theta[
-            :-1
-        ]
+        value = (
+            np.logaddexp(0.0, -margin).mean() + 0.5 * alpha * theta[:-1] @ theta[:-1]
+        )
         return value, objective_gradient("logistic", X, y, alpha, theta)
 
     result = minimize(
@@ -962,9 +960,7 @@ def summarize(results):
         sentences.append(
             "With a constant learning rate the backward final iterate stops "
             "moving: its mean per-map change over the last epoch is at least a "
-            "million times smaller than forward's on "
-            + "; ".join(parts)
-            + "."
+            "million times smaller than forward's on " + "; ".join(parts) + "."
         )
     else:
         sentences.append(
@@ -1210,7 +1206,7 @@ def write_markdown(results, figures, path):
         )
     )
     out.append(
-        "\n\"next\" is the first grid eta0 at which some seed diverged (— if "
+        '\n"next" is the first grid eta0 at which some seed diverged (— if '
         "none did). A run only counts as diverged if the blow-up reaches the "
         "library's detection bound within the K maps."
     )
@@ -1311,9 +1307,7 @@ def to_json(value):
 def parse_args(argv):
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="smoke-test run (seconds)"
-    )
+    parser.add_argument("--quick", action="store_true", help="smoke-test run (seconds)")
     parser.add_argument(
         "--out", type=Path, default=Path("docs/study"), help="output folder"
     )
