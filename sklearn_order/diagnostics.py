@@ -33,9 +33,9 @@ class Trajectory:
     ----------
     steps : ndarray of shape (n_records,)
         The map counts ``k`` of the records.
-    coef : ndarray of shape (n_records, *coef_shape)
+    coef : ndarray of shape (n_records, ...)
         ``coef[r]`` has the shape of the estimator's ``coef_``.
-    intercept : ndarray of shape (n_records, *intercept_shape)
+    intercept : ndarray of shape (n_records, ...)
         ``intercept[r]`` has the shape of the estimator's ``intercept_``.
     initial_coef, initial_intercept : ndarray
         The iterate before the first record: ``θ_0``, or ``θ_start``.
@@ -55,7 +55,13 @@ class Trajectory:
     method: str
 
     def thetas(self):
-        """All parameters of each record, flattened: shape (n_records, n_params)."""
+        """All parameters of each record, flattened.
+
+        Returns
+        -------
+        ndarray of shape (n_records, n_params)
+            Coefficients then intercepts of each record.
+        """
         n = len(self.steps)
         return np.hstack([self.coef.reshape(n, -1), self.intercept.reshape(n, -1)])
 
@@ -136,7 +142,9 @@ def trajectory(
     estimator : BackwardSGDClassifier or BackwardSGDRegressor
         Supplies the parameters; it is cloned, not fitted.
     X : array-like of shape (n_samples, n_features)
+        Training data, as for ``fit``.
     y : array-like of shape (n_samples,)
+        Targets, as for ``fit``.
     every : int, default=1
         Record after every ``every`` maps.
     n_steps : int, default=None
@@ -153,6 +161,7 @@ def trajectory(
         sample step norms along a long run. (The affine path then keeps every
         iterate up to ``max(steps)`` in memory.)
     sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the rows, as for ``fit``.
     coef_init, intercept_init : array-like, default=None
         Starting point (default zeros), shaped as for ``fit``.
     method : {"auto", "replay", "affine"}, default="auto"
@@ -310,11 +319,14 @@ def training_objective(estimator, X, y, coef=None, intercept=None, sample_weight
     estimator : BackwardSGDClassifier or BackwardSGDRegressor
         Supplies the loss and penalty (and, by default, the coefficients).
     X : array-like of shape (n_samples, n_features)
+        Data on which the objective is evaluated.
     y : array-like of shape (n_samples,)
+        Its targets.
     coef, intercept : array-like, default=None
         Shaped as the estimator's ``coef_``/``intercept_``; default the
         fitted ones. A leading axis evaluates several points at once.
     sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the rows.
 
     Returns
     -------
@@ -426,7 +438,9 @@ def coalescence(
     estimator : BackwardSGDClassifier or BackwardSGDRegressor
         Supplies the parameters; its ``order`` is ignored (always backward).
     X : array-like of shape (n_samples, n_features)
+        Training data, as for ``fit``.
     y : array-like of shape (n_samples,)
+        Targets, as for ``fit``.
     inits : list of (coef_init, intercept_init), default=None
         Starting points, shaped as for ``fit``. Default: ``n_inits`` seeded
         random points with entries of standard deviation ``scale`` (zero
@@ -441,6 +455,7 @@ def coalescence(
         The distance must fall below ``reduction`` times the initial distance
         (at a geometric rate) to certify contraction.
     sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the rows, as for ``fit``.
     random_state : int, RandomState instance or None, default=None
         Seeds the random starting points.
 

@@ -114,7 +114,7 @@ _SHARED_ATTRIBUTES_DOC = """
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column
         names."""
 
@@ -400,6 +400,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
@@ -418,6 +419,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
@@ -442,6 +444,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
@@ -463,6 +466,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------
@@ -652,6 +656,7 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples.
 
         Returns
         -------

@@ -1,11 +1,13 @@
-"""Grid search over the iteration order.
+"""
+Grid search over the iteration order
+====================================
 
 Tunes ``Pipeline(StandardScaler(), BackwardSGDClassifier())`` by
 ``GridSearchCV`` over the composition order, the sampling scheme and the
 learning rate, in parallel processes, and shows that the result is the same
 as a serial search with the same ``random_state``.
 
-Run: ``python examples/grid_search_over_order.py``
+Run: ``python examples/plot_grid_search_over_order.py``
 """
 
 import time
@@ -64,5 +66,4 @@ def main():
         )
 
 
-if __name__ == "__main__":
-    main()
+main()
