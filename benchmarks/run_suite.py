@@ -35,6 +35,7 @@ import platform
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -81,7 +82,9 @@ def backward_vs_forward(n_samples, n_features, repeats):
     X, y = make_data(n_samples, n_features, np.float64)
     params = dict(alpha=1e-2, eta0=0.05, batch_size=8, random_state=0)
     backward = BackwardSGDClassifier(order="backward", tol=1e-4, max_iter=512, **params)
-    backward.fit(X[:100], y[:100])  # load the kernels
+    with warnings.catch_warnings():  # a warm-up fit on 100 rows need not converge
+        warnings.simplefilter("ignore")
+        backward.fit(X[:100], y[:100])  # load the kernels
     K = backward.fit(X, y).n_iter_
     forward = BackwardSGDClassifier(order="forward", tol=None, max_iter=K, **params)
     pairs = [
