@@ -17,7 +17,10 @@ grid that reaches past the stability edge, over ``--seeds`` seeds. Reported per
 (problem, method, eta0): distance of the returned parameters ``θ = (w, b)`` to
 the exact optimum ``θ*`` of the same objective, the per-map *jitter* of the
 returned model over the last epoch, how far the last epoch moved it, the test
-score, and how many seeds diverged.
+score, and how many seeds diverged. Two checks complete it: a coalescence
+certificate of the backward maps at each ``eta0`` (``sklearn_order.coalescence``)
+and a many-seed test that the final forward and backward iterates have the
+same law (Letac's principle), on fresh seeds.
 
 Run::
 
@@ -55,6 +58,7 @@ import scipy  # noqa: E402
 import sklearn  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 from scipy.special import expit  # noqa: E402
+from scipy.stats import ks_2samp  # noqa: E402
 from sklearn.datasets import (  # noqa: E402
     load_breast_cancer,
     load_diabetes,
@@ -69,6 +73,8 @@ import sklearn_order  # noqa: E402
 from sklearn_order import (  # noqa: E402
     BackwardSGDClassifier,
     BackwardSGDRegressor,
+    ContractionWarning,
+    coalescence,
     trajectory,
 )
 
@@ -107,6 +113,9 @@ class StudyConfig:
         ``random_state`` of each run (the data split is fixed).
     ridge_grid, logistic_grid : tuple of float
         The ``eta0`` grids.
+    same_law_seeds : int
+        Seeds of the many-seed check that forward and backward final
+        iterates have the same law (fits only, seeds disjoint from ``seeds``).
     reference_eta : dict
         ``eta0`` of the per-step trajectory figure, by problem kind.
     quick : bool
@@ -120,6 +129,7 @@ class StudyConfig:
     seeds: tuple
     ridge_grid: tuple
     logistic_grid: tuple
+    same_law_seeds: int
     reference_eta: dict = field(default_factory=lambda: {"ridge": 0.1, "logistic": 1.0})
     quick: bool = False
 
@@ -165,6 +175,7 @@ def study_config(quick, epochs=None, n_seeds=None):
             seeds=tuple(range(2)),
             ridge_grid=(0.01, 0.1, 0.316, 1.0),
             logistic_grid=(0.01, 0.1, 1.0, 10.0),
+            same_law_seeds=20,
             quick=True,
         )
     else:
@@ -180,6 +191,7 @@ def study_config(quick, epochs=None, n_seeds=None):
             # Logistic loss has a bounded derivative and cannot diverge; the
             # grid stops at eta0 * alpha = 0.32 (the library refuses >= 1).
             logistic_grid=geometric_grid(-2.0, 1.5, 4),
+            same_law_seeds=200,
         )
     overrides = {}
     if epochs is not None:
@@ -212,6 +224,9 @@ class Problem:
         ``(w*, b*)`` minimizing the training objective.
     optimum_gradient_norm : float
         ``‖∇J(θ*)‖``, the check on ``θ*``.
+    curvature : float
+        Smallest eigenvalue ``μ`` of the Hessian of ``J`` at ``θ*``: near
+        ``θ*`` the mean map contracts by about ``1 − η μ`` per step at best.
     eta_grid : tuple of float
     """
 
@@ -224,6 +239,7 @@ class Problem:
     y_test: np.ndarray
     theta_star: np.ndarray = None
     optimum_gradient_norm: float = float("nan")
+    curvature: float = float("nan")
     eta_grid: tuple = ()
 
     @property
@@ -301,6 +317,33 @@ def objective_gradient(kind, X, y, alpha, theta):
     return np.append(grad_w, residual.mean())
 
 
+def objective_hessian(kind, X, y, alpha, theta):
+    """Hessian of ``J`` (see :func:`objective_gradient`) at ``theta``.
+
+    Parameters
+    ----------
+    kind : {"ridge", "logistic"}
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    alpha : float
+    theta : ndarray of shape (n_features + 1,)
+
+    Returns
+    -------
+    ndarray of shape (n_features + 1, n_features + 1)
+    """
+    n, d = X.shape
+    Xb = np.hstack([X, np.ones((n, 1))])
+    if kind == "ridge":
+        curvature = np.ones(n)
+    else:
+        prob = expit(Xb @ theta)
+        curvature = prob * (1.0 - prob)
+    penalty = np.full(d + 1, alpha)
+    penalty[d] = 0.0
+    return Xb.T @ (Xb * curvature[:, None]) / n + np.diag(penalty)
+
+
 def ridge_optimum(X, y, alpha):
     """Exact minimizer of ``mean ½(x·w + b − y)² + (α/2)‖w‖²`` (``b`` unpenalized).
 
@@ -342,7 +385,7 @@ def logistic_optimum(X, y, alpha):
     -------
     ndarray of shape (n_features + 1,)
     """
-    n, d = X.shape
+    d = X.shape[1]
     signs = 2.0 * y - 1.0
 
     def value_and_gradient(theta):
@@ -360,14 +403,10 @@ def logistic_optimum(X, y, alpha):
         options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000},
     )
     theta = result.x
-    Xb = np.hstack([X, np.ones((n, 1))])
-    penalty = alpha * np.eye(d + 1)
-    penalty[d, d] = 0.0
     for _ in range(5):  # Newton polish
-        prob = expit(Xb @ theta)
-        hessian = Xb.T @ (Xb * (prob * (1 - prob))[:, None]) / n + penalty
         theta = theta - np.linalg.solve(
-            hessian, objective_gradient("logistic", X, y, alpha, theta)
+            objective_hessian("logistic", X, y, alpha, theta),
+            objective_gradient("logistic", X, y, alpha, theta),
         )
     return theta
 
@@ -431,6 +470,13 @@ def load_problems(config):
                     kind, X_train, y_train, config.alpha, problem.theta_star
                 )
             )
+        )
+        problem.curvature = float(
+            np.linalg.eigvalsh(
+                objective_hessian(
+                    kind, X_train, y_train, config.alpha, problem.theta_star
+                )
+            ).min()
         )
         if problem.optimum_gradient_norm > 1e-8:
             raise RuntimeError(
@@ -692,6 +738,124 @@ def largest_stable_eta(cells):
     return largest, first
 
 
+def largest_useful_eta(cells, theta_star_norm):
+    """Largest ``eta0`` up to which every cell is finite and mean ``‖θ − θ*‖ < ‖θ*‖``.
+
+    Finite is not useful: a run may stay below the library's divergence
+    bound and still return coefficients far from the optimum.
+
+    Parameters
+    ----------
+    cells : list of dict
+        Aggregated cells in increasing ``eta0``.
+    theta_star_norm : float
+
+    Returns
+    -------
+    float or None
+    """
+    largest = None
+    for cell in cells:
+        if cell["n_diverged"] or not cell["distance"]["mean"] < theta_star_norm:
+            break
+        largest = cell["eta0"]
+    return largest
+
+
+def same_law_check(problem, eta0, config):
+    """Final forward and backward iterates over many seeds: same law?
+
+    Fits only (one pass per fit), with seeds ``10_000 …`` disjoint from the
+    study's, so the check is independent of the grid. Compares the
+    distances to ``θ*``: their means (two-sample z) and their distributions
+    (two-sample Kolmogorov–Smirnov).
+
+    Parameters
+    ----------
+    problem : Problem
+    eta0 : float
+    config : StudyConfig
+
+    Returns
+    -------
+    dict
+    """
+    seeds = range(10_000, 10_000 + config.same_law_seeds)
+    distances = {}
+    diverged = {}
+    for method in ("forward", "backward"):
+        values = []
+        for seed in seeds:
+            estimator = make_estimator(problem, method, eta0, seed, config)
+            try:
+                estimator.fit(problem.X_train, problem.y_train)
+            except ValueError as error:
+                if not is_divergence(error):
+                    raise
+                continue
+            values.append(np.linalg.norm(fitted_theta(estimator) - problem.theta_star))
+        distances[method] = np.asarray(values)
+        diverged[method] = config.same_law_seeds - len(values)
+    f, b = distances["forward"], distances["backward"]
+    result = {
+        "eta0": eta0,
+        "n_seeds": config.same_law_seeds,
+        "n_diverged": diverged,
+        "forward": summary_stats(list(f)),
+        "backward": summary_stats(list(b)),
+        "z": None,
+        "ks_pvalue": None,
+    }
+    if len(f) > 1 and len(b) > 1:
+        se = np.sqrt(f.var(ddof=1) / len(f) + b.var(ddof=1) / len(b))
+        result["z"] = float((b.mean() - f.mean()) / se) if se > 0 else 0.0
+        result["ks_pvalue"] = float(ks_2samp(f, b).pvalue)
+    return result
+
+
+def contraction_check(problem, eta0, config):
+    """Coalescence certificate of the backward maps at ``eta0`` (seed 0).
+
+    Runs :func:`sklearn_order.coalescence` from two random starting points
+    (standard deviation 1), recording once per epoch over the study's K maps.
+
+    Parameters
+    ----------
+    problem : Problem
+    eta0 : float
+    config : StudyConfig
+
+    Returns
+    -------
+    dict
+        ``rate_per_epoch`` (the fitted per-map rate to the power of the maps
+        per epoch), ``final_ratio`` (final over initial distance) and
+        ``certified`` (the library's verdict); ``None`` values if diverged.
+    """
+    m = len(problem.y_train) // config.batch_size
+    estimator = make_estimator(problem, "backward", eta0, 0, config)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ContractionWarning)
+            report = coalescence(
+                estimator,
+                problem.X_train,
+                problem.y_train,
+                every=m,
+                n_steps=config.epochs * m,
+                random_state=0,
+            )
+    except ValueError as error:
+        if not is_divergence(error):
+            raise
+        return {"rate_per_epoch": None, "final_ratio": None, "certified": None}
+    return {
+        "rate_per_epoch": float(report.rate**m),
+        "final_ratio": float(report.distances[-1] / report.initial_distance),
+        "certified": bool(report.contractive),
+    }
+
+
 def run_problem(problem, config, log):
     """All methods, step sizes and seeds of one problem.
 
@@ -726,6 +890,9 @@ def run_problem(problem, config, log):
             methods[name].append(cell)
             if eta0 == reference_eta and not runs[0][name]["diverged"]:
                 reference["step_norms"][name] = runs[0][name]["step_norms"]
+        methods["backward"][-1]["coalescence"] = contraction_check(
+            problem, eta0, config
+        )
         log(
             f"  {problem.name:24s} eta0={eta0:<9.4g} "
             f"diverged seeds: "
@@ -733,6 +900,18 @@ def run_problem(problem, config, log):
             + f"  ({time.perf_counter() - start:.1f} s)"
         )
     stable = {name: largest_stable_eta(methods[name]) for name in METHODS}
+    # The many-seed same-law check: smallest, reference and largest stable eta0.
+    check_etas = sorted(
+        {problem.eta_grid[0], reference_eta, stable["forward"][0] or reference_eta}
+    )
+    start = time.perf_counter()
+    same_law = [same_law_check(problem, eta0, config) for eta0 in check_etas]
+    log(
+        f"  {problem.name:24s} same-law check, {config.same_law_seeds} seeds, "
+        f"eta0 {', '.join(f'{e:.3g}' for e in check_etas)}: z = "
+        + ", ".join(fmt(c["z"], ".2f") for c in same_law)
+        + f"  ({time.perf_counter() - start:.1f} s)"
+    )
     entry = {
         "kind": problem.kind,
         "title": problem.title,
@@ -744,11 +923,17 @@ def run_problem(problem, config, log):
         "theta_star": problem.theta_star.tolist(),
         "theta_star_norm": float(np.linalg.norm(problem.theta_star)),
         "optimum_gradient_norm": problem.optimum_gradient_norm,
+        "curvature": problem.curvature,
         "score_name": "R2" if problem.kind == "ridge" else "accuracy",
         "eta_grid": list(problem.eta_grid),
         "largest_stable_eta0": {n: stable[n][0] for n in METHODS},
         "first_diverging_eta0": {n: stable[n][1] for n in METHODS},
+        "largest_useful_eta0": {
+            n: largest_useful_eta(methods[n], float(np.linalg.norm(problem.theta_star)))
+            for n in METHODS
+        },
         "methods": methods,
+        "same_law": same_law,
     }
     return entry, reference
 
@@ -825,7 +1010,8 @@ def plot_problem(name, entry, path):
              if c["score"]["mean"] is not None),
             default=0.0,
         )  # fmt: skip
-        score_axis.set_ylim(max(low, -0.5) - 0.05, None)
+        score_axis.set_ylim(max(low, -0.5) - 0.05, 1.05)
+        score_axis.set_ylabel("test R2 (mean ± std; below −0.5 off the axis)")
     axes[0].legend(fontsize=8, loc="best")
     fig.suptitle(
         f"{name}: {entry['title']}\n{entry['n_steps']} maps "
@@ -852,7 +1038,12 @@ def plot_trajectories(references, entries, path):
     """
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     for ax, (name, reference) in zip(axes.ravel(), references.items()):
-        for method, norms in reference["step_norms"].items():
+        # Backward last, so that it is drawn on top.
+        drawing_order = ("forward", "forward_invscaling", "forward_averaged")
+        for method in (*drawing_order, "backward"):
+            if method not in reference["step_norms"]:
+                continue
+            norms = reference["step_norms"][method]
             k = np.arange(1, len(norms) + 1)
             ax.plot(
                 k,
@@ -871,7 +1062,7 @@ def plot_trajectories(references, entries, path):
     axes[0, 0].legend(fontsize=8)
     fig.suptitle(
         "Per-map change of the model a run of k maps returns (grey: last epoch, "
-        "where jitter is measured)",
+        "where jitter is measured; exact zeros drawn at 1e-17)",
         fontsize=11,
     )
     fig.tight_layout()
@@ -920,6 +1111,43 @@ def best_cell(entry, method):
     return min(cells, key=lambda c: c["distance"]["mean"]) if cells else None
 
 
+def coalescence_rows(entry):
+    """Per ``eta0``: forward and backward jitter, ``η μ K`` and the certificate.
+
+    Parameters
+    ----------
+    entry : dict
+        A problem's JSON entry.
+
+    Returns
+    -------
+    list of dict
+        Only the ``eta0`` at which neither order diverged.
+    """
+    rows = []
+    for eta in both_finite_etas(entry):
+        forward = cell_at(entry, "forward", eta)["jitter"]["mean"]
+        backward_cell = cell_at(entry, "backward", eta)
+        backward = backward_cell["jitter"]["mean"]
+        rows.append(
+            {
+                "eta0": eta,
+                "eta_mu_K": eta * entry["curvature"] * entry["n_steps"],
+                "forward": forward,
+                "backward": backward,
+                "ratio": backward / forward if forward > 0 else None,
+                **backward_cell["coalescence"],
+            }
+        )
+    return rows
+
+
+#: Backward jitter at most this fraction of forward's counts as coalesced.
+COALESCED_RATIO = 1e-6
+#: ``η μ K`` above which a contraction at rate ``1 − η μ`` would have coalesced.
+ENOUGH_CONTRACTION = 20.0
+
+
 def summarize(results):
     """The closing summary, written from the numbers (never hard-coded claims).
 
@@ -933,82 +1161,126 @@ def summarize(results):
     list of str
         Sentences.
     """
-    problems = results["problems"]
-    config = results["config"]
+    problems, config = results["problems"], results["config"]
     sentences = []
 
     # 1. Jitter: does the backward final iterate stop moving?
-    coalesced, not_coalesced = [], []
+    coalesced, slow, expansive = {}, [], []
     for name, entry in problems.items():
-        for eta in both_finite_etas(entry):
-            f = cell_at(entry, "forward", eta)["jitter"]["mean"]
-            b = cell_at(entry, "backward", eta)["jitter"]["mean"]
-            item = (name, eta, f, b, eta * config["alpha"] * entry["n_steps"])
-            (coalesced if b <= 1e-6 * f else not_coalesced).append(item)
+        for row in coalescence_rows(entry):
+            if row["ratio"] is not None and row["ratio"] <= COALESCED_RATIO:
+                coalesced.setdefault(name, []).append(row)
+            elif row["eta_mu_K"] < ENOUGH_CONTRACTION:
+                slow.append((name, row))
+            else:
+                expansive.append((name, row))
     if coalesced:
-        by_problem = {}
-        for name, eta, f, b, _ in coalesced:
-            by_problem.setdefault(name, []).append((eta, f, b))
-        parts = []
-        for name, items in by_problem.items():
-            etas = [i[0] for i in items]
-            parts.append(
-                f"{name} at eta0 {min(etas):.3g}–{max(etas):.3g} "
-                f"(backward ≤ {max(i[2] for i in items):.1e}, forward "
-                f"{min(i[1] for i in items):.1e}–{max(i[1] for i in items):.1e})"
-            )
+        parts = [
+            f"{name} for eta0 {min(r['eta0'] for r in rows):.3g}–"
+            f"{max(r['eta0'] for r in rows):.3g} (backward ≤ "
+            f"{max(r['backward'] for r in rows):.1e}, forward "
+            f"{min(r['forward'] for r in rows):.1e}–"
+            f"{max(r['forward'] for r in rows):.1e})"
+            for name, rows in coalesced.items()
+        ]
         sentences.append(
-            "With a constant learning rate the backward final iterate stops "
-            "moving: its mean per-map change over the last epoch is at least a "
-            "million times smaller than forward's on " + "; ".join(parts) + "."
+            "Where it helps: with a constant learning rate the backward final "
+            "iterate stops moving — its mean per-map change over the last "
+            f"epoch is below {COALESCED_RATIO:g} times forward's on "
+            + "; ".join(parts)
+            + f" ({sum(map(len, coalesced.values()))} (problem, eta0) cells)."
         )
     else:
         sentences.append(
-            "In this run the backward final iterate never moved a million times "
-            "less than the forward one: no coalescence was observed."
+            "In this run the backward final iterate never moved less than "
+            f"{COALESCED_RATIO:g} times the forward one: no coalescence."
         )
-    if not_coalesced:
-        ratios = [b / f for _, _, f, b, _ in not_coalesced]
-        products = [p for *_, p in not_coalesced]
+    if slow:
+        ratios = [r["ratio"] for _, r in slow]
         sentences.append(
-            f"It had not yet coalesced in {len(not_coalesced)} (problem, eta0) "
-            f"cells, those with eta0·alpha·K between {min(products):.2g} and "
-            f"{max(products):.2g} (K maps; the contraction per map is about "
-            f"1 − eta0·(alpha + curvature)), where its jitter is "
-            f"{min(ratios):.2g}–{max(ratios):.2g} times forward's."
+            f"It had not coalesced in {len(slow)} cells with too few maps for "
+            f"the slowest direction (η·μ·K = "
+            f"{min(r['eta_mu_K'] for _, r in slow):.2g}–"
+            f"{max(r['eta_mu_K'] for _, r in slow):.2g} < "
+            f"{ENOUGH_CONTRACTION:g}, μ the smallest Hessian eigenvalue at θ*; "
+            f"problems {', '.join(sorted({n for n, _ in slow}))}), where its "
+            f"jitter is {min(ratios):.2g}–{max(ratios):.2g} times forward's."
+        )
+    if expansive:
+        ratios = [r["ratio"] for _, r in expansive]
+        certified = sum(bool(r["certified"]) for _, r in expansive)
+        by_problem = {}
+        for name, row in expansive:
+            by_problem.setdefault(name, []).append(row["eta0"])
+        where = "; ".join(
+            f"{name} at eta0 {min(etas):.3g}"
+            + (f"–{max(etas):.3g}" if len(etas) > 1 else "")
+            + f" ({len(etas)} of {len(problems[name]['eta_grid'])} grid points)"
+            for name, etas in by_problem.items()
+        )
+        sentences.append(
+            f"Where it does not: with enough maps (η·μ·K ≥ "
+            f"{ENOUGH_CONTRACTION:g}) it still had not coalesced on {where}, "
+            f"with jitter {min(ratios):.2g}–{max(ratios):.2g} times forward's; "
+            f"the coalescence certificate holds in {certified} of these "
+            f"{len(expansive)} cells"
+            + (
+                ": there the maps do not contract on average, and the backward "
+                "iterate keeps moving like the forward one."
+                if certified == 0
+                else "."
+            )
         )
 
-    # 2. Distance to the optimum at equal eta0: backward versus forward.
-    ratios, within, total = [], 0, 0
+    # 2. Distance to the optimum, backward versus forward.
+    checks = [
+        (name, c)
+        for name, entry in problems.items()
+        for c in entry["same_law"]
+        if c["z"] is not None
+    ]
+    grid_ratios, within, total = [], 0, 0
     for entry in problems.values():
         for eta in both_finite_etas(entry):
             f = cell_at(entry, "forward", eta)["distance"]
             b = cell_at(entry, "backward", eta)["distance"]
             n = cell_at(entry, "forward", eta)["n_seeds"]
-            ratios.append(b["mean"] / f["mean"])
-            se = np.sqrt((f["std"] ** 2 + b["std"] ** 2) / n)
-            within += abs(b["mean"] - f["mean"]) <= 2 * se
+            grid_ratios.append(b["mean"] / f["mean"])
+            within += abs(b["mean"] - f["mean"]) <= 2 * np.sqrt(
+                (f["std"] ** 2 + b["std"] ** 2) / n
+            )
             total += 1
-    if total:
-        median = float(np.median(ratios))
-        verdict = (
-            "so the backward final iterate is on average no closer to θ* than "
-            "the forward one, as Letac's principle (same law at every epoch "
-            "boundary) predicts"
-            if within >= 0.8 * total and 0.8 <= median <= 1.25
-            else "a measurable difference between the orders, which the "
-            "same-law argument does not predict"
-        )
+    if checks:
+        max_z = max(abs(c["z"]) for _, c in checks)
+        min_p = min(c["ks_pvalue"] for _, c in checks)
+        ratios = [c["backward"]["mean"] / c["forward"]["mean"] for _, c in checks]
+        same = max_z < 3 and min_p > 0.01
         sentences.append(
-            f"Distance to θ* at equal eta0: over the {total} (problem, eta0) "
-            f"cells where both orders stay finite, the ratio of mean distances "
-            f"backward/forward has median {median:.3f} (range "
-            f"{min(ratios):.3f}–{max(ratios):.3f}) and in {within} of {total} "
-            f"cells the difference is within two standard errors over "
-            f"{len(config['seeds'])} seeds: {verdict}."
+            f"It is not closer to the optimum: in the many-seed check "
+            f"({config['same_law_seeds']} fresh seeds, {len(checks)} "
+            f"(problem, eta0) cells) the mean distance to θ* of the backward "
+            f"final iterate is {min(ratios):.3f}–{max(ratios):.3f} times the "
+            f"forward one, |z| ≤ {max_z:.2f}, and the two-sample "
+            f"Kolmogorov–Smirnov p-values are ≥ {min_p:.2g}: "
+            + (
+                "the distances are indistinguishable, as Letac's principle (same "
+                "law at every epoch boundary) predicts."
+                if same
+                else "a difference the same-law argument does not predict; "
+                "see the same-law table."
+            )
+        )
+    if total:
+        sentences.append(
+            f"On the {config['epochs']}-epoch grid ({len(config['seeds'])} "
+            f"seeds) the backward/forward ratio of mean distances has median "
+            f"{np.median(grid_ratios):.3f} (range {min(grid_ratios):.2f}–"
+            f"{max(grid_ratios):.2f}), {within} of {total} cells within two "
+            "standard errors; the seeds (hence batch sequences) are shared "
+            "across eta0, so neighbouring cells err together."
         )
 
-    # 3. Classical alternatives at equal eta0 and tuned.
+    # 3. Classical alternatives: equal eta0, then each tuned.
     avg_ratios = []
     for entry in problems.values():
         for eta in both_finite_etas(entry, ("forward", "forward_averaged")):
@@ -1017,76 +1289,105 @@ def summarize(results):
                 / cell_at(entry, "forward", eta)["distance"]["mean"]
             )
     if avg_ratios:
-        closer = sum(r < 1 for r in avg_ratios)
         sentences.append(
             f"At the same constant eta0, tail-averaging the forward iterates is "
-            f"closer to θ* than the final forward iterate in {closer} of "
-            f"{len(avg_ratios)} cells (distance ratio median "
-            f"{np.median(avg_ratios):.2g}, range {min(avg_ratios):.2g}–"
-            f"{max(avg_ratios):.2g}); where it is not, the run is still "
-            f"dominated by the initial transient (small eta0), which a tail "
-            f"average keeps half of."
+            f"closer to θ* than the final iterate in "
+            f"{sum(r < 1 for r in avg_ratios)} of {len(avg_ratios)} cells "
+            f"(distance ratio median {np.median(avg_ratios):.2g}, range "
+            f"{min(avg_ratios):.2g}–{max(avg_ratios):.2g}); where it is not, "
+            "eta0 is so small that the run is still in its initial transient, "
+            "half of which the tail average keeps."
         )
     tuned = []
     for name, entry in problems.items():
         best = {m: best_cell(entry, m) for m in METHODS}
-        if any(c is None for c in best.values()):
-            continue
-        d = {m: best[m]["distance"]["mean"] for m in METHODS}
-        tuned.append((name, d, {m: best[m]["eta0"] for m in METHODS}))
+        if all(c is not None for c in best.values()):
+            tuned.append((name, best))
     if tuned:
-        parts = [
-            f"{name}: forward {d['forward']:.2g} (eta0 {e['forward']:.2g}), "
-            f"backward {d['backward']:.2g}, tail average "
-            f"{d['forward_averaged']:.2g}, invscaling {d['forward_invscaling']:.2g}"
-            for name, d, e in tuned
+
+        def wins(method):
+            return sum(
+                b[method]["distance"]["mean"] < b["forward"]["distance"]["mean"]
+                for _, b in tuned
+            )
+
+        z_backward = [
+            (b["backward"]["distance"]["mean"] - b["forward"]["distance"]["mean"])
+            / max(
+                np.sqrt(
+                    (
+                        b["backward"]["distance"]["std"] ** 2
+                        + b["forward"]["distance"]["std"] ** 2
+                    )
+                    / b["forward"]["n_seeds"]
+                ),
+                1e-300,
+            )
+            for _, b in tuned
         ]
-        avg_wins = sum(d["forward_averaged"] < d["forward"] for _, d, _ in tuned)
-        inv_wins = sum(d["forward_invscaling"] < d["forward"] for _, d, _ in tuned)
-        bwd_wins = sum(d["backward"] < d["forward"] for _, d, _ in tuned)
+        parts = [
+            f"{name}: forward {b['forward']['distance']['mean']:.2g}, backward "
+            f"{b['backward']['distance']['mean']:.2g}, tail average "
+            f"{b['forward_averaged']['distance']['mean']:.2g}, invscaling "
+            f"{b['forward_invscaling']['distance']['mean']:.2g}"
+            for name, b in tuned
+        ]
         sentences.append(
-            f"Each tuned over the eta0 grid (best mean distance to θ*), tail "
-            f"averaging beats the best constant-step final iterate on "
-            f"{avg_wins} of {len(tuned)} problems and invscaling on {inv_wins}, "
-            f"backward on {bwd_wins} ({'; '.join(parts)})."
+            f"Each tuned over the eta0 grid (best mean distance), tail averaging "
+            f"beats the best constant-step final iterate on "
+            f"{wins('forward_averaged')} of {len(tuned)} problems and invscaling "
+            f"on {wins('forward_invscaling')}, while best backward and best "
+            f"forward differ by at most {max(map(abs, z_backward)):.1f} standard "
+            f"errors ({'; '.join(parts)})."
         )
 
     # 4. Test scores.
-    gaps, stds = [], []
+    gaps, zs = [], []
     for entry in problems.values():
         for eta in both_finite_etas(entry):
             f = cell_at(entry, "forward", eta)["score"]
             b = cell_at(entry, "backward", eta)["score"]
+            n = cell_at(entry, "forward", eta)["n_seeds"]
             gaps.append(abs(f["mean"] - b["mean"]))
-            stds.append(max(f["std"], b["std"]))
+            se = np.sqrt((f["std"] ** 2 + b["std"] ** 2) / n)
+            zs.append(gaps[-1] / se if se > 0 else 0.0)
     if gaps:
         sentences.append(
-            f"Test scores hardly separate the orders: at equal eta0 the forward "
-            f"and backward means differ by at most {max(gaps):.3g} (median "
-            f"{np.median(gaps):.2g}; largest seed-to-seed std in the same cells "
-            f"{max(stds):.3g})."
+            f"Test scores do not separate the orders either: at equal eta0 the "
+            f"forward and backward means differ by a median of "
+            f"{np.median(gaps):.2g} ({sum(z > 2 for z in zs)} of {len(zs)} "
+            f"gaps exceed two standard errors)."
         )
 
     # 5. Stability edge.
-    parts = []
-    same_edge = True
+    parts, useful, same_edge = [], [], True
     for name, entry in problems.items():
         s = entry["largest_stable_eta0"]
+        u = entry["largest_useful_eta0"]
         same_edge &= s["forward"] == s["backward"]
         parts.append(
-            f"{name}: forward {fmt(s['forward'])}, backward {fmt(s['backward'])}, "
-            f"invscaling {fmt(s['forward_invscaling'])}"
+            f"{name} {fmt(s['forward'])}/{fmt(s['backward'])}/"
+            f"{fmt(s['forward_invscaling'])}"
+        )
+        useful.append(
+            f"{name} {fmt(u['forward'])}/{fmt(u['backward'])}/"
+            f"{fmt(u['forward_invscaling'])}"
         )
     sentences.append(
-        "Largest grid eta0 with no diverging seed — "
-        + "; ".join(parts)
+        "Largest grid eta0 with no diverging seed (forward/backward/invscaling): "
+        + ", ".join(parts)
         + (
-            ": the two orders share the stability edge"
+            " — the two orders share the stability edge"
             if same_edge
-            else ": the orders' stability edges differ on some problem"
+            else " — the orders' stability edges differ on some problem"
         )
-        + " (logistic loss has a bounded derivative and cannot diverge, so its "
-        "grid ends where the weight decay eta0·alpha stays well below 1)."
+        + "; logistic loss has a bounded derivative and cannot diverge, so its "
+        "grid simply ends at eta0·alpha = "
+        + f"{max(max(e['eta_grid']) for e in problems.values() if e['kind'] == 'logistic') * config['alpha']:.2g}."  # noqa: E501
+    )
+    sentences.append(
+        "Finite is not useful: the largest eta0 up to which the mean distance "
+        "to θ* stays below ‖θ*‖ is " + ", ".join(useful) + "."
     )
     return sentences
 
@@ -1096,6 +1397,53 @@ def markdown_table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+METHODS_TEXT = """
+## What is measured
+
+- **Methods.** `forward`: `order="forward", learning_rate="constant"`;
+  `backward`: `order="backward", learning_rate="constant"`;
+  `forward_averaged`: the forward constant-step iterates averaged over the last
+  half of the run (Polyak–Ruppert tail average, `ā_K = mean(θ_j, K/2 < j ≤ K)`,
+  computed from `trajectory(..., every=1)`: the library has no `average`
+  parameter); `forward_invscaling`: `order="forward",
+  learning_rate="invscaling", power_t=0.5`, i.e. `η_t = eta0/√t` with `t`
+  counting maps. All run the same K maps from θ_0 = 0.
+- **θ\\*** minimizes the library's objective
+  `J(w, b) = mean_i ℓ(x_i·w + b, y_i) + (α/2)‖w‖²` (intercept unpenalized;
+  `ℓ = ½(p − y)²` for ridge, `log(1 + e^{−ỹp})` for logistic): closed form
+  (normal equations, centred) for ridge, L-BFGS plus Newton polish for
+  logistic. The problems table gives ‖∇J(θ\\*)‖ and μ, the smallest
+  eigenvalue of the Hessian of J at θ\\*. μ is a conservative guide to the
+  contraction: where X has no variance (make_classification's redundant
+  features) μ = α, but iterates started at θ_0 = 0 never leave the span of
+  the rows, so they can coalesce faster than η·μ·K suggests.
+- **distance**: `‖θ_K − θ*‖` over θ = (w, b) of the returned model.
+- **jitter**: mean over the last epoch of `‖out(k) − out(k−1)‖`, where
+  `out(k)` is the model a run of k maps returns (the iterate; for tail
+  averaging the average of the last half of the first k iterates). All from
+  `trajectory(every=1)`: a forward pass, the exact affine composition for
+  ridge backward, parallel replay (O(K²) maps) for logistic backward. Each
+  trace's final iterate is checked against `fit(max_iter=epochs)`.
+- **epoch move**: `‖out(K) − out(K − maps per epoch)‖`, how much the last
+  epoch changed the returned model.
+- **test score**: `.score` on the held-out split (R² for ridge, accuracy for
+  logistic); for tail averaging, a copy of the forward fit carrying the
+  averaged coefficients.
+- **diverged**: seeds whose fit or trace raised the library's `ValueError`
+  ("SGD diverged … eta0 …"); their metrics are excluded from the means.
+- **coalescence** (seed 0): `sklearn_order.coalescence` from two random
+  starting points over the same K maps; the per-epoch factor is its fitted
+  per-map rate to the power of the maps per epoch, "certified" its verdict
+  (distance fell below 1e-6 of the initial one, geometrically).
+- **same-law check**: final forward and backward iterates (`fit` only) over
+  many fresh seeds at three eta0 per problem, compared by a two-sample z on
+  the mean distance to θ\\* and a Kolmogorov–Smirnov test on its distribution.
+- Training sets hold a multiple of the batch size, so with random
+  reshuffling the backward iterate at an epoch boundary is forward SGD over a
+  sequence with the same law as the forward one.
+"""
 
 
 def write_markdown(results, figures, path):
@@ -1127,60 +1475,26 @@ def write_markdown(results, figures, path):
         f"{config['epochs']}, tol=None`), `batch_size={config['batch_size']}`, "
         f"`penalty='l2', alpha={config['alpha']}`, `sampling='reshuffle'`, "
         f"seeds {list(config['seeds'])} (`random_state`; the train/test split "
-        f"and θ* are fixed per problem), invscaling `power_t={config['power_t']}`"
+        f"and θ* are fixed per problem), invscaling `power_t={config['power_t']}`, "
+        f"same-law check over {config['same_law_seeds']} further seeds"
         f"{'; **quick smoke-test configuration**' if config['quick'] else ''}."
     )
+    out.append(METHODS_TEXT)
     out.append(
-        """
-## What is measured
-
-- **Methods.** `forward`: `order="forward", learning_rate="constant"`;
-  `backward`: `order="backward", learning_rate="constant"`;
-  `forward_averaged`: the forward constant-step iterates averaged over the last
-  half of the run (Polyak–Ruppert tail average, `ā_K = mean(θ_j, K/2 < j ≤ K)`,
-  computed from `trajectory(..., every=1)`: the library has no `average`
-  parameter); `forward_invscaling`: `order="forward",
-  learning_rate="invscaling", power_t=0.5`, i.e. `η_t = eta0/√t` with `t`
-  counting maps. All run the same K maps from θ_0 = 0.
-- **θ\\*** minimizes the library's objective
-  `J(w, b) = mean_i ℓ(x_i·w + b, y_i) + (α/2)‖w‖²` (intercept unpenalized;
-  `ℓ = ½(p − y)²` for ridge, `log(1 + e^{−ỹp})` for logistic): closed form
-  (normal equations, centred) for ridge, L-BFGS plus Newton polish for
-  logistic. The table below gives ‖∇J(θ\\*)‖.
-- **distance**: `‖θ_K − θ*‖` over θ = (w, b) of the returned model.
-- **jitter**: mean over the last epoch of `‖out(k) − out(k−1)‖`, where
-  `out(k)` is the model a run of k maps returns (the iterate; for tail
-  averaging the average of the last half of the first k iterates). All from
-  `trajectory(every=1)`: a forward pass, the exact affine composition for
-  ridge backward, parallel replay (O(K²) maps) for logistic backward. Each
-  trace's final iterate is checked against `fit(max_iter=epochs)`.
-- **epoch move**: `‖out(K) − out(K − maps per epoch)‖`, how much the last
-  epoch changed the returned model.
-- **test score**: `.score` on the held-out split (R² for ridge, accuracy for
-  logistic); for tail averaging, a copy of the forward fit carrying the
-  averaged coefficients.
-- **diverged**: seeds whose fit or trace raised the library's `ValueError`
-  ("SGD diverged … eta0 …"); their metrics are excluded from the means.
-- Training sets hold a multiple of the batch size, so with random
-  reshuffling the backward iterate at an epoch boundary is forward SGD over a
-  sequence with the same law as the forward one.
-"""
+        "Largest relative difference between a trace's final iterate and the "
+        f"`fit` of the same length: {results['checks']['trace_vs_fit']:.1e}.\n"
     )
 
     out.append("## Problems\n")
     out.append(
         markdown_table(
+            ["problem", "description", "n train", "n test", "d", "maps/epoch",
+             "K maps", "‖θ*‖", "‖∇J(θ*)‖", "μ"],
             [
-                "problem", "description", "n train", "n test", "d",
-                "maps/epoch", "K maps", "‖θ*‖", "‖∇J(θ*)‖",
-            ],
-            [
-                [
-                    name, e["title"], str(e["n_train"]), str(e["n_test"]),
-                    str(e["n_features"]), str(e["maps_per_epoch"]),
-                    str(e["n_steps"]), f"{e['theta_star_norm']:.3g}",
-                    f"{e['optimum_gradient_norm']:.1e}",
-                ]
+                [name, e["title"], str(e["n_train"]), str(e["n_test"]),
+                 str(e["n_features"]), str(e["maps_per_epoch"]), str(e["n_steps"]),
+                 f"{e['theta_star_norm']:.3g}", f"{e['optimum_gradient_norm']:.1e}",
+                 f"{e['curvature']:.3g}"]
                 for name, e in problems.items()
             ],
         )
@@ -1198,7 +1512,8 @@ def write_markdown(results, figures, path):
                 ]
                 + [
                     f"{fmt(e['largest_stable_eta0'][m])} (next: "
-                    f"{fmt(e['first_diverging_eta0'][m])})"
+                    f"{fmt(e['first_diverging_eta0'][m])}); useful ≤ "
+                    f"{fmt(e['largest_useful_eta0'][m])}"
                     for m in METHODS
                 ]
                 for name, e in problems.items()
@@ -1208,7 +1523,10 @@ def write_markdown(results, figures, path):
     out.append(
         '\n"next" is the first grid eta0 at which some seed diverged (— if '
         "none did). A run only counts as diverged if the blow-up reaches the "
-        "library's detection bound within the K maps."
+        'library\'s detection bound within the K maps. "useful" is the '
+        "largest eta0 up to which the mean ‖θ_K − θ*‖ stays below ‖θ*‖: a run "
+        "can stay under the detection bound and still return useless "
+        "coefficients."
     )
 
     out.append("\n## Each method at its best eta0 (smallest mean distance to θ*)\n")
@@ -1220,11 +1538,9 @@ def write_markdown(results, figures, path):
                 rows.append([name, m, "—", "diverged", "—", "—", "—"])
                 continue
             rows.append(
-                [
-                    name, m, f"{c['eta0']:.3g}", fmt_pm(c["distance"]),
-                    fmt(c["jitter"]["mean"], ".2e"),
-                    fmt(c["epoch_move"]["mean"], ".2e"), fmt_pm(c["score"], ".4f"),
-                ]
+                [name, m, f"{c['eta0']:.3g}", fmt_pm(c["distance"]),
+                 fmt(c["jitter"]["mean"], ".2e"), fmt(c["epoch_move"]["mean"], ".2e"),
+                 fmt_pm(c["score"], ".4f")]
             )  # fmt: skip
     out.append(
         markdown_table(
@@ -1234,11 +1550,52 @@ def write_markdown(results, figures, path):
         )
     )  # fmt: skip
 
+    out.append("\n## Same law? Final forward vs backward iterates over many seeds\n")
+    rows = []
+    for name, e in problems.items():
+        for c in e["same_law"]:
+            rows.append(
+                [name, f"{c['eta0']:.3g}", str(c["n_seeds"]),
+                 f"{c['n_diverged']['forward']}/{c['n_diverged']['backward']}",
+                 fmt_pm(c["forward"], ".4g"), fmt_pm(c["backward"], ".4g"),
+                 fmt(c["z"], ".2f"), fmt(c["ks_pvalue"], ".2g")]
+            )  # fmt: skip
+    out.append(
+        markdown_table(
+            ["problem", "eta0", "seeds", "diverged f/b", "forward ‖θ_K − θ*‖",
+             "backward ‖θ̃_K − θ*‖", "z (b − f)", "KS p"],
+            rows,
+        )
+    )  # fmt: skip
+
+    out.append("\n## Where the backward iterate coalesces\n")
+    out.append(
+        "Mean jitter over the grid seeds; η·μ·K is the number of e-folds a "
+        "contraction at rate 1 − η μ per map would achieve in K maps; the "
+        "coalescence columns are for seed 0.\n"
+    )
+    for name, e in problems.items():
+        out.append(f"\n### {name}\n")
+        out.append(
+            markdown_table(
+                ["eta0", "η·μ·K", "forward jitter", "backward jitter",
+                 "backward / forward", "coalescence factor per epoch",
+                 "final / initial distance", "certified"],
+                [
+                    [f"{r['eta0']:.3g}", f"{r['eta_mu_K']:.3g}",
+                     fmt(r["forward"], ".2e"), fmt(r["backward"], ".2e"),
+                     fmt(r["ratio"], ".1e"), fmt(r["rate_per_epoch"], ".3g"),
+                     fmt(r["final_ratio"], ".1e"),
+                     {True: "yes", False: "no", None: "—"}[r["certified"]]]
+                    for r in coalescence_rows(e)
+                ],
+            )
+        )  # fmt: skip
+
     out.append("\n## Full grid\n")
     out.append(
         "Mean ± std over seeds (jitter and epoch move: mean). `div` = seeds "
-        "that diverged (of "
-        f"{len(config['seeds'])}).\n"
+        f"that diverged (of {len(config['seeds'])}).\n"
     )
     for name, e in problems.items():
         out.append(f"\n### {name} ({e['score_name']})\n")
@@ -1247,12 +1604,9 @@ def write_markdown(results, figures, path):
             for m in METHODS:
                 c = cell_at(e, m, eta)
                 rows.append(
-                    [
-                        f"{eta:.3g}", m, str(c["n_diverged"]),
-                        fmt_pm(c["distance"]), fmt(c["jitter"]["mean"], ".2e"),
-                        fmt(c["epoch_move"]["mean"], ".2e"),
-                        fmt_pm(c["score"], ".4f"),
-                    ]
+                    [f"{eta:.3g}", m, str(c["n_diverged"]), fmt_pm(c["distance"]),
+                     fmt(c["jitter"]["mean"], ".2e"),
+                     fmt(c["epoch_move"]["mean"], ".2e"), fmt_pm(c["score"], ".4f")]
                 )  # fmt: skip
         out.append(
             markdown_table(
@@ -1262,14 +1616,29 @@ def write_markdown(results, figures, path):
             )
         )  # fmt: skip
 
+    # File names only, no Markdown images: docs/benchmarks.rst includes this
+    # page from another folder, where relative image paths would not resolve
+    # (and ``sphinx-build -W`` fails on an unreadable image).
     out.append("\n## Figures\n")
-    out.extend(f"![{Path(f).stem}]({f})\n" for f in figures)
+    out.append("PNG files in the same folder as this page:\n")
+    out.extend(
+        f"- `{f}`: "
+        + (
+            "per-map change ‖out(k) − out(k−1)‖ against k for seed 0 at one "
+            "eta0 per problem, one line per method."
+            if f == "trajectories.png"
+            else f"{Path(f).stem}: distance to θ\\*, jitter and test score "
+            "against eta0, one line per method (log scales)."
+        )
+        for f in figures
+    )
+    out.append("")
 
     out.append("## Summary\n")
     out.append(" ".join(results["summary"]))
     out.append(
-        "\n\n(The summary is generated from the numbers above by "
-        "`summarize()` in `benchmarks/order_study.py`.)\n"
+        "\n\n(Generated from the numbers above by `summarize()` in "
+        "`benchmarks/order_study.py`.)\n"
     )
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
@@ -1357,6 +1726,15 @@ def main(argv=None):
         },
         "config": {**config.__dict__, "methods": list(METHODS)},
         "problems": entries,
+    }
+    results["checks"] = {
+        "trace_vs_fit": max(
+            c["fit_mismatch_max"]
+            for entry in entries.values()
+            for cells in entry["methods"].values()
+            for c in cells
+            if c["fit_mismatch_max"] is not None
+        )
     }
     results["summary"] = summarize(results)
 
