@@ -32,8 +32,16 @@ for order in ("forward", "backward"):
     for sampling in SAMPLINGS:
         values = [
             training_objective(
-                BackwardSGDClassifier(order=order, sampling=sampling, max_iter=20,
-                                      random_state=seed, **params).fit(X, y), X, y)
+                BackwardSGDClassifier(
+                    order=order,
+                    sampling=sampling,
+                    max_iter=20,
+                    random_state=seed,
+                    **params,
+                ).fit(X, y),
+                X,
+                y,
+            )
             for seed in range(5)
         ]
         gaps[order, sampling] = max(np.mean(values) - best, 1e-12)
@@ -42,12 +50,15 @@ names = list(SAMPLINGS)
 positions = np.arange(len(names))
 figure, axis = plt.subplots(figsize=(8, 3.8))
 for offset, order in ((-0.2, "forward"), (0.2, "backward")):
-    axis.bar(positions + offset, [gaps[order, s] for s in names], width=0.4,
-             label=order)
+    axis.bar(
+        positions + offset, [gaps[order, s] for s in names], width=0.4, label=order
+    )
 axis.set_xticks(positions, names)
 axis.set_yscale("log")
-axis.set(ylabel="objective gap after 20 epochs",
-         title="Sampling schemes, constant step size (mean of 5 seeds)")
+axis.set(
+    ylabel="objective gap after 20 epochs",
+    title="Sampling schemes, constant step size (mean of 5 seeds)",
+)
 axis.grid(alpha=0.3, axis="y")
 axis.legend()
 figure.tight_layout()

@@ -23,8 +23,9 @@ model = BackwardSGDRegressor(alpha=0.01, eta0=0.05, batch_size=2, random_state=0
 
 backward = trajectory(model, X, y, n_steps=3000)
 forward = trajectory(model.set_params(order="forward"), X, y, n_steps=3000)
-report = coalescence(model.set_params(order="backward"), X, y, n_steps=3000,
-                     n_inits=3, random_state=0)
+report = coalescence(
+    model.set_params(order="backward"), X, y, n_steps=3000, n_inits=3, random_state=0
+)
 
 figure, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 3.8))
 for path, label in ((forward, "forward"), (backward, "backward")):
@@ -33,8 +34,11 @@ for path, label in ((forward, "forward"), (backward, "backward")):
 left.set(xlabel="step k", ylabel="‖θ_k − θ_{k−1}‖", title="Step norm")
 middle.set(xlabel="step k", ylabel="first coefficient", title="A coefficient's path")
 right.semilogy(report.steps, np.maximum(report.distances, 1e-17))
-right.set(xlabel="step k", ylabel="largest distance",
-          title=f"Coalescence, 3 chains (rate {report.rate:.3f})")
+right.set(
+    xlabel="step k",
+    ylabel="largest distance",
+    title=f"Coalescence, 3 chains (rate {report.rate:.3f})",
+)
 for axis in (left, middle, right):
     axis.grid(alpha=0.3)
 left.legend()
@@ -42,6 +46,8 @@ middle.legend()
 figure.tight_layout()
 
 print(f"last backward step norm: {backward.step_norms()[-1]:.2e}")
-print(f"median forward step norm over the last 500 steps: "
-      f"{np.median(forward.step_norms()[-500:]):.2e}")
+print(
+    f"median forward step norm over the last 500 steps: "
+    f"{np.median(forward.step_norms()[-500:]):.2e}"
+)
 print(f"coalescence certified: {report.contractive}")
