@@ -287,6 +287,25 @@ class BaseBackwardSGD(BaseEstimator):
                 intercept_init = self.intercept_
         return coef_init, intercept_init
 
+    def _partial_fit_outputs(self, X, targets, weights, classes, first_call):
+        """One pass over a chunk from the current coefficients; set the attributes."""
+        if first_call:
+            coef, intercept = self._initial_parameters(
+                None, None, len(targets), X.shape[1]
+            )
+            t_start = 0
+        else:
+            coef = np.array(self.coef_, dtype=np.float64).reshape(len(targets), -1)
+            intercept = np.array(self.intercept_, dtype=np.float64)
+            t_start = self.t_
+        n_maps = self._train_one_pass(X, targets, weights, coef, intercept, t_start)
+        if classes is not None:
+            self.classes_ = classes
+        self._set_coefficients(coef, intercept, X.dtype)
+        self.n_iter_ = 1
+        self.t_ = t_start + n_maps
+        return self
+
     def _fit_training_data(self, data):
         """Train on :class:`TrainingData` and set the fitted attributes."""
         n_iter, n_maps = self._train(

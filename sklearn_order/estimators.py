@@ -370,21 +370,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             raise ValueError(f"y contains labels not in classes: {unknown!r}.")
         sample_weight = self._sample_weight(sample_weight, X)
         targets, weights = self._outputs(y, sample_weight, classes)
-        if first_call:
-            coef, intercept = self._initial_parameters(
-                None, None, len(targets), X.shape[1]
-            )
-            t_start = 0
-        else:
-            coef = np.array(self.coef_, dtype=np.float64, order="C")
-            intercept = np.array(self.intercept_, dtype=np.float64)
-            t_start = self.t_
-        n_maps = self._train_one_pass(X, targets, weights, coef, intercept, t_start)
-        self.classes_ = classes
-        self._set_coefficients(coef, intercept, X.dtype)
-        self.n_iter_ = 1
-        self.t_ = t_start + n_maps
-        return self
+        return self._partial_fit_outputs(X, targets, weights, classes, first_call)
 
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
 
@@ -631,18 +617,7 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         self._check_params()
         X, y = self._validate_xy(X, y, reset=first_call)
         sample_weight = self._sample_weight(sample_weight, X)
-        if first_call:
-            coef, intercept = self._initial_parameters(None, None, 1, X.shape[1])
-            t_start = 0
-        else:
-            coef = np.array(self.coef_, dtype=np.float64).reshape(1, -1)
-            intercept = np.array(self.intercept_, dtype=np.float64)
-            t_start = self.t_
-        n_maps = self._train_one_pass(X, [y], [sample_weight], coef, intercept, t_start)
-        self._set_coefficients(coef, intercept, X.dtype)
-        self.n_iter_ = 1
-        self.t_ = t_start + n_maps
-        return self
+        return self._partial_fit_outputs(X, [y], [sample_weight], None, first_call)
 
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
 
