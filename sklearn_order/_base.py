@@ -98,6 +98,7 @@ class BaseBackwardSGD(BaseEstimator):
         "eta0": [Interval(Real, 0, None, closed="left")],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "warm_start": ["boolean"],
+        "average": ["boolean", Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -122,6 +123,13 @@ class BaseBackwardSGD(BaseEstimator):
                 f"eta0 * alpha * (1 - l1_ratio) = {self.eta0 * l2:.3g} >= 1: the "
                 "L2 weight decay (1 - eta * alpha * (1 - l1_ratio)) would set the "
                 "weights to zero at every step. Lower eta0 or alpha."
+            )
+        if self.order == "backward" and self.average:
+            raise ValueError(
+                "average is only defined for order='forward': the backward "
+                "iterates already converge to a point, so this library defines no "
+                "average of them. Use order='forward' with average, or the "
+                "backward order without."
             )
         if self.order == "backward" and self.learning_rate == "adaptive":
             raise ValueError(
@@ -168,6 +176,12 @@ class BaseBackwardSGD(BaseEstimator):
             verbose=int(self.verbose),
         )
 
+    def _average_start(self):
+        """Step index from which iterates are averaged; 0 for no averaging."""
+        if self.average is True:
+            return 1
+        return int(self.average) if self.average else 0
+
     def _seed(self):
         return int(check_random_state(self.random_state).randint(_MAX_SEED))
 
@@ -186,6 +200,7 @@ class BaseBackwardSGD(BaseEstimator):
                 batch_size=int(self.batch_size),
                 learning_rate_name=self.learning_rate,
                 eta0=float(self.eta0),
+                average_start=self._average_start(),
             )
             for k in range(len(targets))
         ]
@@ -225,6 +240,7 @@ class BaseBackwardSGD(BaseEstimator):
             len(problems),
         )
         n_iter = max(result.n_iter for result in results)
+        self._use_averages(problems, coef, intercept, n_iter * problems[0].n_batches)
         if not all(result.converged for result in results):
             criterion = (
                 "the backward iterates at successive doubled epoch counts did "
@@ -242,14 +258,36 @@ class BaseBackwardSGD(BaseEstimator):
             )
         return n_iter, n_iter * problems[0].n_batches
 
-    def _train_one_pass(self, X, targets, weights, coef, intercept, t_start):
+    def _use_averages(self, problems, coef, intercept, last_step):
+        """With ``average``: report the averaged iterates, keep the last ones.
+
+        The last (standard) iterates are kept in ``_standard_coef`` and
+        ``_standard_intercept`` so that ``partial_fit`` can continue from
+        them. Before step ``average`` (``last_step`` below it) there is no
+        average yet, and the last iterates are reported, as in scikit-learn.
+        """
+        if not self._average_start():
+            for name in ("_standard_coef", "_standard_intercept"):
+                self.__dict__.pop(name, None)
+            return
+        self._standard_coef, self._standard_intercept = coef.copy(), intercept.copy()
+        if last_step < self._average_start():
+            return
+        for k, problem in enumerate(problems):
+            averaged = problem.running_average(coef.shape[1])
+            coef[k], intercept[k] = averaged[:-1], averaged[-1]
+
+    def _train_one_pass(
+        self, X, targets, weights, coef, intercept, t_start, initial_average=None
+    ):
         """One pass over the chunk ``X`` in this order, from ``(coef, intercept)``.
 
         The chunk's batches are composed forward (oldest map last) or backward
         (newest map first) on top of the current coefficients; the epoch's
         permutation is keyed by ``t_start`` (the number of maps applied so
         far) modulo ``2**20`` (``"grab"``: its first, seeded order), and the
-        schedule continues from ``t_start``.
+        schedule continues from ``t_start``. With ``average``, the running
+        mean continues from ``initial_average`` (one row per output).
 
         Returns
         -------
@@ -262,6 +300,9 @@ class BaseBackwardSGD(BaseEstimator):
         # GraB balances an epoch with the previous epoch of the same data; a
         # chunk has none, so it is visited in GraB's first (seeded) order.
         epoch_key = 0 if self.sampling == "grab" else t_start % _PARTIAL_FIT_EPOCH_KEYS
+        if initial_average is not None:
+            for k, problem in enumerate(problems):
+                problem.running_average(coef.shape[1], initial=initial_average[k])
         self._run_outputs(
             lambda k: problems[k].run(
                 coef[k],
@@ -274,6 +315,7 @@ class BaseBackwardSGD(BaseEstimator):
             ),
             len(problems),
         )
+        self._use_averages(problems, coef, intercept, t_start + problems[0].n_batches)
         return problems[0].n_batches
 
     # -- helpers for the estimators -----------------------------------------
@@ -294,11 +336,27 @@ class BaseBackwardSGD(BaseEstimator):
                 None, None, len(targets), X.shape[1]
             )
             t_start = 0
+            initial_average = None
         else:
-            coef = np.array(self.coef_, dtype=np.float64).reshape(len(targets), -1)
-            intercept = np.array(self.intercept_, dtype=np.float64)
+            # with average, continue from the last iterates and the mean so far
+            previous = np.column_stack(
+                [
+                    np.asarray(self.coef_, dtype=np.float64).reshape(len(targets), -1),
+                    np.asarray(self.intercept_, dtype=np.float64),
+                ]
+            )
+            averaging = self._average_start() and hasattr(self, "_standard_coef")
+            coef = np.array(
+                self._standard_coef if averaging else previous[:, :-1], order="C"
+            )
+            intercept = np.array(
+                self._standard_intercept if averaging else previous[:, -1]
+            )
+            initial_average = previous if averaging else None
             t_start = self.t_
-        n_maps = self._train_one_pass(X, targets, weights, coef, intercept, t_start)
+        n_maps = self._train_one_pass(
+            X, targets, weights, coef, intercept, t_start, initial_average
+        )
         if classes is not None:
             self.classes_ = classes
         self._set_coefficients(coef, intercept, X.dtype)

@@ -25,6 +25,7 @@ _WORK_PER_CALL = 100_000_000
 _NO_TABLE = np.empty((0, 0), dtype=np.int64)
 _NO_HERDING = np.empty((0, 0))
 _NO_POINTERS = np.empty(0, dtype=np.int64)
+_NO_AVERAGE = np.empty(0)
 
 
 class DivergenceError(ValueError):
@@ -53,8 +54,11 @@ class Problem:
         For error messages.
     eta0 : float
         For error messages.
+    average_start : int
+        If positive, forward calls keep the running mean of the iterates
+        from step index ``average_start`` on (Polyak–Ruppert averaging).
     state : dict
-        Sampling state kept between forward calls (GraB's herding).
+        State kept between forward calls: GraB's herding, the running mean.
     """
 
     X: np.ndarray
@@ -66,6 +70,7 @@ class Problem:
     batch_size: int
     learning_rate_name: str = "constant"
     eta0: float = 0.0
+    average_start: int = 0
     state: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -223,12 +228,17 @@ class Problem:
         table,
         herding,
         pointers,
+        average=True,
     ):
         """Run the kernel over a map range, as several calls for long ranges.
 
         Between calls (newest maps first when reversed) Python handles
-        signals, so Ctrl-C stops a long fit quickly.
+        signals, so Ctrl-C stops a long fit quickly. With ``average`` (and
+        ``average_start``), forward calls update the running mean of the
+        iterates kept in :attr:`state`.
         """
+        average_start = self.average_start if average and not reverse else 0
+        averaged = self.running_average(coef.shape[0]) if average_start else _NO_AVERAGE
         order = np.empty(self.n_samples, dtype=np.int64)
         work = np.empty(self.batch_size)
         first_epoch = first_step // self.n_batches
@@ -263,6 +273,8 @@ class Problem:
                 work,
                 herding,
                 pointers,
+                average_start,
+                averaged,
             )
             if status != OK:
                 raise self._divergence_error(status, epoch)
@@ -278,6 +290,27 @@ class Problem:
         if record_every > 0:
             maps = max(record_every, maps - maps % record_every)
         return maps
+
+    def running_average(self, n_features, initial=None):
+        """The running mean ``(w̄, b̄)`` of the forward iterates (created on first use).
+
+        Parameters
+        ----------
+        n_features : int
+        initial : ndarray of shape (n_features + 1,), default=None
+            The mean so far, when a ``partial_fit`` continues an average.
+
+        Returns
+        -------
+        ndarray of shape (n_features + 1,)
+        """
+        if "averaged" not in self.state:
+            self.state["averaged"] = (
+                np.zeros(n_features + 1)
+                if initial is None
+                else np.array(initial, dtype=np.float64)
+            )
+        return self.state["averaged"]
 
     def _balancing_state(self):
         """GraB's order table and herding state for forward calls (kept between calls).
@@ -325,6 +358,7 @@ class Problem:
             table,
             np.zeros((3, dim)),
             np.zeros(2, dtype=np.int64),
+            average=False,
         )
         return table
 
@@ -397,6 +431,7 @@ class Problem:
             np.empty((0, self.X.shape[1] + 1)),
             _NO_HERDING,
             _NO_POINTERS,
+            _NO_AVERAGE,
         )
         failed = np.flatnonzero(statuses != OK)
         if failed.size:

@@ -94,6 +94,14 @@ default="constant"
     warm_start : bool, default=False
         Start ``fit`` from the previous solution.
 
+    average : bool or int, default=False
+        Forward order only: report the running mean of the iterates
+        (Polyak–Ruppert averaging) as ``coef_``/``intercept_``; an int ``n``
+        starts averaging at the ``n``-th update map (scikit-learn's
+        ``average``; with ``batch_size=1`` maps are samples). The backward
+        order raises a ``ValueError``: its iterates already converge to a
+        point, and this library defines no average of them.
+
     random_state : int, RandomState instance or None, default=None
         Seeds the batch sequence. The same value gives bit-identical
         coefficients across runs and processes.
@@ -231,6 +239,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         power_t=0.5,
         class_weight=None,
         warm_start=False,
+        average=False,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -251,6 +260,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         self.power_t = power_t
         self.class_weight = class_weight
         self.warm_start = warm_start
+        self.average = average
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -529,6 +539,7 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         power_t=0.25,
         epsilon=0.1,
         warm_start=False,
+        average=False,
         random_state=None,
         verbose=0,
     ):
@@ -548,6 +559,7 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         self.power_t = power_t
         self.epsilon = epsilon
         self.warm_start = warm_start
+        self.average = average
         self.random_state = random_state
         self.verbose = verbose
 

@@ -18,6 +18,7 @@ EPSILON = 0.3
 NO_TABLE = np.empty((0, 0), dtype=np.int64)
 NO_HERDING = np.empty((0, 0))
 NO_POINTERS = np.empty(0, dtype=np.int64)
+NO_AVERAGE = np.empty(0)
 SEEDED_SAMPLINGS = [name for name in SAMPLINGS if name != "grab"]
 
 
@@ -200,6 +201,8 @@ def _run(
         np.empty(batch_size),
         NO_HERDING,
         NO_POINTERS,
+        0,
+        NO_AVERAGE,
     )
     assert status == 0
     return coef, intercept[0]
@@ -395,6 +398,8 @@ def test_recording_and_partial_ranges(rng):
             np.empty(batch_size),
             NO_HERDING,
             NO_POINTERS,
+            0,
+            NO_AVERAGE,
         )
         assert status == 0
         return records

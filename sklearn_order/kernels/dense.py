@@ -251,6 +251,8 @@ def apply_steps(
     work,
     herding,
     pointers,
+    average_start,
+    averaged,
 ):
     """Apply the update maps ``first_step + 1 … first_step + n_steps``, in place.
 
@@ -307,6 +309,12 @@ def apply_steps(
     pointers : ndarray of shape (2,), int64
         ``"grab"`` forward calls only: the next free positions at the front
         and at the back of the order being built.
+    average_start : int
+        If positive, keep in ``averaged`` the running mean of the iterates
+        after maps ``average_start, average_start + 1, …`` (step indices,
+        Polyak–Ruppert averaging; forward calls).
+    averaged : ndarray of shape (n_features + 1,), float64
+        The running mean ``(w̄, b̄)``, kept between calls.
 
     Returns
     -------
@@ -383,6 +391,12 @@ def apply_steps(
             )
         if track_loss:
             epoch_losses[epoch - first_epoch] += batch_loss
+        t = k + 1 + step_offset
+        if average_start > 0 and t >= average_start:
+            weight = 1.0 / (t - average_start + 1)
+            for j in range(n_features):
+                averaged[j] += (coef[j] - averaged[j]) * weight
+            averaged[n_features] += (intercept[0] - averaged[n_features]) * weight
         if record_every > 0 and (q + 1) % record_every == 0:
             row = (q + 1) // record_every - 1
             for j in range(n_features):

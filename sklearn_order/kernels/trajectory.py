@@ -44,6 +44,7 @@ def backward_replay(
     no_records,
     no_herding,
     no_pointers,
+    no_average,
 ):
     """``out[c] = T_1 ∘ … ∘ T_{steps[c]} (theta0)`` for every ``c``, chains in parallel.
 
@@ -65,7 +66,7 @@ def backward_replay(
         Failure status (``OK`` if none) and epoch, per thread.
     table : ndarray of shape (n_rows, n_samples), int64
         GraB's epoch orders (see ``apply_steps``), shared and only read.
-    no_losses, no_records, no_herding, no_pointers : ndarray
+    no_losses, no_records, no_herding, no_pointers, no_average : ndarray
         Placeholders for ``apply_steps``' arguments that a backward chain
         does not use (the kernels do not allocate).
 
@@ -107,6 +108,8 @@ def backward_replay(
                 works[t],
                 no_herding,
                 no_pointers,
+                0,
+                no_average,
             )
             if status != OK:
                 statuses[t] = status

@@ -1,0 +1,109 @@
+"""Polyak–Ruppert averaging (``average``) for the forward order."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.datasets import make_classification, make_regression
+from sklearn.linear_model import SGDClassifier, SGDRegressor
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
+
+OURS = dict(order="forward", sampling="cyclic", batch_size=1)
+
+
+def _relative_error(a, b):
+    return np.abs(np.ravel(a) - np.ravel(b)).max() / np.abs(np.ravel(b)).max()
+
+
+@pytest.mark.parametrize("average", [True, 50, 10_000])
+@pytest.mark.parametrize("penalty", [None, "l2"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_averaged_classifier_equals_scikit_learn(n_classes, penalty, average):
+    X, y = make_classification(
+        n_samples=120,
+        n_features=6,
+        n_informative=4,
+        n_classes=n_classes,
+        random_state=0,
+    )
+    X = StandardScaler().fit_transform(X)
+    params = dict(
+        loss="log_loss",
+        penalty=penalty,
+        alpha=0.01,
+        eta0=0.02,
+        max_iter=4,
+        tol=None,
+        learning_rate="constant",
+        average=average,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SGDClassifier(shuffle=False, **params).fit(X, y)
+    ours = BackwardSGDClassifier(**OURS, **params).fit(X, y)
+    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
+    assert _relative_error(ours.intercept_, theirs.intercept_) < 1e-9
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
+def test_averaged_regressor_equals_scikit_learn(loss):
+    X, y = make_regression(n_samples=150, n_features=5, noise=5.0, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    y = (y - y.mean()) / y.std()
+    params = dict(
+        loss=loss,
+        alpha=0.01,
+        eta0=0.02,
+        max_iter=3,
+        tol=None,
+        learning_rate="constant",
+        average=True,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SGDRegressor(shuffle=False, **params).fit(X, y)
+    ours = BackwardSGDRegressor(**OURS, **params).fit(X, y)
+    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
+    assert _relative_error(ours.intercept_, theirs.intercept_) < 1e-9
+
+
+def test_backward_order_has_no_average():
+    X, y = make_regression(n_samples=20, n_features=2, random_state=0)
+    with pytest.raises(ValueError, match="average is only defined for order='forward'"):
+        BackwardSGDRegressor(average=True).fit(X, y)
+
+
+def test_partial_fit_continues_the_average():
+    X, y = make_regression(n_samples=60, n_features=4, noise=1.0, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    y = y / y.std()
+    params = dict(**OURS, average=True, tol=None)
+    whole = BackwardSGDRegressor(max_iter=2, **params).fit(X, y)
+    chunks = BackwardSGDRegressor(**params)
+    for _ in range(2):
+        for rows in np.array_split(np.arange(60), 3):
+            chunks.partial_fit(X[rows], y[rows])
+    assert_allclose(chunks.coef_, whole.coef_, rtol=1e-12)
+    assert_allclose(chunks.intercept_, whole.intercept_, rtol=1e-12)
+
+
+def test_averaging_gets_closer_to_the_optimum_than_the_last_iterate():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5))
+    y = X @ rng.normal(size=5) + rng.normal(size=400)
+    optimum = np.linalg.lstsq(np.column_stack([X, np.ones(400)]), y, rcond=None)[0]
+    params = dict(order="forward", penalty=None, eta0=0.05, max_iter=20, tol=None)
+    distances = {}
+    for average in (False, True):
+        gaps = []
+        for seed in range(5):
+            model = BackwardSGDRegressor(average=average, random_state=seed, **params)
+            model.fit(X, y)
+            gaps.append(
+                np.linalg.norm(np.append(model.coef_, model.intercept_) - optimum)
+            )
+        distances[average] = np.mean(gaps)
+    assert distances[True] < 0.5 * distances[False]
