@@ -30,7 +30,7 @@ from .orders import ORDERS
 from .sampling import SAMPLINGS, n_batches
 
 PROG = "sklearn-order"
-DEFAULT_CONFIGS = "forward:reshuffle,backward:reshuffle"
+DEFAULT_CONFIGS = "forward:reshuffle,backward:reshuffle,forward+average:reshuffle"
 # Bound the O(K²) backward replays of the figures: at most this many epochs
 # in the objective curve, and the step norm at this many sampled steps.
 MAX_CURVE_EPOCHS = 100
@@ -155,29 +155,37 @@ def _infer_task(y):
 
 
 def parse_configs(text):
-    """``"forward:reshuffle,backward:cyclic"`` → list of (order, sampling)."""
+    """``"forward:reshuffle,forward+average:cyclic"`` → list of (method, sampling).
+
+    A method is an order, or ``forward+average`` (forward SGD reporting the
+    running mean of its iterates).
+    """
+    methods = [*ORDERS, "forward+average"]
     configs = []
     for item in text.split(","):
-        order, _, sampling = item.strip().partition(":")
+        method, _, sampling = item.strip().partition(":")
         sampling = sampling or "reshuffle"
-        if order not in ORDERS:
+        if method not in methods:
             raise CommandError(
-                f"unknown order {order!r}; choose from {', '.join(ORDERS)}"
+                f"unknown order {method!r}; choose from {', '.join(methods)}"
             )
         if sampling not in SAMPLINGS:
             raise CommandError(
                 f"unknown sampling {sampling!r}; choose from {', '.join(SAMPLINGS)}"
             )
-        configs.append((order, sampling))
+        configs.append((method, sampling))
     return configs
 
 
-def _estimator(task, order, sampling, seed, args, **overrides):
+def _estimator(task, method, sampling, seed, args, **overrides):
+    """The estimator of one configuration (``method``: an order or forward+average)."""
     Estimator = (
         BackwardSGDClassifier if task == "classification" else BackwardSGDRegressor
     )
+    order, _, averaged = method.partition("+")
     params = dict(
         order=order,
+        average=averaged == "average",
         sampling=sampling,
         alpha=args.alpha,
         eta0=args.eta0,

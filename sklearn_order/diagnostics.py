@@ -368,19 +368,28 @@ def training_objective(estimator, X, y, coef=None, intercept=None, sample_weight
 
 
 def _forward_at(problem, coef, intercept, steps, eta):
-    """Forward iterates after each of ``steps`` maps (one pass, in pieces)."""
+    """Forward iterates (averaged, with ``average``) after each of ``steps`` maps."""
     records = np.empty((len(steps), coef.shape[0] + 1))
     done = 0
     for r, k in enumerate(steps):
+        # the map before k without recording, then map k recorded
         problem.apply(
             coef,
             intercept,
             first_step=done,
-            n_steps=int(k) - done,
+            n_steps=int(k) - done - 1,
             reverse=False,
             eta=eta,
         )
-        records[r, :-1], records[r, -1] = coef, intercept[0]
+        records[r] = problem.apply(
+            coef,
+            intercept,
+            first_step=int(k) - 1,
+            n_steps=1,
+            reverse=False,
+            eta=eta,
+            record_every=1,
+        )[0]
         done = int(k)
     return records
 

@@ -107,3 +107,24 @@ def test_averaging_gets_closer_to_the_optimum_than_the_last_iterate():
             )
         distances[average] = np.mean(gaps)
     assert distances[True] < 0.5 * distances[False]
+
+
+def test_trajectory_of_an_averaged_model_ends_where_fit_ends():
+    from sklearn_order import trajectory
+
+    X, y = make_regression(n_samples=40, n_features=3, noise=1.0, random_state=0)
+    y = y / y.std()
+    model = BackwardSGDRegressor(
+        order="forward", average=7, batch_size=4, max_iter=3, tol=None, random_state=0
+    )
+    path = trajectory(model, X, y, every=1)
+    fitted = model.fit(X, y)
+    assert_allclose(path.coef[-1], fitted.coef_, rtol=1e-12)
+    assert_allclose(path.intercept[-1], fitted.intercept_, rtol=1e-12)
+    # before step 7 the records are the iterates, from step 7 on their mean
+    plain = trajectory(model.set_params(average=False), X, y, every=1)
+    assert_allclose(path.thetas()[:6], plain.thetas()[:6], rtol=1e-12)
+    assert_allclose(path.thetas()[6], plain.thetas()[6], rtol=1e-12)
+    assert_allclose(path.thetas()[7], plain.thetas()[6:8].mean(axis=0), rtol=1e-12)
+    picked = trajectory(model.set_params(average=7), X, y, steps=[3, 9, 30])
+    assert_allclose(picked.thetas(), path.thetas()[[2, 8, 29]], rtol=1e-12)

@@ -56,10 +56,15 @@ def test_svmlight_classification(tmp_path):
     results = _check_outputs(result, out)
     assert results["task"] == "classification"
     labels = [c["label"] for c in results["configurations"]]
-    assert labels == ["forward/reshuffle", "backward/reshuffle"]
+    assert labels == [
+        "forward/reshuffle",
+        "backward/reshuffle",
+        "forward+average/reshuffle",
+    ]
     # the backward iterate stops moving; the forward one does not
-    forward, backward = results["configurations"]
+    forward, backward, averaged = results["configurations"]
     assert backward["jitter_mean"] < forward["jitter_mean"]
+    assert averaged["jitter_mean"] < forward["jitter_mean"]
 
 
 def test_csv_regression_with_chosen_configurations(tmp_path):

@@ -288,8 +288,9 @@ def apply_steps(
     epoch_losses : ndarray of shape (n_epochs_spanned,), float64
         Output for ``track_loss`` (the caller zeroes it).
     record_every : int
-        If positive, copy ``θ = (coef, intercept)`` into ``records[r − 1]``
-        after the ``r · record_every``-th map applied by this call.
+        If positive, copy ``θ = (coef, intercept)`` — or, once averaging has
+        started, the running mean — into ``records[r − 1]`` after the
+        ``r · record_every``-th map applied by this call.
     records : ndarray of shape (n_steps // record_every, n_features + 1)
         Output for ``record_every``.
     table : ndarray of shape (n_rows, n_samples), int64
@@ -392,16 +393,20 @@ def apply_steps(
         if track_loss:
             epoch_losses[epoch - first_epoch] += batch_loss
         t = k + 1 + step_offset
-        if average_start > 0 and t >= average_start:
+        averaging = average_start > 0 and t >= average_start
+        if averaging:
             weight = 1.0 / (t - average_start + 1)
             for j in range(n_features):
                 averaged[j] += (coef[j] - averaged[j]) * weight
             averaged[n_features] += (intercept[0] - averaged[n_features]) * weight
         if record_every > 0 and (q + 1) % record_every == 0:
+            # record what a fit of this length reports: the average, if any
             row = (q + 1) // record_every - 1
             for j in range(n_features):
-                records[row, j] = coef[j]
-            records[row, n_features] = intercept[0]
+                records[row, j] = averaged[j] if averaging else coef[j]
+            records[row, n_features] = (
+                averaged[n_features] if averaging else intercept[0]
+            )
     if not _finite(coef, intercept):
         return NON_FINITE, loaded_epoch
     return OK, -1
