@@ -12,12 +12,13 @@ from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._problem import Problem
 from .kernels import UpdateRule
@@ -318,13 +319,59 @@ class BaseBackwardSGD(BaseEstimator):
         self._use_averages(problems, coef, intercept, t_start + problems[0].n_batches)
         return problems[0].n_batches
 
+    # -- sparse coefficients ------------------------------------------------
+
+    def densify(self):
+        """Convert a sparse ``coef_`` (see :meth:`sparsify`) back to a NumPy array.
+
+        Returns
+        -------
+        self
+            The estimator, with a dense ``coef_``.
+        """
+        check_is_fitted(self)
+        self.coef_ = self._dense_coef()
+        return self
+
+    def sparsify(self):
+        """Store ``coef_`` as a ``scipy.sparse`` CSR matrix.
+
+        With an L1 penalty many weights are exactly zero; a sparse ``coef_``
+        saves memory and predicts faster on sparse inputs. ``predict`` works
+        either way; :meth:`densify` converts back, and ``fit`` always leaves a
+        dense ``coef_``.
+
+        Returns
+        -------
+        self
+            The estimator, with a sparse ``coef_``.
+        """
+        check_is_fitted(self)
+        if not sparse.issparse(self.coef_):
+            self.coef_ = sparse.csr_matrix(np.atleast_2d(self.coef_))
+        return self
+
+    def _dense_coef(self):
+        """``coef_`` as a NumPy array, whether or not it was sparsified."""
+        if not sparse.issparse(self.coef_):
+            return self.coef_
+        dense = self.coef_.toarray()
+        return dense[0] if self._coef_ndim() == 1 else dense
+
+    def _linear_scores(self, X):
+        """``X @ coef_ᵀ`` (dense or sparse ``coef_``), shape (n_samples, n_outputs)."""
+        coef = self.coef_
+        if sparse.issparse(coef):
+            return np.asarray((coef @ X.T).T)
+        return X @ np.atleast_2d(coef).T
+
     # -- helpers for the estimators -----------------------------------------
 
     def _warm_start_init(self, coef_init, intercept_init):
         """The starting point: as given, else the previous fit with ``warm_start``."""
         if self.warm_start and hasattr(self, "coef_"):
             if coef_init is None:
-                coef_init = self.coef_
+                coef_init = self._dense_coef()
             if intercept_init is None:
                 intercept_init = self.intercept_
         return coef_init, intercept_init
@@ -341,7 +388,9 @@ class BaseBackwardSGD(BaseEstimator):
             # with average, continue from the last iterates and the mean so far
             previous = np.column_stack(
                 [
-                    np.asarray(self.coef_, dtype=np.float64).reshape(len(targets), -1),
+                    np.asarray(self._dense_coef(), dtype=np.float64).reshape(
+                        len(targets), -1
+                    ),
                     np.asarray(self.intercept_, dtype=np.float64),
                 ]
             )

@@ -384,6 +384,10 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
 
+    @staticmethod
+    def _coef_ndim():
+        return 2
+
     def _set_coefficients(self, coef, intercept, dtype):
         self.coef_ = self._in_dtype(coef, dtype)
         self.intercept_ = self._in_dtype(intercept, dtype)
@@ -406,7 +410,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_DTYPES, reset=False)
-        scores = X @ self.coef_.T + self.intercept_
+        scores = self._linear_scores(X) + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X):
@@ -633,6 +637,10 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
 
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
 
+    @staticmethod
+    def _coef_ndim():
+        return 1
+
     def _set_coefficients(self, coef, intercept, dtype):
         self.coef_ = self._in_dtype(coef[0], dtype)
         self.intercept_ = self._in_dtype(intercept, dtype)
@@ -651,4 +659,4 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_DTYPES, reset=False)
-        return X @ self.coef_ + self.intercept_[0]
+        return self._linear_scores(X)[:, 0] + self.intercept_[0]

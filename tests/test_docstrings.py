@@ -32,6 +32,8 @@ METHODS = (
     "predict_proba",
     "predict_log_proba",
     "decision_function",
+    "sparsify",
+    "densify",
 )
 
 
@@ -45,7 +47,7 @@ def _public_names():
         names += [
             f"sklearn_order.{estimator}.{method}"
             for method in METHODS
-            if method in vars(getattr(sklearn_order, estimator))
+            if hasattr(getattr(sklearn_order, estimator), method)
         ]
     names += ["sklearn_order.Trajectory.thetas", "sklearn_order.Trajectory.step_norms"]
     return names
