@@ -100,6 +100,8 @@ class BaseBackwardSGD(BaseEstimator):
         "power_t": [Interval(Real, None, None, closed="neither")],
         "warm_start": ["boolean"],
         "average": ["boolean", Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -188,7 +190,7 @@ class BaseBackwardSGD(BaseEstimator):
 
     # -- training -----------------------------------------------------------
 
-    def _problems(self, X, targets, weights, seed):
+    def _problems(self, X, targets, weights, seed, validation=None):
         rule = self._update_rule()
         return [
             Problem(
@@ -202,6 +204,7 @@ class BaseBackwardSGD(BaseEstimator):
                 learning_rate_name=self.learning_rate,
                 eta0=float(self.eta0),
                 average_start=self._average_start(),
+                validation=None if validation is None else validation[k],
             )
             for k in range(len(targets))
         ]
@@ -215,7 +218,7 @@ class BaseBackwardSGD(BaseEstimator):
             delayed(work)(k) for k in range(n_outputs)
         )
 
-    def _train(self, X, targets, weights, coef, intercept):
+    def _train(self, X, targets, weights, coef, intercept, validation=None):
         """Fit every output from ``(coef, intercept)``, in place, in this order.
 
         Parameters
@@ -225,6 +228,8 @@ class BaseBackwardSGD(BaseEstimator):
             One target vector and one weight vector per output.
         coef : ndarray of shape (n_outputs, n_features), float64
         intercept : ndarray of shape (n_outputs,), float64
+        validation : list of (X, y, sample_weight), default=None
+            Held-out rows per output, for early stopping.
 
         Returns
         -------
@@ -233,7 +238,7 @@ class BaseBackwardSGD(BaseEstimator):
         n_maps : int
             ``n_iter`` times the number of maps per epoch.
         """
-        problems = self._problems(X, targets, weights, self._seed())
+        problems = self._problems(X, targets, weights, self._seed(), validation)
         order = ORDERS[self.order]
         stop = self._stopping_rule()
         results = self._run_outputs(
@@ -413,10 +418,58 @@ class BaseBackwardSGD(BaseEstimator):
         self.t_ = t_start + n_maps
         return self
 
+    def _split_validation(self, data):
+        """Hold out ``validation_fraction`` of the rows (stratified by class).
+
+        Returns
+        -------
+        train : TrainingData
+            The rows to train on (a copy of those rows of ``X``).
+        validation : list of (X, y, sample_weight)
+            The held-out rows, per output.
+        """
+        from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+        if data.classes is None:
+            splitter, strata = ShuffleSplit, None
+        else:
+            splitter = StratifiedShuffleSplit
+            strata = (
+                np.argmax(np.stack(data.targets), axis=0)
+                if len(data.targets) > 1
+                else data.targets[0]
+            )
+        split = splitter(
+            n_splits=1,
+            test_size=self.validation_fraction,
+            random_state=self.random_state,
+        )
+        try:
+            train, held_out = next(split.split(data.X, strata))
+        except ValueError as error:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} cannot make a "
+                f"validation set here: {error}"
+            ) from None
+        X_held_out = data.X[held_out]
+        validation = [
+            (X_held_out, target[held_out], weight[held_out])
+            for target, weight in zip(data.targets, data.weights)
+        ]
+        train_data = data._replace(
+            X=np.ascontiguousarray(data.X[train]),
+            targets=[target[train] for target in data.targets],
+            weights=[weight[train] for weight in data.weights],
+        )
+        return train_data, validation
+
     def _fit_training_data(self, data):
         """Train on :class:`TrainingData` and set the fitted attributes."""
+        validation = None
+        if self.early_stopping:
+            data, validation = self._split_validation(data)
         n_iter, n_maps = self._train(
-            data.X, data.targets, data.weights, data.coef, data.intercept
+            data.X, data.targets, data.weights, data.coef, data.intercept, validation
         )
         if data.classes is not None:
             self.classes_ = data.classes

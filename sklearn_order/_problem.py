@@ -14,7 +14,7 @@ import numpy as np
 from .kernels import DERIVATIVE_AT_BOUND, NON_FINITE, OK, UpdateRule
 from .kernels.dense import apply_steps, mean_loss
 from .kernels.trajectory import backward_affine, backward_replay
-from .losses import MAX_DLOSS, SQUARED_ERROR
+from .losses import CLASSIFICATION_CODES, MAX_DLOSS, SQUARED_ERROR
 from .penalties import penalty_value
 from .sampling import GRAB, n_batches
 
@@ -57,6 +57,8 @@ class Problem:
     average_start : int
         If positive, forward calls keep the running mean of the iterates
         from step index ``average_start`` on (Polyak–Ruppert averaging).
+    validation : tuple of (X, y, sample_weight) or None
+        Held-out rows for early stopping (targets encoded as ``y``).
     state : dict
         State kept between forward calls: GraB's herding, the running mean.
     """
@@ -71,6 +73,7 @@ class Problem:
     learning_rate_name: str = "constant"
     eta0: float = 0.0
     average_start: int = 0
+    validation: tuple | None = None
     state: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -379,6 +382,29 @@ class Problem:
             self.X, self.y, self.sample_weight, coef, float(intercept), self.rule
         )
         return data_term + penalty_value(coef, self.rule.l2, self.rule.l1)
+
+    @property
+    def validates(self):
+        """Whether early stopping judges a held-out score."""
+        return self.validation is not None
+
+    def validation_score(self, coef, intercept):
+        """Held-out score of ``(coef, intercept)``: accuracy of this binary
+        (one-vs-rest) problem for classification losses, R² for regression.
+
+        Returns
+        -------
+        float
+        """
+        X, y, weights = self.validation
+        prediction = X @ coef + intercept[0]
+        if self.rule.loss in CLASSIFICATION_CODES:
+            correct = np.where(prediction > 0, 1.0, -1.0) == y
+            return float(np.average(correct, weights=weights))
+        mean = np.average(y, weights=weights)
+        residual = np.sum(weights * (y - prediction) ** 2)
+        total = np.sum(weights * (y - mean) ** 2)
+        return float(1.0 - residual / total) if total > 0 else 0.0
 
     @property
     def is_affine(self):

@@ -94,6 +94,17 @@ default="constant"
     warm_start : bool, default=False
         Start ``fit`` from the previous solution.
 
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training rows (stratified for
+        classifiers) and stop when their score has not improved by ``tol``
+        for ``n_iter_no_change`` evaluations: every epoch (forward), or every
+        evaluated backward iterate at 1, 2, 4, … epochs (backward). For
+        one-vs-rest classifiers each class's binary problem is judged on its
+        own held-out accuracy, as in scikit-learn. ``partial_fit`` ignores it.
+
+    validation_fraction : float, default=0.1
+        Fraction of the rows held out for ``early_stopping``.
+
     average : bool or int, default=False
         Forward order only: report the running mean of the iterates
         (Polyak–Ruppert averaging) as ``coef_``/``intercept_``; an int ``n``
@@ -240,6 +251,8 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         class_weight=None,
         warm_start=False,
         average=False,
+        early_stopping=False,
+        validation_fraction=0.1,
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -261,6 +274,8 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         self.class_weight = class_weight
         self.warm_start = warm_start
         self.average = average
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
@@ -544,6 +559,8 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         epsilon=0.1,
         warm_start=False,
         average=False,
+        early_stopping=False,
+        validation_fraction=0.1,
         random_state=None,
         verbose=0,
     ):
@@ -564,6 +581,8 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         self.epsilon = epsilon
         self.warm_start = warm_start
         self.average = average
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.verbose = verbose
 

@@ -78,6 +78,7 @@ CLASSIFICATION_LOSSES = tuple(
     k for k, v in LOSSES.items() if v.task == "classification"
 )
 REGRESSION_LOSSES = tuple(k for k, v in LOSSES.items() if v.task == "regression")
+CLASSIFICATION_CODES = frozenset(LOSSES[k].code for k in CLASSIFICATION_LOSSES)
 
 
 def loss_parameter(loss, epsilon=0.0):

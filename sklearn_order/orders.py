@@ -3,9 +3,10 @@
 For a batch sequence ``B_1, B_2, …`` with update maps ``T_k = T_{B_k}``:
 
 - ``"forward"`` (ordinary SGD): ``θ_K = T_K ∘ … ∘ T_1 (θ_0)``, the newest map
-  applied last. Converged when the training objective has not improved by
-  ``tol`` for ``n_iter_no_change`` epochs (scikit-learn's criterion); the
-  iterates themselves keep fluctuating with a constant step size.
+  applied last. Converged when the training objective (with early stopping:
+  the held-out score) has not improved by ``tol`` for ``n_iter_no_change``
+  epochs (scikit-learn's criterion); the iterates themselves keep fluctuating
+  with a constant step size.
 - ``"backward"``: ``θ̃_K = T_1 ∘ … ∘ T_K (θ_0)``, the newest map applied first
   to ``θ_0`` and the oldest last. ``θ̃_K`` is one pass over the reversed
   sequence (design.md fact 1). In a contractive region the backward iterates
@@ -13,6 +14,8 @@ For a batch sequence ``B_1, B_2, …`` with update maps ``T_k = T_{B_k}``:
   evaluated at epoch counts 1, 2, 4, … (capped by ``max_iter``) and the fit
   stops when two successive ones agree to ``tol`` relative to their norm
   (design.md fact 3). The whole test costs at most about twice the final pass.
+  With early stopping, the held-out score of each evaluated backward iterate
+  is judged instead, by the forward rule counted in evaluations.
 
 Each order is an :class:`Order` in :data:`ORDERS`; adding one is one entry.
 """
@@ -87,8 +90,7 @@ def fit_forward(problem, coef, intercept, stop):
 
     rule = problem.rule
     eta = stop.eta0
-    best = np.inf
-    no_improvement = 0
+    improving = _Improvement(stop)
     for epoch in range(stop.max_iter):
         (loss_sum,) = problem.run(
             coef,
@@ -101,22 +103,50 @@ def fit_forward(problem, coef, intercept, stop):
             track_loss=True,
         )
         objective = loss_sum / problem.n_samples + penalty_value(coef, rule.l2, rule.l1)
+        # early stopping judges the held-out score, else the training objective
+        value = (
+            -problem.validation_score(coef, intercept)
+            if problem.validates
+            else objective
+        )
         _say(
             stop.verbose,
             f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
-            f"norm {np.linalg.norm(coef):.4g}, bias {intercept[0]:.4g}",
+            + (f"validation score {-value:.6g}, " if problem.validates else "")
+            + f"norm {np.linalg.norm(coef):.4g}, bias {intercept[0]:.4g}",
         )
-        if stop.tol is None:
+        if stop.tol is None or improving(value):
             continue
-        no_improvement = no_improvement + 1 if objective > best - stop.tol else 0
-        best = min(best, objective)
-        if no_improvement >= stop.n_iter_no_change:
-            if stop.adaptive and eta > 1e-6:
-                eta /= 5.0
-                no_improvement = 0
-            else:
-                return OrderResult(epoch + 1, True)
+        if stop.adaptive and eta > 1e-6:
+            eta /= 5.0
+            improving.reset()
+        else:
+            return OrderResult(epoch + 1, True)
     return OrderResult(stop.max_iter, stop.tol is None)
+
+
+class _Improvement:
+    """scikit-learn's rule: has ``value`` (lower is better) improved lately?
+
+    A value counts as no improvement unless it beats the best so far by
+    ``tol``; after ``n_iter_no_change`` such values in a row, calling the
+    object returns False.
+    """
+
+    def __init__(self, stop):
+        self.tol, self.patience = stop.tol, stop.n_iter_no_change
+        self.best = np.inf
+        self.reset()
+
+    def reset(self):
+        self.no_improvement = 0
+
+    def __call__(self, value):
+        self.no_improvement = (
+            self.no_improvement + 1 if value > self.best - self.tol else 0
+        )
+        self.best = min(self.best, value)
+        return self.no_improvement < self.patience
 
 
 def doubling_schedule(max_iter):
@@ -151,6 +181,7 @@ def fit_backward(problem, coef, intercept, stop):
     schedule = [stop.max_iter] if stop.tol is None else doubling_schedule(stop.max_iter)
     previous = None
     previous_epochs = 0
+    improving = _Improvement(stop) if stop.tol is not None else None
     for n_epochs in schedule:
         coef[:] = coef0
         intercept[:] = intercept0
@@ -163,6 +194,17 @@ def fit_backward(problem, coef, intercept, stop):
             t_start=0,
             eta=stop.eta0,
         )
+        if problem.validates and improving is not None:
+            # early stopping: the held-out score of each evaluated iterate
+            score = problem.validation_score(coef, intercept)
+            _say(
+                stop.verbose,
+                f"-- Backward iterate at {n_epochs} epochs: "
+                f"validation score {score:.6g}",
+            )
+            if not improving(-score):
+                return OrderResult(n_epochs, True)
+            continue
         theta = np.concatenate([coef, intercept])
         if previous is not None:
             change = np.linalg.norm(theta - previous)

@@ -22,7 +22,6 @@ def test_sparsify_densify_classifier(n_classes):
     model = BackwardSGDClassifier(
         penalty="l1", alpha=0.05, random_state=0, max_iter=20, tol=None
     ).fit(X, y)
-    dense_coef = model.coef_.copy()
     scores, labels = model.decision_function(X), model.predict(X)
     assert model.sparsify() is model
     assert sparse.issparse(model.coef_)
