@@ -10,8 +10,13 @@ from sklearn_order.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from sklearn_order.orders import ORDERS
 from sklearn_order.sampling import SAMPLINGS
 
+# derandomize: CI runs the same examples every time (no flaky failures);
+# raise max_examples locally to search further.
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
@@ -36,6 +41,8 @@ def problems(draw):
         tol=None,
         random_state=seed,
     )
+    if params["order"] == "forward":
+        params["average"] = draw(st.sampled_from([False, True, 3]))
     if classify:
         y = rng.integers(0, draw(st.integers(2, 4)), size=n)
         estimator = BackwardSGDClassifier(
@@ -106,7 +113,7 @@ def test_backward_equals_forward_over_the_reversed_sequence(problem, batch_size)
     ):
         return
     X, y = X[:n], y[:n]
-    estimator.set_params(sampling="cyclic", batch_size=batch_size)
+    estimator.set_params(sampling="cyclic", batch_size=batch_size, average=False)
     reversed_rows = np.arange(n).reshape(-1, batch_size)[::-1].ravel()
     try:
         backward = estimator.set_params(order="backward").fit(X, y).coef_.copy()
