@@ -1,73 +1,19 @@
-"""Polyak–Ruppert averaging (``average``) for the forward order."""
+"""Polyak–Ruppert averaging (``average``) for the forward order.
 
-import warnings
+Its equality with scikit-learn's ``average`` is tested with the other
+comparisons, in ``test_sklearn_equivalence.py``.
+"""
+
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from sklearn.datasets import make_classification, make_regression
-from sklearn.linear_model import SGDClassifier, SGDRegressor
+from sklearn.datasets import make_regression
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
+from sklearn_order import BackwardSGDRegressor
 
 OURS = dict(order="forward", sampling="cyclic", batch_size=1)
-
-
-def _relative_error(a, b):
-    return np.abs(np.ravel(a) - np.ravel(b)).max() / np.abs(np.ravel(b)).max()
-
-
-@pytest.mark.parametrize("average", [True, 50, 10_000])
-@pytest.mark.parametrize("penalty", [None, "l2"])
-@pytest.mark.parametrize("n_classes", [2, 3])
-def test_averaged_classifier_equals_scikit_learn(n_classes, penalty, average):
-    X, y = make_classification(
-        n_samples=120,
-        n_features=6,
-        n_informative=4,
-        n_classes=n_classes,
-        random_state=0,
-    )
-    X = StandardScaler().fit_transform(X)
-    params = dict(
-        loss="log_loss",
-        penalty=penalty,
-        alpha=0.01,
-        eta0=0.02,
-        max_iter=4,
-        tol=None,
-        learning_rate="constant",
-        average=average,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        theirs = SGDClassifier(shuffle=False, **params).fit(X, y)
-    ours = BackwardSGDClassifier(**OURS, **params).fit(X, y)
-    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
-    assert _relative_error(ours.intercept_, theirs.intercept_) < 1e-9
-
-
-@pytest.mark.parametrize("loss", ["squared_error", "huber"])
-def test_averaged_regressor_equals_scikit_learn(loss):
-    X, y = make_regression(n_samples=150, n_features=5, noise=5.0, random_state=0)
-    X = StandardScaler().fit_transform(X)
-    y = (y - y.mean()) / y.std()
-    params = dict(
-        loss=loss,
-        alpha=0.01,
-        eta0=0.02,
-        max_iter=3,
-        tol=None,
-        learning_rate="constant",
-        average=True,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        theirs = SGDRegressor(shuffle=False, **params).fit(X, y)
-    ours = BackwardSGDRegressor(**OURS, **params).fit(X, y)
-    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
-    assert _relative_error(ours.intercept_, theirs.intercept_) < 1e-9
 
 
 def test_backward_order_has_no_average():

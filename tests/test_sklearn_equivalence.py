@@ -30,6 +30,11 @@ def _classification(n_classes):
     return StandardScaler().fit_transform(X), y
 
 
+def _regression():
+    X, y = make_regression(n_samples=150, n_features=5, noise=5.0, random_state=0)
+    return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
+
+
 def _fit_both(ours, theirs, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scikit-learn's max_iter warnings
@@ -63,9 +68,7 @@ def test_classifier_reproduces_sgdclassifier(loss, penalty, n_classes):
 @pytest.mark.parametrize("penalty", [None, "l2"])
 @pytest.mark.parametrize("loss", REGRESSION_LOSSES)
 def test_regressor_reproduces_sgdregressor(loss, penalty):
-    X, y = make_regression(n_samples=150, n_features=5, noise=5.0, random_state=0)
-    X = StandardScaler().fit_transform(X)
-    y = (y - y.mean()) / y.std()
+    X, y = _regression()
     params = dict(
         loss=loss, penalty=penalty, learning_rate="constant", epsilon=0.2, **SHARED
     )
@@ -128,3 +131,38 @@ def test_forward_stopping_criterion_matches_scikit_learn():
     )
     assert ours.n_iter_ == theirs.n_iter_ < 200
     assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
+
+
+@pytest.mark.parametrize("average", [True, 50, 10_000])
+@pytest.mark.parametrize("penalty", [None, "l2"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_averaged_classifier_reproduces_scikit_learn(n_classes, penalty, average):
+    """``average`` (Polyak–Ruppert; 10,000 > the maps run: no average yet)."""
+    X, y = _classification(n_classes)
+    params = dict(
+        loss="log_loss",
+        penalty=penalty,
+        learning_rate="constant",
+        average=average,
+        **SHARED,
+    )
+    ours, theirs = _fit_both(
+        BackwardSGDClassifier(**params, **OURS),
+        SGDClassifier(**params, shuffle=False),
+        X,
+        y,
+    )
+    _assert_same_model(ours, theirs)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
+def test_averaged_regressor_reproduces_scikit_learn(loss):
+    X, y = _regression()
+    params = dict(loss=loss, learning_rate="constant", average=True, **SHARED)
+    ours, theirs = _fit_both(
+        BackwardSGDRegressor(**params, **OURS),
+        SGDRegressor(**params, shuffle=False),
+        X,
+        y,
+    )
+    _assert_same_model(ours, theirs)
