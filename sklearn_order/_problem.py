@@ -7,6 +7,7 @@ the problem runs them on the compiled kernel and turns a failed status into a
 """
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -26,6 +27,20 @@ _NO_TABLE = np.empty((0, 0), dtype=np.int64)
 _NO_HERDING = np.empty((0, 0))
 _NO_POINTERS = np.empty(0, dtype=np.int64)
 _NO_AVERAGE = np.empty(0)
+
+
+class Ordering(NamedTuple):
+    """GraB's arguments of the kernel: the order table and the herding state.
+
+    See :func:`sklearn_order.kernels.dense.apply_steps`.
+    """
+
+    table: np.ndarray
+    herding: np.ndarray
+    pointers: np.ndarray
+
+
+_NO_ORDERING = Ordering(_NO_TABLE, _NO_HERDING, _NO_POINTERS)
 
 
 class DivergenceError(ValueError):
@@ -154,8 +169,14 @@ class Problem:
         track_loss=False,
         epoch_losses=None,
         record_every=0,
+        ordering=None,
+        average=True,
     ):
         """Apply the maps ``first_step + 1 … first_step + n_steps`` in place.
+
+        Long ranges run as several kernel calls (newest maps first when
+        reversed): between calls Python handles signals, so Ctrl-C stops a
+        long fit quickly.
 
         Parameters
         ----------
@@ -175,6 +196,12 @@ class Problem:
             One entry per epoch spanned, for ``track_loss``.
         record_every : int, default=0
             If positive, record ``θ`` after every ``record_every`` maps.
+        ordering : Ordering, default=None
+            GraB's order table and herding state; by default the problem's
+            own (forward) or a table generated for this range (backward).
+        average : bool, default=True
+            With ``average_start``, let forward calls update the running mean
+            kept in :attr:`state`.
 
         Returns
         -------
@@ -191,55 +218,12 @@ class Problem:
         records = np.empty((n_records, coef.shape[0] + 1))
         if epoch_losses is None:
             epoch_losses = np.zeros(1)
-        if reverse:
+        if ordering is None and reverse:
             last_epoch = (first_step + n_steps - 1) // self.n_batches
             table = self.order_table(coef, intercept, last_epoch + 1, eta, step_offset)
-            herding, pointers = _NO_HERDING, _NO_POINTERS
-        else:
-            table, herding, pointers = self._balancing_state()
-        self._run_chunks(
-            coef,
-            intercept,
-            first_step,
-            n_steps,
-            reverse,
-            eta,
-            step_offset,
-            track_loss,
-            epoch_losses,
-            record_every,
-            records,
-            table,
-            herding,
-            pointers,
-        )
-        return records
-
-    def _run_chunks(
-        self,
-        coef,
-        intercept,
-        first_step,
-        n_steps,
-        reverse,
-        eta,
-        step_offset,
-        track_loss,
-        epoch_losses,
-        record_every,
-        records,
-        table,
-        herding,
-        pointers,
-        average=True,
-    ):
-        """Run the kernel over a map range, as several calls for long ranges.
-
-        Between calls (newest maps first when reversed) Python handles
-        signals, so Ctrl-C stops a long fit quickly. With ``average`` (and
-        ``average_start``), forward calls update the running mean of the
-        iterates kept in :attr:`state`.
-        """
+            ordering = Ordering(table, _NO_HERDING, _NO_POINTERS)
+        elif ordering is None:
+            ordering = self._balancing_state()
         average_start = self.average_start if average and not reverse else 0
         averaged = self.running_average(coef.shape[0]) if average_start else _NO_AVERAGE
         order = np.empty(self.n_samples, dtype=np.int64)
@@ -271,17 +255,18 @@ class Problem:
                 epoch_losses[start // self.n_batches - first_epoch :],
                 record_every,
                 records[done // record_every if record_every > 0 else 0 :],
-                table,
+                ordering.table,
                 order,
                 work,
-                herding,
-                pointers,
+                ordering.herding,
+                ordering.pointers,
                 average_start,
                 averaged,
             )
             if status != OK:
                 raise self._divergence_error(status, epoch)
             done += count
+        return records
 
     def _maps_per_call(self, record_every):
         """Maps per kernel call: about ``_WORK_PER_CALL`` multiply-adds.
@@ -321,14 +306,16 @@ class Problem:
         Other schemes get empty placeholders.
         """
         if self.sampling != GRAB:
-            return _NO_TABLE, _NO_HERDING, _NO_POINTERS
-        if not self.state:
+            return _NO_ORDERING
+        if "ordering" not in self.state:
             # two rows: the epoch being visited and the next one being built
             # (a call resuming mid-epoch reloads the current row)
-            self.state["table"] = np.empty((2, self.n_samples), dtype=np.int64)
-            self.state["herding"] = np.zeros((3, self.X.shape[1] + 1))
-            self.state["pointers"] = np.zeros(2, dtype=np.int64)
-        return self.state["table"], self.state["herding"], self.state["pointers"]
+            self.state["ordering"] = Ordering(
+                np.empty((2, self.n_samples), dtype=np.int64),
+                np.zeros((3, self.X.shape[1] + 1)),
+                np.zeros(2, dtype=np.int64),
+            )
+        return self.state["ordering"]
 
     def order_table(self, coef, intercept, n_epochs, eta, step_offset=0):
         """The orders of epochs ``0 … n_epochs − 1`` that a backward pass reads.
@@ -345,22 +332,16 @@ class Problem:
         if self.sampling != GRAB:
             return _NO_TABLE
         table = np.empty((n_epochs, self.n_samples), dtype=np.int64)
-        dim = coef.shape[0] + 1
-        self._run_chunks(
+        fresh = Ordering(table, np.zeros((3, coef.shape[0] + 1)), np.zeros(2, np.int64))
+        self.apply(
             coef.copy(),
             intercept.copy(),
-            0,
-            (n_epochs - 1) * self.n_batches,
-            False,
-            eta,
-            step_offset,
-            False,
-            np.zeros(1),
-            0,
-            np.empty((0, dim)),
-            table,
-            np.zeros((3, dim)),
-            np.zeros(2, dtype=np.int64),
+            first_step=0,
+            n_steps=(n_epochs - 1) * self.n_batches,
+            reverse=False,
+            eta=eta,
+            step_offset=step_offset,
+            ordering=fresh,
             average=False,
         )
         return table

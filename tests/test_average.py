@@ -4,7 +4,6 @@ Its equality with scikit-learn's ``average`` is tested with the other
 comparisons, in ``test_sklearn_equivalence.py``.
 """
 
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
