@@ -91,6 +91,9 @@ def fit_forward(problem, coef, intercept, stop):
     rule = problem.rule
     eta = stop.eta0
     improving = _Improvement(stop)
+    # the training loss is needed by the criterion, or to be printed; early
+    # stopping judges the held-out score instead
+    track = not problem.validates or bool(stop.verbose)
     for epoch in range(stop.max_iter):
         (loss_sum,) = problem.run(
             coef,
@@ -100,21 +103,20 @@ def fit_forward(problem, coef, intercept, stop):
             reverse=False,
             t_start=epoch * per_epoch,
             eta=eta,
-            track_loss=True,
+            track_loss=track,
         )
-        objective = loss_sum / problem.n_samples + penalty_value(coef, rule.l2, rule.l1)
-        # early stopping judges the held-out score, else the training objective
-        value = (
-            -problem.validation_score(coef, intercept)
-            if problem.validates
-            else objective
-        )
-        _say(
-            stop.verbose,
-            f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
-            + (f"validation score {-value:.6g}, " if problem.validates else "")
-            + f"norm {np.linalg.norm(coef):.4g}, bias {intercept[0]:.4g}",
-        )
+        score = problem.validation_score(coef, intercept) if problem.validates else None
+        if track:
+            objective = loss_sum / problem.n_samples + penalty_value(
+                coef, rule.l2, rule.l1
+            )
+            _say(
+                stop.verbose,
+                f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
+                + (f"validation score {score:.6g}, " if problem.validates else "")
+                + f"norm {np.linalg.norm(coef):.4g}, bias {intercept[0]:.4g}",
+            )
+        value = -score if problem.validates else objective  # lower is better
         if stop.tol is None or improving(value):
             continue
         if stop.adaptive and eta > 1e-6:
