@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_regressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -361,7 +361,7 @@ class BaseBackwardSGD(BaseEstimator):
         if not sparse.issparse(self.coef_):
             return self.coef_
         dense = self.coef_.toarray()
-        return dense[0] if self._coef_ndim() == 1 else dense
+        return dense[0] if is_regressor(self) else dense  # regressors: (n_features,)
 
     def _linear_scores(self, X):
         """``X @ coef_ᵀ`` (dense or sparse ``coef_``), shape (n_samples, n_outputs)."""

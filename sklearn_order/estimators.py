@@ -399,10 +399,6 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
 
-    @staticmethod
-    def _coef_ndim():
-        return 2
-
     def _set_coefficients(self, coef, intercept, dtype):
         self.coef_ = self._in_dtype(coef, dtype)
         self.intercept_ = self._in_dtype(intercept, dtype)
@@ -655,10 +651,6 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         return self._partial_fit_outputs(X, [y], [sample_weight], None, first_call)
 
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
-
-    @staticmethod
-    def _coef_ndim():
-        return 1
 
     def _set_coefficients(self, coef, intercept, dtype):
         self.coef_ = self._in_dtype(coef[0], dtype)
