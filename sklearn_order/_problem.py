@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+from sklearn.metrics import accuracy_score, r2_score
 
 from .kernels import DERIVATIVE_AT_BOUND, NON_FINITE, OK, UpdateRule
 from .kernels.dense import apply_steps, mean_loss
@@ -380,12 +381,9 @@ class Problem:
         X, y, weights = self.validation
         prediction = X @ coef + intercept[0]
         if self.rule.loss in CLASSIFICATION_CODES:
-            correct = np.where(prediction > 0, 1.0, -1.0) == y
-            return float(np.average(correct, weights=weights))
-        mean = np.average(y, weights=weights)
-        residual = np.sum(weights * (y - prediction) ** 2)
-        total = np.sum(weights * (y - mean) ** 2)
-        return float(1.0 - residual / total) if total > 0 else 0.0
+            labels = np.where(prediction > 0, 1.0, -1.0)
+            return float(accuracy_score(y, labels, sample_weight=weights))
+        return float(r2_score(y, prediction, sample_weight=weights))
 
     @property
     def is_affine(self):
