@@ -1,7 +1,5 @@
 """Estimator behaviour a scikit-learn user relies on."""
 
-import contextlib
-import io
 import subprocess
 import sys
 import textwrap
@@ -110,38 +108,6 @@ def test_threads_over_classes_do_not_change_the_result(iris):
     one = BackwardSGDClassifier(random_state=0, n_jobs=1).fit(X, y)
     two = BackwardSGDClassifier(random_state=0, n_jobs=2).fit(X, y)
     assert one.coef_.tobytes() == two.coef_.tobytes()
-
-
-_FIT_IN_A_FRESH_PROCESS = textwrap.dedent(
-    """
-    import numpy as np
-    from sklearn.datasets import make_classification
-    from sklearn_order import BackwardSGDClassifier
-    X, y = make_classification(n_samples=200, n_features=6, n_classes=3,
-                               n_informative=4, random_state=0)
-    for order in ("forward", "backward"):
-        model = BackwardSGDClassifier(order=order, random_state=7, batch_size=3,
-                                      max_iter=20, tol=None).fit(X, y)
-        print(model.coef_.tobytes().hex(), model.intercept_.tobytes().hex())
-    """
-)
-
-
-def test_same_random_state_is_bit_identical_across_processes():
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", _FIT_IN_A_FRESH_PROCESS],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for _ in range(2)
-    ]
-    in_this_process = io.StringIO()
-    with contextlib.redirect_stdout(in_this_process):
-        exec(_FIT_IN_A_FRESH_PROCESS, {})
-    assert runs[0] == runs[1] == in_this_process.getvalue()
-    assert len(runs[0].splitlines()) == 2
 
 
 def test_import_compiles_nothing():

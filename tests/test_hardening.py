@@ -1,5 +1,7 @@
 """Hostile data, concurrency, determinism, persistence and read-only installs."""
 
+import contextlib
+import io
 import os
 import pickle
 import shutil
@@ -177,7 +179,11 @@ _FIT_AND_PRINT = textwrap.dedent(
 
 
 def test_bit_identical_across_processes_with_and_without_the_numba_cache(tmp_path):
-    in_process = subprocess.run(
+    in_this_process = io.StringIO()
+    with contextlib.redirect_stdout(in_this_process):
+        exec(_FIT_AND_PRINT, {})
+    in_process = in_this_process.getvalue()
+    with_cache = subprocess.run(
         [sys.executable, "-c", _FIT_AND_PRINT],
         capture_output=True,
         text=True,
@@ -194,7 +200,7 @@ def test_bit_identical_across_processes_with_and_without_the_numba_cache(tmp_pat
         ).stdout
         for _ in range(2)  # compiled from scratch, then loaded from that cache
     ]
-    assert outputs[0] == outputs[1] == in_process
+    assert outputs[0] == outputs[1] == with_cache == in_process
     assert len(in_process.split()) == 4
 
 
