@@ -22,7 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._problem import Problem
 from .kernels import UpdateRule
-from .losses import LOSSES, loss_parameter
+from .losses import LOSSES, MULTINOMIAL_LOG_LOSS, loss_parameter
 from .orders import ORDERS, StoppingRule
 from .penalties import penalty_strengths
 from .sampling import SAMPLINGS
@@ -56,18 +56,20 @@ def atomic_fit(method):
 
 
 class TrainingData(NamedTuple):
-    """Validated training data, split into the linear models to fit.
+    """Validated training data, split into the problems to fit.
 
     Attributes
     ----------
-    X : ndarray of shape (n_samples, n_features), C-contiguous float32/float64
+    X : ndarray or scipy CSR matrix of shape (n_samples, n_features)
+        float32/float64; C-contiguous when dense.
     targets : list of ndarray of shape (n_samples,)
-        One target vector per output (``±1`` per one-vs-rest class).
+        One target vector per problem (``±1`` per one-vs-rest class; the
+        class index for the multinomial loss, one problem for all classes).
     weights : list of ndarray of shape (n_samples,)
-        Sample × class weights per output.
-    coef : ndarray of shape (n_outputs, n_features), float64
-        Starting weights.
-    intercept : ndarray of shape (n_outputs,), float64
+        Sample × class weights per problem.
+    coef : ndarray of shape (n_rows, n_features), float64
+        Starting weights, one row per linear model (per class, or one).
+    intercept : ndarray of shape (n_rows,), float64
         Starting intercepts.
     classes : ndarray or None
         Class labels (classifiers).
@@ -105,6 +107,11 @@ class BaseBackwardSGD(BaseEstimator):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     # -- parameters ---------------------------------------------------------
 
@@ -146,6 +153,10 @@ class BaseBackwardSGD(BaseEstimator):
     def _loss_param(self):
         return loss_parameter(self.loss, getattr(self, "epsilon", 0.0))
 
+    def _multinomial(self):
+        """Whether one softmax problem moves every class's model together."""
+        return getattr(self, "multi_class", "ovr") == "multinomial"
+
     def _update_rule(self):
         """The :class:`~sklearn_order.kernels.UpdateRule` of the current parameters."""
         loss = LOSSES[self.loss]
@@ -158,7 +169,7 @@ class BaseBackwardSGD(BaseEstimator):
             else 0.0
         )
         return UpdateRule(
-            loss=int(loss.code),
+            loss=MULTINOMIAL_LOG_LOSS if self._multinomial() else int(loss.code),
             loss_param=float(loss_param),
             l2=float(l2),
             l1=float(l1),
@@ -190,8 +201,14 @@ class BaseBackwardSGD(BaseEstimator):
 
     # -- training -----------------------------------------------------------
 
-    def _problems(self, X, targets, weights, seed, validation=None):
+    def _problems(self, X, targets, weights, seed, validation=None, n_rows=1):
+        """One :class:`Problem` per target vector.
+
+        ``n_rows`` (coefficient rows) is the number of classes that the
+        multinomial problem moves together; 1 otherwise.
+        """
         rule = self._update_rule()
+        n_outputs = n_rows if self._multinomial() else 1
         return [
             Problem(
                 X=X,
@@ -205,9 +222,30 @@ class BaseBackwardSGD(BaseEstimator):
                 eta0=float(self.eta0),
                 average_start=self._average_start(),
                 validation=None if validation is None else validation[k],
+                n_outputs=n_outputs,
             )
             for k in range(len(targets))
         ]
+
+    def _problem_parameters(self, coef, intercept):
+        """Views of ``(coef, intercept)`` rows, as each problem trains them.
+
+        One-vs-rest and regression: problem ``k`` trains row ``k``. Multinomial:
+        the one problem trains every row, laid out one after the other.
+
+        Parameters
+        ----------
+        coef : ndarray of shape (n_rows, n_features), C-contiguous float64
+        intercept : ndarray of shape (n_rows,), float64
+
+        Returns
+        -------
+        list of (ndarray, ndarray)
+            Flat weights and intercepts per problem (views).
+        """
+        if self._multinomial():
+            return [(coef.reshape(-1), intercept)]
+        return [(coef[k], intercept[k : k + 1]) for k in range(coef.shape[0])]
 
     def _run_outputs(self, work, n_outputs):
         """Run ``work(k)`` for every output, in threads when there are several."""
@@ -223,13 +261,13 @@ class BaseBackwardSGD(BaseEstimator):
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features)
+        X : ndarray or CSR matrix of shape (n_samples, n_features)
         targets, weights : list of ndarray of shape (n_samples,)
-            One target vector and one weight vector per output.
-        coef : ndarray of shape (n_outputs, n_features), float64
-        intercept : ndarray of shape (n_outputs,), float64
+            One target vector and one weight vector per problem.
+        coef : ndarray of shape (n_rows, n_features), float64
+        intercept : ndarray of shape (n_rows,), float64
         validation : list of (X, y, sample_weight), default=None
-            Held-out rows per output, for early stopping.
+            Held-out rows per problem, for early stopping.
 
         Returns
         -------
@@ -238,12 +276,14 @@ class BaseBackwardSGD(BaseEstimator):
         n_maps : int
             ``n_iter`` times the number of maps per epoch.
         """
-        problems = self._problems(X, targets, weights, self._seed(), validation)
+        problems = self._problems(
+            X, targets, weights, self._seed(), validation, len(coef)
+        )
+        parameters = self._problem_parameters(coef, intercept)
         order = ORDERS[self.order]
         stop = self._stopping_rule()
         results = self._run_outputs(
-            lambda k: order.fit(problems[k], coef[k], intercept[k : k + 1], stop),
-            len(problems),
+            lambda k: order.fit(problems[k], *parameters[k], stop), len(problems)
         )
         n_iter = max(result.n_iter for result in results)
         self._use_averages(problems, coef, intercept, n_iter * problems[0].n_batches)
@@ -279,9 +319,11 @@ class BaseBackwardSGD(BaseEstimator):
         self._standard_coef, self._standard_intercept = coef.copy(), intercept.copy()
         if last_step < self._average_start():
             return
-        for k, problem in enumerate(problems):
-            averaged = problem.running_average(coef.shape[1])
-            coef[k], intercept[k] = averaged[:-1], averaged[-1]
+        parameters = self._problem_parameters(coef, intercept)
+        for problem, (weights, intercepts) in zip(problems, parameters):
+            averaged = problem.running_average()
+            weights[:] = averaged[: weights.size]
+            intercepts[:] = averaged[weights.size :]
 
     def _train_one_pass(
         self, X, targets, weights, coef, intercept, t_start, initial_average=None
@@ -293,26 +335,28 @@ class BaseBackwardSGD(BaseEstimator):
         permutation is keyed by ``t_start`` (the number of maps applied so
         far) modulo ``2**20`` (``"grab"``: its first, seeded order), and the
         schedule continues from ``t_start``. With ``average``, the running
-        mean continues from ``initial_average`` (one row per output).
+        mean continues from ``initial_average`` (the averaged coefficient
+        rows and intercepts).
 
         Returns
         -------
         n_maps : int
             Number of maps applied.
         """
-        problems = self._problems(X, targets, weights, self._seed())
+        problems = self._problems(X, targets, weights, self._seed(), n_rows=len(coef))
+        parameters = self._problem_parameters(coef, intercept)
         reverse = ORDERS[self.order].reverse
         eta = float(self.eta0)
         # GraB balances an epoch with the previous epoch of the same data; a
         # chunk has none, so it is visited in GraB's first (seeded) order.
         epoch_key = 0 if self.sampling == "grab" else t_start % _PARTIAL_FIT_EPOCH_KEYS
         if initial_average is not None:
-            for k, problem in enumerate(problems):
-                problem.running_average(coef.shape[1], initial=initial_average[k])
+            averages = self._problem_parameters(*initial_average)
+            for problem, (weights, intercepts) in zip(problems, averages):
+                problem.running_average(initial=np.concatenate([weights, intercepts]))
         self._run_outputs(
             lambda k: problems[k].run(
-                coef[k],
-                intercept[k : k + 1],
+                *parameters[k],
                 first_epoch=epoch_key,
                 n_epochs=1,
                 reverse=reverse,
@@ -364,11 +408,14 @@ class BaseBackwardSGD(BaseEstimator):
         return dense[0] if is_regressor(self) else dense  # regressors: (n_features,)
 
     def _linear_scores(self, X):
-        """``X @ coef_ᵀ`` (dense or sparse ``coef_``), shape (n_samples, n_outputs)."""
-        coef = self.coef_
-        if sparse.issparse(coef):
-            return np.asarray((coef @ X.T).T)
-        return X @ np.atleast_2d(coef).T
+        """``X @ coef_ᵀ`` (dense or sparse ``X`` and ``coef_``), an ndarray of
+        shape (n_samples, n_rows)."""
+        scores = (
+            X @ self.coef_.T
+            if sparse.issparse(self.coef_)
+            else (X @ np.atleast_2d(self.coef_).T)
+        )
+        return scores.toarray() if sparse.issparse(scores) else np.asarray(scores)
 
     # -- helpers for the estimators -----------------------------------------
 
@@ -381,31 +428,48 @@ class BaseBackwardSGD(BaseEstimator):
                 intercept_init = self.intercept_
         return coef_init, intercept_init
 
+    @staticmethod
+    def _n_reported_rows(classes):
+        """Rows of ``coef_``: one for regression and binary problems, else per class."""
+        return 1 if classes is None or len(classes) == 2 else len(classes)
+
+    def _coefficient_rows(self, coef, intercept):
+        """The rows the problems train, from parameters shaped like the fitted ones.
+
+        Parameters
+        ----------
+        coef : ndarray of shape (n_reported_rows, n_features), float64
+        intercept : ndarray of shape (n_reported_rows,), float64
+
+        Returns
+        -------
+        coef : ndarray of shape (n_rows, n_features), float64
+        intercept : ndarray of shape (n_rows,), float64
+        """
+        return coef, intercept
+
     def _partial_fit_outputs(self, X, targets, weights, classes, first_call):
         """One pass over a chunk from the current coefficients; set the attributes."""
+        n_reported = self._n_reported_rows(classes)
         if first_call:
-            coef, intercept = self._initial_parameters(
-                None, None, len(targets), X.shape[1]
+            coef, intercept = self._coefficient_rows(
+                *self._initial_parameters(None, None, n_reported, X.shape[1])
             )
             t_start = 0
             initial_average = None
         else:
             # with average, continue from the last iterates and the mean so far
-            previous = np.column_stack(
-                [
-                    np.asarray(self._dense_coef(), dtype=np.float64).reshape(
-                        len(targets), -1
-                    ),
-                    np.asarray(self.intercept_, dtype=np.float64),
-                ]
+            previous = self._coefficient_rows(
+                np.asarray(self._dense_coef(), dtype=np.float64).reshape(
+                    n_reported, -1
+                ),
+                np.asarray(self.intercept_, dtype=np.float64).reshape(-1),
             )
             averaging = self._average_start() and hasattr(self, "_standard_coef")
             coef = np.array(
-                self._standard_coef if averaging else previous[:, :-1], order="C"
+                self._standard_coef if averaging else previous[0], order="C"
             )
-            intercept = np.array(
-                self._standard_intercept if averaging else previous[:, -1]
-            )
+            intercept = np.array(self._standard_intercept if averaging else previous[1])
             initial_average = previous if averaging else None
             t_start = self.t_
         n_maps = self._train_one_pass(
@@ -456,8 +520,9 @@ class BaseBackwardSGD(BaseEstimator):
             (X_held_out, target[held_out], weight[held_out])
             for target, weight in zip(data.targets, data.weights)
         ]
+        X_train = data.X[train]
         train_data = data._replace(
-            X=np.ascontiguousarray(data.X[train]),
+            X=X_train if sparse.issparse(X_train) else np.ascontiguousarray(X_train),
             targets=[target[train] for target in data.targets],
             weights=[weight[train] for weight in data.weights],
         )

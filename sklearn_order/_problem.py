@@ -11,12 +11,14 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+from scipy import sparse
 from sklearn.metrics import accuracy_score, r2_score
 
 from .kernels import DERIVATIVE_AT_BOUND, NON_FINITE, OK, UpdateRule
-from .kernels.dense import apply_steps, mean_loss
+from .kernels.cpu import apply_steps, mean_loss
+from .kernels.storage import kernel_rows
 from .kernels.trajectory import backward_affine, backward_replay
-from .losses import CLASSIFICATION_CODES, MAX_DLOSS, SQUARED_ERROR
+from .losses import CLASSIFICATION_CODES, MAX_DLOSS, MULTINOMIAL_LOG_LOSS, SQUARED_ERROR
 from .penalties import penalty_value
 from .sampling import GRAB, n_batches
 
@@ -33,7 +35,7 @@ _NO_AVERAGE = np.empty(0)
 class Ordering(NamedTuple):
     """GraB's arguments of the kernel: the order table and the herding state.
 
-    See :func:`sklearn_order.kernels.dense.apply_steps`.
+    See :func:`sklearn_order.kernels.cpu.apply_steps`.
     """
 
     table: np.ndarray
@@ -54,9 +56,11 @@ class Problem:
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), C-contiguous float32 or float64
+    X : ndarray or scipy CSR matrix of shape (n_samples, n_features)
+        float32 or float64; C-contiguous when dense.
     y : ndarray of shape (n_samples,), float64
-        Targets; ``±1`` for classification.
+        Targets; ``±1`` for classification, the class index for the
+        multinomial loss.
     sample_weight : ndarray of shape (n_samples,), float64
         Sample × class weights.
     rule : UpdateRule
@@ -75,6 +79,10 @@ class Problem:
         from step index ``average_start`` on (Polyak–Ruppert averaging).
     validation : tuple of (X, y, sample_weight) or None
         Held-out rows for early stopping (targets encoded as ``y``).
+    n_outputs : int
+        Number of linear models the update map moves together: 1, or the
+        number of classes for the multinomial loss. Their weights are laid
+        out one model after the other in one flat ``coef``.
     state : dict
         State kept between forward calls: GraB's herding, the running mean.
     """
@@ -90,12 +98,18 @@ class Problem:
     eta0: float = 0.0
     average_start: int = 0
     validation: tuple | None = None
+    n_outputs: int = 1
     state: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_samples(self):
         """Number of rows."""
         return self.X.shape[0]
+
+    @property
+    def n_parameters(self):
+        """Length of ``θ``: ``n_outputs`` weight vectors, then the intercepts."""
+        return self.n_outputs * (self.X.shape[1] + 1)
 
     @property
     def n_batches(self):
@@ -118,8 +132,8 @@ class Problem:
 
         Parameters
         ----------
-        coef : ndarray of shape (n_features,), float64
-        intercept : ndarray of shape (1,), float64
+        coef : ndarray of shape (n_outputs * n_features,), float64
+        intercept : ndarray of shape (n_outputs,), float64
         first_epoch, n_epochs : int
             The epoch range.
         reverse : bool
@@ -181,8 +195,8 @@ class Problem:
 
         Parameters
         ----------
-        coef : ndarray of shape (n_features,), float64
-        intercept : ndarray of shape (1,), float64
+        coef : ndarray of shape (n_outputs * n_features,), float64
+        intercept : ndarray of shape (n_outputs,), float64
         first_step, n_steps : int
             The map range (maps are counted from 1 over the whole sequence).
         reverse : bool
@@ -206,7 +220,7 @@ class Problem:
 
         Returns
         -------
-        records : ndarray of shape (n_steps // record_every, n_features + 1)
+        records : ndarray of shape (n_steps // record_every, n_parameters)
             The recorded ``(coef, intercept)`` rows (empty if not recording).
 
         Raises
@@ -216,7 +230,7 @@ class Problem:
             stopped being finite.
         """
         n_records = n_steps // record_every if record_every > 0 else 0
-        records = np.empty((n_records, coef.shape[0] + 1))
+        records = np.empty((n_records, self.n_parameters))
         if epoch_losses is None:
             epoch_losses = np.zeros(1)
         if ordering is None and reverse:
@@ -226,9 +240,11 @@ class Problem:
         elif ordering is None:
             ordering = self._balancing_state()
         average_start = self.average_start if average and not reverse else 0
-        averaged = self.running_average(coef.shape[0]) if average_start else _NO_AVERAGE
+        averaged = self.running_average() if average_start else _NO_AVERAGE
+        rows = kernel_rows(self.X)
         order = np.empty(self.n_samples, dtype=np.int64)
-        work = np.empty(self.batch_size)
+        work = np.empty(self.batch_size * self.n_outputs)
+        scale = np.ones(1)
         first_epoch = first_step // self.n_batches
         chunk = self._maps_per_call(record_every)
         done = 0
@@ -238,11 +254,12 @@ class Problem:
                 first_step + n_steps - done - count if reverse else first_step + done
             )
             status, epoch = apply_steps(
-                self.X,
+                rows,
                 self.y,
                 self.sample_weight,
                 coef,
                 intercept,
+                scale,
                 self.rule,
                 float(eta),
                 self.sampling,
@@ -274,28 +291,32 @@ class Problem:
 
         A multiple of ``record_every`` so that records fall on whole calls.
         """
-        per_map = self.batch_size * (self.X.shape[1] + 1)
+        n_features = self.X.shape[1]
+        row_cost = self.X.nnz / self.n_samples if self.is_sparse else n_features
+        per_map = self.batch_size * self.n_outputs * (row_cost + 1)
+        if self.average_start or self.rule.l1 > 0.0:  # O(n_features) per map
+            per_map += self.n_outputs * n_features
+        per_map = int(per_map)
         maps = max(1, _WORK_PER_CALL // per_map)
         if record_every > 0:
             maps = max(record_every, maps - maps % record_every)
         return maps
 
-    def running_average(self, n_features, initial=None):
+    def running_average(self, initial=None):
         """The running mean ``(w̄, b̄)`` of the forward iterates (created on first use).
 
         Parameters
         ----------
-        n_features : int
-        initial : ndarray of shape (n_features + 1,), default=None
+        initial : ndarray of shape (n_parameters,), default=None
             The mean so far, when a ``partial_fit`` continues an average.
 
         Returns
         -------
-        ndarray of shape (n_features + 1,)
+        ndarray of shape (n_parameters,)
         """
         if "averaged" not in self.state:
             self.state["averaged"] = (
-                np.zeros(n_features + 1)
+                np.zeros(self.n_parameters)
                 if initial is None
                 else np.array(initial, dtype=np.float64)
             )
@@ -313,7 +334,7 @@ class Problem:
             # (a call resuming mid-epoch reloads the current row)
             self.state["ordering"] = Ordering(
                 np.empty((2, self.n_samples), dtype=np.int64),
-                np.zeros((3, self.X.shape[1] + 1)),
+                np.zeros((3, self.n_parameters)),
                 np.zeros(2, dtype=np.int64),
             )
         return self.state["ordering"]
@@ -333,7 +354,7 @@ class Problem:
         if self.sampling != GRAB:
             return _NO_TABLE
         table = np.empty((n_epochs, self.n_samples), dtype=np.int64)
-        fresh = Ordering(table, np.zeros((3, coef.shape[0] + 1)), np.zeros(2, np.int64))
+        fresh = Ordering(table, np.zeros((3, self.n_parameters)), np.zeros(2, np.int64))
         self.apply(
             coef.copy(),
             intercept.copy(),
@@ -352,16 +373,23 @@ class Problem:
 
         Parameters
         ----------
-        coef : ndarray of shape (n_features,)
-        intercept : float
+        coef : ndarray of shape (n_outputs * n_features,)
+        intercept : ndarray of shape (n_outputs,)
 
         Returns
         -------
         float
         """
-        coef = np.ascontiguousarray(coef, dtype=np.float64)
+        coef = np.ascontiguousarray(coef, dtype=np.float64).reshape(-1)
+        intercept = np.ascontiguousarray(intercept, dtype=np.float64).reshape(-1)
         data_term = mean_loss(
-            self.X, self.y, self.sample_weight, coef, float(intercept), self.rule
+            kernel_rows(self.X),
+            self.y,
+            self.sample_weight,
+            coef,
+            intercept,
+            self.rule,
+            np.empty(self.n_outputs),
         )
         return data_term + penalty_value(coef, self.rule.l2, self.rule.l1)
 
@@ -371,19 +399,29 @@ class Problem:
         return self.validation is not None
 
     def validation_score(self, coef, intercept):
-        """Held-out score of ``(coef, intercept)``: accuracy of this binary
-        (one-vs-rest) problem for classification losses, R² for regression.
+        """Held-out score of ``(coef, intercept)``: accuracy for classification
+        (of this binary one-vs-rest problem, or over all classes for the
+        multinomial loss), R² for regression.
 
         Returns
         -------
         float
         """
         X, y, weights = self.validation
+        if self.rule.loss == MULTINOMIAL_LOG_LOSS:
+            scores = X @ coef.reshape(self.n_outputs, -1).T + intercept
+            labels = np.argmax(scores, axis=1)
+            return float(accuracy_score(y, labels, sample_weight=weights))
         prediction = X @ coef + intercept[0]
         if self.rule.loss in CLASSIFICATION_CODES:
             labels = np.where(prediction > 0, 1.0, -1.0)
             return float(accuracy_score(y, labels, sample_weight=weights))
         return float(r2_score(y, prediction, sample_weight=weights))
+
+    @property
+    def is_sparse(self):
+        """Whether ``X`` is a sparse (CSR) matrix."""
+        return sparse.issparse(self.X)
 
     @property
     def is_affine(self):
@@ -399,24 +437,24 @@ class Problem:
         Parameters
         ----------
         steps : array-like of int
-        theta0 : ndarray of shape (n_features + 1,)
+        theta0 : ndarray of shape (n_parameters,)
             ``(w_0, b_0)``.
         eta : float
             Base step size.
 
         Returns
         -------
-        ndarray of shape (len(steps), n_features + 1)
+        ndarray of shape (len(steps), n_parameters)
         """
         steps = np.asarray(steps, dtype=np.int64)
         theta0 = np.asarray(theta0, dtype=np.float64)
         n_threads = min(numba.get_num_threads(), max(len(steps), 1))
-        out = np.empty((len(steps), self.X.shape[1] + 1))
+        out = np.empty((len(steps), self.n_parameters))
         statuses = np.zeros(n_threads, dtype=np.int64)
         failed_epochs = np.zeros(n_threads, dtype=np.int64)
         table = self._table_for(theta0, int(steps.max(initial=1)), eta)
         backward_replay(
-            self.X,
+            kernel_rows(self.X),
             self.y,
             self.sample_weight,
             self.rule,
@@ -426,14 +464,16 @@ class Problem:
             self.batch_size,
             steps,
             theta0,
+            self.n_outputs,
             out,
             np.empty((n_threads, self.n_samples), dtype=np.int64),
-            np.empty((n_threads, self.batch_size)),
+            np.empty((n_threads, self.batch_size * self.n_outputs)),
+            np.ones((n_threads, 1)),
             statuses,
             failed_epochs,
             table,
             np.zeros(1),
-            np.empty((0, self.X.shape[1] + 1)),
+            np.empty((0, self.n_parameters)),
             _NO_HERDING,
             _NO_POINTERS,
             _NO_AVERAGE,
@@ -447,8 +487,8 @@ class Problem:
     def backward_affine_iterates(self, n_steps, every, theta0, eta, start=0):
         """Backward iterates after ``start + every, start + 2·every, …`` maps (affine).
 
-        Only for :attr:`is_affine` problems; O(n_features² · batch_size) per
-        map (design.md fact 4).
+        Only for :attr:`is_affine` problems on dense ``X``;
+        O(n_features² · batch_size) per map (design.md fact 4).
 
         Returns
         -------
@@ -458,6 +498,11 @@ class Problem:
             raise ValueError(
                 "the affine trajectory needs loss='squared_error' with penalty "
                 "None or 'l2' (every update map affine in the coefficients)."
+            )
+        if self.is_sparse:
+            raise ValueError(
+                "the affine trajectory needs dense X (it costs n_features² per "
+                "map anyway); use method='replay' for sparse X."
             )
         dim = self.X.shape[1] + 1
         theta0 = np.asarray(theta0, dtype=np.float64)
@@ -504,7 +549,8 @@ class Problem:
     def _table_for(self, theta0, n_steps, eta):
         """The order table for backward iterates of up to ``n_steps`` maps."""
         n_epochs = (n_steps - 1) // self.n_batches + 1
-        return self.order_table(theta0[:-1], theta0[-1:], n_epochs, eta)
+        n_coef = self.n_parameters - self.n_outputs
+        return self.order_table(theta0[:n_coef], theta0[n_coef:], n_epochs, eta)
 
     def _max_row_norm(self):
         squared = np.einsum("ij,ij->i", self.X, self.X, dtype=np.float64)

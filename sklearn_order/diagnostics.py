@@ -85,6 +85,12 @@ def _check_estimator(estimator):
             "expected a BackwardSGDClassifier or BackwardSGDRegressor, got "
             f"{type(estimator).__name__}."
         )
+    if estimator._multinomial():
+        raise ValueError(
+            "the diagnostics follow one linear model per problem; "
+            "multi_class='multinomial' moves all classes' models together and is "
+            "not supported here. Use multi_class='ovr'."
+        )
 
 
 def _check_positive_int(value, name):

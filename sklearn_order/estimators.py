@@ -10,7 +10,7 @@ handling in ``_base.py``.
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
@@ -22,6 +22,8 @@ from ._base import BaseBackwardSGD, TrainingData, atomic_fit
 from .losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
 
 _DTYPES = [np.float64, np.float32]
+# sparse inputs are converted to CSR: the kernels read rows
+_INPUT = dict(dtype=_DTYPES, accept_sparse="csr")
 
 _SHARED_PARAMETERS_DOC = """
     order : {"backward", "forward"}, default="backward"
@@ -172,7 +174,8 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
     __doc__ = f"""Linear classifier trained by minibatch SGD composed in a chosen order.
 
     Binary problems fit one linear model; multiclass problems fit one model
-    per class (one-vs-rest), concurrently in threads.
+    per class (one-vs-rest), concurrently in threads, or one softmax model
+    over all classes (``multi_class="multinomial"``).
 
     Parameters
     ----------
@@ -182,6 +185,13 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         logistic, hinge (SVM), smoothed hinge with probabilities, squared
         hinge, and the perceptron's hinge at 0.
 {_SHARED_PARAMETERS_DOC}
+
+    multi_class : {"ovr", "multinomial"}, default="ovr"
+        ``"ovr"``: one binary problem per class (the only choice for losses
+        other than ``log_loss``). ``"multinomial"`` (``log_loss`` only): one
+        problem whose update map moves every class's model together, with
+        the softmax cross-entropy ``log Σ_k exp(f_k(x)) − f_y(x)``; on binary
+        problems it reports the difference of the two classes' models.
 
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes; ``"balanced"`` uses
@@ -227,6 +237,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
     _parameter_constraints: dict = {
         **BaseBackwardSGD._parameter_constraints,
         "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
+        "multi_class": [StrOptions({"ovr", "multinomial"})],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "n_jobs": [Integral, None],
     }
@@ -248,6 +259,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         learning_rate="constant",
         eta0=0.01,
         power_t=0.5,
+        multi_class="ovr",
         class_weight=None,
         warm_start=False,
         average=False,
@@ -271,6 +283,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         self.learning_rate = learning_rate
         self.eta0 = eta0
         self.power_t = power_t
+        self.multi_class = multi_class
         self.class_weight = class_weight
         self.warm_start = warm_start
         self.average = average
@@ -282,14 +295,26 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
     # -- targets ------------------------------------------------------------
 
+    def _check_params(self):
+        super()._check_params()
+        if self.multi_class == "multinomial" and self.loss != "log_loss":
+            raise ValueError(
+                f"multi_class='multinomial' needs loss='log_loss' (the softmax "
+                f"cross-entropy); got loss={self.loss!r}. Use multi_class='ovr' "
+                "with this loss."
+            )
+
     def _outputs(self, y, sample_weight, classes):
-        """One ``±1`` target vector and weight vector per one-vs-rest problem."""
+        """Target and weight vectors: one ``±1`` pair per one-vs-rest problem,
+        or the class indices for the multinomial problem."""
         class_index = np.searchsorted(classes, y)
         if self.class_weight is None:
             weights = sample_weight
         else:
             per_class = compute_class_weight(self.class_weight, classes=classes, y=y)
             weights = sample_weight * per_class[class_index]
+        if self._multinomial():
+            return [class_index.astype(np.float64)], [weights]
         positives = [1] if classes.size == 2 else range(classes.size)
         targets = [np.where(class_index == c, 1.0, -1.0) for c in positives]
         return targets, [weights] * len(targets)
@@ -325,7 +350,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
     def _training_data(self, X, y, sample_weight, coef_init, intercept_init):
         """Validate; one ``±1`` target and weight vector per one-vs-rest problem."""
-        X, y = validate_data(self, X, y, dtype=_DTYPES, order="C")
+        X, y = validate_data(self, X, y, order="C", **_INPUT)
         check_classification_targets(y)
         classes = np.unique(y)
         if classes.size < 2:
@@ -335,8 +360,10 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             )
         sample_weight = self._sample_weight(sample_weight, X)
         targets, weights = self._outputs(y, sample_weight, classes)
-        coef, intercept = self._initial_parameters(
-            coef_init, intercept_init, len(targets), X.shape[1]
+        coef, intercept = self._coefficient_rows(
+            *self._initial_parameters(
+                coef_init, intercept_init, self._n_reported_rows(classes), X.shape[1]
+            )
         )
         return TrainingData(X, targets, weights, coef, intercept, classes)
 
@@ -388,7 +415,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             )
         else:
             classes = self.classes_
-        X, y = validate_data(self, X, y, dtype=_DTYPES, order="C", reset=first_call)
+        X, y = validate_data(self, X, y, order="C", reset=first_call, **_INPUT)
         check_classification_targets(y)
         unknown = np.setdiff1d(np.unique(y), classes)
         if unknown.size:
@@ -399,7 +426,23 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
 
+    def _binary_multinomial(self):
+        return self._multinomial() and len(self.classes_) == 2
+
+    def _coefficient_rows(self, coef, intercept):
+        # binary multinomial: the reported model f = f_1 − f_0 is trained as
+        # the two softmax rows (−f/2, f/2). Their updates are exact negatives
+        # of each other, so rows started antisymmetric stay so, and the split
+        # recovers the trained rows exactly.
+        if self._multinomial() and coef.shape[0] == 1:
+            return np.vstack([-coef / 2, coef / 2]), np.hstack(
+                [-intercept / 2, intercept / 2]
+            )
+        return coef, intercept
+
     def _set_coefficients(self, coef, intercept, dtype):
+        if self._binary_multinomial():
+            coef, intercept = coef[1:] - coef[:1], intercept[1:] - intercept[:1]
         self.coef_ = self._in_dtype(coef, dtype)
         self.intercept_ = self._in_dtype(intercept, dtype)
 
@@ -420,7 +463,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             problems, positive for ``classes_[1]``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        X = validate_data(self, X, reset=False, **_INPUT)
         scores = self._linear_scores(X) + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
@@ -450,7 +493,8 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         ``log_loss``: the logistic function of each decision value;
         ``modified_huber``: ``(clip(decision, -1, 1) + 1) / 2``. Multiclass
         one-vs-rest probabilities are normalized to sum to one per row (rows
-        where every class gets zero become uniform).
+        where every class gets zero become uniform); multinomial ones are the
+        softmax of the decision values.
 
         Parameters
         ----------
@@ -462,6 +506,8 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         proba : ndarray of shape (n_samples, n_classes)
         """
         scores = self.decision_function(X)
+        if self._multinomial() and scores.ndim == 2:
+            return softmax(scores, axis=1)
         if self.loss == "log_loss":
             positive = expit(scores)
         else:
@@ -584,7 +630,7 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
 
     def _validate_xy(self, X, y, reset):
         X, y = validate_data(
-            self, X, y, dtype=_DTYPES, order="C", y_numeric=True, reset=reset
+            self, X, y, order="C", y_numeric=True, reset=reset, **_INPUT
         )
         return X, np.ascontiguousarray(y, dtype=np.float64)
 
@@ -669,5 +715,5 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        X = validate_data(self, X, reset=False, **_INPUT)
         return self._linear_scores(X)[:, 0] + self.intercept_[0]

@@ -12,6 +12,10 @@ binomial loss inside the formula.
 
 Adding a loss is one entry in :data:`LOSSES` and one branch in each of
 :func:`loss_value` and :func:`loss_derivative`.
+
+One loss is not a scalar function of one prediction: the multinomial
+(softmax cross-entropy) loss of ``log_loss`` with ``multi_class="multinomial"``
+takes one prediction per class, :func:`multinomial_loss`.
 """
 
 from math import exp, fabs, log, log1p
@@ -28,6 +32,7 @@ SQUARED_ERROR = 4
 HUBER = 5  # parameter: epsilon
 EPSILON_INSENSITIVE = 6  # parameter: epsilon
 SQUARED_EPSILON_INSENSITIVE = 7  # parameter: epsilon
+MULTINOMIAL_LOG_LOSS = 8  # one prediction per class; target: the class index
 
 #: scikit-learn clips the loss derivative to ``[-MAX_DLOSS, MAX_DLOSS]``. Here,
 #: reaching the bound means the iterates are diverging: the fit stops with an
@@ -190,3 +195,39 @@ def loss_derivative(code, param, y, p):
         elif z < -param:
             return 2.0 * (-z - param)
         return 0.0
+
+
+@jit
+def multinomial_loss(p, offset, n_classes, label):
+    """Softmax cross-entropy of the predictions ``p[offset : offset + n_classes]``.
+
+    ``ℓ(p, c) = log Σ_k exp(p_k) − p_c`` for the class index ``c = label``.
+    The predictions are replaced, in place, by the derivatives
+    ``∂ℓ/∂p_k = softmax(p)_k − [k = c]`` (each in ``[−1, 1]``: nothing to
+    clip).
+
+    Parameters
+    ----------
+    p : ndarray, float64
+        Holds the predictions on entry, the derivatives on return.
+    offset, n_classes : int
+        Where the predictions are in ``p``, and how many.
+    label : int
+        The target's class index.
+
+    Returns
+    -------
+    float
+        The loss.
+    """
+    largest = p[offset]
+    for k in range(1, n_classes):
+        largest = max(largest, p[offset + k])
+    total = 0.0
+    for k in range(n_classes):
+        total += exp(p[offset + k] - largest)
+    value = log(total) + largest - p[offset + label]
+    for k in range(n_classes):
+        p[offset + k] = exp(p[offset + k] - largest) / total
+    p[offset + label] -= 1.0
+    return value

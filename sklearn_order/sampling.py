@@ -25,7 +25,7 @@ Schemes
     Online gradient balancing (Lu, Guo & De Sa, NeurIPS 2022). Epoch 0 is a
     seeded permutation; each later epoch's order is built during the previous
     epoch by the greedy herding rule from its per-example gradients (see
-    :func:`sklearn_order.kernels.dense.herd`), with O(n_features) extra
+    :func:`sklearn_order.kernels.cpu.herd`), with O(n_features) extra
     memory. This order depends on the trajectory, not on ``(seed, e)``
     alone: the kernels generate it along the forward pass, and the backward
     order composes the same maps — those of the sequence GraB produces along

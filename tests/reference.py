@@ -81,6 +81,33 @@ def update_map(X, y, s, rows, w, b, *, loss, param, l2, l1, eta, fit_intercept=T
     return w_new, b_new
 
 
+def multinomial_update_map(X, y, s, rows, W, b, *, l2, l1, eta, fit_intercept=True):
+    """``T_B(θ)`` of the multinomial (softmax cross-entropy) loss.
+
+    ``W`` has one row per class, ``b`` one intercept per class, ``y`` holds
+    class indices; returns new ``(W, b)``.
+    """
+    Xb = np.asarray(X[rows], dtype=np.float64)
+    P = Xb @ W.T + b
+    P = np.exp(P - P.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    P[np.arange(len(rows)), y[rows].astype(int)] -= 1.0  # ∂ℓ/∂p_k
+    G = eta * s[rows, None] * P / len(rows)
+    W_new = max(0.0, 1.0 - eta * l2) * W - G.T @ Xb
+    if l1 > 0:
+        W_new = np.sign(W_new) * np.maximum(np.abs(W_new) - eta * l1, 0.0)
+    b_new = b - G.sum(axis=0) if fit_intercept else b
+    return W_new, b_new
+
+
+def multinomial_loss(X, y, W, b):
+    """Per-row softmax cross-entropy ``log Σ_k exp(p_k) − p_y``."""
+    P = np.asarray(X, dtype=np.float64) @ W.T + b
+    top = P.max(axis=1)
+    log_sum = top + np.log(np.exp(P - top[:, None]).sum(axis=1))
+    return log_sum - P[np.arange(len(y)), y.astype(int)]
+
+
 def compose(X, y, s, batches, w0, b0, *, order, **rule):
     """Compose the maps of ``batches`` (oldest first) onto ``(w0, b0)``.
 

@@ -114,9 +114,9 @@ def test_import_compiles_nothing():
     code = textwrap.dedent(
         """
         import sklearn_order
-        from sklearn_order.kernels import dense
+        from sklearn_order.kernels import cpu
         from sklearn_order import losses, sampling
-        kernels = (dense.apply_steps, dense.apply_update_map,
+        kernels = (cpu.apply_steps, cpu.apply_update_map,
                    losses.loss_derivative, sampling.fill_epoch_order)
         compiled = [f.signatures for f in kernels]
         assert compiled == [[], [], [], []], compiled

@@ -5,10 +5,18 @@ import pytest
 import reference
 from conftest import ALL_LOSSES, PENALTIES, make_targets
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
 
 from sklearn_order.kernels import UpdateRule
-from sklearn_order.kernels.dense import apply_steps, apply_update_map, row_dot
-from sklearn_order.losses import LOSSES, loss_derivative, loss_parameter, loss_value
+from sklearn_order.kernels.cpu import apply_steps, apply_update_map, mean_loss
+from sklearn_order.kernels.storage import add_row, kernel_rows, row_dot
+from sklearn_order.losses import (
+    LOSSES,
+    MULTINOMIAL_LOG_LOSS,
+    loss_derivative,
+    loss_parameter,
+    loss_value,
+)
 from sklearn_order.penalties import penalty_strengths
 from sklearn_order.sampling import SAMPLINGS, epoch_batches, n_batches
 from sklearn_order.schedules import CONSTANT, INVSCALING, step_size
@@ -86,30 +94,47 @@ def test_loss_derivative_is_the_derivative_of_the_loss(loss, rng):
             assert np.min(np.abs(kinks - p)) < 2 * h
 
 
-def test_row_dot_matches_numpy(rng):
+def _storage(X, storage):
+    """``X`` as the kernels take it, dense or as CSR rows."""
+    return kernel_rows(sparse.csr_matrix(X)) if storage == "csr" else X
+
+
+def _sparse_normal(rng, shape, density=0.4):
+    """Gaussian entries, most of them zero (the same numbers serve both storages)."""
+    return rng.normal(size=shape) * (rng.random(shape) < density)
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_row_operations_match_numpy(storage, rng):
     for n in (0, 1, 3, 4, 5, 17, 100):
-        X, w = rng.normal(size=(3, n)), rng.normal(size=n)
+        X, w = _sparse_normal(rng, (3, n)), rng.normal(size=2 * n + 1)
         for dtype in (np.float64, np.float32):
             Xd = X.astype(dtype)
-            assert_allclose(
-                row_dot(Xd, 1, w), Xd[1].astype(np.float64) @ w, rtol=1e-12, atol=1e-12
-            )
+            rows = _storage(Xd, storage)
+            expected = Xd[1].astype(np.float64) @ w[n + 1 :]
+            got = row_dot(rows, 1, w, n + 1)  # the second model's weights
+            assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+            moved = w.copy()
+            add_row(rows, 2, -0.5, moved, n + 1)
+            assert_array_equal(moved[: n + 1], w[: n + 1])
+            assert_allclose(moved[n + 1 :], w[n + 1 :] - 0.5 * Xd[2], rtol=1e-15)
 
 
+@pytest.mark.parametrize("storage", ["dense", "csr"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("penalty", PENALTIES)
 @pytest.mark.parametrize("loss", ALL_LOSSES)
-def test_update_map_matches_reference(loss, penalty, dtype, rng):
+def test_update_map_matches_reference(loss, penalty, dtype, storage, rng):
     n, d = 40, 7
-    X = rng.normal(size=(n, d)).astype(dtype)
+    X = _sparse_normal(rng, (n, d), density=0.6).astype(dtype)
     y = make_targets(loss, rng, n)
     s = rng.uniform(0.5, 2.0, size=n)
     rows = rng.choice(n, size=5, replace=False).astype(np.int64)
     w0, b0 = rng.normal(size=d), rng.normal()
     eta = 0.07
-    coef, intercept = w0.copy(), np.array([b0])
+    coef, intercept, scale = w0.copy(), np.array([b0]), np.ones(1)
     status, loss_sum = apply_update_map(
-        X,
+        _storage(X, storage),
         y,
         s,
         rows,
@@ -117,6 +142,7 @@ def test_update_map_matches_reference(loss, penalty, dtype, rng):
         5,
         coef,
         intercept,
+        scale,
         _rule(loss, penalty),
         eta,
         np.empty(5),
@@ -127,7 +153,8 @@ def test_update_map_matches_reference(loss, penalty, dtype, rng):
         X, y, s, rows, w0, b0, eta=eta, **_reference_rule(loss, penalty)
     )
     # the kernel computes in float64 whatever X's dtype: float64 tolerance for both
-    assert_allclose(coef, w_ref, rtol=1e-10, atol=1e-12)
+    # (CSR rows keep the L2 decay in the lazy scale: w = scale · coef)
+    assert_allclose(scale[0] * coef, w_ref, rtol=1e-10, atol=1e-12)
     assert_allclose(intercept[0], b_ref, rtol=1e-10, atol=1e-12)
     p = np.asarray(X[rows], dtype=np.float64) @ w0 + b0
     param = loss_parameter(loss, EPSILON)
@@ -148,6 +175,7 @@ def test_update_map_without_intercept_keeps_it(rng):
         4,
         coef,
         intercept,
+        np.ones(1),
         _rule("squared_error", "l2", fit_intercept=False),
         0.1,
         np.empty(4),
@@ -175,7 +203,8 @@ def _run(
     t_start=0,
 ):
     coef, intercept = w0.copy(), np.array([b0])
-    batches = n_batches(X.shape[0], batch_size)
+    n = len(y)
+    batches = n_batches(n, batch_size)
     first_step = first_epoch * batches
     status, _ = apply_steps(
         X,
@@ -183,6 +212,7 @@ def _run(
         s,
         coef,
         intercept,
+        np.ones(1),
         rule,
         eta,
         SAMPLINGS[sampling],
@@ -195,9 +225,9 @@ def _run(
         False,
         np.zeros(epochs),
         0,
-        np.empty((0, X.shape[1] + 1)),
+        np.empty((0, w0.size + 1)),
         NO_TABLE,
-        np.empty(X.shape[0], dtype=np.int64),
+        np.empty(n, dtype=np.int64),
         np.empty(batch_size),
         NO_HERDING,
         NO_POINTERS,
@@ -208,19 +238,23 @@ def _run(
     return coef, intercept[0]
 
 
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("order", ["forward", "backward"])
 @pytest.mark.parametrize("loss", ALL_LOSSES)
-def test_apply_steps_matches_reference_composition(loss, order, dtype, rng):
+def test_apply_steps_matches_reference_composition(
+    loss, order, dtype, penalty, storage, rng
+):
     n, d, batch_size, epochs, seed = 23, 4, 5, 3, 11  # last batch of 3 rows
-    X = rng.normal(size=(n, d)).astype(dtype)
+    X = _sparse_normal(rng, (n, d), density=0.6).astype(dtype)
     y, s = make_targets(loss, rng, n), rng.uniform(0.5, 2.0, size=n)
     w0, b0 = rng.normal(size=d), rng.normal()
     coef, intercept = _run(
-        X,
+        _storage(X, storage),
         y,
         s,
-        _rule(loss, "elasticnet"),
+        _rule(loss, penalty),
         sampling="reshuffle",
         seed=seed,
         batch_size=batch_size,
@@ -243,10 +277,123 @@ def test_apply_steps_matches_reference_composition(loss, order, dtype, rng):
         b0,
         order=order,
         eta=0.05,
-        **_reference_rule(loss, "elasticnet"),
+        **_reference_rule(loss, penalty),
     )
     assert_allclose(coef, w_ref, rtol=1e-10, atol=1e-12)
     assert_allclose(intercept, b_ref, rtol=1e-10, atol=1e-12)
+
+
+def _multinomial_rule(penalty, fit_intercept=True):
+    l2, l1 = penalty_strengths(penalty, 0.05, 0.4)
+    return UpdateRule(
+        MULTINOMIAL_LOG_LOSS, 0.0, l2, l1, fit_intercept, CONSTANT, 0.5, 0.05, 0.0
+    )
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("penalty", PENALTIES)
+def test_multinomial_update_map_matches_reference(penalty, dtype, storage, rng):
+    n, d, k = 30, 6, 4
+    X = _sparse_normal(rng, (n, d), density=0.6).astype(dtype)
+    y = rng.integers(k, size=n).astype(np.float64)
+    s = rng.uniform(0.5, 2.0, size=n)
+    rows = rng.choice(n, size=5, replace=False).astype(np.int64)
+    W0, b0 = rng.normal(size=(k, d)), rng.normal(size=k)
+    coef, intercept, scale = W0.ravel().copy(), b0.copy(), np.ones(1)
+    status, loss_sum = apply_update_map(
+        _storage(X, storage),
+        y,
+        s,
+        rows,
+        0,
+        5,
+        coef,
+        intercept,
+        scale,
+        _multinomial_rule(penalty),
+        0.3,
+        np.empty(5 * k),
+        True,
+    )
+    assert status == 0
+    l2, l1 = penalty_strengths(penalty, 0.05, 0.4)
+    W_ref, b_ref = reference.multinomial_update_map(
+        X, y, s, rows, W0, b0, l2=l2, l1=l1, eta=0.3
+    )
+    assert_allclose(scale[0] * coef.reshape(k, d), W_ref, rtol=1e-10, atol=1e-12)
+    assert_allclose(intercept, b_ref, rtol=1e-10, atol=1e-12)
+    expected_loss = s[rows] @ reference.multinomial_loss(X[rows], y[rows], W0, b0)
+    assert_allclose(loss_sum, expected_loss, rtol=1e-10)
+    assert_allclose(
+        mean_loss(
+            _storage(X, storage),
+            y,
+            s,
+            W0.ravel(),
+            b0,
+            _multinomial_rule(penalty),
+            np.empty(k),
+        ),
+        s @ reference.multinomial_loss(X, y, W0, b0) / n,
+        rtol=1e-10,
+    )
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_multinomial_composition_matches_reference(order, storage, rng):
+    n, d, k, batch_size, epochs, seed = 19, 3, 3, 4, 3, 2
+    X = _sparse_normal(rng, (n, d), density=0.7)
+    y = rng.integers(k, size=n).astype(np.float64)
+    s = rng.uniform(0.5, 2.0, size=n)
+    W0, b0 = rng.normal(size=(k, d)), rng.normal(size=k)
+    coef, intercept = W0.ravel().copy(), b0.copy()
+    maps = epochs * n_batches(n, batch_size)
+    status, _ = apply_steps(
+        _storage(X, storage),
+        y,
+        s,
+        coef,
+        intercept,
+        np.ones(1),
+        _multinomial_rule("l2"),
+        0.2,
+        SAMPLINGS["reshuffle"],
+        seed,
+        batch_size,
+        0,
+        maps,
+        order == "backward",
+        0,
+        False,
+        np.zeros(epochs),
+        0,
+        np.empty((0, k * (d + 1))),
+        NO_TABLE,
+        np.empty(n, dtype=np.int64),
+        np.empty(batch_size * k),
+        NO_HERDING,
+        NO_POINTERS,
+        0,
+        NO_AVERAGE,
+    )
+    assert status == 0
+    batches = [
+        b
+        for e in range(epochs)
+        for b in epoch_batches("reshuffle", n, batch_size, seed, e)
+    ]
+    if order == "backward":
+        batches = batches[::-1]
+    l2, _ = penalty_strengths("l2", 0.05, 0.4)
+    W, b = W0, b0
+    for rows in batches:
+        W, b = reference.multinomial_update_map(
+            X, y, s, rows, W, b, l2=l2, l1=0.0, eta=0.2
+        )
+    assert_allclose(coef.reshape(k, d), W, rtol=1e-10, atol=1e-12)
+    assert_allclose(intercept, b, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("order", ["forward", "backward"])
@@ -318,7 +465,7 @@ def test_backward_is_forward_over_the_reversed_sequence_exactly(loss, rng):
     work = np.empty(batch_size)
     for rows in reversed(batches):
         status, _ = apply_update_map(
-            X, y, s, rows, 0, len(rows), w, b, rule, 0.05, work, False
+            X, y, s, rows, 0, len(rows), w, b, np.ones(1), rule, 0.05, work, False
         )
         assert status == 0
     assert_array_equal(coef, w)
@@ -380,6 +527,7 @@ def test_recording_and_partial_ranges(rng):
             s,
             coef,
             intercept,
+            np.ones(1),
             rule,
             0.05,
             scheme,

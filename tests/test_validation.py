@@ -139,17 +139,6 @@ def test_optimal_schedule_divergence_names_the_schedule():
         model.fit(X * 1e4, y)
 
 
-@pytest.mark.parametrize("Estimator", ESTIMATORS)
-def test_sparse_input_is_rejected_with_a_clear_error(Estimator):
-    sparse = pytest.importorskip("scipy.sparse")
-    X, y = _data(Estimator)
-    with pytest.raises(TypeError, match="[Ss]parse"):
-        Estimator().fit(sparse.csr_matrix(X), y)
-    model = Estimator(random_state=0).fit(X, y)
-    with pytest.raises(TypeError, match="[Ss]parse"):
-        model.predict(sparse.csr_array(X))
-
-
 BOUNDED_DERIVATIVE = [
     (BackwardSGDClassifier, "log_loss"),
     (BackwardSGDClassifier, "hinge"),

@@ -1,7 +1,7 @@
 """Compiled kernels. ``dense`` holds the CPU kernels for dense arrays.
 
 Every kernel implements the same contract: the update map ``T_B`` of
-design.md §2 (:func:`~sklearn_order.kernels.dense.apply_update_map`), parameterised
+design.md §2 (:func:`~sklearn_order.kernels.cpu.apply_update_map`), parameterised
 by an :class:`UpdateRule`, applied over a seeded batch sequence in the
 direction the composition order asks for.
 """

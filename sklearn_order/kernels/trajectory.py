@@ -19,7 +19,7 @@ from .._jit import jit, jit_parallel
 from ..penalties import l2_decay
 from ..schedules import step_size
 from . import OK
-from .dense import apply_steps, load_epoch_order
+from .cpu import apply_steps, load_epoch_order
 
 
 @jit_parallel
@@ -34,9 +34,11 @@ def backward_replay(
     batch_size,
     steps,
     theta0,
+    n_outputs,
     out,
     orders,
     works,
+    scales,
     statuses,
     failed_epochs,
     table,
@@ -51,16 +53,21 @@ def backward_replay(
     Parameters
     ----------
     X, y, sample_weight, rule, eta, scheme, seed, batch_size
-        As in :func:`~sklearn_order.kernels.dense.apply_steps`.
+        As in :func:`~sklearn_order.kernels.cpu.apply_steps`.
     steps : ndarray of shape (n_chains,), int64
         The ``k`` of each requested backward iterate.
-    theta0 : ndarray of shape (n_features + 1,)
-        Starting point ``(w_0, b_0)``.
-    out : ndarray of shape (n_chains, n_features + 1)
+    theta0 : ndarray of shape (n_coef + n_outputs,)
+        Starting point ``(w_0, b_0)``: the weights of the ``n_outputs``
+        models, then their intercepts.
+    n_outputs : int
+        Number of models the update map moves together (see ``apply_steps``).
+    out : ndarray of shape (n_chains, n_coef + n_outputs)
         The backward iterates ``(w, b)``.
     orders : ndarray of shape (n_threads, n_samples), int64
         Scratch space, one row per thread.
-    works : ndarray of shape (n_threads, batch_size)
+    works : ndarray of shape (n_threads, batch_size * n_outputs)
+        Scratch space, one row per thread.
+    scales : ndarray of shape (n_threads, 1)
         Scratch space, one row per thread.
     statuses, failed_epochs : ndarray of shape (n_threads,), int64
         Failure status (``OK`` if none) and epoch, per thread.
@@ -77,19 +84,20 @@ def backward_replay(
     depend on the number of threads.
     """
     n_threads = orders.shape[0]
-    n_features = theta0.shape[0] - 1
+    n_coef = theta0.shape[0] - n_outputs
     for t in numba.prange(n_threads):
         statuses[t] = OK
         failed_epochs[t] = -1
         for c in range(t, steps.shape[0], n_threads):
-            for j in range(n_features + 1):
+            for j in range(n_coef + n_outputs):
                 out[c, j] = theta0[j]
             status, epoch = apply_steps(
                 X,
                 y,
                 sample_weight,
-                out[c, :n_features],
-                out[c, n_features:],
+                out[c, :n_coef],
+                out[c, n_coef:],
+                scales[t],
                 rule,
                 eta,
                 scheme,
@@ -146,7 +154,7 @@ def backward_affine(
     Parameters
     ----------
     X, y, sample_weight, rule, eta, scheme, seed, batch_size
-        As in :func:`~sklearn_order.kernels.dense.apply_steps`; ``rule`` must
+        As in :func:`~sklearn_order.kernels.cpu.apply_steps`; ``rule`` must
         be squared error with no L1 part.
     n_steps, every, skip : int
         Compose maps ``1 … n_steps``; record every ``every`` maps after the

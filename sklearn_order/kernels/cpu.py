@@ -1,58 +1,57 @@
-"""CPU kernels for dense ``X`` (C-contiguous float32 or float64).
+"""CPU kernels: the update map ``T_B`` and the loop over maps, for every storage.
 
-Parameters are held in float64 whatever the dtype of ``X``: each row is read
-in its own dtype and every product is formed in float64.
+Written once against the row operations of :mod:`.storage` (dense arrays and
+CSR rows) and compiled per storage and dtype. Parameters are held in float64
+whatever the dtype of ``X``: each value is read in its own dtype and every
+product is formed in float64.
+
+A kernel updates ``n_outputs`` linear models together, ``w = (w_1, …, w_K)``
+stored one after the other in ``coef`` and ``b = (b_1, …, b_K)`` in
+``intercept``: ``K = 1`` for every scalar loss (one-vs-rest classes are
+separate problems), ``K = n_classes`` for the multinomial loss.
 
 Performance note: the per-batch path passes whole arrays plus bounds
-(``order``, ``start``, ``stop``) and indexes rows in place (``X[i, j]``).
-Creating array views (``order[start:stop]``, ``X[i]``) per batch costs Numba
-reference-count updates that cost more than the arithmetic of a small batch.
+(``order``, ``start``, ``stop``) and indexes rows in place. Creating array
+views (``order[start:stop]``) per batch costs Numba reference-count updates
+that cost more than the arithmetic of a small batch.
 """
 
 from math import fabs, isfinite
 
-from .._jit import jit, jit_inline, prefetch_item, prefetch_row
-from ..losses import MAX_DLOSS, loss_derivative, loss_value
+from .._jit import jit, jit_inline, prefetch_item
+from ..losses import (
+    MAX_DLOSS,
+    MULTINOMIAL_LOG_LOSS,
+    loss_derivative,
+    loss_value,
+    multinomial_loss,
+)
 from ..penalties import l2_decay, soft_threshold
 from ..sampling import GRAB, fill_epoch_order
 from ..schedules import step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
+from .storage import add_row, fold_scale, prefetch_row, row_dot, subtract_batch
 
 PREFETCH_ROWS = 4
 
 
 @jit_inline
-def row_dot(X, i, w):
-    """``X[i] · w`` with eight partial sums, combined in a fixed order.
+def predictions(X, i, coef, intercept, scale, out, offset):
+    """``out[offset + k] = scale · (x_i · v_k) + b_k`` for every output ``k``.
 
-    Independent accumulators let the CPU overlap the additions (a single sum
-    is bound by the latency of one addition per feature); the fixed
-    combination keeps the result the same on every run.
+    Returns
+    -------
+    bool
+        Whether every prediction is finite.
     """
-    n = w.shape[0]
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    s4 = 0.0
-    s5 = 0.0
-    s6 = 0.0
-    s7 = 0.0
-    j = 0
-    while j + 8 <= n:
-        s0 += X[i, j] * w[j]
-        s1 += X[i, j + 1] * w[j + 1]
-        s2 += X[i, j + 2] * w[j + 2]
-        s3 += X[i, j + 3] * w[j + 3]
-        s4 += X[i, j + 4] * w[j + 4]
-        s5 += X[i, j + 5] * w[j + 5]
-        s6 += X[i, j + 6] * w[j + 6]
-        s7 += X[i, j + 7] * w[j + 7]
-        j += 8
-    while j < n:
-        s0 += X[i, j] * w[j]
-        j += 1
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    n_outputs = intercept.shape[0]
+    d = coef.shape[0] // n_outputs
+    finite = True
+    for k in range(n_outputs):
+        p = scale * row_dot(X, i, coef, k * d) + intercept[k]
+        out[offset + k] = p
+        finite = finite and isfinite(p)
+    return finite
 
 
 @jit_inline
@@ -65,6 +64,7 @@ def apply_update_map(
     stop,
     coef,
     intercept,
+    scale,
     rule,
     eta,
     work,
@@ -73,29 +73,33 @@ def apply_update_map(
     """Apply the update map ``T_B`` of the batch ``B = order[start:stop]``, in place.
 
     ``T_B(θ) = S_{η l1}((1 − η l2)₊ w − η g_B(θ))``, ``b ← b − η g_B^b(θ)``
-    with ``g_B(θ) = (1/|B|) Σ_{i∈B} s_i ℓ'(x_i·w + b, y_i) (x_i, 1)``: every
+    with ``g_B(θ) = (1/|B|) Σ_{i∈B} s_i ∇_θ ℓ(x_i·w + b, y_i)``: every
     derivative is taken at the pre-update ``θ``, so the result is a function
     of ``θ`` and ``B`` alone. This is the one definition of the update map.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_features) or CSRRows
     y : ndarray of shape (n_samples,)
-        Targets (``±1`` for classification).
+        Targets (``±1`` for classification, the class index for the
+        multinomial loss).
     sample_weight : ndarray of shape (n_samples,)
         Sample × class weights ``s_i``.
     order : ndarray of shape (n_rows,), dtype int64
         Row indices; the batch is ``order[start:stop]``.
     start, stop : int
         Bounds of the batch in ``order`` (``stop > start``).
-    coef : ndarray of shape (n_features,), float64
-        Weights ``w``, updated in place.
-    intercept : ndarray of shape (1,), float64
-        Intercept ``b``, updated in place.
+    coef : ndarray of shape (n_outputs * n_features,), float64
+        Stored weights ``v`` of the ``n_outputs`` models, updated in place.
+    intercept : ndarray of shape (n_outputs,), float64
+        Intercepts ``b``, updated in place.
+    scale : ndarray of shape (1,), float64
+        Lazy scale ``s`` of the weights, ``w = s v`` (CSR rows; see
+        :mod:`.storage`), updated in place; 1 for dense rows.
     rule : UpdateRule
     eta : float
         Step size of this map.
-    work : ndarray of shape (>= stop - start,), float64
+    work : ndarray of shape (>= (stop - start) * n_outputs,), float64
         Scratch space.
     track_loss : bool
         Whether to return the batch's weighted loss at the pre-update ``θ``.
@@ -107,48 +111,43 @@ def apply_update_map(
     loss_sum : float
         ``Σ_{i∈B} s_i ℓ(x_i·w + b, y_i)`` if ``track_loss`` else 0.
     """
+    n_outputs = intercept.shape[0]
     batch = stop - start
-    b0 = intercept[0]
     step = eta / batch
     loss_sum = 0.0
+    # work[r * n_outputs + k] ← step · s_i · ∂ℓ/∂p_k at the pre-update θ
     for r in range(batch):
         i = order[start + r]
-        p = row_dot(X, i, coef) + b0
-        if not isfinite(p):
+        base = r * n_outputs
+        if not predictions(X, i, coef, intercept, scale[0], work, base):
             return NON_FINITE, loss_sum
-        d = loss_derivative(rule.loss, rule.loss_param, y[i], p)
-        if fabs(d) >= MAX_DLOSS:
-            return DERIVATIVE_AT_BOUND, loss_sum
-        work[r] = step * sample_weight[i] * d
-        if track_loss:
-            loss_sum += sample_weight[i] * loss_value(
-                rule.loss, rule.loss_param, y[i], p
-            )
-
-    # w ← decay·w − Σ_r work[r] x_r, with the decay fused into the first row.
-    decay = l2_decay(eta, rule.l2)
-    pending_decay = decay != 1.0
-    intercept_step = 0.0
-    n_features = coef.shape[0]
-    for r in range(batch):
-        g = work[r]
-        if g == 0.0:
-            continue
-        intercept_step += g
-        i = order[start + r]
-        if pending_decay:
-            for j in range(n_features):
-                coef[j] = decay * coef[j] - g * X[i, j]
-            pending_decay = False
+        if rule.loss == MULTINOMIAL_LOG_LOSS:
+            value = multinomial_loss(work, base, n_outputs, int(y[i]))
+            for k in range(n_outputs):
+                work[base + k] = step * sample_weight[i] * work[base + k]
         else:
-            for j in range(n_features):
-                coef[j] -= g * X[i, j]
-    if pending_decay:
-        for j in range(n_features):
-            coef[j] *= decay
+            p = work[base]
+            d = loss_derivative(rule.loss, rule.loss_param, y[i], p)
+            if fabs(d) >= MAX_DLOSS:
+                return DERIVATIVE_AT_BOUND, loss_sum
+            work[base] = step * sample_weight[i] * d
+            value = (
+                loss_value(rule.loss, rule.loss_param, y[i], p) if track_loss else 0.0
+            )
+        if track_loss:
+            loss_sum += sample_weight[i] * value
+
+    subtract_batch(
+        X, order, start, stop, work, n_outputs, l2_decay(eta, rule.l2), coef, scale
+    )
     if rule.fit_intercept:
-        intercept[0] = b0 - intercept_step
+        for k in range(n_outputs):
+            intercept_step = 0.0
+            for r in range(batch):
+                intercept_step += work[r * n_outputs + k]
+            intercept[k] -= intercept_step
     if rule.l1 > 0.0:
+        fold_scale(coef, scale)
         soft_threshold(coef, eta * rule.l1)
     return OK, loss_sum
 
@@ -180,50 +179,73 @@ def start_herding(herding, pointers, epoch, n_samples):
 
 
 @jit_inline
-def herd(X, order, start, stop, work, step, herding, pointers, next_order):
+def herd(
+    X, order, start, stop, work, step, n_outputs, n_samples, herding, pointers, nxt
+):
     """Place the batch's examples in the next epoch's order (GraB's herding).
 
-    For each example, with gradient ``g = s_i ℓ'_i (x_i, 1)`` (taken at the
+    For each example, with gradient ``g = s_i ∇_θ ℓ_i`` (taken at the
     pre-update ``θ`` of its batch, recovered from the update's ``work``) and
     ``c = g − m`` (``m``: the previous epoch's mean gradient, stale): if
     ``‖S + c‖ < ‖S − c‖`` (i.e. ``S·c < 0``) then ``S ← S + c`` and the
-    example goes to the next free place at the front, else ``S ← S − c`` and
-    it goes to the next free place at the back (Lu, Guo & De Sa, 2022,
-    Algorithm 4). The current epoch's mean gradient accumulates in
-    ``herding[2]``.
+    example goes to the next free place ``nxt[pointers[0]]`` at the front,
+    else ``S ← S − c`` and it goes to ``nxt[pointers[1]]`` at the back (Lu, Guo
+    & De Sa, 2022, Algorithm 4). The current epoch's mean gradient
+    accumulates in ``herding[2]``. Vectors are laid out as
+    ``(w_1, …, w_K, b_1, …, b_K)`` (``K = n_outputs``); an example costs
+    ``O(K n_features)`` whatever the storage (the stale mean is dense).
     """
-    n_samples = X.shape[0]
-    d = X.shape[1]
+    size = herding.shape[1]
+    d = (size - n_outputs) // n_outputs
+    total, stale, mean = herding[0], herding[1], herding[2]
     for r in range(stop - start):
         i = order[start + r]
-        a = work[r] / step  # s_i ℓ'(p_i, y_i)
-        s_dot_c = a * herding[0, d] - herding[0, d] * herding[1, d]
-        for j in range(d):
-            s_dot_c += herding[0, j] * (a * X[i, j] - herding[1, j])
+        base = r * n_outputs
+        s_dot_c = 0.0
+        for k in range(n_outputs):
+            a = work[base + k] / step  # s_i ∂ℓ/∂p_k
+            s_dot_c += a * (row_dot(X, i, total, k * d) + total[n_outputs * d + k])
+        for j in range(size):
+            s_dot_c -= total[j] * stale[j]
         sign = 1.0 if s_dot_c < 0.0 else -1.0
-        for j in range(d):
-            g = a * X[i, j]
-            herding[0, j] += sign * (g - herding[1, j])
-            herding[2, j] += g / n_samples
-        herding[0, d] += sign * (a - herding[1, d])
-        herding[2, d] += a / n_samples
+        for j in range(size):
+            total[j] -= sign * stale[j]
+        for k in range(n_outputs):
+            a = work[base + k] / step
+            add_row(X, i, sign * a, total, k * d)
+            total[n_outputs * d + k] += sign * a
+            add_row(X, i, a / n_samples, mean, k * d)
+            mean[n_outputs * d + k] += a / n_samples
         if sign > 0.0:
-            next_order[pointers[0]] = i
+            nxt[pointers[0]] = i
             pointers[0] += 1
         else:
-            next_order[pointers[1]] = i
+            nxt[pointers[1]] = i
             pointers[1] -= 1
 
 
 @jit_inline
-def _finite(coef, intercept):
-    """Whether every coefficient and the intercept are finite."""
-    if not isfinite(intercept[0]):
+def _finite(coef, intercept, scale):
+    """Whether every coefficient, intercept and the scale are finite."""
+    if not isfinite(scale[0]):
         return False
+    for k in range(intercept.shape[0]):
+        if not isfinite(intercept[k]):
+            return False
     for j in range(coef.shape[0]):
         if not isfinite(coef[j]):
             return False
     return True
+
+
+@jit_inline
+def _copy_parameters(coef, intercept, scale, out):
+    """``out = (s v, b)``: the weights (lazy scale applied) then the intercepts."""
+    n_coef = coef.shape[0]
+    for j in range(n_coef):
+        out[j] = scale[0] * coef[j]
+    for k in range(intercept.shape[0]):
+        out[n_coef + k] = intercept[k]
 
 
 @jit
@@ -233,6 +255,7 @@ def apply_steps(
     sample_weight,
     coef,
     intercept,
+    scale,
     rule,
     eta,
     scheme,
@@ -269,6 +292,9 @@ def apply_steps(
     ----------
     X, y, sample_weight, coef, intercept, rule
         As in :func:`apply_update_map`.
+    scale : ndarray of shape (1,), float64
+        Scratch space for the lazy scale of the weights (CSR rows): the
+        weights are scaled in place on return, and ``scale[0]`` is 1.
     eta : float
         Base step size of the schedule.
     scheme : int
@@ -291,7 +317,8 @@ def apply_steps(
         If positive, copy ``θ = (coef, intercept)`` — or, once averaging has
         started, the running mean — into ``records[r − 1]`` after the
         ``r · record_every``-th map applied by this call.
-    records : ndarray of shape (n_steps // record_every, n_features + 1)
+    records : ndarray of shape (n_steps // record_every, n_coef + n_outputs)
+        (``n_coef = coef.shape[0]``, ``n_outputs = intercept.shape[0]``.)
         Output for ``record_every``.
     table : ndarray of shape (n_rows, n_samples), int64
         ``"grab"`` only (else unused): epoch ``e ≥ 1`` reads its order from
@@ -301,9 +328,9 @@ def apply_steps(
         epochs reads a table of ``E`` rows built by a forward pass).
     order : ndarray of shape (n_samples,), int64
         Scratch space for an epoch's row order.
-    work : ndarray of shape (batch_size,), float64
+    work : ndarray of shape (batch_size * n_outputs,), float64
         Scratch space for the update map.
-    herding : ndarray of shape (3, n_features + 1), float64
+    herding : ndarray of shape (3, n_coef + n_outputs), float64
         ``"grab"`` forward calls only: the running signed sum, the previous
         epoch's mean gradient and the current epoch's mean gradient; kept
         between calls so that an epoch-by-epoch fit continues the herding.
@@ -314,8 +341,9 @@ def apply_steps(
         If positive, keep in ``averaged`` the running mean of the iterates
         after maps ``average_start, average_start + 1, …`` (step indices,
         Polyak–Ruppert averaging; forward calls).
-    averaged : ndarray of shape (n_features + 1,), float64
-        The running mean ``(w̄, b̄)``, kept between calls.
+    averaged : ndarray of shape (n_coef + n_outputs,), float64
+        The running mean ``(w̄, b̄)``, kept between calls. Updating it costs
+        ``O(n_coef)`` per map whatever the storage.
 
     Returns
     -------
@@ -324,20 +352,22 @@ def apply_steps(
     failed_epoch : int
         Epoch in which the composition failed, ``-1`` if none.
     """
-    n = X.shape[0]
-    n_features = coef.shape[0]
+    n = y.shape[0]
+    n_coef = coef.shape[0]
+    n_outputs = intercept.shape[0]
     batches = (n + batch_size - 1) // batch_size
     first_epoch = first_step // batches
     # prefetch the rows of the map applied `ahead` maps later: about
     # PREFETCH_ROWS rows ahead of use, enough to cover a memory access
     ahead = max(1, PREFETCH_ROWS // batch_size)
     balance = scheme == GRAB and not reverse
+    scale[0] = 1.0
     loaded_epoch = -1
     for q in range(n_steps):
         k = first_step + (n_steps - 1 - q if reverse else q)  # 0-based map index
         epoch = k // batches
         if epoch != loaded_epoch:
-            if loaded_epoch >= 0 and not _finite(coef, intercept):
+            if loaded_epoch >= 0 and not _finite(coef, intercept, scale):
                 return NON_FINITE, loaded_epoch
             load_epoch_order(scheme, seed, epoch, table, order)
             if balance and k == epoch * batches:  # a call may resume mid-epoch
@@ -371,6 +401,7 @@ def apply_steps(
             stop,
             coef,
             intercept,
+            scale,
             rule,
             eta_t,
             work,
@@ -386,6 +417,8 @@ def apply_steps(
                 stop,
                 work,
                 eta_t / (stop - start),
+                n_outputs,
+                n,
                 herding,
                 pointers,
                 table[(epoch + 1) % table.shape[0]],
@@ -396,27 +429,38 @@ def apply_steps(
         averaging = average_start > 0 and t >= average_start
         if averaging:
             weight = 1.0 / (t - average_start + 1)
-            for j in range(n_features):
-                averaged[j] += (coef[j] - averaged[j]) * weight
-            averaged[n_features] += (intercept[0] - averaged[n_features]) * weight
+            for j in range(n_coef):
+                averaged[j] += (scale[0] * coef[j] - averaged[j]) * weight
+            for c in range(n_outputs):
+                j = n_coef + c
+                averaged[j] += (intercept[c] - averaged[j]) * weight
         if record_every > 0 and (q + 1) % record_every == 0:
             # record what a fit of this length reports: the average, if any
-            row = (q + 1) // record_every - 1
-            for j in range(n_features):
-                records[row, j] = averaged[j] if averaging else coef[j]
-            records[row, n_features] = (
-                averaged[n_features] if averaging else intercept[0]
-            )
-    if not _finite(coef, intercept):
+            row = records[(q + 1) // record_every - 1]
+            if averaging:
+                for j in range(n_coef + n_outputs):
+                    row[j] = averaged[j]
+            else:
+                _copy_parameters(coef, intercept, scale, row)
+    fold_scale(coef, scale)
+    if not _finite(coef, intercept, scale):
         return NON_FINITE, loaded_epoch
     return OK, -1
 
 
 @jit
-def mean_loss(X, y, sample_weight, coef, intercept, rule):
-    """``(1/n) Σ_i s_i ℓ(x_i·w + b, y_i)``: the data term of the training objective."""
+def mean_loss(X, y, sample_weight, coef, intercept, rule, work):
+    """``(1/n) Σ_i s_i ℓ(x_i·w + b, y_i)``: the data term of the training objective.
+
+    ``work`` is scratch space of shape ``(n_outputs,)``.
+    """
+    n_outputs = intercept.shape[0]
     total = 0.0
-    for i in range(X.shape[0]):
-        p = row_dot(X, i, coef) + intercept
-        total += sample_weight[i] * loss_value(rule.loss, rule.loss_param, y[i], p)
-    return total / X.shape[0]
+    for i in range(y.shape[0]):
+        predictions(X, i, coef, intercept, 1.0, work, 0)
+        if rule.loss == MULTINOMIAL_LOG_LOSS:
+            value = multinomial_loss(work, 0, n_outputs, int(y[i]))
+        else:
+            value = loss_value(rule.loss, rule.loss_param, y[i], work[0])
+        total += sample_weight[i] * value
+    return total / y.shape[0]
