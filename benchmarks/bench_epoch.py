@@ -55,13 +55,20 @@ def timed(fit):
     return time.perf_counter() - start
 
 
-def compile_seconds():
-    """First-fit time in a fresh process with an empty Numba cache, minus a warm fit."""
+def compile_seconds(make_X="np.random.default_rng(0).standard_normal((64, 8))"):
+    """First-fit time in a fresh process with an empty Numba cache, minus a warm fit.
+
+    ``make_X`` is the expression (NumPy as ``np``, SciPy's sparse module as
+    ``sparse``) building the small training matrix: its storage and dtype
+    choose the kernels compiled.
+    """
     code = textwrap.dedent(
-        """
+        f"""
         import time, numpy as np
+        from scipy import sparse
         from sklearn_order import BackwardSGDClassifier
-        X = np.random.default_rng(0).standard_normal((64, 8)); y = X[:, 0] > 0
+        X = {make_X}
+        y = np.arange(X.shape[0]) % 2
         for label in ("cold", "warm"):
             start = time.perf_counter()
             BackwardSGDClassifier(tol=None, max_iter=1).fit(X, y)

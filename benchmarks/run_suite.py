@@ -15,9 +15,11 @@ Cases
    ``n_features`` (should be linear: the fitted log-log slope is reported);
 4. the trajectory engine: affine composition against replay —
    ``bench_trajectory.py``;
-5. GPU results, if a GPU run left any in ``benchmarks/results/gpu*.json``.
-
-Not yet measured: sparse input (the sparse issue adds the CSR kernels).
+5. GPU results, if a GPU run left any in ``benchmarks/results/gpu*.json``;
+6. sparse CSR input against scikit-learn (both shuffled, and both in storage
+   order) — ``bench_sparse.py``;
+7. ten classes: the multinomial problem against one-vs-rest —
+   ``bench_sparse.py``.
 
 Run::
 
@@ -41,6 +43,7 @@ from types import SimpleNamespace
 
 import numpy as np
 from bench_epoch import compile_seconds, make_data, time_dtype
+from bench_sparse import multiclass_rows, sparse_rows
 from bench_trajectory import time_methods
 from threadpoolctl import threadpool_limits
 
@@ -234,9 +237,33 @@ def report(results):
         lines += [f"```\n{json.dumps(g, indent=1)}\n```" for g in results["gpu"]]
     else:
         lines.append("No GPU results in `benchmarks/results/` (no CUDA run yet).")
+    sp = results["sparse"]
     lines += [
         "",
-        "Sparse input is not measured yet: the CSR kernels are another issue.",
+        f"## 6. Sparse CSR vs scikit-learn (n={sp['n_samples']:,}, "
+        f"d={sp['n_features']:,}, {sp['nnz']} non-zeros per row, log_loss, L2)",
+        "",
+        "| dtype | order | batch | sampling | ours s/epoch | sklearn s/epoch "
+        "| ours / sklearn |",
+        "|---|---|---|---|---|---|---|",
+        *[
+            f"| {r['dtype']} | {r['order']} | {r['batch']} | {r['sampling']} "
+            f"| {r['ours']:.4f} | {r['sklearn']:.4f} | **{r['ratio']:.2f}** |"
+            for r in sp["rows"]
+        ],
+        "",
+        "scikit-learn runs with shuffle=True against reshuffle, shuffle=False "
+        "against cyclic.",
+        "",
+        "## 7. Ten classes: multinomial vs one-vs-rest (same sparse data, one thread)",
+        "",
+        "| order | multinomial s/epoch | one-vs-rest s/epoch | multinomial / ovr |",
+        "|---|---|---|---|",
+        *[
+            f"| {r['order']} | {r['multinomial']:.4f} | {r['ovr']:.4f} "
+            f"| **{r['ratio']:.2f}** |"
+            for r in results["multiclass"]
+        ],
     ]
     return "\n".join(lines) + "\n"
 
@@ -294,6 +321,39 @@ def main():
         )
         sizes = (10_000, 30_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
         results["scaling"] = scaling(sizes, (10, 40, 160), 1 if quick else 3)
+        sparse_args = SimpleNamespace(
+            n_samples=5_000 if quick else 100_000,
+            n_features=5_000 if quick else 100_000,
+            nnz=50,
+            epochs=2 if quick else 3,
+            repeats=1 if quick else 5,
+        )
+        results["sparse"] = {
+            "n_samples": sparse_args.n_samples,
+            "n_features": sparse_args.n_features,
+            "nnz": sparse_args.nnz,
+            "rows": [
+                dict(
+                    zip(
+                        (
+                            "dtype",
+                            "order",
+                            "batch",
+                            "sampling",
+                            "ours",
+                            "sklearn",
+                            "ratio",
+                        ),
+                        row,
+                    )
+                )
+                for row in sparse_rows(sparse_args)
+            ],
+        }
+        results["multiclass"] = [
+            dict(zip(("order", "multinomial", "ovr", "ratio"), row))
+            for row in multiclass_rows(sparse_args)
+        ]
     n_steps = 2_000 if quick else 10_000
     results["trajectory"] = {
         "n_steps": n_steps,

@@ -23,6 +23,10 @@ def test_quick_suite_writes_its_report(tmp_path):
     assert results["backward_vs_forward"]["epochs"] >= 1
     assert 0.5 < results["scaling"]["slope_n_samples"] < 1.6
     assert results["trajectory"]["max_relative_difference"] < 1e-10
+    assert len(results["sparse"]["rows"]) == 5
+    for row in results["sparse"]["rows"] + results["multiclass"]:
+        assert row["ratio"] > 0
     assert (tmp_path / "suite_scaling.png").stat().st_size > 10_000
     report = (tmp_path / "suite.md").read_text()
     assert "ours / sklearn" in report and "affine" in report
+    assert "Sparse CSR" in report and "multinomial / ovr" in report

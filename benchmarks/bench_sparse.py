@@ -1,0 +1,199 @@
+"""Sparse (CSR) per-epoch time against scikit-learn's SGD, side by side; and the
+multinomial loss against one-vs-rest on a 10-class problem.
+
+Both parts fit our estimator and the competitor on the same data in the same
+process, alternating, and report the median of the per-pair time ratios
+(robust to the load changes of a shared machine); compile time is excluded
+and reported separately.
+
+Run::
+
+    python benchmarks/bench_sparse.py           # n=100,000, d=100,000, 50 non-zeros/row
+    python benchmarks/bench_sparse.py --quick   # small smoke run
+
+Absolute times on shared machines are noise; read the ratios.
+"""
+
+import argparse
+import os
+import platform
+import time
+import warnings
+
+import numpy as np
+from bench_epoch import compile_seconds
+from scipy import sparse
+from sklearn.linear_model import SGDClassifier
+from threadpoolctl import threadpool_limits
+
+from sklearn_order import BackwardSGDClassifier
+
+COMMON = dict(
+    loss="log_loss",
+    penalty="l2",
+    alpha=1e-4,
+    learning_rate="constant",
+    eta0=0.01,
+    tol=None,
+)
+
+
+def make_sparse_data(n_samples, n_features, nnz_per_row, n_classes=2, seed=0):
+    """CSR rows with ``nnz_per_row`` standard-normal values at random columns;
+    labels from a linear model (ten-class labels from its score quantiles)."""
+    rng = np.random.default_rng(seed)
+    columns = rng.integers(0, n_features, size=(n_samples, nnz_per_row))
+    X = sparse.csr_matrix(
+        (
+            rng.standard_normal(n_samples * nnz_per_row) / np.sqrt(nnz_per_row),
+            np.sort(columns, axis=1).ravel(),
+            np.arange(0, n_samples * nnz_per_row + 1, nnz_per_row),
+        ),
+        shape=(n_samples, n_features),
+    )
+    X.sum_duplicates()
+    score = X @ rng.standard_normal(n_features) + 0.3 * rng.standard_normal(n_samples)
+    cuts = np.quantile(score, np.linspace(0, 1, n_classes + 1)[1:-1])
+    return X, np.digitize(score, cuts)
+
+
+def timed(fit):
+    start = time.perf_counter()
+    fit()
+    return time.perf_counter() - start
+
+
+def quiet(fit):
+    """Run ``fit`` without scikit-learn's max_iter warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit()
+
+
+def median_ratio(ours, theirs, repeats, epochs):
+    """Median per-epoch times and median per-pair ratio of alternating fits."""
+    pairs = [(timed(ours), timed(theirs)) for _ in range(repeats)]
+    ours_time, theirs_time = (np.median(t) / epochs for t in zip(*pairs))
+    return ours_time, theirs_time, float(np.median([a / b for a, b in pairs]))
+
+
+def sparse_rows(args):
+    """Our CSR fits (each order, batch size, dtype) against SGDClassifier's."""
+    X, y = make_sparse_data(args.n_samples, args.n_features, args.nnz)
+    cases = [
+        ("float64", "forward", 1, "reshuffle"),
+        ("float64", "backward", 1, "reshuffle"),
+        ("float64", "forward", 32, "reshuffle"),
+        ("float32", "forward", 1, "reshuffle"),
+        # rows in storage order on both sides: the cost of random row access
+        ("float64", "forward", 1, "cyclic"),
+    ]
+    rows = []
+    for dtype, order, batch_size, sampling in cases:
+        data = X.astype(dtype)
+        model = BackwardSGDClassifier(
+            order=order,
+            sampling=sampling,
+            batch_size=batch_size,
+            max_iter=args.epochs,
+            random_state=0,
+            **COMMON,
+        )
+        theirs = SGDClassifier(
+            max_iter=args.epochs,
+            shuffle=sampling == "reshuffle",
+            random_state=0,
+            **COMMON,
+        )
+        model.set_params(max_iter=1).fit(data[:100], y[:100])  # compile or load
+        model.set_params(max_iter=args.epochs)
+        rows.append(
+            (dtype, order, batch_size, sampling)
+            + median_ratio(
+                lambda m=model, d=data: m.fit(d, y),
+                lambda t=theirs: quiet(lambda: t.fit(X, y)),
+                args.repeats,
+                args.epochs,
+            )
+        )
+    return rows
+
+
+def multiclass_rows(args):
+    """10 classes: our multinomial fit against our one-vs-rest fit, both serial."""
+    X, y = make_sparse_data(args.n_samples, args.n_features, args.nnz, n_classes=10)
+    rows = []
+    for order in ("forward", "backward"):
+        params = dict(order=order, max_iter=args.epochs, random_state=0, **COMMON)
+        multinomial = BackwardSGDClassifier(multi_class="multinomial", **params)
+        ovr = BackwardSGDClassifier(multi_class="ovr", n_jobs=1, **params)
+        for model in (multinomial, ovr):
+            model.set_params(max_iter=1).fit(X[:500], y[:500])  # compile or load
+            model.set_params(max_iter=args.epochs)
+        times = median_ratio(
+            lambda m=multinomial: m.fit(X, y),
+            lambda m=ovr: m.fit(X, y),
+            args.repeats,
+            args.epochs,
+        )
+        rows.append((order,) + times)
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-samples", type=int, default=100_000)
+    parser.add_argument("--n-features", type=int, default=100_000)
+    parser.add_argument("--nnz", type=int, default=50, help="non-zeros per row")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="n=d=5,000, 3 repeats")
+    args = parser.parse_args()
+    if args.quick:
+        args.n_samples, args.n_features, args.repeats = 5_000, 5_000, 3
+
+    print(
+        f"# Sparse CSR, log_loss, L2, constant learning rate: n={args.n_samples:,}, "
+        f"d={args.n_features:,}, {args.nnz} non-zeros per row"
+    )
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {args.epochs} epochs per fit, "
+        f"median of {args.repeats} alternating pairs, BLAS limited to 1 thread\n"
+    )
+    with threadpool_limits(limits=1):
+        rows = sparse_rows(args)
+        multiclass = multiclass_rows(args)
+
+    print(
+        "| dtype | order | batch | sampling | ours s/epoch "
+        "| sklearn s/epoch (float64, batch 1) | ours / sklearn |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for dtype, order, batch, sampling, ours, theirs, ratio in rows:
+        print(
+            f"| {dtype} | {order} | {batch} | {sampling} | {ours:.4f} "
+            f"| {theirs:.4f} | **{ratio:.2f}** |"
+        )
+    print(
+        "\nscikit-learn runs with shuffle=True against reshuffle, shuffle=False "
+        "against cyclic."
+    )
+    print("\n## 10 classes, batch 1, one thread: multinomial against one-vs-rest\n")
+    print("| order | multinomial s/epoch | one-vs-rest s/epoch | multinomial / ovr |")
+    print("|---|---|---|---|")
+    for order, multi, ovr, ratio in multiclass:
+        print(f"| {order} | {multi:.4f} | {ovr:.4f} | **{ratio:.2f}** |")
+    compile_times = compile_seconds(
+        "sparse.random(64, 8, density=0.5, format='csr', random_state=0)"
+    )
+    print(
+        f"\ncompile time of the first sparse fit in a fresh process: "
+        f"{compile_times['no cache']:.1f} s with an empty Numba cache, "
+        f"{compile_times['from cache']:.2f} s loading from the cache "
+        "(excluded from the per-epoch times above)"
+    )
+
+
+if __name__ == "__main__":
+    main()
