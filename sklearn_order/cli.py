@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 from . import __version__
 from .diagnostics import training_objective, trajectory
@@ -106,7 +107,7 @@ def _read_svmlight(path):
         X, y = load_svmlight_file(str(path))
     except (ValueError, UnicodeDecodeError, RuntimeError) as error:
         raise CommandError(f"cannot read {path} as LIBSVM/svmlight: {error}") from None
-    return X.toarray(), y
+    return X, y  # CSR: the estimators train on sparse rows directly
 
 
 def _read_csv(path, target):
@@ -241,9 +242,10 @@ def compare(X, y, task, args):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=args.test_size, random_state=0, stratify=stratify
     )
-    scaler = StandardScaler().fit(X_train)
+    # centring would fill sparse rows in: sparse data is only scaled
+    scaler = StandardScaler(with_mean=not sparse.issparse(X)).fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    maps_per_epoch = n_batches(len(X_train), args.batch_size)
+    maps_per_epoch = n_batches(X_train.shape[0], args.batch_size)
     configs = parse_configs(args.configs)
     progress = Progress(len(configs) * (args.seeds + 1), args.quiet)
     runs = {}
@@ -287,8 +289,8 @@ def compare(X, y, task, args):
     return {
         "version": __version__,
         "task": task,
-        "n_train": int(len(X_train)),
-        "n_test": int(len(X_test)),
+        "n_train": int(X_train.shape[0]),
+        "n_test": int(X_test.shape[0]),
         "n_features": int(X.shape[1]),
         "maps_per_epoch": int(maps_per_epoch),
         "parameters": {

@@ -171,9 +171,9 @@ def trajectory(
     coef_init, intercept_init : array-like, default=None
         Starting point (default zeros), shaped as for ``fit``.
     method : {"auto", "replay", "affine"}, default="auto"
-        For the backward order: ``"affine"`` requires a quadratic problem
-        (``ValueError`` otherwise); ``"auto"`` uses it when possible and
-        replays otherwise. Ignored for the forward order.
+        For the backward order: ``"affine"`` requires a quadratic problem on
+        dense ``X`` (``ValueError`` otherwise); ``"auto"`` uses it when
+        possible and replays otherwise. Ignored for the forward order.
 
     Returns
     -------
@@ -242,7 +242,9 @@ def trajectory(
 
     if estimator.order == "forward":
         used = "pass"
-    elif method == "affine" or (method == "auto" and problems[0].is_affine):
+    elif method == "affine" or (
+        method == "auto" and problems[0].is_affine and not problems[0].is_sparse
+    ):
         used = "affine"
         if not problems[0].is_affine:
             raise ValueError(

@@ -188,3 +188,18 @@ def test_update_cost_follows_the_non_zeros_not_n_features(rng):
 
     small, large = seconds(1_000), seconds(1_000_000)
     assert large < 50 * small + 0.5
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
+def test_trajectories_on_sparse_input_equal_dense(loss, rng):
+    from sklearn_order.diagnostics import trajectory
+
+    X, y = _data(BackwardSGDRegressor, rng, n=30)
+    model = BackwardSGDRegressor(loss=loss, random_state=0)
+    dense = trajectory(model, X, y, n_steps=60, every=20)
+    csr = trajectory(model, sparse.csr_matrix(X), y, n_steps=60, every=20)
+    assert csr.method == "replay"  # the affine path is for dense X
+    assert_allclose(csr.coef, dense.coef, rtol=1e-9, atol=1e-12)
+    if loss == "squared_error":
+        with pytest.raises(ValueError, match="dense X"):
+            trajectory(model, sparse.csr_matrix(X), y, n_steps=60, method="affine")
