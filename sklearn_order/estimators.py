@@ -10,6 +10,7 @@ handling in ``_base.py``.
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -19,11 +20,25 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseBackwardSGD, TrainingData, atomic_fit
+from .kernels.storage import check_csr_structure
 from .losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
 
 _DTYPES = [np.float64, np.float32]
 # sparse inputs are converted to CSR: the kernels read rows
 _INPUT = dict(dtype=_DTYPES, accept_sparse="csr")
+
+
+def _validate_training_data(estimator, X, y, **kwargs):
+    """``validate_data`` for training: float C-contiguous rows or CSR.
+
+    A sparse matrix's structure is checked too: the kernels index it
+    without bounds checks.
+    """
+    X, y = validate_data(estimator, X, y, order="C", **_INPUT, **kwargs)
+    if sparse.issparse(X):
+        check_csr_structure(X)
+    return X, y
+
 
 _SHARED_PARAMETERS_DOC = """
     order : {"backward", "forward"}, default="backward"
@@ -350,7 +365,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
     def _training_data(self, X, y, sample_weight, coef_init, intercept_init):
         """Validate; one ``±1`` target and weight vector per one-vs-rest problem."""
-        X, y = validate_data(self, X, y, order="C", **_INPUT)
+        X, y = _validate_training_data(self, X, y)
         check_classification_targets(y)
         classes = np.unique(y)
         if classes.size < 2:
@@ -415,7 +430,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             )
         else:
             classes = self.classes_
-        X, y = validate_data(self, X, y, order="C", reset=first_call, **_INPUT)
+        X, y = _validate_training_data(self, X, y, reset=first_call)
         check_classification_targets(y)
         unknown = np.setdiff1d(np.unique(y), classes)
         if unknown.size:
@@ -629,9 +644,7 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         self.verbose = verbose
 
     def _validate_xy(self, X, y, reset):
-        X, y = validate_data(
-            self, X, y, order="C", y_numeric=True, reset=reset, **_INPUT
-        )
+        X, y = _validate_training_data(self, X, y, y_numeric=True, reset=reset)
         return X, np.ascontiguousarray(y, dtype=np.float64)
 
     @atomic_fit

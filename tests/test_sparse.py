@@ -203,3 +203,17 @@ def test_trajectories_on_sparse_input_equal_dense(loss, rng):
     if loss == "squared_error":
         with pytest.raises(ValueError, match="dense X"):
             trajectory(model, sparse.csr_matrix(X), y, n_steps=60, method="affine")
+
+
+@pytest.mark.parametrize("Estimator", [BackwardSGDClassifier, BackwardSGDRegressor])
+def test_malformed_sparse_structure_is_rejected(Estimator, rng):
+    X, y = _data(Estimator, rng)
+    X = sparse.csr_matrix(X)
+    bad_column = X.copy()
+    bad_column.indices[0] = X.shape[1] + 5  # beyond n_features
+    with pytest.raises(ValueError, match="malformed sparse matrix"):
+        Estimator().fit(bad_column, y)
+    negative = X.copy()
+    negative.indices[1] = -1
+    with pytest.raises(ValueError, match="malformed sparse matrix"):
+        Estimator().fit(negative, y)
