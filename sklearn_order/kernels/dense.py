@@ -11,7 +11,7 @@ reference-count updates that cost more than the arithmetic of a small batch.
 
 from math import fabs, isfinite
 
-from .._jit import jit, jit_inline, prefetch_item, prefetch_row
+from .._jit import jit, jit_inline, jit_inline_dual, prefetch_item, prefetch_row
 from ..losses import MAX_DLOSS, loss_derivative, loss_value
 from ..penalties import l2_decay, soft_threshold
 from ..sampling import GRAB, fill_epoch_order
@@ -21,7 +21,7 @@ from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
 PREFETCH_ROWS = 4
 
 
-@jit_inline
+@jit_inline_dual
 def row_dot(X, i, w):
     """``X[i] · w`` with eight partial sums, combined in a fixed order.
 
