@@ -321,9 +321,7 @@ class CudaProblem(Problem):
         if epoch_losses is None:
             epoch_losses = np.zeros(1)
         average_start = self.average_start if average and not reverse else 0
-        averaged = (
-            self.running_average(d)[None] if average_start else np.zeros((1, 1))
-        )
+        averaged = self.running_average(d)[None] if average_start else np.zeros((1, 1))
         theta = np.append(coef, intercept)[None]
         records = np.empty((1, n_records, d + 1))
         losses = np.zeros((1, len(epoch_losses)))

@@ -283,9 +283,7 @@ def _apply_steps_kernel(
         if record_every > 0 and (q + 1) % record_every == 0:
             slot = record_base + (q + 1) // record_every - 1
             for j in range(tid, d + 1, threads):
-                records[block, slot, j] = (
-                    averaged[block, j] if averaging else buffer[j]
-                )
+                records[block, slot, j] = averaged[block, j] if averaging else buffer[j]
 
     _flag_non_finite(buffer, d + 1, fail)
     cuda.syncthreads()
