@@ -487,7 +487,7 @@ def test_benchmark_quick_mode_runs():
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
-    assert "gpu / cpu" in result.stdout
+    assert "speedup (cpu s / gpu s)" in result.stdout
 
 
 # -- a real device -------------------------------------------------------------------
