@@ -38,10 +38,12 @@ from .kernels import OK
 from .sampling import CYCLIC, GRAB, ONCE, fill_epoch_order
 
 #: Largest dynamic shared memory a block uses (bytes); beyond it, the kernel
-#: keeps ``θ`` and its scratch in global memory.
+#: keeps ``θ`` and the row groups' partial sums in global memory.
 SHARED_MEMORY_BYTES = 48 * 1024
-#: Most threads per block.
-MAX_THREADS = 256
+#: Most threads per block (at most ``kernels.cuda.MAX_BLOCK_THREADS``).
+MAX_THREADS = 768
+#: Fewest batch rows per row group of the feature pass.
+MIN_ROWS_PER_GROUP = 8
 #: Largest batch-order table on the device (bytes); longer fits upload it in
 #: pieces.
 TABLE_BYTES = 256 * 2**20
@@ -202,24 +204,33 @@ class _NoLock:
         return False
 
 
-def launch_shape(n_features, batch_size, track_loss):
-    """Threads per block, and bytes of dynamic shared memory (0: global scratch).
+def launch_shape(n_features, batch_size):
+    """Threads per block, row groups, and bytes of dynamic shared memory.
+
+    The feature pass has ``groups × (n_features + 1)`` independent sums: as
+    many row groups as the block has room for, with at least
+    :data:`MIN_ROWS_PER_GROUP` rows each. The threads cover them and the
+    batch's rows (whole warps, at most :data:`MAX_THREADS`).
 
     Parameters
     ----------
     n_features, batch_size : int
-    track_loss : bool
 
     Returns
     -------
-    threads, shared_bytes : int
+    threads, groups : int
+    shared_bytes : int
+        0 when the ``θ`` area does not fit :data:`SHARED_MEMORY_BYTES` (it is
+        then kept in global memory).
     """
-    from .kernels.cuda import scratch_length
+    from .kernels.cuda import theta_length
 
-    wanted = max(n_features + 1, batch_size)
+    columns = n_features + 1
+    groups = max(1, min(MAX_THREADS // columns, -(-batch_size // MIN_ROWS_PER_GROUP)))
+    wanted = max(groups * columns, batch_size)
     threads = min(MAX_THREADS, -(-wanted // 32) * 32)
-    shared_bytes = 8 * scratch_length(n_features, batch_size, track_loss)
-    return threads, shared_bytes if shared_bytes <= SHARED_MEMORY_BYTES else 0
+    shared_bytes = 8 * theta_length(n_features, groups)
+    return threads, groups, shared_bytes if shared_bytes <= SHARED_MEMORY_BYTES else 0
 
 
 @dataclass(frozen=True)
@@ -425,7 +436,7 @@ class CudaProblem(Problem):
         """
         from numba import cuda
 
-        from .kernels.cuda import apply_steps_kernel, scratch_length
+        from .kernels.cuda import apply_steps_kernel, theta_length
 
         n_blocks, dim = theta.shape
         d = dim - 1
@@ -439,7 +450,7 @@ class CudaProblem(Problem):
             records = np.empty((n_blocks, 0, dim))
         if averaged is None:
             averaged = np.zeros((n_blocks, 1))
-        threads, shared_bytes = launch_shape(d, self.batch_size, track_loss)
+        threads, groups, shared_bytes = launch_shape(d, self.batch_size)
         rule = tuple(self.rule)
         X = self.device.X_device()
         Y, S = self._targets_on_device()
@@ -461,10 +472,12 @@ class CudaProblem(Problem):
             records_d = cuda.to_device(records, stream=stream)
             averaged_d = cuda.to_device(averaged, stream=stream)
             status_d = cuda.to_device(statuses, stream=stream)
-            scratch_d = cuda.device_array(
-                (n_blocks if shared_bytes == 0 else 1,)
-                + (scratch_length(d, self.batch_size, track_loss),),
+            theta_scratch_d = cuda.device_array(
+                (n_blocks if shared_bytes == 0 else 1, theta_length(d, groups)),
                 stream=stream,
+            )
+            map_scratch_d = cuda.device_array(
+                (n_blocks, 3 * self.batch_size), stream=stream
             )
         done = 0
         for w_lo, w_hi in windows:
@@ -502,8 +515,10 @@ class CudaProblem(Problem):
                     int(average_start),
                     averaged_d,
                     status_d,
-                    scratch_d,
+                    groups,
+                    theta_scratch_d,
                     shared_bytes > 0,
+                    map_scratch_d,
                 )
                 window_status = status_d.copy_to_host(stream=stream)
                 stream.synchronize()

@@ -147,11 +147,18 @@ def cuda_device(cpu_function):
     return entry[2]
 
 
-def cuda_kernel(function):
-    """Compile ``function`` lazily as a CUDA kernel with ``CUDA_OPTIONS``."""
+def cuda_kernel(function, **options):
+    """Compile ``function`` lazily as a CUDA kernel with ``CUDA_OPTIONS``.
+
+    ``options`` are further ``numba.cuda.jit`` options (e.g. ``max_registers``);
+    the CUDA simulator, which allocates no registers, ignores
+    ``max_registers``.
+    """
     from numba import cuda
 
-    return cuda.jit(**CUDA_OPTIONS)(function)
+    if numba.config.ENABLE_CUDASIM:
+        options.pop("max_registers", None)
+    return cuda.jit(**CUDA_OPTIONS, **options)(function)
 
 
 CACHE_LINE_BYTES = 64

@@ -261,7 +261,7 @@ def test_threads_global_memory_and_launch_pieces_change_nothing(
 ):
     import sklearn_order._cuda_driver as driver
 
-    _, gpu = _problems("modified_huber", "elasticnet", np.float64, rng, n=17)
+    _, gpu = _problems("modified_huber", "elasticnet", np.float64, rng, n=16)
     theta0 = rng.normal(size=gpu.X.shape[1] + 1)
     kwargs = dict(
         first_step=1,
@@ -279,17 +279,35 @@ def test_threads_global_memory_and_launch_pieces_change_nothing(
 
     baseline = run()
     assert_array_equal(run(), baseline)  # run to run
-    for threads in (1, 32):
+    for threads in (1, 32):  # one row group: the CPU's arithmetic
         monkeypatch.setattr(driver, "MAX_THREADS", threads)
         assert_array_equal(run(), baseline)
+    # several row groups (some empty in the last batch of 1 row): re-associated
+    # sums, so equal to rounding, and again identical run to run
+    monkeypatch.setattr(driver, "MIN_ROWS_PER_GROUP", 1)
+    for threads, groups in ((12, 2), (32, 5)):
+        monkeypatch.setattr(driver, "MAX_THREADS", threads)
+        assert driver.launch_shape(4, 5)[1] == groups
+        grouped = run()
+        assert_allclose(grouped, baseline, rtol=1e-12, atol=1e-14)
+        assert_array_equal(run(), grouped)
     monkeypatch.setattr(driver, "SHARED_MEMORY_BYTES", 0)  # θ in global memory
-    assert driver.launch_shape(4, 5, True)[1] == 0
-    assert_array_equal(run(), baseline)
+    assert driver.launch_shape(4, 5)[2] == 0
+    assert_array_equal(run(), grouped)
     # one map per launch, and a table piece of one epoch per launch
     monkeypatch.setattr(driver, "WORK_PER_LAUNCH", 1)
     monkeypatch.setattr(driver, "TABLE_BYTES", 4 * gpu.n_samples)
     assert gpu._maps_per_launch(0) == 1
     assert_array_equal(run(), baseline)
+
+
+def test_launch_shape_of_the_benchmark_problem():
+    from sklearn_order._cuda_driver import launch_shape
+
+    # n_features=256, batch 4096: 768 threads, two row groups, θ in shared memory
+    assert launch_shape(256, 4096) == (768, 2, 8 * (257 + 2 * 258))
+    assert launch_shape(256, 32) == (544, 2, 8 * (257 + 2 * 258))
+    assert launch_shape(7000, 256)[2] == 0  # θ in global memory
 
 
 # -- the estimators ----------------------------------------------------------------

@@ -61,21 +61,25 @@ _step_size = cuda_device(step_size)
 
 # "No failure" in the atomic minimum over ``row * 4 + status``.
 NO_FAILURE = 2**62
+#: Most threads a block is launched with. The kernel is compiled with at most
+#: ``65536 // MAX_BLOCK_THREADS`` registers per thread (rounded down to 8) so
+#: that a block of this size always fits one multiprocessor's register file.
+MAX_BLOCK_THREADS = 768
+_MAX_REGISTERS = 65536 // MAX_BLOCK_THREADS // 8 * 8
 
 
-def scratch_length(n_features, batch_size, track_loss):
-    """Float64 entries of a block's scratch: ``θ``, derivatives, losses.
+def theta_length(n_features, groups):
+    """Float64 entries of a block's ``θ`` area: ``θ``, then one partial per group.
 
     Parameters
     ----------
-    n_features, batch_size : int
-    track_loss : bool
+    n_features, groups : int
 
     Returns
     -------
     int
     """
-    return n_features + 1 + batch_size * (2 if track_loss else 1)
+    return n_features + 1 + groups * (n_features + 2)
 
 
 @cuda.jit(device=True)
@@ -111,8 +115,10 @@ def _apply_steps_kernel(
     average_start,
     averaged,
     status,
-    scratch,
+    groups,
+    theta_scratch,
     in_shared,
+    map_scratch,
 ):
     """Block ``b`` applies maps ``first[b] + 1 … last[b]`` to ``theta[b]``, in place.
 
@@ -159,11 +165,15 @@ def _apply_steps_kernel(
     averaged : device array of shape (n_blocks, n_features + 1), float64
     status : device array of shape (n_blocks, 2), int64
         ``(status, failed epoch)`` per block, as ``apply_steps`` returns.
-    scratch : device array of shape (n_blocks, scratch_length), float64
-        Per-block working memory when ``in_shared`` is false.
+    groups : int
+        Row groups of the feature pass (see the module notes).
+    theta_scratch : device array of shape (n_blocks, theta_length), float64
+        The block's ``θ`` area when ``in_shared`` is false.
     in_shared : bool
-        Work in dynamic shared memory (launched with
-        ``scratch_length · 8`` bytes of it) instead of ``scratch``.
+        Keep the ``θ`` area in dynamic shared memory (launched with
+        ``theta_length · 8`` bytes of it) instead of ``theta_scratch``.
+    map_scratch : device array of shape (n_blocks, 3 · batch_size), float64
+        Per map: the rows' scaled derivatives, row indices and losses.
     """
     block = cuda.blockIdx.x
     tid = cuda.threadIdx.x
@@ -174,15 +184,17 @@ def _apply_steps_kernel(
     d = X.shape[1]
     batches = (n + batch_size - 1) // batch_size
     if in_shared:
-        buffer = cuda.shared.array(0, dtype=float64)
+        area = cuda.shared.array(0, dtype=float64)
     else:
-        buffer = scratch[block]
+        area = theta_scratch[block]
     fail = cuda.shared.array(1, dtype=int64)
-    coef = buffer[:d]  # buffer[d] is the intercept
-    work = buffer[d + 1 : d + 1 + batch_size]
-    losses = buffer[d + 1 + batch_size :]
+    coef = area[:d]  # area[d] is the intercept
+    parts = area[d + 1 :]  # group g's partial sums at g * (d + 2) + j
+    work = map_scratch[block, :batch_size]
+    rows = map_scratch[block, batch_size : 2 * batch_size]
+    losses = map_scratch[block, 2 * batch_size :]
     for j in range(tid, d + 1, threads):
-        buffer[j] = theta[block, j]
+        area[j] = theta[block, j]
     if tid == 0:
         fail[0] = NO_FAILURE
     cuda.syncthreads()
@@ -196,7 +208,7 @@ def _apply_steps_kernel(
         epoch = k // batches
         if epoch != loaded_epoch:
             if loaded_epoch >= 0:
-                _flag_non_finite(buffer, d + 1, fail)
+                _flag_non_finite(area, d + 1, fail)
                 cuda.syncthreads()
                 if fail[0] != NO_FAILURE:
                     if tid == 0:
@@ -213,11 +225,12 @@ def _apply_steps_kernel(
         size = stop - start
         eta_t = _step_size(schedule, eta, k + 1 + step_offset, power_t, alpha, t0)
         step = eta_t / size
-        b0 = buffer[d]
+        b0 = area[d]
 
         # 1. per row: prediction, scaled derivative (and loss), at the pre-update θ
         for r in range(tid, size, threads):
             i = table[row, start + r]
+            rows[r] = i
             p = _row_dot(X, i, coef) + b0
             if not isfinite(p):
                 cuda.atomic.min(fail, 0, r * 4 + NON_FINITE)
@@ -236,56 +249,75 @@ def _apply_steps_kernel(
                 status[block, 1] = epoch
             return
 
-        # 2. per feature: decay, the batch's step in row order, prox; intercept
+        # 2. per (row group, feature): the group's rows, in row order; group 0
+        #    starts from the decayed weight, the others from zero
         decay = _l2_decay(eta_t, l2)
+        for slot in range(tid, groups * (d + 1), threads):
+            group = slot // (d + 1)
+            j = slot - group * (d + 1)
+            r = (size * group) // groups
+            end = (size * (group + 1)) // groups
+            if j < d:
+                c = decay * coef[j] if group == 0 else 0.0
+                while r + 4 <= end:  # four loads in flight, then four updates
+                    x0 = X[int(rows[r]), j]
+                    x1 = X[int(rows[r + 1]), j]
+                    x2 = X[int(rows[r + 2]), j]
+                    x3 = X[int(rows[r + 3]), j]
+                    c -= work[r] * x0
+                    c -= work[r + 1] * x1
+                    c -= work[r + 2] * x2
+                    c -= work[r + 3] * x3
+                    r += 4
+                while r < end:
+                    c -= work[r] * X[int(rows[r]), j]
+                    r += 1
+                parts[group * (d + 2) + j] = c
+            else:
+                intercept_step = 0.0
+                batch_loss = 0.0
+                while r < end:
+                    intercept_step += work[r]
+                    if track_loss:
+                        batch_loss += losses[r]
+                    r += 1
+                parts[group * (d + 2) + d] = intercept_step
+                parts[group * (d + 2) + d + 1] = batch_loss
+        cuda.syncthreads()
+
+        # 3. per feature: the groups combined in group order, then the prox
         threshold = eta_t * l1
         for j in range(tid, d + 1, threads):
+            c = parts[j]
+            for group in range(1, groups):
+                c += parts[group * (d + 2) + j]
             if j < d:
-                c = coef[j]
-                pending_decay = decay != 1.0
-                for r in range(size):
-                    g = work[r]
-                    if g == 0.0:
-                        continue
-                    x = X[table[row, start + r], j]
-                    if pending_decay:
-                        c = decay * c - g * x
-                        pending_decay = False
-                    else:
-                        c -= g * x
-                if pending_decay:
-                    c *= decay
                 if l1 > 0.0:
                     c = _shrink(c, threshold)
                 coef[j] = c
             else:
-                intercept_step = 0.0
-                for r in range(size):
-                    g = work[r]
-                    if g != 0.0:
-                        intercept_step += g
                 if fit_intercept:
-                    buffer[d] = b0 - intercept_step
+                    area[d] = b0 - c
                 if track_loss:
-                    batch_loss = 0.0
-                    for r in range(size):
-                        batch_loss += losses[r]
+                    batch_loss = parts[d + 1]
+                    for group in range(1, groups):
+                        batch_loss += parts[group * (d + 2) + d + 1]
                     epoch_losses[block, epoch - epoch_base] += batch_loss
         cuda.syncthreads()
 
-        # 3. running mean and records (each thread its own features)
+        # 4. running mean and records (each thread its own features)
         t = k + 1 + step_offset
         averaging = average_start > 0 and t >= average_start
         if averaging:
             weight = 1.0 / (t - average_start + 1)
             for j in range(tid, d + 1, threads):
-                averaged[block, j] += (buffer[j] - averaged[block, j]) * weight
+                averaged[block, j] += (area[j] - averaged[block, j]) * weight
         if record_every > 0 and (q + 1) % record_every == 0:
             slot = record_base + (q + 1) // record_every - 1
             for j in range(tid, d + 1, threads):
-                records[block, slot, j] = averaged[block, j] if averaging else buffer[j]
+                records[block, slot, j] = averaged[block, j] if averaging else area[j]
 
-    _flag_non_finite(buffer, d + 1, fail)
+    _flag_non_finite(area, d + 1, fail)
     cuda.syncthreads()
     if fail[0] != NO_FAILURE:
         if tid == 0:
@@ -293,10 +325,10 @@ def _apply_steps_kernel(
             status[block, 1] = loaded_epoch
         return
     for j in range(tid, d + 1, threads):
-        theta[block, j] = buffer[j]
+        theta[block, j] = area[j]
     if tid == 0:
         status[block, 0] = OK
         status[block, 1] = -1
 
 
-apply_steps_kernel = cuda_kernel(_apply_steps_kernel)
+apply_steps_kernel = cuda_kernel(_apply_steps_kernel, max_registers=_MAX_REGISTERS)
