@@ -497,15 +497,68 @@ def test_importing_the_package_does_not_import_numba_cuda():
 
 @needs_cuda
 def test_benchmark_quick_mode_runs():
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_cuda.py"), "--quick"],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path},
     )
     assert result.returncode == 0, result.stderr
     assert "speedup (cpu s / gpu s)" in result.stdout
+
+
+# -- compiled for a GPU, without one -------------------------------------------------
+
+
+def test_kernel_compiles_for_a_gpu_within_its_register_budget(monkeypatch, tmp_path):
+    """Type inference and code generation for a real GPU (sm_90), no GPU needed.
+
+    The simulator runs the kernel as Python and checks no types; this compiles
+    it with NVVM and assembles it with ptxas, from the CUDA toolkit wheels of
+    the ``cuda`` extra, and checks that a block of ``MAX_BLOCK_THREADS``
+    threads fits the register file.
+    """
+    if SIMULATOR:
+        pytest.skip("the simulator compiles nothing")
+    pytest.importorskip("numba_cuda", reason="needs numba-cuda (the cuda extra)")
+    nvcc = pytest.importorskip("nvidia.cuda_nvcc", reason="needs the toolkit wheels")
+    ptxas = Path(list(nvcc.__path__)[0]) / "bin" / "ptxas"
+    if not ptxas.exists():
+        pytest.skip("no ptxas in the toolkit wheels")
+    import numba.cuda.dispatcher as dispatcher
+    from numba import typeof
+
+    from sklearn_order.kernels import cuda as kernels
+
+    if not REAL_GPU:  # device functions ask the current device what to target
+        monkeypatch.setattr(
+            dispatcher,
+            "get_current_device",
+            lambda: type("Device", (), {"compute_capability": (9, 0)})(),
+        )
+    rule = tuple(_rule("log_loss", "elasticnet"))
+    for dtype in (np.float32, np.float64):
+        f64, i64 = np.zeros((1, 5)), np.zeros(1, dtype=np.int64)
+        args = (np.zeros((10, 4), dtype), f64, f64, i64, f64, i64, i64, True, 0)
+        args += (rule, 0.1, 5, np.zeros((2, 10), np.int32), 0, 0, False, f64, 0, 0)
+        args += (np.zeros((1, 0, 5)), 0, 0, f64, np.zeros((1, 2), np.int64), 2)
+        args += (np.zeros((1, 15)), True, np.zeros((1, 15)))
+        signature = tuple(typeof(a) for a in args)
+        ptx, _ = cuda.compile_ptx(kernels._apply_steps_kernel, signature, cc=(9, 0))
+        (tmp_path / "kernel.ptx").write_text(ptx)
+        limit = str(kernels._MAX_REGISTERS)
+        info = subprocess.run(
+            [str(ptxas), "-arch=sm_90", "-v", "-maxrregcount", limit]
+            + [str(tmp_path / "kernel.ptx"), "-o", str(tmp_path / "kernel.cubin")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stderr
+        registers = int(info.split("Used ")[-1].split(" registers")[0])
+        assert registers * kernels.MAX_BLOCK_THREADS <= 65536
 
 
 # -- a real device -------------------------------------------------------------------
