@@ -1,4 +1,4 @@
-"""CUDA kernels for dense ``X``: the twins of ``dense.apply_steps``, same contract.
+"""CUDA kernel for dense ``X``: the twin of ``dense.apply_steps``, same contract.
 
 Imported only when ``device="cuda"`` is used (importing :mod:`sklearn_order`
 never imports ``numba.cuda``). The host side — transfers, launches, the
@@ -18,27 +18,34 @@ Within a block, per map ``T_B``:
 1. each thread takes rows ``r = tid, tid + T, …`` of the batch and computes
    ``p_r = x_r·w + b`` with :func:`~sklearn_order.kernels.dense.row_dot` —
    the CPU's own dot product compiled for the device, eight partial sums in
-   a fixed order — then ``s_r ℓ'(p_r, y_r) η/|B|`` with the shared loss
-   table;
-2. after a barrier, each thread takes features ``j = tid, tid + T, …`` and
-   applies ``w_j ← S((1 − η l2)₊ w_j − Σ_r g_r x_rj)`` summing over the batch
-   rows in row order, exactly as the CPU kernel does; the thread that owns
-   index ``n_features`` sums the intercept step (and, when asked, the batch
-   loss) in row order.
+   a fixed order — then ``g_r = s_r ℓ'(p_r, y_r) η/|B|`` with the shared loss
+   table; it keeps ``g_r`` and the row index for the next pass;
+2. the feature pass: the batch is cut into ``groups`` contiguous row groups
+   and each thread takes (group, feature) pairs, summing ``g_r x_rj`` over
+   its group's rows in row order, four loads in flight; group 0 starts from
+   the decayed weight ``(1 − η l2)₊ w_j``, the others from zero. The thread
+   of index ``n_features`` in each group sums the intercept step (and, when
+   asked, the batch loss) the same way;
+3. per feature, the groups' partial sums are added in group order, then
+   soft-thresholded (the L1 prox).
 
 No reduction depends on the number of threads or on scheduling, so a fit is
-bit-identical run to run, and equal to the CPU kernel up to the rounding of
-fused multiply-adds (well inside float64 tolerance). Failures (a non-finite
-prediction, a derivative at its clipping bound) are resolved to the first
-failing row with an atomic minimum, so the reported status is the CPU's.
+bit-identical run to run for a given launch shape. With one row group the
+arithmetic is the CPU kernel's, in its order; with several, the sum over the
+batch is re-associated at group boundaries (a rounding-level difference).
+On a GPU, fused multiply-adds also differ from the CPU in the last bit.
+Failures (a non-finite prediction, a derivative at its clipping bound) are
+resolved to the first failing row with an atomic minimum, so the reported
+status is the CPU's.
 
-Memory: ``θ`` (float64, ``n_features + 1``), the batch's scaled derivatives
-(``batch_size``) and, when the loss is tracked, the batch's losses
-(``batch_size``) live in dynamic shared memory when they fit
+Memory: the ``θ`` area — ``θ`` (float64, ``n_features + 1``) and the row
+groups' partial sums (``groups × (n_features + 2)``) — lives in dynamic
+shared memory when it fits
 (:data:`sklearn_order._cuda_driver.SHARED_MEMORY_BYTES`); otherwise the same
-code runs on a per-block scratch row in global memory (large ``n_features``
-or batches): slower, since every map then reads ``θ`` from the L2 cache, but
-with the same arithmetic and results.
+code runs on the block's own slice of global memory (large ``n_features``):
+slower, since every map then reads ``θ`` from the L2 cache, but with the same
+results. The batch's derivatives, row indices and losses live in a per-block
+slice of global memory, read by every thread from the L1 cache.
 """
 
 from math import fabs, isfinite
