@@ -149,7 +149,13 @@ class _DeviceData:
             return self._X_device
 
     def table(self, scheme, seed, first_epoch, n_epochs):
-        """Row orders of epochs ``first_epoch …`` on the device.
+        """Row orders of epochs ``first_epoch …`` (``n_epochs`` of them) on the device.
+
+        One table is kept per fit. When a call asks for epochs it lacks, the
+        new table keeps the old epochs and at least doubles their count
+        (within :data:`TABLE_BYTES`): a forward fit asking for one epoch at a
+        time, or a backward fit doubling its epochs, uploads O(log epochs)
+        times, and one-vs-rest classes at different epochs share it.
 
         Returns
         -------
@@ -165,6 +171,7 @@ class _DeviceData:
         else:
             period = 0
         key = (scheme, seed)
+        n = self.X.shape[0]
         with self.lock:
             cached = self._table
             if (
@@ -173,7 +180,11 @@ class _DeviceData:
                 or first_epoch < cached[1]
                 or first_epoch + n_epochs > cached[1] + cached[2]
             ):
-                n = self.X.shape[0]
+                if cached is not None and cached[0] == key:
+                    low = min(first_epoch, cached[1])
+                    high = max(first_epoch + n_epochs, cached[1] + 2 * cached[2])
+                    if (high - low) * 4 * n <= TABLE_BYTES:
+                        first_epoch, n_epochs = low, high - low
                 dtype = np.int32 if n < 2**31 else np.int64
                 host = np.empty((n_epochs, n), dtype=dtype)
                 order = np.empty(n, dtype=np.int64)

@@ -301,6 +301,30 @@ def test_threads_global_memory_and_launch_pieces_change_nothing(
     assert_array_equal(run(), baseline)
 
 
+@needs_cuda
+def test_order_table_is_uploaded_a_logarithmic_number_of_times(monkeypatch):
+    import sklearn_order._cuda_driver as driver
+    from sklearn_order.sampling import fill_epoch_order
+
+    data = driver._DeviceData(np.zeros((10, 2)))
+    scheme = SAMPLINGS["reshuffle"]
+    ranges = []
+    for epoch in range(9):  # a forward fit asking for one epoch at a time
+        table, first, period = data.table(scheme, 5, epoch, 1)
+        ranges.append((first, table.shape[0]))
+        order = np.empty(10, dtype=np.int64)
+        fill_epoch_order(scheme, 5, epoch, order)
+        assert_array_equal(table.copy_to_host()[epoch - first], order)
+        assert period == 0
+    assert sorted(set(ranges)) == [(0, 1), (0, 2), (0, 4), (0, 8), (0, 16)]
+    # beyond the budget, only what is asked
+    monkeypatch.setattr(driver, "TABLE_BYTES", 4 * 10 * 3)
+    table, first, _ = data.table(scheme, 5, 40, 2)
+    assert (first, table.shape[0]) == (40, 2)
+    # schemes whose epochs all have one order keep one row
+    assert data.table(SAMPLINGS["cyclic"], 5, 7, 3)[0].shape[0] == 1
+
+
 def test_launch_shape_of_the_benchmark_problem():
     from sklearn_order._cuda_driver import launch_shape
 
