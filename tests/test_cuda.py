@@ -325,8 +325,11 @@ def test_order_table_is_uploaded_a_logarithmic_number_of_times(monkeypatch):
     assert data.table(SAMPLINGS["cyclic"], 5, 7, 3)[0].shape[0] == 1
 
 
-def test_launch_shape_of_the_benchmark_problem():
+def test_launch_shape_of_the_benchmark_problem(monkeypatch):
+    import sklearn_order._cuda_driver as driver
     from sklearn_order._cuda_driver import launch_shape
+
+    monkeypatch.setattr(driver, "MAX_THREADS", 768)  # the default
 
     # n_features=256, batch 4096: 768 threads, two row groups, θ in shared memory
     assert launch_shape(256, 4096) == (768, 2, 8 * (257 + 2 * 258))
