@@ -41,7 +41,7 @@ from .sampling import CYCLIC, GRAB, ONCE, fill_epoch_order
 #: keeps ``θ`` and the row groups' partial sums in global memory.
 SHARED_MEMORY_BYTES = 48 * 1024
 #: Most threads per block (at most ``kernels.cuda.MAX_BLOCK_THREADS``).
-MAX_THREADS = 768
+MAX_THREADS = 800
 #: Fewest batch rows per row group of the feature pass.
 MIN_ROWS_PER_GROUP = 8
 #: Largest batch-order table on the device (bytes); longer fits upload it in

@@ -329,11 +329,12 @@ def test_launch_shape_of_the_benchmark_problem(monkeypatch):
     import sklearn_order._cuda_driver as driver
     from sklearn_order._cuda_driver import launch_shape
 
-    monkeypatch.setattr(driver, "MAX_THREADS", 768)  # the default
+    monkeypatch.setattr(driver, "MAX_THREADS", 800)  # the default
 
-    # n_features=256, batch 4096: 768 threads, two row groups, θ in shared memory
-    assert launch_shape(256, 4096) == (768, 2, 8 * (257 + 2 * 258))
-    assert launch_shape(256, 32) == (544, 2, 8 * (257 + 2 * 258))
+    # n_features=256, batch 4096: 800 threads, three row groups, θ in shared memory
+    assert launch_shape(256, 4096) == (800, 3, 8 * (257 + 3 * 258))
+    assert launch_shape(256, 32) == (800, 3, 8 * (257 + 3 * 258))
+    assert launch_shape(256, 16) == (544, 2, 8 * (257 + 2 * 258))
     assert launch_shape(7000, 256)[2] == 0  # θ in global memory
 
 

@@ -68,10 +68,11 @@ _step_size = cuda_device(step_size)
 
 # "No failure" in the atomic minimum over ``row * 4 + status``.
 NO_FAILURE = 2**62
-#: Most threads a block is launched with. The kernel is compiled with at most
-#: ``65536 // MAX_BLOCK_THREADS`` registers per thread (rounded down to 8) so
-#: that a block of this size always fits one multiprocessor's register file.
-MAX_BLOCK_THREADS = 768
+#: Most threads a block is launched with (25 warps). The kernel is compiled
+#: with at most ``65536 // MAX_BLOCK_THREADS`` registers per thread (rounded
+#: down to 8: 80) so that a block of this size always fits one
+#: multiprocessor's register file (64K registers).
+MAX_BLOCK_THREADS = 800
 _MAX_REGISTERS = 65536 // MAX_BLOCK_THREADS // 8 * 8
 
 
