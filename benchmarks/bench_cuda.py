@@ -99,8 +99,8 @@ def _row(name, cpu_seconds, gpu_seconds, difference, gpu_fit=None):
 def run(quick):
     """Time every configuration; return the rows and the compile times."""
     rng = np.random.default_rng(0)
-    n, d = (100, 8) if quick else (1_000_000, 256)
-    batch_sizes = (10, 50) if quick else (32, 256, 4096)
+    n, d = (60, 4) if quick else (1_000_000, 256)
+    batch_sizes = (20,) if quick else (32, 256, 4096)
     X64 = rng.normal(size=(n, d))
     w = rng.normal(size=d) / np.sqrt(d)
     y = (X64 @ w + 0.3 * rng.normal(size=n) > 0).astype(np.int64)
@@ -162,7 +162,7 @@ def run(quick):
         )
     )
 
-    n_steps, every = (12, 3) if quick else (2000, 10)
+    n_steps, every = (8, 4) if quick else (2000, 10)
     batch_size = 8 if quick else 256
 
     def path(device):

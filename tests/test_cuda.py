@@ -341,7 +341,7 @@ def test_launch_shape_of_the_benchmark_problem(monkeypatch):
 # -- the estimators ----------------------------------------------------------------
 
 
-def _multiclass(rng, n=36, d=4):
+def _multiclass(rng, n=24, d=4):
     X = rng.normal(size=(n, d))
     y = np.argmax(X[:, :3] + 0.5 * rng.normal(size=(n, 3)), axis=1)
     return X, y
@@ -351,7 +351,7 @@ def _multiclass(rng, n=36, d=4):
 @pytest.mark.parametrize(
     "params",
     [
-        dict(order="backward", tol=1e-3, max_iter=8),  # the doubling test
+        dict(order="backward", tol=1e-3, max_iter=4),  # the doubling test
         dict(order="forward", tol=1e-3, n_iter_no_change=2, max_iter=6),
         dict(order="forward", average=3, max_iter=3, tol=None),
         dict(order="forward", learning_rate="adaptive", max_iter=5, tol=1e-2),
@@ -361,7 +361,7 @@ def _multiclass(rng, n=36, d=4):
 )
 def test_one_vs_rest_fit_matches_cpu(params, rng):
     X, y = _multiclass(rng)
-    common = dict(batch_size=4, eta0=0.1, alpha=0.01, random_state=3, **params)
+    common = dict(batch_size=6, eta0=0.1, alpha=0.01, random_state=3, **params)
     gpu = BackwardSGDClassifier(device="cuda", **common).fit(X, y)
     cpu = BackwardSGDClassifier(**common).fit(X, y)
     assert gpu.coef_.shape == (3, 4)
