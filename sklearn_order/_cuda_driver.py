@@ -531,18 +531,19 @@ class CudaProblem(Problem):
                     shared_bytes > 0,
                     map_scratch_d,
                 )
-                window_status = status_d.copy_to_host(stream=stream)
+                window_status = np.empty_like(statuses)
+                status_d.copy_to_host(window_status, stream=stream)
                 stream.synchronize()
             ran = ~failed
             statuses[ran] = window_status[ran]
             done += w_hi - w_lo
-        with _launch_lock():
-            theta[:] = theta_d.copy_to_host(stream=stream)
+        with _launch_lock():  # into the callers' (C-contiguous) arrays
+            theta_d.copy_to_host(theta, stream=stream)
             if track_loss:
-                epoch_losses[:] = losses_d.copy_to_host(stream=stream)
+                losses_d.copy_to_host(epoch_losses, stream=stream)
             if record_every > 0:
-                records[:] = records_d.copy_to_host(stream=stream)
+                records_d.copy_to_host(records, stream=stream)
             if average_start:
-                averaged[:] = averaged_d.copy_to_host(stream=stream)
+                averaged_d.copy_to_host(averaged, stream=stream)
             stream.synchronize()
         return statuses
