@@ -62,21 +62,36 @@ class CudaUnavailableError(RuntimeError):
     """``device="cuda"`` was asked for where no usable CUDA device is."""
 
 
+def _unavailable_reason():
+    """Why ``device="cuda"`` cannot run here, or ``None`` if it can."""
+    try:
+        from numba import cuda
+    except ImportError:  # pragma: no cover - numba without CUDA support
+        return "Numba's CUDA support cannot be imported."
+    try:
+        if not cuda.is_available():
+            return "No CUDA device is available."
+        if numba.config.ENABLE_CUDASIM:
+            return None
+        from numba.cuda.cudadrv import nvvm
+
+        if not nvvm.is_available():
+            return "A CUDA device is present, but not the CUDA compiler (NVVM)."
+    except Exception as error:  # a broken driver or toolkit
+        return f"CUDA is not usable here ({error})."
+    return None
+
+
 def cuda_available():
     """Whether ``device="cuda"`` can run here (a GPU, or the CUDA simulator).
 
     Returns
     -------
     bool
+        ``True`` where a CUDA device and the CUDA compiler are available (or
+        Numba's CUDA simulator is enabled).
     """
-    try:
-        from numba import cuda
-    except ImportError:  # pragma: no cover - numba without CUDA support
-        return False
-    try:
-        return bool(cuda.is_available())
-    except Exception:  # a broken driver or toolkit
-        return False
+    return _unavailable_reason() is None
 
 
 def check_cuda():
@@ -85,10 +100,12 @@ def check_cuda():
     Raises
     ------
     CudaUnavailableError
-        With instructions, where no CUDA device (or simulator) is available.
+        With the reason and instructions, where no usable CUDA device (or
+        simulator) is available.
     """
-    if not cuda_available():
-        raise CudaUnavailableError("No CUDA device is available. " + _INSTALL_HINT)
+    reason = _unavailable_reason()
+    if reason is not None:
+        raise CudaUnavailableError(f"{reason} {_INSTALL_HINT}")
 
 
 def on_device(problems):

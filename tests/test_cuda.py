@@ -503,7 +503,10 @@ def test_device_cuda_without_cuda_is_a_clear_error(rng):
 def test_device_cuda_without_cuda_is_a_clear_error_simulated(rng, monkeypatch):
     import sklearn_order._cuda_driver as driver
 
-    monkeypatch.setattr(driver, "cuda_available", lambda: False)
+    monkeypatch.setattr(
+        driver, "_unavailable_reason", lambda: "No CUDA device is available."
+    )
+    assert not driver.cuda_available()
     _check_no_cuda_error(rng)
 
 
