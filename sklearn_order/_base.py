@@ -106,6 +106,7 @@ class BaseBackwardSGD(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "device": [StrOptions({"cpu", "cuda"})],
     }
 
     def __sklearn_tags__(self):
@@ -209,7 +210,7 @@ class BaseBackwardSGD(BaseEstimator):
         """
         rule = self._update_rule()
         n_outputs = n_rows if self._multinomial() else 1
-        return [
+        problems = [
             Problem(
                 X=X,
                 y=targets[k],
@@ -226,6 +227,11 @@ class BaseBackwardSGD(BaseEstimator):
             )
             for k in range(len(targets))
         ]
+        if getattr(self, "device", "cpu") == "cuda":
+            from ._cuda_driver import on_device  # imports numba.cuda: only here
+
+            problems = on_device(problems)
+        return problems
 
     def _problem_parameters(self, coef, intercept):
         """Views of ``(coef, intercept)`` rows, as each problem trains them.
@@ -250,6 +256,8 @@ class BaseBackwardSGD(BaseEstimator):
     def _run_outputs(self, work, n_outputs):
         """Run ``work(k)`` for every output, in threads when there are several."""
         n_jobs = getattr(self, "n_jobs", None)
+        if getattr(self, "device", "cpu") == "cuda":
+            n_jobs = n_outputs  # one host thread and CUDA stream per output
         if n_outputs == 1 or n_jobs in (None, 1):
             return [work(k) for k in range(n_outputs)]
         return Parallel(n_jobs=n_jobs, prefer="threads")(

@@ -21,7 +21,16 @@ compilation policy is decided here and nowhere else:
 The kernels are written as plain Python over NumPy arrays, so
 ``NUMBA_DISABLE_JIT=1`` runs them uncompiled (slowly) for coverage and
 debugging.
+
+Functions shared by the CPU and the CUDA kernels (the loss table, the
+penalty and schedule scalars, the row dot product) are decorated with
+:func:`jit_dual` or :func:`jit_inline_dual`: one plain-Python source,
+compiled for the CPU as above and, on demand, as a CUDA device function by
+:func:`cuda_device` (``CUDA_OPTIONS``). Nothing imports ``numba.cuda`` until
+a CUDA twin is asked for.
 """
+
+import types as pytypes
 
 import numba
 from llvmlite import ir
@@ -61,6 +70,95 @@ def jit_inline(function):
     arithmetic.
     """
     return numba.njit(inline="always", **JIT_OPTIONS)(function)
+
+
+#: Options of every CUDA kernel and device function. ``fastmath=False`` keeps
+#: IEEE division and square roots; NVVM may still contract a multiply and an
+#: add into one fused multiply-add, which changes the last bit of some
+#: results relative to the CPU (within the documented tolerances) but not the
+#: order of any reduction, so results stay identical run to run.
+CUDA_OPTIONS = {"fastmath": False}
+
+# id(CPU function) -> [CPU function, plain-Python source, CUDA twin or None]
+_DUAL_TARGETS = {}
+
+
+def _register_dual(cpu_function, function):
+    _DUAL_TARGETS[id(cpu_function)] = [cpu_function, function, None]
+    return cpu_function
+
+
+def jit_dual(function):
+    """Like :func:`jit`, and available as a CUDA device function (:func:`cuda_device`).
+
+    For the scalar functions both targets share: the loss table, the penalty
+    and schedule scalars.
+    """
+    return _register_dual(jit(function), function)
+
+
+def jit_inline_dual(function):
+    """Like :func:`jit_inline`, and available as a CUDA device function."""
+    return _register_dual(jit_inline(function), function)
+
+
+def cuda_device(cpu_function):
+    """The CUDA device-function twin of a :func:`jit_dual` function.
+
+    Compiled lazily from the same plain-Python source. Inside it, calls to
+    other dual-target functions resolve to their CUDA twins (its globals are
+    a copy of its module's, with those names swapped), so one definition
+    serves both targets.
+
+    Parameters
+    ----------
+    cpu_function : callable
+        A function decorated with :func:`jit_dual` or :func:`jit_inline_dual`.
+
+    Returns
+    -------
+    callable
+        A ``numba.cuda.jit(device=True)`` function.
+
+    Raises
+    ------
+    KeyError
+        If ``cpu_function`` was not declared dual-target.
+    """
+    entry = _DUAL_TARGETS[id(cpu_function)]
+    if entry[2] is None:
+        from numba import cuda
+
+        source = entry[1]
+        namespace = dict(source.__globals__)
+        for name in source.__code__.co_names:
+            value = namespace.get(name)
+            if id(value) in _DUAL_TARGETS and _DUAL_TARGETS[id(value)][0] is value:
+                namespace[name] = cuda_device(value)
+        twin = pytypes.FunctionType(
+            source.__code__,
+            namespace,
+            source.__name__,
+            source.__defaults__,
+            source.__closure__,
+        )
+        twin.__doc__ = source.__doc__
+        entry[2] = cuda.jit(device=True, **CUDA_OPTIONS)(twin)
+    return entry[2]
+
+
+def cuda_kernel(function, **options):
+    """Compile ``function`` lazily as a CUDA kernel with ``CUDA_OPTIONS``.
+
+    ``options`` are further ``numba.cuda.jit`` options (e.g. ``max_registers``);
+    the CUDA simulator, which allocates no registers, ignores
+    ``max_registers``.
+    """
+    from numba import cuda
+
+    if numba.config.ENABLE_CUDASIM:
+        options.pop("max_registers", None)
+    return cuda.jit(**CUDA_OPTIONS, **options)(function)
 
 
 CACHE_LINE_BYTES = 64

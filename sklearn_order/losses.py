@@ -1,7 +1,8 @@
 """The loss catalogue: one table, shared by every kernel.
 
 Each loss is written once, as a scalar function of the target ``y`` and the
-prediction ``p = x·w + b``, and compiled by :func:`sklearn_order._jit.jit`.
+prediction ``p = x·w + b``, and compiled by :func:`sklearn_order._jit.jit_dual`
+for the CPU kernels and, on demand, for the CUDA kernels.
 The formulas are scikit-learn's SGD losses (``_sgd_fast.pyx.tp`` and
 ``_loss.pyx.tp``), so that ``order="forward", sampling="cyclic",
 batch_size=1`` reproduces ``SGDClassifier``/``SGDRegressor``.
@@ -21,7 +22,7 @@ takes one prediction per class, :func:`multinomial_loss`.
 from math import exp, fabs, log, log1p
 from typing import NamedTuple
 
-from ._jit import jit
+from ._jit import jit, jit_dual
 
 # Integer codes: compile-time constants inside the kernels.
 LOG_LOSS = 0
@@ -106,7 +107,7 @@ def loss_parameter(loss, epsilon=0.0):
     return 0.0 if entry.threshold is None else float(entry.threshold)
 
 
-@jit
+@jit_dual
 def _log1pexp(x):
     # log(1 + exp(x)) without overflow; scikit-learn's cut-offs.
     if x <= -37.0:
@@ -120,7 +121,7 @@ def _log1pexp(x):
     return x
 
 
-@jit
+@jit_dual
 def loss_value(code, param, y, p):
     """Loss of prediction ``p`` for target ``y`` (scalar)."""
     if code == LOG_LOSS:
@@ -154,7 +155,7 @@ def loss_value(code, param, y, p):
         return r * r if r > 0.0 else 0.0
 
 
-@jit
+@jit_dual
 def loss_derivative(code, param, y, p):
     """Derivative of the loss with respect to the prediction ``p`` (scalar)."""
     if code == LOG_LOSS:

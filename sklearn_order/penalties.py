@@ -16,7 +16,7 @@ and holds no state between steps:
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, jit_dual
 
 #: The accepted values of ``penalty``.
 PENALTIES = (None, "l2", "l1", "elasticnet")
@@ -51,21 +51,25 @@ def penalty_value(coef, l2_strength, l1_strength):
     )
 
 
-@jit
+@jit_dual
 def l2_decay(eta, l2_strength):
     """Weight-decay factor ``(1 − η · l2)₊`` of one step."""
     factor = 1.0 - eta * l2_strength
     return factor if factor > 0.0 else 0.0
 
 
+@jit_dual
+def shrink(w, threshold):
+    """The L1 proximal map of one weight: ``sign(w) (|w| − threshold)₊``."""
+    if w > threshold:
+        return w - threshold
+    elif w < -threshold:
+        return w + threshold
+    return 0.0
+
+
 @jit
 def soft_threshold(coef, threshold):
-    """Apply the L1 proximal map ``w ← sign(w) (|w| − threshold)₊`` in place."""
+    """Apply :func:`shrink` to every weight of ``coef``, in place."""
     for j in range(coef.shape[0]):
-        w = coef[j]
-        if w > threshold:
-            coef[j] = w - threshold
-        elif w < -threshold:
-            coef[j] = w + threshold
-        else:
-            coef[j] = 0.0
+        coef[j] = shrink(coef[j], threshold)

@@ -17,7 +17,7 @@ With ``batch_size=1``, ``t`` counts samples, exactly as in scikit-learn.
 
 import math
 
-from ._jit import jit
+from ._jit import jit_dual
 from .losses import loss_derivative
 
 CONSTANT = 0
@@ -45,7 +45,7 @@ def optimal_offset(loss_code, loss_param, alpha):
     return 1.0 / (initial_eta0 * alpha)
 
 
-@jit
+@jit_dual
 def step_size(schedule, eta, t, power_t, alpha, optimal_t0):
     """Step size of the ``t``-th update map (``t ≥ 1``)."""
     if schedule == OPTIMAL:

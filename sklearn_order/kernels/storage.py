@@ -29,7 +29,7 @@ from numba import types
 from numba.extending import overload
 from scipy import sparse
 
-from .._jit import CACHE_LINE_BYTES, jit_inline, prefetch_item
+from .._jit import CACHE_LINE_BYTES, jit_inline, jit_inline_dual, prefetch_item
 from .._jit import prefetch_row as prefetch_dense_row
 
 #: Below this the lazy scale is folded into the stored weights (scikit-learn's
@@ -101,11 +101,16 @@ def check_csr_structure(X):
 # -- dense rows ---------------------------------------------------------------
 
 
-@jit_inline
-def _dense_row_dot(X, i, w, offset):
-    # eight partial sums, combined in a fixed order: independent accumulators
-    # let the CPU overlap the additions (one sum is bound by the latency of
-    # one addition per feature); the fixed combination keeps results stable
+@jit_inline_dual
+def dense_row_dot(X, i, w, offset):
+    """``X[i] · w[offset : offset + n_features]`` for a dense 2-D ``X``.
+
+    Eight partial sums, combined in a fixed order: independent accumulators
+    let the CPU overlap the additions (one sum is bound by the latency of one
+    addition per feature); the fixed combination keeps results stable. Also
+    compiled for the CUDA kernels (each GPU thread computes whole rows with
+    it), so both targets share this arithmetic.
+    """
     n = X.shape[1]
     s0 = 0.0
     s1 = 0.0
@@ -276,7 +281,7 @@ def row_dot(X, i, w, offset):
     -------
     float
     """
-    return (_dense_row_dot if _is_dense(X) else _csr_row_dot)(X, i, w, offset)
+    return (dense_row_dot if _is_dense(X) else _csr_row_dot)(X, i, w, offset)
 
 
 def add_row(X, i, a, w, offset):
@@ -319,7 +324,7 @@ def prefetch_row(X, i):
 
 @overload(row_dot)
 def _row_dot_overload(X, i, w, offset):
-    return (_dense_row_dot if _is_dense(X) else _csr_row_dot).py_func
+    return (dense_row_dot if _is_dense(X) else _csr_row_dot).py_func
 
 
 @overload(add_row)

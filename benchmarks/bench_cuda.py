@@ -1,0 +1,257 @@
+"""GPU against CPU, in one run on one machine: ``device="cuda"`` vs ``device="cpu"``.
+
+On a CUDA machine::
+
+    pip install -e ".[cuda,test]"
+    python benchmarks/bench_cuda.py --out benchmarks/results
+
+first runs the CUDA tests on the device (``tests/test_cuda.py``), then times,
+with this machine's own CPU kernel as the baseline:
+
+- ``log_loss`` on dense ``n=1,000,000 × 256`` data, float32 and float64,
+  batch sizes 32, 256 and 4096, both orders: the time per epoch (a 3-epoch
+  fit minus a 1-epoch fit, halved: steady state, without the transfers) and
+  the GPU's whole 1-epoch fit with its transfers;
+- a 10-class one-vs-rest fit (float32, batch 4096; the CPU fits the classes
+  in threads on all cores, ``n_jobs=-1``);
+- a backward trajectory of 2,000 maps recorded every 10 (200 independent
+  chains; threads on all cores on the CPU, one block per chain on the GPU).
+
+Compile time (the first fit of each dtype on a small slice, minus its
+steady-state time) is measured and reported separately from the timed fits,
+which include the transfers (``X`` copied once per fit) except in the
+per-epoch rows. Each row also
+reports the largest difference between the GPU and CPU coefficients,
+relative to the largest CPU coefficient. A short table is printed at the end
+(and written to ``--out`` as ``cuda.md`` and ``cuda.json``).
+
+``--quick`` runs small shapes without the tests (a smoke test; it also runs
+under ``NUMBA_ENABLE_CUDASIM=1``, where the times mean nothing).
+"""
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sklearn_order import BackwardSGDClassifier, trajectory
+
+ROOT = Path(__file__).parents[1]
+#: Epochs of the longer fit of each pair: per-epoch time is the difference.
+EPOCHS = 3
+
+
+def _model(device, **params):
+    params = {"max_iter": 1, **params}
+    return BackwardSGDClassifier(
+        device=device,
+        loss="log_loss",
+        tol=None,
+        alpha=1e-4,
+        eta0=0.05,
+        random_state=0,
+        **params,
+    )
+
+
+def _timed(function, *args):
+    start = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - start, result
+
+
+def _on_both(function):
+    """``(seconds, function(device))`` for the CPU and the GPU, CPU first."""
+    return {device: _timed(function, device) for device in ("cpu", "cuda")}
+
+
+def _relative_difference(gpu, cpu):
+    gpu, cpu = np.asarray(gpu, dtype=np.float64), np.asarray(cpu, dtype=np.float64)
+    return float(np.abs(gpu - cpu).max() / max(np.abs(cpu).max(), 1e-300))
+
+
+def _compile_times(X, y, batch_size):
+    """Seconds spent compiling, per device: first fit minus a repeated one."""
+
+    def fit(device):
+        return _model(device, batch_size=batch_size).fit(X, y)
+
+    first, again = _on_both(fit), _on_both(fit)
+    return {device: max(first[device][0] - again[device][0], 0.0) for device in first}
+
+
+def _row(name, cpu_seconds, gpu_seconds, difference, gpu_fit=None):
+    return {
+        "configuration": name,
+        "cpu_s": cpu_seconds,
+        "gpu_s": gpu_seconds,
+        "speedup": cpu_seconds / max(gpu_seconds, 1e-9),
+        "gpu_fit_1_epoch_s": gpu_fit,
+        "max_rel_diff": difference,
+    }
+
+
+def run(quick):
+    """Time every configuration; return the rows and the compile times."""
+    rng = np.random.default_rng(0)
+    n, d = (60, 4) if quick else (1_000_000, 256)
+    batch_sizes = (20,) if quick else (32, 256, 4096)
+    X64 = rng.normal(size=(n, d))
+    w = rng.normal(size=d) / np.sqrt(d)
+    y = (X64 @ w + 0.3 * rng.normal(size=n) > 0).astype(np.int64)
+    rows, compile_times = [], {}
+    for dtype in (np.float32, np.float64):
+        X = X64.astype(dtype) if dtype is np.float32 else X64
+        small = min(n, 2000)
+        times = _compile_times(X[:small], y[:small], batch_sizes[0])
+        compile_times[np.dtype(dtype).name] = times
+        for batch_size in batch_sizes:
+            for order in ("forward", "backward"):
+                fits = {}
+                for epochs in (1, EPOCHS):
+
+                    def fit(device, X=X, batch_size=batch_size, order=order, e=epochs):
+                        model = _model(
+                            device, batch_size=batch_size, order=order, max_iter=e
+                        )
+                        return model.fit(X, y)
+
+                    fits[epochs] = _on_both(fit)
+                # steady state: the extra epochs' time, without the transfers
+                per_epoch = {
+                    device: (fits[EPOCHS][device][0] - fits[1][device][0])
+                    / (EPOCHS - 1)
+                    for device in ("cpu", "cuda")
+                }
+                rows.append(
+                    _row(
+                        f"{np.dtype(dtype).name} b={batch_size} {order}, per epoch",
+                        per_epoch["cpu"],
+                        per_epoch["cuda"],
+                        _relative_difference(
+                            fits[EPOCHS]["cuda"][1].coef_, fits[EPOCHS]["cpu"][1].coef_
+                        ),
+                        gpu_fit=fits[1]["cuda"][0],
+                    )
+                )
+        del X
+    X = X64.astype(np.float32)
+    del X64
+
+    n_classes = 3 if quick else 10
+    scores = X[:, :n_classes] + 0.5 * rng.normal(size=(n, n_classes))
+    labels = np.argmax(scores, axis=1)
+    batch_size = batch_sizes[-1]
+
+    def fit_ovr(device):
+        n_jobs = -1 if device == "cpu" else None
+        return _model(device, batch_size=batch_size, n_jobs=n_jobs).fit(X, labels)
+
+    fits = _on_both(fit_ovr)
+    rows.append(
+        _row(
+            f"float32 {n_classes}-class OvR b={batch_size} backward, 1 epoch",
+            fits["cpu"][0],
+            fits["cuda"][0],
+            _relative_difference(fits["cuda"][1].coef_, fits["cpu"][1].coef_),
+        )
+    )
+
+    n_steps, every = (8, 4) if quick else (2000, 10)
+    batch_size = 8 if quick else 256
+
+    def path(device):
+        model = _model(device, batch_size=batch_size)
+        return trajectory(model, X, y, n_steps=n_steps, every=every, method="replay")
+
+    paths = _on_both(path)
+    rows.append(
+        _row(
+            f"float32 backward trajectory, {n_steps} maps every {every} "
+            f"({n_steps // every} chains), b={batch_size}",
+            paths["cpu"][0],
+            paths["cuda"][0],
+            _relative_difference(paths["cuda"][1].coef, paths["cpu"][1].coef),
+        )
+    )
+    return {"n_samples": n, "n_features": d, "rows": rows, "compile_s": compile_times}
+
+
+def _device_name():
+    try:
+        from numba import cuda
+
+        if cuda.is_available():
+            name = cuda.get_current_device().name
+            return name.decode() if isinstance(name, bytes) else str(name)
+    except Exception:  # the simulator, or no device
+        pass
+    return "none (simulator?)"
+
+
+def report(results):
+    """The results as a Markdown table."""
+    lines = [
+        f"GPU: {results['gpu']}; CPU: {results['cpu']}",
+        f"data: {results['n_samples']:,} × {results['n_features']} dense, log_loss",
+        "",
+        "| configuration | cpu (s) | gpu (s) | speedup (cpu s / gpu s) "
+        "| gpu 1-epoch fit with transfers (s) | max rel diff |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in results["rows"]:
+        fit = row["gpu_fit_1_epoch_s"]
+        lines.append(
+            f"| {row['configuration']} | {row['cpu_s']:.3f} | {row['gpu_s']:.3f} "
+            f"| {row['speedup']:.1f}× | {'' if fit is None else f'{fit:.3f}'} "
+            f"| {row['max_rel_diff']:.1e} |"
+        )
+    lines.append("")
+    for dtype, times in results["compile_s"].items():
+        lines.append(
+            f"compile time, {dtype} (excluded above): cpu {times['cpu']:.1f} s, "
+            f"gpu {times['cuda']:.1f} s"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small shapes, no tests")
+    parser.add_argument("--out", type=Path, help="folder for cuda.md and cuda.json")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    tests = None
+    if not args.quick:
+        tests = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+            + [str(ROOT / "tests" / "test_cuda.py")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        print(tests.stdout[-2000:], flush=True)
+    results = run(args.quick)
+    results["gpu"] = _device_name()
+    results["cpu"] = platform.processor() or platform.machine()
+    results["tests_passed"] = None if tests is None else tests.returncode == 0
+    results["total_s"] = time.perf_counter() - start
+    text = report(results)
+    text += f"\n\ntotal {results['total_s']:.0f} s"
+    if tests is not None:
+        text += f"; CUDA tests {'passed' if tests.returncode == 0 else 'FAILED'}"
+    print(text)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "cuda.md").write_text(text + "\n")
+        (args.out / "cuda.json").write_text(json.dumps(results, indent=2) + "\n")
+    return 0 if tests is None or tests.returncode == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
