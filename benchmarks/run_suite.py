@@ -15,7 +15,7 @@ Cases
    ``n_features`` (should be linear: the fitted log-log slope is reported);
 4. the trajectory engine: affine composition against replay —
    ``bench_trajectory.py``;
-5. GPU results, if a GPU run left any in ``benchmarks/results/gpu*.json``;
+5. GPU results, if ``bench_cuda.py --out benchmarks/results`` left any;
 6. sparse CSR input against scikit-learn (both shuffled, and both in storage
    order) — ``bench_sparse.py``;
 7. ten classes: the multinomial problem against one-vs-rest —
@@ -132,10 +132,10 @@ def scaling(sizes, features, repeats):
 
 
 def gpu_results():
-    """GPU benchmark results left in benchmarks/results by a GPU run, if any."""
+    """GPU results left in benchmarks/results by ``bench_cuda.py --out``, if any."""
     return [
         json.loads(path.read_text())
-        for path in sorted((HERE / "results").glob("gpu*.json"))
+        for path in sorted((HERE / "results").glob("cuda*.json"))
     ]
 
 

@@ -7,6 +7,7 @@ classes, divergence and convergence reporting — happens here, once.
 """
 
 import functools
+import inspect
 import warnings
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -108,6 +109,17 @@ class BaseBackwardSGD(BaseEstimator):
         "verbose": ["verbose"],
         "device": [StrOptions({"cpu", "cuda"})],
     }
+
+    def __setstate__(self, state):
+        # A model pickled by an earlier version lacks the parameters added
+        # since; give them their defaults (what that version did), so that
+        # get_params, clone and refitting work on it.
+        super().__setstate__(state)
+        for name, parameter in inspect.signature(
+            type(self).__init__
+        ).parameters.items():
+            if name != "self" and name not in self.__dict__:
+                setattr(self, name, parameter.default)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

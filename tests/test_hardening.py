@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from joblib import parallel_backend
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 from sklearn.exceptions import InconsistentVersionWarning
 from sklearn.model_selection import GridSearchCV
 
@@ -263,6 +264,10 @@ def test_model_pickled_by_an_earlier_version_still_loads():
         assert_allclose(
             fixture["regressor"].predict(X), fixture["regressor_prediction"]
         )
+        # parameters added since that version take their defaults
+        assert fixture["classifier"].get_params()["multi_class"] == "ovr"
+        assert fixture["regressor"].get_params()["device"] == "cpu"
+        clone(fixture["classifier"]).fit(X, fixture["classifier"].predict(X))
 
 
 # -- read-only install ---------------------------------------------------------------
