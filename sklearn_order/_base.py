@@ -430,11 +430,8 @@ class BaseBackwardSGD(BaseEstimator):
     def _linear_scores(self, X):
         """``X @ coef_ᵀ`` (dense or sparse ``X`` and ``coef_``), an ndarray of
         shape (n_samples, n_rows)."""
-        scores = (
-            X @ self.coef_.T
-            if sparse.issparse(self.coef_)
-            else (X @ np.atleast_2d(self.coef_).T)
-        )
+        coef = self.coef_ if sparse.issparse(self.coef_) else np.atleast_2d(self.coef_)
+        scores = X @ coef.T
         return scores.toarray() if sparse.issparse(scores) else np.asarray(scores)
 
     # -- helpers for the estimators -----------------------------------------

@@ -9,7 +9,7 @@ from scipy import sparse
 
 from sklearn_order.kernels import UpdateRule
 from sklearn_order.kernels.cpu import apply_steps, apply_update_map, mean_loss
-from sklearn_order.kernels.storage import add_row, kernel_rows, row_dot
+from sklearn_order.kernels.storage import Rows, add_row, kernel_rows, row_dot
 from sklearn_order.losses import (
     LOSSES,
     MULTINOMIAL_LOG_LOSS,
@@ -96,7 +96,7 @@ def test_loss_derivative_is_the_derivative_of_the_loss(loss, rng):
 
 def _storage(X, storage):
     """``X`` as the kernels take it, dense or as CSR rows."""
-    return kernel_rows(sparse.csr_matrix(X)) if storage == "csr" else X
+    return kernel_rows(sparse.csr_matrix(X) if storage == "csr" else X)
 
 
 def _sparse_normal(rng, shape, density=0.4):
@@ -167,7 +167,7 @@ def test_update_map_without_intercept_keeps_it(rng):
     X, y = rng.normal(size=(10, 3)), rng.normal(size=10)
     coef, intercept = np.zeros(3), np.array([0.5])
     apply_update_map(
-        X,
+        kernel_rows(X),
         y,
         np.ones(10),
         np.arange(4),
@@ -207,7 +207,7 @@ def _run(
     batches = n_batches(n, batch_size)
     first_step = first_epoch * batches
     status, _ = apply_steps(
-        X,
+        X if isinstance(X, Rows) else kernel_rows(X),
         y,
         s,
         coef,
@@ -465,7 +465,19 @@ def test_backward_is_forward_over_the_reversed_sequence_exactly(loss, rng):
     work = np.empty(batch_size)
     for rows in reversed(batches):
         status, _ = apply_update_map(
-            X, y, s, rows, 0, len(rows), w, b, np.ones(1), rule, 0.05, work, False
+            kernel_rows(X),
+            y,
+            s,
+            rows,
+            0,
+            len(rows),
+            w,
+            b,
+            np.ones(1),
+            rule,
+            0.05,
+            work,
+            False,
         )
         assert status == 0
     assert_array_equal(coef, w)
@@ -522,7 +534,7 @@ def test_recording_and_partial_ranges(rng):
     def apply(coef, intercept, first, count, every=0):
         records = np.empty((count // every if every else 0, d + 1))
         status, _ = apply_steps(
-            X,
+            kernel_rows(X),
             y,
             s,
             coef,

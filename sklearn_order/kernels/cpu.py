@@ -79,7 +79,8 @@ def apply_update_map(
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features) or CSRRows
+    X : Rows
+        The rows of ``X`` (:func:`.storage.kernel_rows`).
     y : ndarray of shape (n_samples,)
         Targets (``±1`` for classification, the class index for the
         multinomial loss).
