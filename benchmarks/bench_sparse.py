@@ -17,25 +17,15 @@ Absolute times on shared machines are noise; read the ratios.
 import argparse
 import os
 import platform
-import time
 import warnings
 
 import numpy as np
-from bench_epoch import compile_seconds
+from bench_epoch import COMMON, compile_seconds, timed
 from scipy import sparse
 from sklearn.linear_model import SGDClassifier
 from threadpoolctl import threadpool_limits
 
 from sklearn_order import BackwardSGDClassifier
-
-COMMON = dict(
-    loss="log_loss",
-    penalty="l2",
-    alpha=1e-4,
-    learning_rate="constant",
-    eta0=0.01,
-    tol=None,
-)
 
 
 def make_sparse_data(n_samples, n_features, nnz_per_row, n_classes=2, seed=0):
@@ -55,12 +45,6 @@ def make_sparse_data(n_samples, n_features, nnz_per_row, n_classes=2, seed=0):
     score = X @ rng.standard_normal(n_features) + 0.3 * rng.standard_normal(n_samples)
     cuts = np.quantile(score, np.linspace(0, 1, n_classes + 1)[1:-1])
     return X, np.digitize(score, cuts)
-
-
-def timed(fit):
-    start = time.perf_counter()
-    fit()
-    return time.perf_counter() - start
 
 
 def quiet(fit):

@@ -3,7 +3,15 @@ import zlib
 import numpy as np
 import pytest
 
-from sklearn_order.losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
+from sklearn_order.kernels import UpdateRule
+from sklearn_order.losses import (
+    CLASSIFICATION_LOSSES,
+    LOSSES,
+    REGRESSION_LOSSES,
+    loss_parameter,
+)
+from sklearn_order.penalties import penalty_strengths
+from sklearn_order.schedules import CONSTANT
 
 
 @pytest.fixture
@@ -21,4 +29,33 @@ def make_targets(loss, rng, n):
 
 
 ALL_LOSSES = CLASSIFICATION_LOSSES + REGRESSION_LOSSES
+#: The epsilon of the kernel tests' Huber and epsilon-insensitive losses.
+EPSILON = 0.3
+
+
+def update_rule(
+    loss,
+    penalty,
+    *,
+    alpha=0.05,
+    l1_ratio=0.4,
+    schedule=CONSTANT,
+    power_t=0.5,
+    fit_intercept=True,
+):
+    """The :class:`UpdateRule` a kernel test applies (``epsilon`` = :data:`EPSILON`)."""
+    l2, l1 = penalty_strengths(penalty, alpha, l1_ratio)
+    return UpdateRule(
+        LOSSES[loss].code,
+        loss_parameter(loss, EPSILON),
+        l2,
+        l1,
+        fit_intercept,
+        schedule,
+        power_t,
+        alpha,
+        0.0,
+    )
+
+
 PENALTIES = [None, "l2", "l1", "elasticnet"]

@@ -21,17 +21,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import reference
-from conftest import ALL_LOSSES, PENALTIES, make_targets
+from conftest import ALL_LOSSES, EPSILON, PENALTIES, make_targets
+from conftest import update_rule as _rule
 from numba import cuda  # only a test imports it in the main process
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor, trajectory
 from sklearn_order._problem import DivergenceError, Problem
-from sklearn_order.kernels import UpdateRule
 from sklearn_order.losses import LOSSES, loss_parameter
 from sklearn_order.penalties import penalty_strengths
 from sklearn_order.sampling import SAMPLINGS, epoch_batches
-from sklearn_order.schedules import CONSTANT, INVSCALING
+from sklearn_order.schedules import INVSCALING
 
 SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 ROOT = Path(__file__).parents[1]
@@ -54,7 +54,6 @@ needs_cuda = pytest.mark.skipif(
 needs_gpu = pytest.mark.skipif(not REAL_GPU, reason="needs a real CUDA device")
 # simulator: exact (plain Python arithmetic); a GPU may fuse multiply-adds
 FLOAT64_RTOL = 1e-12 if SIMULATOR else 1e-9
-EPSILON = 0.3
 # short fits with a stopping rule: convergence is not the point here
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -66,21 +65,6 @@ def _small_blocks(monkeypatch):
         import sklearn_order._cuda_driver as driver
 
         monkeypatch.setattr(driver, "MAX_THREADS", 3)
-
-
-def _rule(loss, penalty, schedule=CONSTANT, fit_intercept=True):
-    l2, l1 = penalty_strengths(penalty, 0.05, 0.4)
-    return UpdateRule(
-        LOSSES[loss].code,
-        loss_parameter(loss, EPSILON),
-        l2,
-        l1,
-        fit_intercept,
-        schedule,
-        0.5,
-        0.05,
-        0.0,
-    )
 
 
 def _problems(loss, penalty, dtype, rng, *, n=23, d=4, batch_size=5, **kwargs):

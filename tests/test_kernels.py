@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 import reference
-from conftest import ALL_LOSSES, PENALTIES, make_targets
+from conftest import ALL_LOSSES, EPSILON, PENALTIES, make_targets
+from conftest import update_rule as _rule
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 
@@ -21,37 +22,12 @@ from sklearn_order.penalties import penalty_strengths
 from sklearn_order.sampling import SAMPLINGS, epoch_batches, n_batches
 from sklearn_order.schedules import CONSTANT, INVSCALING, step_size
 
-EPSILON = 0.3
 # placeholders for the GraB-only arguments of apply_steps
 NO_TABLE = np.empty((0, 0), dtype=np.int64)
 NO_HERDING = np.empty((0, 0))
 NO_POINTERS = np.empty(0, dtype=np.int64)
 NO_AVERAGE = np.empty(0)
 SEEDED_SAMPLINGS = [name for name in SAMPLINGS if name != "grab"]
-
-
-def _rule(
-    loss,
-    penalty,
-    *,
-    alpha=0.05,
-    l1_ratio=0.4,
-    schedule=CONSTANT,
-    power_t=0.5,
-    fit_intercept=True,
-):
-    l2, l1 = penalty_strengths(penalty, alpha, l1_ratio)
-    return UpdateRule(
-        LOSSES[loss].code,
-        loss_parameter(loss, EPSILON),
-        l2,
-        l1,
-        fit_intercept,
-        schedule,
-        power_t,
-        alpha,
-        0.0,
-    )
 
 
 def _reference_rule(loss, penalty, alpha=0.05, l1_ratio=0.4):
