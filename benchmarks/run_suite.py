@@ -268,6 +268,11 @@ def report(results):
     return "\n".join(lines) + "\n"
 
 
+def _named(fields, rows):
+    """Table rows (tuples) as dicts keyed by ``fields``, for the JSON file."""
+    return [dict(zip(fields, row)) for row in rows]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="under a minute")
@@ -298,23 +303,10 @@ def main():
         results["epoch"] = {
             "n_samples": epoch_args.n_samples,
             "n_features": epoch_args.n_features,
-            "rows": [
-                dict(
-                    zip(
-                        (
-                            "dtype",
-                            "order",
-                            "batch",
-                            "ours",
-                            "sklearn",
-                            "ratio",
-                            "numpy_pass",
-                        ),
-                        row,
-                    )
-                )
-                for row in rows
-            ],
+            "rows": _named(
+                ("dtype", "order", "batch", "ours", "sklearn", "ratio", "numpy_pass"),
+                rows,
+            ),
         }
         results["backward_vs_forward"] = backward_vs_forward(
             2_000 if quick else 20_000, 20, 1 if quick else 3
@@ -332,28 +324,14 @@ def main():
             "n_samples": sparse_args.n_samples,
             "n_features": sparse_args.n_features,
             "nnz": sparse_args.nnz,
-            "rows": [
-                dict(
-                    zip(
-                        (
-                            "dtype",
-                            "order",
-                            "batch",
-                            "sampling",
-                            "ours",
-                            "sklearn",
-                            "ratio",
-                        ),
-                        row,
-                    )
-                )
-                for row in sparse_rows(sparse_args)
-            ],
+            "rows": _named(
+                ("dtype", "order", "batch", "sampling", "ours", "sklearn", "ratio"),
+                sparse_rows(sparse_args),
+            ),
         }
-        results["multiclass"] = [
-            dict(zip(("order", "multinomial", "ovr", "ratio"), row))
-            for row in multiclass_rows(sparse_args)
-        ]
+        results["multiclass"] = _named(
+            ("order", "multinomial", "ovr", "ratio"), multiclass_rows(sparse_args)
+        )
     n_steps = 2_000 if quick else 10_000
     results["trajectory"] = {
         "n_steps": n_steps,
