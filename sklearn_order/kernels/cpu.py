@@ -45,7 +45,7 @@ def predictions(X, i, coef, intercept, scale, out, offset):
         Whether every prediction is finite.
     """
     n_outputs = intercept.shape[0]
-    d = coef.shape[0] // n_outputs
+    d = X.n_features
     finite = True
     for k in range(n_outputs):
         p = scale * row_dot(X, i, coef, k * d) + intercept[k]
@@ -197,7 +197,7 @@ def herd(
     ``O(K n_features)`` whatever the storage (the stale mean is dense).
     """
     size = herding.shape[1]
-    d = (size - n_outputs) // n_outputs
+    d = X.n_features
     total, stale, mean = herding[0], herding[1], herding[2]
     for r in range(stop - start):
         i = order[start + r]
@@ -364,22 +364,38 @@ def apply_steps(
     balance = scheme == GRAB and not reverse
     scale[0] = 1.0
     loaded_epoch = -1
+    # map k is batch `within` of epoch `epoch`, both stepped with k (integer
+    # divisions per map would cost as much as a short sparse row)
+    k = first_step + n_steps - 1 if reverse else first_step  # 0-based map index
+    epoch = k // batches
+    within = k - epoch * batches
     for q in range(n_steps):
-        k = first_step + (n_steps - 1 - q if reverse else q)  # 0-based map index
-        epoch = k // batches
+        if q > 0:
+            if reverse:
+                k -= 1
+                within -= 1
+                if within < 0:
+                    epoch -= 1
+                    within = batches - 1
+            else:
+                k += 1
+                within += 1
+                if within == batches:
+                    epoch += 1
+                    within = 0
         if epoch != loaded_epoch:
             if loaded_epoch >= 0 and not _finite(coef, intercept, scale):
                 return NON_FINITE, loaded_epoch
             load_epoch_order(scheme, seed, epoch, table, order)
-            if balance and k == epoch * batches:  # a call may resume mid-epoch
+            if balance and within == 0:  # a call may resume mid-epoch
                 start_herding(herding, pointers, epoch, n)
             loaded_epoch = epoch
-        start = (k - epoch * batches) * batch_size
+        start = within * batch_size
         stop = min(start + batch_size, n)
         if q + ahead < n_steps:
-            k_ahead = k - ahead if reverse else k + ahead
-            if k_ahead // batches == epoch:
-                ahead_start = (k_ahead - epoch * batches) * batch_size
+            within_ahead = within - ahead if reverse else within + ahead
+            if 0 <= within_ahead < batches:
+                ahead_start = within_ahead * batch_size
                 for r in range(ahead_start, min(ahead_start + batch_size, n)):
                     i = order[r]
                     prefetch_row(X, i)
