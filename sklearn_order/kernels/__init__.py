@@ -1,4 +1,10 @@
-"""Compiled kernels. ``dense`` holds the CPU kernels for dense arrays.
+"""Compiled kernels.
+
+- ``cpu``: the update map and the loop over maps, for dense and CSR rows
+  (whose row operations are in ``storage``);
+- ``trajectory``: backward trajectories (parallel replay, affine composition);
+- ``cuda``: the CUDA twin of ``cpu.apply_steps`` (``device="cuda"``; imported
+  only then).
 
 Every kernel implements the same contract: the update map ``T_B`` of
 design.md §2 (:func:`~sklearn_order.kernels.cpu.apply_update_map`), parameterised
