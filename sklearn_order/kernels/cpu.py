@@ -30,7 +30,14 @@ from ..penalties import l2_decay, soft_threshold
 from ..sampling import GRAB, fill_epoch_order
 from ..schedules import step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
-from .storage import add_row, fold_scale, prefetch_row, row_dot, subtract_batch
+from .storage import (
+    add_row,
+    fold_scale,
+    prefetch_row,
+    prefetch_row_start,
+    row_dot,
+    subtract_batch,
+)
 
 PREFETCH_ROWS = 4
 
@@ -392,15 +399,22 @@ def apply_steps(
             loaded_epoch = epoch
         start = within * batch_size
         stop = min(start + batch_size, n)
-        if q + ahead < n_steps:
-            within_ahead = within - ahead if reverse else within + ahead
-            if 0 <= within_ahead < batches:
-                ahead_start = within_ahead * batch_size
-                for r in range(ahead_start, min(ahead_start + batch_size, n)):
-                    i = order[r]
-                    prefetch_row(X, i)
-                    prefetch_item(y, i)
-                    prefetch_item(sample_weight, i)
+        # prefetch in two stages: where the rows of the map `2 ahead` maps later
+        # start (CSR) and their targets and weights, then the rows of the map
+        # `ahead` maps later, whose addresses are by then in cache
+        within_ahead = within - ahead if reverse else within + ahead
+        if 0 <= within_ahead < batches:
+            ahead_start = within_ahead * batch_size
+            for r in range(ahead_start, min(ahead_start + batch_size, n)):
+                prefetch_row(X, order[r])
+        within_far = within - 2 * ahead if reverse else within + 2 * ahead
+        if 0 <= within_far < batches:
+            far_start = within_far * batch_size
+            for r in range(far_start, min(far_start + batch_size, n)):
+                i = order[r]
+                prefetch_row_start(X, i)
+                prefetch_item(y, i)
+                prefetch_item(sample_weight, i)
         eta_t = step_size(
             rule.schedule,
             eta,

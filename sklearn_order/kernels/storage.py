@@ -348,6 +348,18 @@ def subtract_batch(X, order, start, stop, work, n_outputs, decay, w, scale):
 
 
 @jit_inline
+def prefetch_row_start(X, i):
+    """Ask for where row ``i`` starts to be loaded into cache (CSR; a hint).
+
+    A CSR row's address is read from ``indptr``, itself a random access:
+    fetched a few maps before the row is, it does not delay the row's
+    prefetch. Dense rows need nothing.
+    """
+    if X.is_sparse:
+        prefetch_item(X.indptr, i)
+
+
+@jit_inline
 def prefetch_row(X, i):
     """Ask for row ``i`` of ``X`` to be loaded into cache (a hint)."""
     if X.is_sparse:
