@@ -428,6 +428,11 @@ class Problem:
         """Whether every update map is affine in ``θ`` (squared error, no L1)."""
         return self.rule.loss == SQUARED_ERROR and self.rule.l1 == 0.0
 
+    @property
+    def has_affine_trajectory(self):
+        """Whether :meth:`backward_affine_iterates` applies (affine maps, dense X)."""
+        return self.is_affine and not self.is_sparse
+
     def backward_iterates(self, steps, theta0, eta):
         """Backward iterates ``θ̃_k`` for each ``k`` in ``steps``, by replay.
 

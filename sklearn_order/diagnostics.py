@@ -242,9 +242,7 @@ def trajectory(
 
     if estimator.order == "forward":
         used = "pass"
-    elif method == "affine" or (
-        method == "auto" and problems[0].is_affine and not problems[0].is_sparse
-    ):
+    elif method == "affine" or (method == "auto" and problems[0].has_affine_trajectory):
         used = "affine"
         if not problems[0].is_affine:
             raise ValueError(

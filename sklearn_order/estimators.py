@@ -351,8 +351,9 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (dense). float32 data is kept in float32.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, dense or sparse (CSR; other sparse formats are
+            converted). float32 data is kept in float32.
         y : array-like of shape (n_samples,)
             Class labels.
         coef_init : array-like of shape (n_classes, n_features), default=None
@@ -400,7 +401,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
             A chunk of training data.
         y : array-like of shape (n_samples,)
             Its labels.
@@ -452,14 +453,11 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
 
-    def _binary_multinomial(self):
-        return self._multinomial() and len(self.classes_) == 2
-
     def _coefficient_rows(self, coef, intercept):
-        # binary multinomial: the reported model f = f_1 − f_0 is trained as
-        # the two softmax rows (−f/2, f/2). Their updates are exact negatives
-        # of each other, so rows started antisymmetric stay so, and the split
-        # recovers the trained rows exactly.
+        # binary multinomial: the reported model f = f_1 − f_0 (one row) is
+        # trained as the two softmax rows (−f/2, f/2). Their updates are exact
+        # negatives of each other, so rows started antisymmetric stay so, and
+        # the split recovers the trained rows exactly.
         if self._multinomial() and coef.shape[0] == 1:
             return np.vstack([-coef / 2, coef / 2]), np.hstack(
                 [-intercept / 2, intercept / 2]
@@ -467,7 +465,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         return coef, intercept
 
     def _set_coefficients(self, coef, intercept, dtype):
-        if self._binary_multinomial():
+        if self._multinomial() and coef.shape[0] == 2:  # report f_1 − f_0
             coef, intercept = coef[1:] - coef[:1], intercept[1:] - intercept[:1]
         self.coef_ = self._in_dtype(coef, dtype)
         self.intercept_ = self._in_dtype(intercept, dtype)
@@ -479,7 +477,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
 
         Returns
@@ -498,7 +496,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
 
         Returns
@@ -524,7 +522,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
 
         Returns
@@ -548,7 +546,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
 
         Returns
@@ -666,8 +664,9 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (dense). float32 data is kept in float32.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, dense or sparse (CSR; other sparse formats are
+            converted). float32 data is kept in float32.
         y : array-like of shape (n_samples,)
             Targets.
         coef_init : array-like of shape (n_features,), default=None
@@ -704,7 +703,7 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {{array-like, sparse matrix}} of shape (n_samples, n_features)
             A chunk of training data.
         y : array-like of shape (n_samples,)
             Its targets.
@@ -733,7 +732,7 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
 
         Returns

@@ -91,11 +91,23 @@ def theta_length(n_features, groups):
 
 
 @cuda.jit(device=True)
-def _flag_non_finite(theta, length, fail):
-    """Record ``NON_FINITE`` in ``fail`` if ``theta[:length]`` is not finite."""
+def _stopped_non_finite(theta, length, fail, status, block, epoch):
+    """Whether ``theta[:length]`` stopped being finite; if so, record the failure.
+
+    Every thread of the block calls it (it synchronises them) and gets the
+    same answer; thread 0 writes ``NON_FINITE`` and ``epoch`` into
+    ``status[block]``.
+    """
     for j in range(cuda.threadIdx.x, length, cuda.blockDim.x):
         if not isfinite(theta[j]):
             cuda.atomic.min(fail, 0, NON_FINITE)
+    cuda.syncthreads()
+    if fail[0] == NO_FAILURE:
+        return False
+    if cuda.threadIdx.x == 0:
+        status[block, 0] = NON_FINITE
+        status[block, 1] = epoch
+    return True
 
 
 def _apply_steps_kernel(
@@ -215,14 +227,10 @@ def _apply_steps_kernel(
         k = start_map + (count - 1 - q if reverse else q)
         epoch = k // batches
         if epoch != loaded_epoch:
-            if loaded_epoch >= 0:
-                _flag_non_finite(area, d + 1, fail)
-                cuda.syncthreads()
-                if fail[0] != NO_FAILURE:
-                    if tid == 0:
-                        status[block, 0] = NON_FINITE
-                        status[block, 1] = loaded_epoch
-                    return
+            if loaded_epoch >= 0 and _stopped_non_finite(
+                area, d + 1, fail, status, block, loaded_epoch
+            ):
+                return
             loaded_epoch = epoch
             if table_period > 0:
                 row = epoch % table_period
@@ -325,12 +333,7 @@ def _apply_steps_kernel(
             for j in range(tid, d + 1, threads):
                 records[block, slot, j] = averaged[block, j] if averaging else area[j]
 
-    _flag_non_finite(area, d + 1, fail)
-    cuda.syncthreads()
-    if fail[0] != NO_FAILURE:
-        if tid == 0:
-            status[block, 0] = NON_FINITE
-            status[block, 1] = loaded_epoch
+    if _stopped_non_finite(area, d + 1, fail, status, block, loaded_epoch):
         return
     for j in range(tid, d + 1, threads):
         theta[block, j] = area[j]
