@@ -40,6 +40,21 @@ def _validate_training_data(estimator, X, y, **kwargs):
     return X, y
 
 
+def _label_classes(y):
+    """The sorted classes of the 1-D ``y``, after checking they are class labels.
+
+    ``check_classification_targets`` decides from the dtype and the set of
+    values of a 1-D ``y``, so it is run on the classes: the same verdict
+    without a second pass over ``y``. Object labels are checked on ``y``
+    first, since labels of mixed types cannot be sorted.
+    """
+    if y.dtype.kind == "O":
+        check_classification_targets(y)
+    classes = np.unique(y)
+    check_classification_targets(classes)
+    return classes
+
+
 _SHARED_PARAMETERS_DOC = """
     order : {"backward", "forward"}, default="backward"
         How the minibatch update maps ``T_1, T_2, …`` are composed.
@@ -333,16 +348,15 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
     def _outputs(self, y, sample_weight, classes):
         """Target and weight vectors: one ``±1`` pair per one-vs-rest problem,
         or the class indices for the multinomial problem."""
-        class_index = np.searchsorted(classes, y)
         if self.class_weight is None:
             weights = sample_weight
         else:
             per_class = compute_class_weight(self.class_weight, classes=classes, y=y)
-            weights = sample_weight * per_class[class_index]
+            weights = sample_weight * per_class[np.searchsorted(classes, y)]
         if self._multinomial():
-            return [class_index.astype(np.float64)], [weights]
-        positives = [1] if classes.size == 2 else range(classes.size)
-        targets = [np.where(class_index == c, 1.0, -1.0) for c in positives]
+            return [np.searchsorted(classes, y).astype(np.float64)], [weights]
+        positives = classes[1:] if classes.size == 2 else classes
+        targets = [np.where(y == c, 1.0, -1.0) for c in positives]
         return targets, [weights] * len(targets)
 
     @atomic_fit
@@ -378,8 +392,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
     def _training_data(self, X, y, sample_weight, coef_init, intercept_init):
         """Validate; one ``±1`` target and weight vector per one-vs-rest problem."""
         X, y = _validate_training_data(self, X, y)
-        check_classification_targets(y)
-        classes = np.unique(y)
+        classes = _label_classes(y)
         if classes.size < 2:
             raise ValueError(
                 "The number of classes has to be greater than one; got "
@@ -443,8 +456,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         else:
             classes = self.classes_
         X, y = _validate_training_data(self, X, y, reset=first_call)
-        check_classification_targets(y)
-        unknown = np.setdiff1d(np.unique(y), classes)
+        unknown = np.setdiff1d(_label_classes(y), classes)
         if unknown.size:
             raise ValueError(f"y contains labels not in classes: {unknown!r}.")
         sample_weight = self._sample_weight(sample_weight, X)

@@ -219,3 +219,25 @@ def test_malformed_sparse_structure_is_rejected(Estimator, rng):
     negative.indices[1] = -1
     with pytest.raises(ValueError, match="malformed sparse matrix"):
         Estimator().fit(negative, y)
+    decreasing = X.copy()
+    decreasing.indptr[2] = decreasing.indptr[4] + 1
+    with pytest.raises(ValueError, match="malformed sparse matrix: indptr"):
+        Estimator().fit(decreasing, y)
+    past_the_end = X.copy()
+    past_the_end.indptr[-1] = X.nnz + 1
+    with pytest.raises(ValueError, match="malformed sparse matrix: indptr"):
+        Estimator().fit(past_the_end, y)
+
+
+def test_structure_check_leaves_the_matrix_alone(rng):
+    X, y = _data(BackwardSGDClassifier, rng)
+    X = sparse.csr_matrix(X)
+    # mixed index dtypes: SciPy's full check_format would replace both index
+    # arrays of the caller's matrix (recasting indptr to int64)
+    X.indices = X.indices.astype(np.int64)
+    arrays = (X.data, X.indices, X.indptr)
+    copies = [a.copy() for a in arrays]
+    BackwardSGDClassifier(max_iter=2, tol=None).fit(X, y)
+    for array, original, copy in zip((X.data, X.indices, X.indptr), arrays, copies):
+        assert array is original
+        assert_array_equal(array, copy)

@@ -97,11 +97,14 @@ def kernel_rows(X):
 
 
 def check_csr_structure(X):
-    """Check that a CSR matrix's indices and row pointers are in range.
+    """Check that a CSR matrix's row pointers and column indices are in range.
 
     The kernels read ``X.data``/``X.indices`` at the positions the row
     pointers give and write the weights at the column indices, without
     bounds checks: a malformed matrix must be rejected before training.
+    Costs one pass over the indices; ``X`` is not modified (SciPy's
+    ``check_format(full_check=True)`` may prune or recast its arrays in
+    place, and takes two passes).
 
     Parameters
     ----------
@@ -111,12 +114,29 @@ def check_csr_structure(X):
     ------
     ValueError
         If a column index is negative or ``>= n_features``, or the row
-        pointers are not non-decreasing from 0 to ``nnz``.
+        pointers do not run non-decreasing from 0 to at most ``nnz``.
     """
-    try:
-        X.check_format(full_check=True)
-    except ValueError as error:
-        raise ValueError(f"malformed sparse matrix: {error}") from None
+    n_rows, n_features = X.shape
+    data, indices, indptr = X.data, X.indices, X.indptr
+    if data.ndim != 1 or indices.ndim != 1 or indptr.ndim != 1:
+        problem = "data, indices and indptr must be 1-D"
+    elif indptr.shape[0] != n_rows + 1:
+        problem = f"indptr has {indptr.shape[0]} entries; expected {n_rows + 1}"
+    elif indices.shape[0] != data.shape[0]:
+        problem = "indices and data must have the same length"
+    elif indptr[0] != 0 or indptr[-1] > indices.shape[0]:
+        problem = "indptr must start at 0 and end at most at the length of indices"
+    elif np.any(indptr[1:] < indptr[:-1]):
+        problem = "indptr must be non-decreasing"
+    # a negative index viewed as unsigned is larger than any valid one: one
+    # reduction checks both bounds
+    elif indices.shape[0] and (
+        indices.view(f"u{indices.dtype.itemsize}").max() >= n_features
+    ):
+        problem = f"column indices must be in [0, {n_features})"
+    else:
+        return
+    raise ValueError(f"malformed sparse matrix: {problem}.")
 
 
 # -- dense rows ---------------------------------------------------------------
