@@ -43,7 +43,7 @@ from types import SimpleNamespace
 
 import numpy as np
 from bench_epoch import compile_seconds, make_data, time_dtype
-from bench_sparse import multiclass_rows, sparse_rows
+from bench_sparse import multiclass_rows, sparse_rows, sparse_table
 from bench_trajectory import time_methods
 from threadpoolctl import threadpool_limits
 
@@ -243,17 +243,7 @@ def report(results):
         f"## 6. Sparse CSR vs scikit-learn (n={sp['n_samples']:,}, "
         f"d={sp['n_features']:,}, {sp['nnz']} non-zeros per row, log_loss, L2)",
         "",
-        "| dtype | order | batch | sampling | ours s/epoch | sklearn s/epoch "
-        "| ours / sklearn |",
-        "|---|---|---|---|---|---|---|",
-        *[
-            f"| {r['dtype']} | {r['order']} | {r['batch']} | {r['sampling']} "
-            f"| {r['ours']:.4f} | {r['sklearn']:.4f} | **{r['ratio']:.2f}** |"
-            for r in sp["rows"]
-        ],
-        "",
-        "scikit-learn runs with shuffle=True against reshuffle, shuffle=False "
-        "against cyclic.",
+        sparse_table([tuple(r.values()) for r in sp["rows"]], sp["epochs"]),
         "",
         "## 7. Ten classes: multinomial vs one-vs-rest (same sparse data, one thread)",
         "",
@@ -317,15 +307,27 @@ def main():
             n_samples=5_000 if quick else 100_000,
             n_features=5_000 if quick else 100_000,
             nnz=50,
-            epochs=2 if quick else 3,
+            epochs=8 if quick else 4,
             repeats=1 if quick else 5,
         )
         results["sparse"] = {
             "n_samples": sparse_args.n_samples,
             "n_features": sparse_args.n_features,
             "nnz": sparse_args.nnz,
+            "epochs": sparse_args.epochs,
             "rows": _named(
-                ("dtype", "order", "batch", "sampling", "ours", "sklearn", "ratio"),
+                (
+                    "dtype",
+                    "order",
+                    "batch",
+                    "sampling",
+                    "ours",
+                    "sklearn",
+                    "ratio",
+                    "whole_fit_ratio",
+                    "ours_fixed",
+                    "sklearn_fixed",
+                ),
                 sparse_rows(sparse_args),
             ),
         }
