@@ -348,13 +348,17 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
     def _outputs(self, y, sample_weight, classes):
         """Target and weight vectors: one ``±1`` pair per one-vs-rest problem,
         or the class indices for the multinomial problem."""
+        # each row's class index, where it is needed (one-vs-rest targets are
+        # built from the labels directly)
+        if self.class_weight is not None or self._multinomial():
+            class_index = np.searchsorted(classes, y)
         if self.class_weight is None:
             weights = sample_weight
         else:
             per_class = compute_class_weight(self.class_weight, classes=classes, y=y)
-            weights = sample_weight * per_class[np.searchsorted(classes, y)]
+            weights = sample_weight * per_class[class_index]
         if self._multinomial():
-            return [np.searchsorted(classes, y).astype(np.float64)], [weights]
+            return [class_index.astype(np.float64)], [weights]
         positives = classes[1:] if classes.size == 2 else classes
         targets = [np.where(y == c, 1.0, -1.0) for c in positives]
         return targets, [weights] * len(targets)
