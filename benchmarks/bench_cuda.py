@@ -96,8 +96,12 @@ def _row(name, cpu_seconds, gpu_seconds, difference, gpu_fit=None):
     }
 
 
-def run(quick):
-    """Time every configuration; return the rows and the compile times."""
+def run(quick, progress=None):
+    """Time every configuration; return the rows and the compile times.
+
+    ``progress(results)``, if given, is called with the results so far after
+    every row, so that a run cut short still leaves its finished rows.
+    """
     rng = np.random.default_rng(0)
     n, d = (60, 4) if quick else (1_000_000, 256)
     batch_sizes = (20,) if quick else (32, 256, 4096)
@@ -105,6 +109,13 @@ def run(quick):
     w = rng.normal(size=d) / np.sqrt(d)
     y = (X64 @ w + 0.3 * rng.normal(size=n) > 0).astype(np.int64)
     rows, compile_times = [], {}
+    results = {"n_samples": n, "n_features": d, "rows": rows}
+    results["compile_s"] = compile_times
+
+    def done():
+        if progress is not None:
+            progress(results)
+
     for dtype in (np.float32, np.float64):
         X = X64.astype(dtype) if dtype is np.float32 else X64
         small = min(n, 2000)
@@ -139,6 +150,7 @@ def run(quick):
                         gpu_fit=fits[1]["cuda"][0],
                     )
                 )
+                done()
         del X
     X = X64.astype(np.float32)
     del X64
@@ -161,6 +173,7 @@ def run(quick):
             _relative_difference(fits["cuda"][1].coef_, fits["cpu"][1].coef_),
         )
     )
+    done()
 
     n_steps, every = (8, 4) if quick else (2000, 10)
     batch_size = 8 if quick else 256
@@ -179,7 +192,8 @@ def run(quick):
             _relative_difference(paths["cuda"][1].coef, paths["cpu"][1].coef),
         )
     )
-    return {"n_samples": n, "n_features": d, "rows": rows, "compile_s": compile_times}
+    done()
+    return results
 
 
 def _device_name():
@@ -220,6 +234,23 @@ def report(results):
     return "\n".join(lines)
 
 
+def _write(results, out, tests, start):
+    """Print the table and, with ``out``, write ``cuda.md`` and ``cuda.json``."""
+    results["gpu"] = _device_name()
+    results["cpu"] = platform.processor() or platform.machine()
+    results["tests_passed"] = None if tests is None else tests.returncode == 0
+    results["total_s"] = time.perf_counter() - start
+    text = report(results)
+    text += f"\n\ntotal {results['total_s']:.0f} s"
+    if tests is not None:
+        text += f"; CUDA tests {'passed' if tests.returncode == 0 else 'FAILED'}"
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "cuda.md").write_text(text + "\n")
+        (out / "cuda.json").write_text(json.dumps(results, indent=2) + "\n")
+    return text
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small shapes, no tests")
@@ -236,20 +267,12 @@ def main(argv=None):
             text=True,
         )
         print(tests.stdout[-2000:], flush=True)
-    results = run(args.quick)
-    results["gpu"] = _device_name()
-    results["cpu"] = platform.processor() or platform.machine()
-    results["tests_passed"] = None if tests is None else tests.returncode == 0
-    results["total_s"] = time.perf_counter() - start
-    text = report(results)
-    text += f"\n\ntotal {results['total_s']:.0f} s"
-    if tests is not None:
-        text += f"; CUDA tests {'passed' if tests.returncode == 0 else 'FAILED'}"
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "cuda.md").write_text(text + "\n")
-        (args.out / "cuda.json").write_text(json.dumps(results, indent=2) + "\n")
+        if args.out:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "cuda_tests.log").write_text(tests.stdout + tests.stderr)
+    # the files are rewritten after every row: a run cut short keeps its rows
+    results = run(args.quick, lambda partial: _write(partial, args.out, tests, start))
+    print(_write(results, args.out, tests, start))
     return 0 if tests is None or tests.returncode == 0 else 1
 
 
