@@ -208,6 +208,21 @@ def _device_name():
     return "none (simulator?)"
 
 
+def _kernel_resources():
+    """Registers per thread and the largest block, per compiled kernel signature."""
+    try:
+        from sklearn_order.kernels.cuda import apply_steps_kernel
+
+        registers = apply_steps_kernel.get_regs_per_thread()
+        threads = apply_steps_kernel.get_max_threads_per_block()
+        return [
+            {"registers": registers[sig], "max_threads_per_block": threads[sig]}
+            for sig in registers
+        ]
+    except Exception:  # the simulator allocates no registers
+        return []
+
+
 def report(results):
     """The results as a Markdown table."""
     lines = [
@@ -239,8 +254,14 @@ def _write(results, out, tests, start):
     results["gpu"] = _device_name()
     results["cpu"] = platform.processor() or platform.machine()
     results["tests_passed"] = None if tests is None else tests.returncode == 0
+    results["kernel_resources"] = _kernel_resources()
     results["total_s"] = time.perf_counter() - start
     text = report(results)
+    for kernel in results["kernel_resources"]:
+        text += (
+            f"\nkernel: {kernel['registers']} registers per thread, blocks of at "
+            f"most {kernel['max_threads_per_block']} threads"
+        )
     text += f"\n\ntotal {results['total_s']:.0f} s"
     if tests is not None:
         text += f"; CUDA tests {'passed' if tests.returncode == 0 else 'FAILED'}"

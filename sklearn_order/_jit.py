@@ -150,14 +150,15 @@ def cuda_device(cpu_function):
 def cuda_kernel(function, **options):
     """Compile ``function`` lazily as a CUDA kernel with ``CUDA_OPTIONS``.
 
-    ``options`` are further ``numba.cuda.jit`` options (e.g. ``max_registers``);
-    the CUDA simulator, which allocates no registers, ignores
-    ``max_registers``.
+    ``options`` are further ``numba.cuda.jit`` options (e.g. ``max_registers``,
+    ``launch_bounds``); the CUDA simulator, which allocates no registers,
+    takes neither.
     """
     from numba import cuda
 
     if numba.config.ENABLE_CUDASIM:
         options.pop("max_registers", None)
+        options.pop("launch_bounds", None)
     return cuda.jit(**CUDA_OPTIONS, **options)(function)
 
 

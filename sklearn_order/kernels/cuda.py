@@ -69,9 +69,11 @@ _step_size = cuda_device(step_size)
 # "No failure" in the atomic minimum over ``row * 4 + status``.
 NO_FAILURE = 2**62
 #: Most threads a block is launched with (25 warps). The kernel is compiled
-#: with at most ``65536 // MAX_BLOCK_THREADS`` registers per thread (rounded
-#: down to 8: 80) so that a block of this size always fits one
-#: multiprocessor's register file (64K registers).
+#: with this launch bound and at most ``65536 // MAX_BLOCK_THREADS`` registers
+#: per thread (rounded down to 8: 80) so that a block of this size always fits
+#: one multiprocessor's register file (64K registers). The register cap alone
+#: did not guarantee it: on an H100 (numba-cuda 0.30) blocks of 800 threads
+#: failed to launch for lack of registers until the bound was given too.
 MAX_BLOCK_THREADS = 800
 _MAX_REGISTERS = 65536 // MAX_BLOCK_THREADS // 8 * 8
 
@@ -342,4 +344,6 @@ def _apply_steps_kernel(
         status[block, 1] = -1
 
 
-apply_steps_kernel = cuda_kernel(_apply_steps_kernel, max_registers=_MAX_REGISTERS)
+apply_steps_kernel = cuda_kernel(
+    _apply_steps_kernel, max_registers=_MAX_REGISTERS, launch_bounds=MAX_BLOCK_THREADS
+)
