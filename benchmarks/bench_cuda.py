@@ -223,6 +223,14 @@ def _kernel_resources():
         return []
 
 
+def _kernel_lines(results):
+    return "".join(
+        f"\nkernel: {kernel['registers']} registers per thread, blocks of at most "
+        f"{kernel['max_threads_per_block']} threads"
+        for kernel in results.get("kernel_resources", [])
+    )
+
+
 def report(results):
     """The results as a Markdown table."""
     lines = [
@@ -235,9 +243,13 @@ def report(results):
     ]
     for row in results["rows"]:
         fit = row["gpu_fit_1_epoch_s"]
+        # a per-epoch time is a difference of two fits: where the fits' fixed
+        # costs vary by more than the epochs take, it is noise, not a speed
+        noise = min(row["cpu_s"], row["gpu_s"]) <= 0
+        speedup = "noise (a time ≤ 0)" if noise else f"{row['speedup']:.2g}×"
         lines.append(
             f"| {row['configuration']} | {row['cpu_s']:.3f} | {row['gpu_s']:.3f} "
-            f"| {row['speedup']:.1f}× | {'' if fit is None else f'{fit:.3f}'} "
+            f"| {speedup} | {'' if fit is None else f'{fit:.3f}'} "
             f"| {row['max_rel_diff']:.1e} |"
         )
     lines.append("")
@@ -257,11 +269,7 @@ def _write(results, out, tests, start):
     results["kernel_resources"] = _kernel_resources()
     results["total_s"] = time.perf_counter() - start
     text = report(results)
-    for kernel in results["kernel_resources"]:
-        text += (
-            f"\nkernel: {kernel['registers']} registers per thread, blocks of at "
-            f"most {kernel['max_threads_per_block']} threads"
-        )
+    text += _kernel_lines(results)
     text += f"\n\ntotal {results['total_s']:.0f} s"
     if tests is not None:
         text += f"; CUDA tests {'passed' if tests.returncode == 0 else 'FAILED'}"
@@ -276,7 +284,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small shapes, no tests")
     parser.add_argument("--out", type=Path, help="folder for cuda.md and cuda.json")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="CUDA_JSON",
+        help="print the table of an earlier run's cuda.json, and run nothing",
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        results = json.loads(args.report.read_text())
+        print(report(results) + _kernel_lines(results))
+        return 0
     start = time.perf_counter()
     tests = None
     if not args.quick:
