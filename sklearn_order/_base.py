@@ -18,10 +18,10 @@ from sklearn.base import BaseEstimator, is_regressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._problem import Problem
+from ._training import fit_output, pass_output, run_outputs
 from .kernels import UpdateRule
 from .losses import LOSSES, MULTINOMIAL_LOG_LOSS, loss_parameter
 from .orders import ORDERS, StoppingRule
@@ -214,11 +214,14 @@ class BaseBackwardSGD(BaseEstimator):
 
     # -- training -----------------------------------------------------------
 
-    def _problems(self, X, targets, weights, seed, validation=None, n_rows=1):
+    def _problems(
+        self, X, targets, weights, seed, validation=None, n_rows=1, rows=None
+    ):
         """One :class:`Problem` per target vector.
 
         ``n_rows`` (coefficient rows) is the number of classes that the
-        multinomial problem moves together; 1 otherwise.
+        multinomial problem moves together; 1 otherwise. ``rows`` are the
+        rows to train on (early stopping), ``None`` for all.
         """
         rule = self._update_rule()
         n_outputs = n_rows if self._multinomial() else 1
@@ -236,6 +239,7 @@ class BaseBackwardSGD(BaseEstimator):
                 average_start=self._average_start(),
                 validation=None if validation is None else validation[k],
                 n_outputs=n_outputs,
+                rows=rows,
             )
             for k in range(len(targets))
         ]
@@ -265,19 +269,21 @@ class BaseBackwardSGD(BaseEstimator):
             return [(coef.reshape(-1), intercept)]
         return [(coef[k], intercept[k : k + 1]) for k in range(coef.shape[0])]
 
-    def _run_outputs(self, work, n_outputs):
-        """Run ``work(k)`` for every output, in threads when there are several."""
-        n_jobs = getattr(self, "n_jobs", None)
-        if getattr(self, "device", "cpu") == "cuda":
-            n_jobs = n_outputs  # one host thread and CUDA stream per output
-        if n_outputs == 1 or n_jobs in (None, 1):
-            return [work(k) for k in range(n_outputs)]
-        return Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(work)(k) for k in range(n_outputs)
+    def _run_outputs(self, function, problems, parameters, **kw):
+        """:func:`~._training.run_outputs` with this estimator's workers."""
+        on_device = getattr(self, "device", "cpu") == "cuda"
+        return run_outputs(
+            function,
+            problems,
+            parameters,
+            # on a GPU: one host thread and CUDA stream per output
+            n_jobs=len(problems) if on_device else getattr(self, "n_jobs", None),
+            threads_only=on_device,
+            **kw,
         )
 
-    def _train(self, X, targets, weights, coef, intercept, validation=None):
-        """Fit every output from ``(coef, intercept)``, in place, in this order.
+    def _train(self, X, targets, weights, coef, intercept, rows=None, validation=None):
+        """Fit every output from ``(coef, intercept)`` in this order.
 
         Parameters
         ----------
@@ -285,7 +291,11 @@ class BaseBackwardSGD(BaseEstimator):
         targets, weights : list of ndarray of shape (n_samples,)
             One target vector and one weight vector per problem.
         coef : ndarray of shape (n_rows, n_features), float64
+            Starting weights; overwritten with the fitted (or averaged) ones.
         intercept : ndarray of shape (n_rows,), float64
+            Starting intercepts; overwritten likewise.
+        rows : ndarray of int64, default=None
+            The rows to train on (early stopping); ``None`` for all.
         validation : list of (X, y, sample_weight), default=None
             Held-out rows per problem, for early stopping.
 
@@ -297,17 +307,18 @@ class BaseBackwardSGD(BaseEstimator):
             ``n_iter`` times the number of maps per epoch.
         """
         problems = self._problems(
-            X, targets, weights, self._seed(), validation, len(coef)
+            X, targets, weights, self._seed(), validation, len(coef), rows
         )
-        parameters = self._problem_parameters(coef, intercept)
-        order = ORDERS[self.order]
-        stop = self._stopping_rule()
-        results = self._run_outputs(
-            lambda k: order.fit(problems[k], *parameters[k], stop), len(problems)
+        fits = self._run_outputs(
+            fit_output,
+            problems,
+            self._problem_parameters(coef, intercept),
+            order=self.order,
+            stop=self._stopping_rule(),
         )
-        n_iter = max(result.n_iter for result in results)
-        self._use_averages(problems, coef, intercept, n_iter * problems[0].n_batches)
-        if not all(result.converged for result in results):
+        n_iter = max(fit.n_iter for fit in fits)
+        self._collect(fits, coef, intercept, n_iter * problems[0].n_batches)
+        if not all(fit.converged for fit in fits):
             criterion = (
                 "the backward iterates at successive doubled epoch counts did "
                 "not agree to tol"
@@ -324,14 +335,19 @@ class BaseBackwardSGD(BaseEstimator):
             )
         return n_iter, n_iter * problems[0].n_batches
 
-    def _use_averages(self, problems, coef, intercept, last_step):
-        """With ``average``: report the averaged iterates, keep the last ones.
+    def _collect(self, fits, coef, intercept, last_step):
+        """Assemble the outputs' fits into ``(coef, intercept)``.
 
-        The last (standard) iterates are kept in ``_standard_coef`` and
+        With ``average``, the averaged iterates are reported and the last
+        (standard) iterates are kept in ``_standard_coef`` and
         ``_standard_intercept`` so that ``partial_fit`` can continue from
         them. Before step ``average`` (``last_step`` below it) there is no
         average yet, and the last iterates are reported, as in scikit-learn.
         """
+        parameters = self._problem_parameters(coef, intercept)
+        for fit, (weights, intercepts) in zip(fits, parameters):
+            weights[:] = fit.coef
+            intercepts[:] = fit.intercept
         if not self._average_start():
             for name in ("_standard_coef", "_standard_intercept"):
                 self.__dict__.pop(name, None)
@@ -339,11 +355,9 @@ class BaseBackwardSGD(BaseEstimator):
         self._standard_coef, self._standard_intercept = coef.copy(), intercept.copy()
         if last_step < self._average_start():
             return
-        parameters = self._problem_parameters(coef, intercept)
-        for problem, (weights, intercepts) in zip(problems, parameters):
-            averaged = problem.running_average()
-            weights[:] = averaged[: weights.size]
-            intercepts[:] = averaged[weights.size :]
+        for fit, (weights, intercepts) in zip(fits, parameters):
+            weights[:] = fit.average[: weights.size]
+            intercepts[:] = fit.average[weights.size :]
 
     def _train_one_pass(
         self, X, targets, weights, coef, intercept, t_start, initial_average=None
@@ -356,7 +370,8 @@ class BaseBackwardSGD(BaseEstimator):
         far) modulo ``2**20`` (``"grab"``: its first, seeded order), and the
         schedule continues from ``t_start``. With ``average``, the running
         mean continues from ``initial_average`` (the averaged coefficient
-        rows and intercepts).
+        rows and intercepts). ``(coef, intercept)`` are overwritten with the
+        result.
 
         Returns
         -------
@@ -364,9 +379,6 @@ class BaseBackwardSGD(BaseEstimator):
             Number of maps applied.
         """
         problems = self._problems(X, targets, weights, self._seed(), n_rows=len(coef))
-        parameters = self._problem_parameters(coef, intercept)
-        reverse = ORDERS[self.order].reverse
-        eta = float(self.eta0)
         # GraB balances an epoch with the previous epoch of the same data; a
         # chunk has none, so it is visited in GraB's first (seeded) order.
         epoch_key = 0 if self.sampling == "grab" else t_start % _PARTIAL_FIT_EPOCH_KEYS
@@ -374,18 +386,16 @@ class BaseBackwardSGD(BaseEstimator):
             averages = self._problem_parameters(*initial_average)
             for problem, (weights, intercepts) in zip(problems, averages):
                 problem.running_average(initial=np.concatenate([weights, intercepts]))
-        self._run_outputs(
-            lambda k: problems[k].run(
-                *parameters[k],
-                first_epoch=epoch_key,
-                n_epochs=1,
-                reverse=reverse,
-                t_start=t_start,
-                eta=eta,
-            ),
-            len(problems),
+        fits = self._run_outputs(
+            pass_output,
+            problems,
+            self._problem_parameters(coef, intercept),
+            order=self.order,
+            first_epoch=epoch_key,
+            t_start=t_start,
+            eta=float(self.eta0),
         )
-        self._use_averages(problems, coef, intercept, t_start + problems[0].n_batches)
+        self._collect(fits, coef, intercept, t_start + problems[0].n_batches)
         return problems[0].n_batches
 
     # -- sparse coefficients ------------------------------------------------
@@ -504,10 +514,17 @@ class BaseBackwardSGD(BaseEstimator):
 
         Returns
         -------
-        train : TrainingData
-            The rows to train on (a copy of those rows of ``X``).
+        train : ndarray of int64
+            The increasing indices of the rows to train on: they are trained
+            on in place, in data order, as in a fit on ``X[train]``.
         validation : list of (X, y, sample_weight)
-            The held-out rows, per output.
+            The held-out rows (a copy of those rows of ``X``), per output.
+
+        Raises
+        ------
+        ValueError
+            If the split cannot be made, or the held-out rows' weights sum
+            to zero for an output (no score could be computed).
         """
         from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
@@ -532,26 +549,37 @@ class BaseBackwardSGD(BaseEstimator):
                 f"validation_fraction={self.validation_fraction} cannot make a "
                 f"validation set here: {error}"
             ) from None
+        train, held_out = np.sort(train), np.sort(held_out)
+        for weight in data.weights:
+            if not weight[held_out].sum() > 0:
+                raise ValueError(
+                    "early_stopping=True: the sample weights of the validation "
+                    f"split ({held_out.size} held-out rows, validation_fraction="
+                    f"{self.validation_fraction}) sum to zero, so no validation "
+                    "score can be computed. Give those rows weight, change "
+                    "random_state or validation_fraction, or set "
+                    "early_stopping=False."
+                )
         X_held_out = data.X[held_out]
         validation = [
             (X_held_out, target[held_out], weight[held_out])
             for target, weight in zip(data.targets, data.weights)
         ]
-        X_train = data.X[train]
-        train_data = data._replace(
-            X=X_train if sparse.issparse(X_train) else np.ascontiguousarray(X_train),
-            targets=[target[train] for target in data.targets],
-            weights=[weight[train] for weight in data.weights],
-        )
-        return train_data, validation
+        return train.astype(np.int64), validation
 
     def _fit_training_data(self, data):
         """Train on :class:`TrainingData` and set the fitted attributes."""
-        validation = None
+        rows = validation = None
         if self.early_stopping:
-            data, validation = self._split_validation(data)
+            rows, validation = self._split_validation(data)
         n_iter, n_maps = self._train(
-            data.X, data.targets, data.weights, data.coef, data.intercept, validation
+            data.X,
+            data.targets,
+            data.weights,
+            data.coef,
+            data.intercept,
+            rows,
+            validation,
         )
         if data.classes is not None:
             self.classes_ = data.classes

@@ -28,13 +28,13 @@ Not supported on the device (a ``ValueError`` at fit time): ``sampling="grab"``
 """
 
 import threading
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numba
 import numpy as np
 from scipy import sparse
 
-from ._problem import Problem
+from ._problem import Problem, check_not_cancelled
 from .kernels import OK
 from .sampling import CYCLIC, GRAB, ONCE, fill_epoch_order
 
@@ -145,6 +145,13 @@ def on_device(problems):
             "built from the gradients during each pass); use another sampling "
             'scheme or device="cpu".'
         )
+    rows = problems[0].rows
+    if rows is not None:  # early stopping: the device holds the training rows
+        X = X[rows]
+        problems = [
+            replace(p, X=X, y=p.y[rows], sample_weight=p.sample_weight[rows], rows=None)
+            for p in problems
+        ]
     shared = _DeviceData(X)
     return [
         CudaProblem(
@@ -561,6 +568,7 @@ class CudaProblem(Problem):
             ran = ~failed
             statuses[ran] = window_status[ran]
             done += w_hi - w_lo
+            check_not_cancelled(self.state)
         with _launch_lock():  # into the callers' (C-contiguous) arrays
             theta_d.copy_to_host(theta, stream=stream)
             if track_loss:

@@ -50,6 +50,27 @@ class DivergenceError(ValueError):
     """The SGD iterates diverged: the learning rate is too large for the data."""
 
 
+class FitCancelled(RuntimeError):
+    """A worker's fit stopped because the fit that started it was interrupted."""
+
+
+# Tokens of fits whose caller was interrupted or failed while thread workers
+# ran them (see ``_training.run_outputs``); their problems stop at the next
+# return to Python.
+_CANCELLED_FITS = set()
+
+
+def cancel_fit(token):
+    """Stop the problems whose ``state["fit"]`` is ``token`` at their next call."""
+    _CANCELLED_FITS.add(token)
+
+
+def check_not_cancelled(state):
+    """Raise :class:`FitCancelled` if the fit running this problem was cancelled."""
+    if state.get("fit") in _CANCELLED_FITS:
+        raise FitCancelled("the fit was interrupted")
+
+
 @dataclass(frozen=True)
 class Problem:
     """A linear model to train by composing update maps.
@@ -83,8 +104,14 @@ class Problem:
         Number of linear models the update map moves together: 1, or the
         number of classes for the multinomial loss. Their weights are laid
         out one model after the other in one flat ``coef``.
+    rows : ndarray of shape (n_visited,), int64, or None
+        The increasing indices of the rows to train on (early stopping holds
+        the others out); ``None`` for every row. The batch sequence is drawn
+        over these rows in data order, exactly as for a fit on ``X[rows]``,
+        without copying them.
     state : dict
-        State kept between forward calls: GraB's herding, the running mean.
+        State kept between forward calls: GraB's herding, the running mean;
+        and the token of the fit running it in a worker thread, if any.
     """
 
     X: np.ndarray
@@ -99,12 +126,13 @@ class Problem:
     average_start: int = 0
     validation: tuple | None = None
     n_outputs: int = 1
+    rows: np.ndarray | None = None
     state: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_samples(self):
-        """Number of rows."""
-        return self.X.shape[0]
+        """Number of rows trained on."""
+        return self.X.shape[0] if self.rows is None else self.rows.shape[0]
 
     @property
     def n_parameters(self):
@@ -114,7 +142,7 @@ class Problem:
     @property
     def n_batches(self):
         """Number of update maps per epoch."""
-        return n_batches(self.X.shape[0], self.batch_size)
+        return n_batches(self.n_samples, self.batch_size)
 
     def run(
         self,
@@ -241,7 +269,7 @@ class Problem:
             ordering = self._balancing_state()
         average_start = self.average_start if average and not reverse else 0
         averaged = self.running_average() if average_start else _NO_AVERAGE
-        rows = kernel_rows(self.X)
+        rows = self.kernel_rows()
         order = np.empty(self.n_samples, dtype=np.int64)
         work = np.empty(self.batch_size * self.n_outputs)
         scale = np.ones(1)
@@ -283,6 +311,7 @@ class Problem:
             )
             if status != OK:
                 raise self._divergence_error(status, epoch)
+            check_not_cancelled(self.state)
             done += count
         return records
 
@@ -292,7 +321,7 @@ class Problem:
         A multiple of ``record_every`` so that records fall on whole calls.
         """
         n_features = self.X.shape[1]
-        row_cost = self.X.nnz / self.n_samples if self.is_sparse else n_features
+        row_cost = self.X.nnz / self.X.shape[0] if self.is_sparse else n_features
         per_map = self.batch_size * self.n_outputs * (row_cost + 1)
         if self.average_start or self.rule.l1 > 0.0:  # O(n_features) per map
             per_map += self.n_outputs * n_features
@@ -383,7 +412,7 @@ class Problem:
         coef = np.ascontiguousarray(coef, dtype=np.float64).reshape(-1)
         intercept = np.ascontiguousarray(intercept, dtype=np.float64).reshape(-1)
         data_term = mean_loss(
-            kernel_rows(self.X),
+            self.kernel_rows(),
             self.y,
             self.sample_weight,
             coef,
@@ -417,6 +446,10 @@ class Problem:
             labels = np.where(prediction > 0, 1.0, -1.0)
             return float(accuracy_score(y, labels, sample_weight=weights))
         return float(r2_score(y, prediction, sample_weight=weights))
+
+    def kernel_rows(self):
+        """The rows trained on, as the kernels take them."""
+        return kernel_rows(self.X, self.rows)
 
     @property
     def is_sparse(self):
@@ -459,7 +492,7 @@ class Problem:
         failed_epochs = np.zeros(n_threads, dtype=np.int64)
         table = self._table_for(theta0, int(steps.max(initial=1)), eta)
         backward_replay(
-            kernel_rows(self.X),
+            self.kernel_rows(),
             self.y,
             self.sample_weight,
             self.rule,
@@ -509,6 +542,8 @@ class Problem:
                 "the affine trajectory needs dense X (it costs n_features² per "
                 "map anyway); use method='replay' for sparse X."
             )
+        if self.rows is not None:
+            raise ValueError("the affine trajectory trains on every row of X.")
         dim = self.X.shape[1] + 1
         theta0 = np.asarray(theta0, dtype=np.float64)
         out = np.empty(((n_steps - start) // every, dim))

@@ -33,6 +33,7 @@ from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
 from .storage import (
     add_row,
     fold_scale,
+    n_visited,
     prefetch_row,
     prefetch_row_start,
     row_dot,
@@ -161,11 +162,13 @@ def apply_update_map(
 
 
 @jit_inline
-def load_epoch_order(scheme, seed, epoch, table, order):
+def load_epoch_order(scheme, seed, epoch, table, order, subset):
     """Write the row order of ``epoch`` into ``order``.
 
     Seeded schemes (and GraB's first epoch) are generated from
-    ``(seed, epoch)``; later GraB epochs are copied from ``table``.
+    ``(seed, epoch)`` over the positions ``0 … len(order) − 1``, then mapped
+    to rows through ``subset`` (see :class:`~.storage.Rows`) if it is not
+    empty; later GraB epochs are copied from ``table``, which holds rows.
     """
     if scheme == GRAB and epoch > 0:
         row = epoch % table.shape[0]
@@ -173,6 +176,9 @@ def load_epoch_order(scheme, seed, epoch, table, order):
             order[r] = table[row, r]
     else:
         fill_epoch_order(scheme, seed, epoch, order)
+        if subset.shape[0] > 0:
+            for r in range(order.shape[0]):
+                order[r] = subset[order[r]]
 
 
 @jit_inline
@@ -360,7 +366,7 @@ def apply_steps(
     failed_epoch : int
         Epoch in which the composition failed, ``-1`` if none.
     """
-    n = y.shape[0]
+    n = n_visited(X, y)
     n_coef = coef.shape[0]
     n_outputs = intercept.shape[0]
     batches = (n + batch_size - 1) // batch_size
@@ -393,7 +399,7 @@ def apply_steps(
         if epoch != loaded_epoch:
             if loaded_epoch >= 0 and not _finite(coef, intercept, scale):
                 return NON_FINITE, loaded_epoch
-            load_epoch_order(scheme, seed, epoch, table, order)
+            load_epoch_order(scheme, seed, epoch, table, order, X.subset)
             if balance and within == 0:  # a call may resume mid-epoch
                 start_herding(herding, pointers, epoch, n)
             loaded_epoch = epoch
@@ -486,12 +492,14 @@ def mean_loss(X, y, sample_weight, coef, intercept, rule, work):
     ``work`` is scratch space of shape ``(n_outputs,)``.
     """
     n_outputs = intercept.shape[0]
+    n = n_visited(X, y)
     total = 0.0
-    for i in range(y.shape[0]):
+    for p in range(n):
+        i = X.subset[p] if X.subset.shape[0] > 0 else p
         predictions(X, i, coef, intercept, 1.0, work, 0)
         if rule.loss == MULTINOMIAL_LOG_LOSS:
             value = multinomial_loss(work, 0, n_outputs, int(y[i]))
         else:
             value = loss_value(rule.loss, rule.loss_param, y[i], work[0])
         total += sample_weight[i] * value
-    return total / y.shape[0]
+    return total / n

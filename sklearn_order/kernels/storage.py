@@ -51,6 +51,11 @@ class Rows(NamedTuple):
     n_features : int
     is_sparse : bool
         Which storage holds the rows.
+    subset : ndarray of shape (n_visited,), int64
+        The rows the kernels visit, in data order (the training rows when
+        ``early_stopping`` holds some out); empty for every row. An epoch's
+        order is then drawn over the ``n_visited`` positions and mapped
+        through ``subset``, so training on a subset reads ``X`` in place.
     """
 
     dense: np.ndarray
@@ -59,9 +64,13 @@ class Rows(NamedTuple):
     indptr: np.ndarray
     n_features: int
     is_sparse: bool
+    subset: np.ndarray
 
 
-def kernel_rows(X):
+ALL_ROWS = np.empty(0, dtype=np.int64)
+
+
+def kernel_rows(X, subset=None):
     """``X`` in the form the kernels take (:class:`Rows`).
 
     Parameters
@@ -69,11 +78,14 @@ def kernel_rows(X):
     X : ndarray of shape (n_samples, n_features) or scipy CSR matrix/array
         C-contiguous when dense; a valid CSR structure when sparse (see
         :func:`check_csr_structure`): the kernels do not check indices.
+    subset : ndarray of shape (n_visited,), int64, default=None
+        Increasing row indices the kernels visit; ``None`` for every row.
 
     Returns
     -------
     Rows
     """
+    subset = ALL_ROWS if subset is None else subset
     if sparse.issparse(X):
         unsigned = np.dtype(f"uint{X.indices.dtype.itemsize * 8}")
         return Rows(
@@ -83,6 +95,7 @@ def kernel_rows(X):
             X.indptr,
             int(X.shape[1]),
             True,
+            subset,
         )
     # empty CSR arrays typed as SciPy's default (32-bit) indices: dense and
     # such CSR rows of one dtype share one compiled specialization
@@ -93,7 +106,14 @@ def kernel_rows(X):
         np.empty(1, dtype=np.int32),
         int(X.shape[1]),
         False,
+        subset,
     )
+
+
+@jit_inline
+def n_visited(X, y):
+    """Number of rows the kernels visit: ``X.subset``'s length, or every row."""
+    return X.subset.shape[0] if X.subset.shape[0] > 0 else y.shape[0]
 
 
 def check_csr_structure(X):

@@ -20,6 +20,7 @@ from ..penalties import l2_decay
 from ..schedules import step_size
 from . import OK
 from .cpu import apply_steps, load_epoch_order
+from .storage import ALL_ROWS
 
 
 @jit_parallel
@@ -193,7 +194,7 @@ def backward_affine(
     for k in range(n_steps):
         epoch = k // batches
         if epoch != loaded_epoch:
-            load_epoch_order(scheme, seed, epoch, table, order)
+            load_epoch_order(scheme, seed, epoch, table, order, ALL_ROWS)
             loaded_epoch = epoch
         start = (k - epoch * batches) * batch_size
         stop = min(start + batch_size, n)
