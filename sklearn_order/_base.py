@@ -27,7 +27,13 @@ from .losses import LOSSES, MULTINOMIAL_LOG_LOSS, loss_parameter
 from .orders import ORDERS, StoppingRule
 from .penalties import penalty_strengths
 from .sampling import SAMPLINGS
-from .schedules import ADAPTIVE, LEARNING_RATES, OPTIMAL, optimal_offset
+from .schedules import (
+    ADAPTIVE,
+    LEARNING_RATES,
+    OPTIMAL,
+    auto_step_size,
+    optimal_offset,
+)
 
 _MAX_SEED = np.iinfo(np.int32).max
 # partial_fit keys a chunk's permutation by t_ modulo this (keeps the map index
@@ -92,14 +98,14 @@ class BaseBackwardSGD(BaseEstimator):
         "sampling": [StrOptions(set(SAMPLINGS))],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions(set(LEARNING_RATES))],
-        "eta0": [Interval(Real, 0, None, closed="left")],
+        "eta0": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "warm_start": ["boolean"],
         "average": ["boolean", Interval(Integral, 1, None, closed="left")],
@@ -128,24 +134,52 @@ class BaseBackwardSGD(BaseEstimator):
 
     # -- parameters ---------------------------------------------------------
 
-    def _check_params(self):
+    def _check_params(self, for_partial_fit=False):
         """Validate parameters and the combinations the constraints cannot express."""
         self._validate_params()
+        if for_partial_fit and self.early_stopping:
+            raise ValueError(
+                "early_stopping should be False with partial_fit: a chunk holds "
+                "no validation split (as in scikit-learn)."
+            )
         if self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError(
                 "alpha must be > 0 since learning_rate is 'optimal': the step "
                 "sizes are 1 / (alpha * (t0 + t))."
             )
-        if self.learning_rate != "optimal" and self.eta0 == 0:
-            raise ValueError(
-                f"eta0 must be > 0 with learning_rate={self.learning_rate!r}."
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'.")
+        if self.power_t < 0:
+            warnings.warn(
+                "Negative values of power_t are deprecated (as in scikit-learn "
+                "1.8) and will raise an error in a future version; use values "
+                "in [0, inf).",
+                FutureWarning,
+                stacklevel=3,
             )
-        l2, _ = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
-        if self.learning_rate != "optimal" and self.eta0 * l2 >= 1:
-            raise ValueError(
-                f"eta0 * alpha * (1 - l1_ratio) = {self.eta0 * l2:.3g} >= 1: the "
-                "L2 weight decay (1 - eta * alpha * (1 - l1_ratio)) would set the "
-                "weights to zero at every step. Lower eta0 or alpha."
+        if self.learning_rate != "optimal" and self.eta0 != "auto":
+            if self.eta0 == 0:
+                raise ValueError(
+                    f"eta0 must be > 0 with learning_rate={self.learning_rate!r}."
+                )
+            l2, _ = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
+            if self.eta0 * l2 >= 1:
+                raise ValueError(
+                    f"eta0 * alpha * (1 - l1_ratio) = {self.eta0 * l2:.3g} >= 1: "
+                    "the L2 weight decay (1 - eta * alpha * (1 - l1_ratio)) would "
+                    "set the weights to zero at every step. Lower eta0 or alpha, "
+                    "or use eta0='auto'."
+                )
+        if self.order == "backward" and self.learning_rate in ("invscaling", "optimal"):
+            warnings.warn(
+                f"order='backward' with the decaying learning_rate="
+                f"{self.learning_rate!r}: the backward composition applies the "
+                "first map, which has the largest step, last, so the returned "
+                "coefficients are as noisy as that first step. Use "
+                "learning_rate='constant' (the backward iterates then converge "
+                "to a point), or order='forward' with a decaying step.",
+                UserWarning,
+                stacklevel=3,
             )
         if self.order == "backward" and self.average:
             raise ValueError(
@@ -193,12 +227,22 @@ class BaseBackwardSGD(BaseEstimator):
             optimal_t0=float(t0),
         )
 
-    def _stopping_rule(self):
+    def _step_size(self, X, weights, rows=None):
+        """The base step size: ``eta0``, or its value for ``eta0="auto"``.
+
+        See :func:`~sklearn_order.schedules.auto_step_size`.
+        """
+        if self.eta0 != "auto":
+            return float(self.eta0)
+        rule = self._update_rule()
+        return auto_step_size(X, weights, rule.loss, rule.fit_intercept, rule.l2, rows)
+
+    def _stopping_rule(self, eta0):
         return StoppingRule(
             max_iter=int(self.max_iter),
             tol=None if self.tol is None else float(self.tol),
             n_iter_no_change=int(self.n_iter_no_change),
-            eta0=float(self.eta0),
+            eta0=eta0,
             adaptive=LEARNING_RATES[self.learning_rate] == ADAPTIVE,
             verbose=int(self.verbose),
         )
@@ -215,16 +259,21 @@ class BaseBackwardSGD(BaseEstimator):
     # -- training -----------------------------------------------------------
 
     def _problems(
-        self, X, targets, weights, seed, validation=None, n_rows=1, rows=None
+        self, X, targets, weights, seed, validation=None, n_rows=1, rows=None, eta0=None
     ):
         """One :class:`Problem` per target vector.
 
         ``n_rows`` (coefficient rows) is the number of classes that the
         multinomial problem moves together; 1 otherwise. ``rows`` are the
-        rows to train on (early stopping), ``None`` for all.
+        rows to train on (early stopping), ``None`` for all. ``eta0`` is the
+        base step size, by default :meth:`_step_size` of these rows. A
+        ``batch_size`` above the number of rows means one batch of all rows.
         """
         rule = self._update_rule()
         n_outputs = n_rows if self._multinomial() else 1
+        n_visited = X.shape[0] if rows is None else rows.shape[0]
+        if eta0 is None:
+            eta0 = self._step_size(X, weights, rows)
         problems = [
             Problem(
                 X=X,
@@ -233,9 +282,9 @@ class BaseBackwardSGD(BaseEstimator):
                 rule=rule,
                 sampling=SAMPLINGS[self.sampling],
                 seed=seed,
-                batch_size=int(self.batch_size),
+                batch_size=min(int(self.batch_size), max(n_visited, 1)),
                 learning_rate_name=self.learning_rate,
-                eta0=float(self.eta0),
+                eta0=eta0,
                 average_start=self._average_start(),
                 validation=None if validation is None else validation[k],
                 n_outputs=n_outputs,
@@ -305,6 +354,8 @@ class BaseBackwardSGD(BaseEstimator):
             The largest number of epochs over outputs.
         n_maps : int
             ``n_iter`` times the number of maps per epoch.
+        eta0 : float
+            The base step size used (the value of ``eta0="auto"``).
         """
         problems = self._problems(
             X, targets, weights, self._seed(), validation, len(coef), rows
@@ -314,7 +365,7 @@ class BaseBackwardSGD(BaseEstimator):
             problems,
             self._problem_parameters(coef, intercept),
             order=self.order,
-            stop=self._stopping_rule(),
+            stop=self._stopping_rule(problems[0].eta0),
         )
         n_iter = max(fit.n_iter for fit in fits)
         self._collect(fits, coef, intercept, n_iter * problems[0].n_batches)
@@ -333,7 +384,7 @@ class BaseBackwardSGD(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=5,  # _train, _fit_training_data, fit, atomic_fit
             )
-        return n_iter, n_iter * problems[0].n_batches
+        return n_iter, n_iter * problems[0].n_batches, problems[0].eta0
 
     def _collect(self, fits, coef, intercept, last_step):
         """Assemble the outputs' fits into ``(coef, intercept)``.
@@ -360,7 +411,15 @@ class BaseBackwardSGD(BaseEstimator):
             intercepts[:] = fit.average[weights.size :]
 
     def _train_one_pass(
-        self, X, targets, weights, coef, intercept, t_start, initial_average=None
+        self,
+        X,
+        targets,
+        weights,
+        coef,
+        intercept,
+        t_start,
+        initial_average=None,
+        eta0=None,
     ):
         """One pass over the chunk ``X`` in this order, from ``(coef, intercept)``.
 
@@ -371,14 +430,16 @@ class BaseBackwardSGD(BaseEstimator):
         schedule continues from ``t_start``. With ``average``, the running
         mean continues from ``initial_average`` (the averaged coefficient
         rows and intercepts). ``(coef, intercept)`` are overwritten with the
-        result.
+        result. ``eta0`` is the base step size; by default that of this chunk.
 
         Returns
         -------
         n_maps : int
             Number of maps applied.
         """
-        problems = self._problems(X, targets, weights, self._seed(), n_rows=len(coef))
+        problems = self._problems(
+            X, targets, weights, self._seed(), n_rows=len(coef), eta0=eta0
+        )
         # GraB balances an epoch with the previous epoch of the same data; a
         # chunk has none, so it is visited in GraB's first (seeded) order.
         epoch_key = 0 if self.sampling == "grab" else t_start % _PARTIAL_FIT_EPOCH_KEYS
@@ -393,7 +454,7 @@ class BaseBackwardSGD(BaseEstimator):
             order=self.order,
             first_epoch=epoch_key,
             t_start=t_start,
-            eta=float(self.eta0),
+            eta=problems[0].eta0,
         )
         self._collect(fits, coef, intercept, t_start + problems[0].n_batches)
         return problems[0].n_batches
@@ -499,14 +560,19 @@ class BaseBackwardSGD(BaseEstimator):
             intercept = np.array(self._standard_intercept if averaging else previous[1])
             initial_average = previous if averaging else None
             t_start = self.t_
+        # eta0="auto": the smallest step of the chunks seen, safe for all of them
+        eta0 = self._step_size(X, weights)
+        if not first_call and self.eta0 == "auto":
+            eta0 = min(eta0, self.eta0_)
         n_maps = self._train_one_pass(
-            X, targets, weights, coef, intercept, t_start, initial_average
+            X, targets, weights, coef, intercept, t_start, initial_average, eta0
         )
         if classes is not None:
             self.classes_ = classes
         self._set_coefficients(coef, intercept, X.dtype)
         self.n_iter_ = 1
         self.t_ = t_start + n_maps
+        self.eta0_ = eta0
         return self
 
     def _split_validation(self, data):
@@ -572,7 +638,7 @@ class BaseBackwardSGD(BaseEstimator):
         rows = validation = None
         if self.early_stopping:
             rows, validation = self._split_validation(data)
-        n_iter, n_maps = self._train(
+        n_iter, n_maps, eta0 = self._train(
             data.X,
             data.targets,
             data.weights,
@@ -586,6 +652,7 @@ class BaseBackwardSGD(BaseEstimator):
         self._set_coefficients(data.coef, data.intercept, data.X.dtype)
         self.n_iter_ = n_iter
         self.t_ = n_maps
+        self.eta0_ = eta0
         return self
 
     @staticmethod

@@ -94,7 +94,7 @@ class Problem:
     learning_rate_name : str
         For error messages.
     eta0 : float
-        For error messages.
+        The base step size (the value of ``eta0="auto"`` where chosen).
     average_start : int
         If positive, forward calls keep the running mean of the iterates
         from step index ``average_start`` on (Polyak–Ruppert averaging).
@@ -604,11 +604,16 @@ class Problem:
             else "the predictions or coefficients stopped being finite"
         )
         if self.learning_rate_name == "optimal":
-            rate = "learning_rate='optimal' (step sizes 1/(alpha·t); raise alpha)"
+            rate = (
+                "learning_rate='optimal', whose step sizes 1/(alpha·(t0 + t)) do "
+                "not use eta0"
+            )
+            remedy = "raise alpha, or use learning_rate='constant' with eta0='auto'"
         else:
             rate = f"learning_rate={self.learning_rate_name!r} with eta0={self.eta0:g}"
+            remedy = "lower eta0, or use eta0='auto' (a step that cannot diverge)"
         return DivergenceError(
             f"SGD diverged in epoch {epoch + 1}: {what}. The learning rate is too "
             f"large for this data ({rate}). Scale the data (e.g. with "
-            "StandardScaler) or lower eta0."
+            f"StandardScaler), or {remedy}."
         )

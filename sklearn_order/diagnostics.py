@@ -238,7 +238,7 @@ def trajectory(
                 f"start={start}."
             )
         n_steps -= (n_steps - start) % every
-    eta = float(estimator.eta0)
+    eta = problems[0].eta0  # eta0, or the value eta0="auto" chose
 
     if estimator.order == "forward":
         used = "pass"

@@ -86,8 +86,9 @@ _SHARED_PARAMETERS_DOC = """
     alpha : float, default=0.0001
         Regularization strength; also sets the ``"optimal"`` learning rate.
 
-    l1_ratio : float, default=0.15
-        Elastic-net mixing, ``0 <= l1_ratio <= 1``; used by ``"elasticnet"``.
+    l1_ratio : float or None, default=0.15
+        Elastic-net mixing, ``0 <= l1_ratio <= 1``; used by ``"elasticnet"``
+        (``None`` is allowed with the other penalties, as in scikit-learn).
 
     fit_intercept : bool, default=True
         Whether to fit an (unpenalized) intercept.
@@ -110,6 +111,7 @@ _SHARED_PARAMETERS_DOC = """
     batch_size : int, default=1
         Rows per minibatch; the last batch of an epoch may be smaller. The
         gradient of a batch is the mean of its weighted per-row gradients.
+        A value above the number of rows means one batch of all rows.
 
     learning_rate : {"constant", "invscaling", "optimal", "adaptive"}, \
 default="constant"
@@ -117,8 +119,19 @@ default="constant"
         ``1 / (alpha (t0 + t - 1))``; or ``eta0`` divided by 5 whenever the
         forward criterion fires (``"adaptive"``, forward order only).
 
-    eta0 : float, default=0.01
-        Initial (or constant) step size.
+    eta0 : "auto" or float, default="auto"
+        Initial (or constant) step size. ``"auto"``: the largest step for
+        which every update map is a contraction, from one pass over the data,
+        ``1 / (L · max_i s_i (‖x_i‖² + fit_intercept) + alpha (1 − l1_ratio))``
+        with ``L`` the loss's curvature bound (1/4 for ``log_loss``, 1/2 for
+        the multinomial loss, 2 for the squared hinge, modified Huber and
+        squared epsilon-insensitive losses, 1 otherwise; for the non-smooth
+        hinge, perceptron and epsilon-insensitive losses a choice scaled to
+        the data) and ``s_i`` the row's sample × class weight — scikit-learn's
+        ``sag`` step size. It cannot diverge, and the backward iterates
+        coalesce with it for the smooth losses. The value used is
+        ``eta0_``. (scikit-learn's SGD default is ``0.01``, which diverges on
+        unscaled data.)
 
     power_t : float, default=0.5
         Exponent of ``"invscaling"``.
@@ -132,7 +145,9 @@ default="constant"
         for ``n_iter_no_change`` evaluations: every epoch (forward), or every
         evaluated backward iterate at 1, 2, 4, … epochs (backward). For
         one-vs-rest classifiers each class's binary problem is judged on its
-        own held-out accuracy, as in scikit-learn. ``partial_fit`` ignores it.
+        own held-out accuracy, as in scikit-learn. The training rows are visited
+        in place, in data order (as in a fit on them alone). ``partial_fit``
+        raises a ``ValueError`` with it, as in scikit-learn.
 
     validation_fraction : float, default=0.1
         Fraction of the rows held out for ``early_stopping``.
@@ -170,6 +185,10 @@ _SHARED_ATTRIBUTES_DOC = """
         Number of update maps applied to produce the coefficients
         (``n_iter_`` times the batches per epoch; accumulated by
         ``partial_fit``).
+
+    eta0_ : float
+        The base step size used: ``eta0``, or the value ``eta0="auto"`` chose
+        (with ``partial_fit``, the smallest over the chunks seen so far).
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -296,7 +315,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         n_iter_no_change=5,
         batch_size=1,
         learning_rate="constant",
-        eta0=0.01,
+        eta0="auto",
         power_t=0.5,
         multi_class="ovr",
         class_weight=None,
@@ -336,8 +355,8 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
     # -- targets ------------------------------------------------------------
 
-    def _check_params(self):
-        super()._check_params()
+    def _check_params(self, for_partial_fit=False):
+        super()._check_params(for_partial_fit)
         if self.multi_class == "multinomial" and self.loss != "log_loss":
             raise ValueError(
                 f"multi_class='multinomial' needs loss='log_loss' (the softmax "
@@ -355,13 +374,35 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         if self.class_weight is None:
             weights = sample_weight
         else:
-            per_class = compute_class_weight(self.class_weight, classes=classes, y=y)
+            per_class = self._class_weights(classes, y)
             weights = sample_weight * per_class[class_index]
+            if not weights.any():
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} and the sample weights "
+                    "leave every row with weight zero: there is nothing to fit."
+                )
         if self._multinomial():
             return [class_index.astype(np.float64)], [weights]
         positives = classes[1:] if classes.size == 2 else classes
         targets = [np.where(y == c, 1.0, -1.0) for c in positives]
         return targets, [weights] * len(targets)
+
+    def _class_weights(self, classes, y):
+        """``class_weight`` per class, checked like sample weights.
+
+        Raises
+        ------
+        ValueError
+            If a class weight is negative, NaN or infinite.
+        """
+        per_class = compute_class_weight(self.class_weight, classes=classes, y=y)
+        bad = ~(np.isfinite(per_class) & (per_class >= 0))
+        if bad.any():
+            raise ValueError(
+                "class_weight must be finite and non-negative; got "
+                f"{per_class[bad][0]!r} for class {classes[bad][0]!r}."
+            )
+        return per_class
 
     @atomic_fit
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
@@ -433,7 +474,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             The updated estimator.
         """
         first_call = not hasattr(self, "classes_")
-        self._check_params()
+        self._check_params(for_partial_fit=True)
         if self.class_weight == "balanced":
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit: a chunk "
@@ -636,7 +677,7 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         n_iter_no_change=5,
         batch_size=1,
         learning_rate="constant",
-        eta0=0.01,
+        eta0="auto",
         power_t=0.25,
         epsilon=0.1,
         warm_start=False,
@@ -732,7 +773,7 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
             The updated estimator.
         """
         first_call = not hasattr(self, "coef_")
-        self._check_params()
+        self._check_params(for_partial_fit=True)
         X, y = self._validate_xy(X, y, reset=first_call)
         sample_weight = self._sample_weight(sample_weight, X)
         return self._partial_fit_outputs(X, [y], [sample_weight], None, first_call)

@@ -17,8 +17,22 @@ With ``batch_size=1``, ``t`` counts samples, exactly as in scikit-learn.
 
 import math
 
+import numpy as np
+from sklearn.utils.extmath import row_norms
+
 from ._jit import jit_dual
-from .losses import loss_derivative
+from .losses import (
+    EPSILON_INSENSITIVE,
+    HINGE,
+    HUBER,
+    LOG_LOSS,
+    MODIFIED_HUBER,
+    MULTINOMIAL_LOG_LOSS,
+    SQUARED_EPSILON_INSENSITIVE,
+    SQUARED_ERROR,
+    SQUARED_HINGE,
+    loss_derivative,
+)
 
 CONSTANT = 0
 OPTIMAL = 1
@@ -53,3 +67,63 @@ def step_size(schedule, eta, t, power_t, alpha, optimal_t0):
     elif schedule == INVSCALING:
         return eta / t**power_t
     return eta
+
+
+#: ``L``: a bound on the second derivative of each loss in the prediction
+#: (the Lipschitz constant of its derivative), by loss code. Hinge,
+#: perceptron and epsilon-insensitive are not smooth; they get ``L = 1``, which
+#: with their derivative bounded by 1 keeps every step's change of a
+#: prediction within one unit of the row's squared norm times its weight.
+_CURVATURE = {
+    LOG_LOSS: 0.25,
+    HINGE: 1.0,
+    SQUARED_HINGE: 2.0,
+    MODIFIED_HUBER: 2.0,
+    SQUARED_ERROR: 1.0,
+    HUBER: 1.0,
+    EPSILON_INSENSITIVE: 1.0,
+    SQUARED_EPSILON_INSENSITIVE: 2.0,
+    MULTINOMIAL_LOG_LOSS: 0.5,  # the softmax Hessian's largest eigenvalue
+}
+
+
+def auto_step_size(X, weights, loss_code, fit_intercept, l2, rows=None):
+    """``eta0="auto"``: the largest step for which every update map contracts.
+
+    ``η = 1 / (L · max_i s_i (‖x_i‖² + fit_intercept) + l2)`` with ``L`` the
+    curvature bound of the loss (:data:`_CURVATURE`) and ``s_i`` the row's
+    sample × class weight (largest over the outputs). A batch's Hessian in
+    ``θ = (w, b)`` is then at most ``1/η`` in every direction, so each map
+    shrinks distances (with margin: contraction needs ``η L ‖z‖² < 2``); the
+    L2 decay only helps. For squared error and log loss this is
+    scikit-learn's ``sag`` step size (``get_auto_step_size``). One pass over
+    ``X``.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    weights : list of ndarray of shape (n_samples,)
+        Sample × class weights, one vector per output.
+    loss_code : int
+    fit_intercept : bool
+    l2 : float
+        The L2 strength ``alpha (1 − l1_ratio)``.
+    rows : ndarray of int64, default=None
+        The rows trained on; ``None`` for all.
+
+    Returns
+    -------
+    float
+    """
+    squared_norms = row_norms(X, squared=True).astype(np.float64) + float(fit_intercept)
+    largest_weight = weights[0]
+    for other in weights[1:]:
+        if other is not weights[0]:  # one-vs-rest without class weights: one vector
+            largest_weight = np.maximum(largest_weight, other)
+    if rows is not None:
+        squared_norms, largest_weight = squared_norms[rows], largest_weight[rows]
+    scale = float(np.max(largest_weight * squared_norms, initial=0.0))
+    curvature = _CURVATURE[loss_code] * scale + l2
+    if not curvature > 0:  # nothing to fit (all rows zero, no intercept)
+        return 1.0
+    return 1.0 / curvature

@@ -25,7 +25,9 @@ def iris():
 @pytest.mark.parametrize("order", ["forward", "backward"])
 def test_predict_proba(iris, loss, order):
     X, y = iris
-    model = BackwardSGDClassifier(loss=loss, order=order, alpha=0.01, random_state=0)
+    model = BackwardSGDClassifier(
+        loss=loss, order=order, alpha=0.01, eta0=0.01, random_state=0
+    )
     model.fit(X, y)
     proba = model.predict_proba(X)
     assert proba.shape == (150, 3)
@@ -33,7 +35,9 @@ def test_predict_proba(iris, loss, order):
     assert np.all((proba >= 0) & (proba <= 1))
     assert_allclose(np.exp(model.predict_log_proba(X)), proba, atol=1e-12)
     assert model.score(X, y) > 0.85
-    binary = BackwardSGDClassifier(loss=loss, order=order, alpha=0.01, random_state=0)
+    binary = BackwardSGDClassifier(
+        loss=loss, order=order, alpha=0.01, eta0=0.01, random_state=0
+    )
     binary.fit(X, y == 2)
     proba = binary.predict_proba(X)
     assert proba.shape == (150, 2)

@@ -71,6 +71,8 @@ def test_regression_target_is_rejected_by_classifier():
         ({"batch_size": 0}, "batch_size"),
         ({"penalty": "l3"}, "penalty"),
         ({"eta0": 0.0}, "eta0 must be > 0"),
+        ({"eta0": "fast"}, "eta0"),
+        ({"penalty": "elasticnet", "l1_ratio": None}, "l1_ratio must be set"),
         ({"learning_rate": "optimal", "alpha": 0.0}, "alpha must be > 0"),
         ({"learning_rate": "adaptive"}, "only defined for order='forward'"),
     ],
@@ -135,8 +137,11 @@ def test_divergence_keeps_the_previous_fit_with_warm_start(order):
 def test_optimal_schedule_divergence_names_the_schedule():
     X, y = _data(BackwardSGDRegressor)
     model = BackwardSGDRegressor(learning_rate="optimal", alpha=1e-9)
-    with pytest.raises(ValueError, match="learning_rate='optimal'"):
+    with pytest.raises(ValueError, match="learning_rate='optimal'") as error:
         model.fit(X * 1e4, y)
+    # the schedule does not use eta0: the advice names what does matter
+    assert "raise alpha" in str(error.value)
+    assert "lower eta0" not in str(error.value)
 
 
 BOUNDED_DERIVATIVE = [
@@ -166,3 +171,68 @@ def test_bounded_derivative_losses_cannot_diverge(Estimator, loss, order):
     ).fit(X * 1e3, y)
     assert np.all(np.isfinite(model.coef_))
     assert np.abs(model.coef_).max() <= 4 * 1e4 * 1e3 * np.abs(X).max() * 5 * len(X)
+
+
+@pytest.mark.parametrize(
+    "class_weight, message",
+    [
+        ({0: -1.0}, "finite and non-negative"),
+        ({0: np.nan}, "finite and non-negative"),
+        ({1: np.inf}, "finite and non-negative"),
+        ({0: 0.0, 1: 0.0}, "every row with weight zero"),
+    ],
+)
+def test_bad_class_weights_are_refused(class_weight, message):
+    X, y = _data(BackwardSGDClassifier)
+    model = BackwardSGDClassifier(class_weight=class_weight)
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_batch_larger_than_the_data_is_one_batch_of_all_rows(Estimator):
+    X, y = _data(Estimator, n=60)
+    kw = dict(max_iter=3, tol=None, random_state=0, eta0=0.01)
+    huge = Estimator(batch_size=10**12, **kw).fit(X, y)  # no 7 TiB scratch space
+    whole = Estimator(batch_size=60, **kw).fit(X, y)
+    np.testing.assert_array_equal(huge.coef_, whole.coef_)
+    assert huge.t_ == 3
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_l1_ratio_none_is_accepted_without_elastic_net(Estimator):
+    X, y = _data(Estimator)
+    kw = dict(random_state=0, max_iter=3, tol=None)
+    none = Estimator(penalty="l2", l1_ratio=None, **kw).fit(X, y)
+    default = Estimator(penalty="l2", **kw).fit(X, y)
+    np.testing.assert_array_equal(none.coef_, default.coef_)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_partial_fit_refuses_early_stopping_as_scikit_learn(Estimator):
+    X, y = _data(Estimator)
+    kwargs = {"classes": [0, 1]} if Estimator is BackwardSGDClassifier else {}
+    with pytest.raises(ValueError, match="early_stopping should be False"):
+        Estimator(early_stopping=True).partial_fit(X, y, **kwargs)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_negative_power_t_is_deprecated_as_in_scikit_learn(Estimator):
+    X, y = _data(Estimator)
+    model = Estimator(
+        learning_rate="invscaling", power_t=-0.5, order="forward", eta0=1e-4
+    )
+    with pytest.warns(FutureWarning, match="power_t"):
+        model.fit(X, y)
+
+
+@pytest.mark.parametrize("learning_rate", ["invscaling", "optimal"])
+def test_backward_order_with_a_decaying_step_warns(learning_rate):
+    X, y = _data(BackwardSGDRegressor)
+    model = BackwardSGDRegressor(
+        order="backward", learning_rate=learning_rate, alpha=0.1, eta0=0.01
+    )
+    with pytest.warns(UserWarning, match="largest step, last"):
+        model.fit(X, y)
