@@ -129,9 +129,13 @@ default="constant"
         hinge, perceptron and epsilon-insensitive losses a choice scaled to
         the data) and ``s_i`` the row's sample × class weight — scikit-learn's
         ``sag`` step size. It cannot diverge, and the backward iterates
-        coalesce with it for the smooth losses. The value used is
-        ``eta0_``. (scikit-learn's SGD default is ``0.01``, which diverges on
-        unscaled data.)
+        coalesce with it for the smooth losses. It makes unscaled data safe,
+        not fast: the step is sized by the largest row, so small features and
+        the intercept (whose "feature" is 1) move slowly; scale the data for
+        speed. The value used is ``eta0_``; ``partial_fit`` uses the smallest
+        value over the chunks seen so far (pass a float for it to compose the
+        same maps as ``fit``). (scikit-learn's SGD default is ``0.01``, which
+        diverges on unscaled data.)
 
     power_t : float, default=0.5
         Exponent of ``"invscaling"``.

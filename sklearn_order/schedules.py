@@ -115,14 +115,21 @@ def auto_step_size(X, weights, loss_code, fit_intercept, l2, rows=None):
     -------
     float
     """
-    squared_norms = row_norms(X, squared=True).astype(np.float64) + float(fit_intercept)
-    largest_weight = weights[0]
-    for other in weights[1:]:
-        if other is not weights[0]:  # one-vs-rest without class weights: one vector
-            largest_weight = np.maximum(largest_weight, other)
-    if rows is not None:
-        squared_norms, largest_weight = squared_norms[rows], largest_weight[rows]
-    scale = float(np.max(largest_weight * squared_norms, initial=0.0))
+    with np.errstate(over="ignore"):
+        squared_norms = row_norms(X, squared=True).astype(np.float64)
+        squared_norms += float(fit_intercept)
+        largest_weight = weights[0]
+        for other in weights[1:]:
+            if other is not weights[0]:  # one-vs-rest without class weights: one
+                largest_weight = np.maximum(largest_weight, other)
+        if rows is not None:
+            squared_norms, largest_weight = squared_norms[rows], largest_weight[rows]
+        scale = float(np.max(largest_weight * squared_norms, initial=0.0))
+    if not np.isfinite(scale):
+        raise ValueError(
+            "eta0='auto' cannot size a step: the rows' weighted squared norms "
+            "overflow float64. Scale the data (e.g. with StandardScaler)."
+        )
     curvature = _CURVATURE[loss_code] * scale + l2
     if not curvature > 0:  # nothing to fit (all rows zero, no intercept)
         return 1.0

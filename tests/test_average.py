@@ -25,7 +25,7 @@ def test_partial_fit_continues_the_average():
     X, y = make_regression(n_samples=60, n_features=4, noise=1.0, random_state=0)
     X = StandardScaler().fit_transform(X)
     y = y / y.std()
-    params = dict(**OURS, average=True, tol=None)
+    params = dict(**OURS, average=True, tol=None, eta0=0.01)  # one step for all
     whole = BackwardSGDRegressor(max_iter=2, **params).fit(X, y)
     chunks = BackwardSGDRegressor(**params)
     for _ in range(2):

@@ -55,9 +55,15 @@ def test_extreme_feature_scales():
     model = BackwardSGDClassifier(random_state=0, max_iter=5, tol=None)
     assert model.fit(X * 1e150, y).score(X * 1e150, y) > 0.7
     assert np.all(np.isfinite(model.coef_))
-    # unbounded derivative: a clear error that names the remedy
+    # unbounded derivative: the default step is sized by the data and fits;
+    # a fixed step diverges, with a clear error that names the remedy
+    regressor = BackwardSGDRegressor(random_state=0).fit(X * 1e150, X[:, 0])
+    assert regressor.score(X * 1e150, X[:, 0]) > 0.9
     with pytest.raises(ValueError, match="Scale the data"):
-        BackwardSGDRegressor(random_state=0).fit(X * 1e150, X[:, 0])
+        BackwardSGDRegressor(eta0=0.01, random_state=0).fit(X * 1e150, X[:, 0])
+    # squared norms beyond float64: eta0="auto" cannot size a step
+    with pytest.raises(ValueError, match="eta0='auto'.*overflow"):
+        BackwardSGDRegressor(random_state=0).fit(X * 1e200, X[:, 0])
     tiny = BackwardSGDClassifier(random_state=0, max_iter=5, tol=None).fit(
         X * 1e-150, y
     )

@@ -90,7 +90,11 @@ def test_partial_fit_and_warm_start_continue_the_softmax_rows(n_classes):
     X, y = make_blobs(n_samples=90, centers=n_classes, random_state=2)
     X = StandardScaler().fit_transform(X)
     params = dict(
-        multi_class="multinomial", order="forward", sampling="cyclic", random_state=0
+        multi_class="multinomial",
+        order="forward",
+        sampling="cyclic",
+        random_state=0,
+        eta0=0.01,  # a float: the chunks compose the same maps as the fit
     )
     stepwise = BackwardSGDClassifier(**params)
     for chunk in np.array_split(np.arange(90), 3):

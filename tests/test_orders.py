@@ -174,6 +174,7 @@ def test_forward_partial_fit_over_chunks_is_forward_sgd_over_their_concatenation
         tol=None,
         max_iter=1,
         learning_rate="invscaling",
+        eta0=0.01,  # a float: the chunks compose the same maps as the fit
     )
     whole = BackwardSGDClassifier(**params).fit(X, y)
     chunks = BackwardSGDClassifier(**params)
