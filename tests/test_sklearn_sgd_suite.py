@@ -35,12 +35,14 @@ scikit-learn's "sparse" estimators convert ``X`` to CSR in every method; so do
 the sparse factories here (:class:`_CSRInputClassifier`,
 :class:`_CSRInputRegressor`).
 
-Two adaptations follow from documented differences rather than from the
-mapping, and are marked where they are made: the averaged-SGD reference
-:func:`asgd` applies the same intercept step to sparse and dense input
-(scikit-learn scales it by 0.01 on sparse input; this library's sparse and
-dense models are the same), and error messages are matched on this library's
-wording where scikit-learn's test matches its own.
+Every other change to a test is marked ``# Adapted:`` where it is made, with
+its reason. They follow from documented differences, not from the mapping:
+scikit-learn scales the intercept step by 0.01 on sparse input, this library
+does not (its sparse and dense models are the same), so the averaged-SGD
+reference :func:`asgd` and ``test_sgd_proba`` treat sparse input as dense;
+error messages are matched on this library's wording where scikit-learn's test
+matches its own; the loss tests evaluate this library's loss table instead of
+scikit-learn's private Cython loss objects.
 """
 
 import ast
