@@ -151,9 +151,9 @@ class BaseBackwardSGD(BaseEstimator):
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'.")
         if self.power_t < 0:
             warnings.warn(
-                "Negative values of power_t are deprecated (as in scikit-learn "
-                "1.8) and will raise an error in a future version; use values "
-                "in [0, inf).",
+                "Negative values for `power_t` are deprecated (as in "
+                "scikit-learn 1.8) and will raise an error in a future version. "
+                "Use values in the range [0.0, inf) instead.",
                 FutureWarning,
                 stacklevel=3,
             )

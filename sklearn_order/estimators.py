@@ -97,8 +97,10 @@ _SHARED_PARAMETERS_DOC = """
         Maximum number of epochs (passes over the data).
 
     tol : float or None, default=1e-3
-        Stopping tolerance. Forward: stop when the training objective has not
-        improved by ``tol`` for ``n_iter_no_change`` epochs (as scikit-learn).
+        Stopping tolerance. Forward: stop when the training objective (with
+        the epoch's last coefficients) has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs (scikit-learn's rule; it evaluates its
+        objective along the epoch instead, so epoch counts can differ).
         Backward: evaluate the backward iterate at 1, 2, 4, … epochs (capped
         by ``max_iter``) and stop when two successive ones differ by at most
         ``tol`` times their norm. ``None`` runs ``max_iter`` epochs.
