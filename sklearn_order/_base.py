@@ -229,6 +229,9 @@ class BaseBackwardSGD(BaseEstimator):
         """
         rule = self._update_rule()
         n_outputs = n_rows if self._multinomial() else 1
+        # a batch holds at most every row: the same batches, and work buffers
+        # sized by the data rather than by the parameter
+        batch_size = min(int(self.batch_size), X.shape[0])
         problems = [
             Problem(
                 X=X,
@@ -237,7 +240,7 @@ class BaseBackwardSGD(BaseEstimator):
                 rule=rule,
                 sampling=SAMPLINGS[self.sampling],
                 seed=seed,
-                batch_size=int(self.batch_size),
+                batch_size=batch_size,
                 learning_rate_name=self.learning_rate,
                 eta0=float(self.eta0),
                 average_start=self._average_start(),

@@ -59,10 +59,13 @@ def _validate_samples(estimator, X):
     """``validate_data`` for prediction, on a fitted estimator.
 
     Checks a sparse structure as training does: SciPy's product
-    ``X @ coef_.T`` would otherwise read out of bounds.
+    ``X @ coef_.T`` would otherwise read out of bounds. Dense rows are made
+    C-contiguous, as for training, so that the product (and its rounding)
+    does not depend on the caller's memory layout.
     """
     check_is_fitted(estimator)
-    return validate_data(estimator, _checked_structure(X), reset=False, **_INPUT)
+    X = _checked_structure(X)
+    return validate_data(estimator, X, reset=False, order="C", **_INPUT)
 
 
 def _label_classes(y):

@@ -28,6 +28,8 @@ class Outcome:
         What the call returned (``"returned"``).
     error : str
         The exception's type name (``"raised"``).
+    bases : tuple of str
+        The names of the exception's classes, its own first (``"raised"``).
     message : str
         The exception's message (``"raised"``), or how the worker ended.
     detail : str
@@ -37,6 +39,7 @@ class Outcome:
     kind: str
     value: object = None
     error: str = ""
+    bases: tuple = ()
     message: str = ""
     detail: str = ""
 
@@ -65,6 +68,7 @@ def _serve(connection):
             outcome = Outcome(
                 "raised",
                 error=type(error).__name__,
+                bases=tuple(cls.__name__ for cls in type(error).__mro__),
                 message=str(error),
                 detail=traceback.format_exc(),
             )

@@ -141,3 +141,18 @@ def _fitted(estimator):
         "intercept": np.asarray(estimator.intercept_),
         "n_features_in": np.int64(estimator.n_features_in_),
     }
+
+
+def command_line(arguments):
+    """``python -m sklearn_order`` with these arguments: (status, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from sklearn_order.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            status = main(arguments)
+    return status, out.getvalue(), err.getvalue()
