@@ -21,6 +21,7 @@ rows). Dense storage applies the decay explicitly, fused into the first
 row's update, and keeps ``s = 1``.
 """
 
+import copy
 from typing import NamedTuple
 
 import numpy as np
@@ -198,7 +199,19 @@ def _checked_compressed(X, minor):
     _check_compressed(X.data, indices, indptr, n_major, n_minor, minor)
     if indices is X.indices and indptr is X.indptr:
         return X
-    return type(X)((X.data, indices, indptr), shape=X.shape, copy=False)
+    return _with_arrays(X, indices=indices, indptr=indptr)
+
+
+def _with_arrays(X, **arrays):
+    """A shallow copy of ``X`` holding ``arrays`` instead of its own.
+
+    Not SciPy's constructor: it refuses float16 values, which the estimators
+    convert later.
+    """
+    converted = copy.copy(X)
+    for name, values in arrays.items():
+        setattr(converted, name, values)
+    return converted
 
 
 def check_sparse_structure(X):
@@ -257,7 +270,7 @@ def _checked_coo(X):
         coords.append(values)
     if all(new is old for new, old in zip(coords, X.coords)):
         return X
-    return type(X)((data, tuple(coords)), shape=X.shape, copy=False)
+    return _with_arrays(X, coords=tuple(coords))
 
 
 # -- dense rows ---------------------------------------------------------------
