@@ -513,7 +513,8 @@ def _targets_case(draw, case, y, n):
     if change in ("y NaN", "y inf"):
         bad = y.astype(np.float64)
         bad[0] = np.nan if change == "y NaN" else np.inf
-        return bad, None, None, ["y"]
+        # score: scikit-learn's metrics say "Input contains NaN"
+        return bad, None, None, ["y", "Input contains"]
     if change == "y length":
         return y[:-1], None, None, ["inconsistent numbers of samples"]
     if change == "y 2-D":

@@ -115,7 +115,9 @@ def _index_array(values, name):
     if not isinstance(values, np.ndarray) or values.ndim != 1:
         raise ValueError(f"malformed sparse matrix: {name} must be a 1-D array.")
     if values.dtype in _INDEX_DTYPES:
-        return values
+        # strided views are copied: the kernels are compiled for contiguous
+        # arrays (another layout would compile, and run, another kernel)
+        return np.ascontiguousarray(values)
     if values.dtype.kind not in "iu":
         raise ValueError(
             f"malformed sparse matrix: {name} must hold integers; got dtype "
@@ -129,7 +131,7 @@ def _index_array(values, name):
             f"malformed sparse matrix: {name} holds {int(values.max())}, which "
             f"does not fit an int64 index (at most {limit})."
         )
-    return values.astype(np.int64)
+    return np.ascontiguousarray(values, dtype=np.int64)
 
 
 def _check_compressed(data, indices, indptr, n_major, n_minor, minor):
@@ -178,8 +180,8 @@ def check_csr_structure(X):
     -------
     X : scipy CSR matrix or array
         ``X`` itself, or — when an index array has an integer type other
-        than int32/int64 — a matrix of the same type sharing ``X.data``,
-        with that array converted exactly to int64.
+        than int32/int64, or an array is a strided view — a shallow copy
+        with that array converted exactly to int64 (or made contiguous).
 
     Raises
     ------
@@ -197,9 +199,10 @@ def _checked_compressed(X, minor):
     indptr = _index_array(X.indptr, "indptr")
     n_major, n_minor = X.shape if minor == "column" else X.shape[::-1]
     _check_compressed(X.data, indices, indptr, n_major, n_minor, minor)
-    if indices is X.indices and indptr is X.indptr:
+    data = np.ascontiguousarray(X.data)
+    if indices is X.indices and indptr is X.indptr and data is X.data:
         return X
-    return _with_arrays(X, indices=indices, indptr=indptr)
+    return _with_arrays(X, data=data, indices=indices, indptr=indptr)
 
 
 def _with_arrays(X, **arrays):
