@@ -253,13 +253,15 @@ def _checked_coo(X):
     data = X.data
     if not isinstance(data, np.ndarray) or data.ndim != 1:
         raise ValueError("malformed sparse matrix: data must be a 1-D array.")
-    if len(X.coords) != len(X.shape):
+    # SciPy < 1.13 keeps row and col, not coords
+    given = tuple(X.coords) if hasattr(X, "coords") else (X.row, X.col)
+    if len(given) != len(X.shape):
         raise ValueError(
-            f"malformed sparse matrix: coords has {len(X.coords)} arrays for "
+            f"malformed sparse matrix: coords has {len(given)} arrays for "
             f"{len(X.shape)} dimensions."
         )
     coords = []
-    for axis, (values, size) in enumerate(zip(X.coords, X.shape)):
+    for axis, (values, size) in enumerate(zip(given, X.shape)):
         name = f"coords[{axis}]"
         values = _index_array(values, name)
         if values.shape[0] != data.shape[0]:
@@ -271,9 +273,11 @@ def _checked_coo(X):
                 f"malformed sparse matrix: {name} indices must be in [0, {size})."
             )
         coords.append(values)
-    if all(new is old for new, old in zip(coords, X.coords)):
+    if all(new is old for new, old in zip(coords, given)):
         return X
-    return _with_arrays(X, coords=tuple(coords))
+    if hasattr(X, "coords"):
+        return _with_arrays(X, coords=tuple(coords))
+    return _with_arrays(X, row=coords[0], col=coords[1])
 
 
 # -- dense rows ---------------------------------------------------------------
