@@ -42,22 +42,29 @@ _PARTIAL_FIT_EPOCH_KEYS = 2**20
 
 
 def atomic_fit(method):
-    """Decorate ``fit``/``partial_fit``: if it raises, restore the estimator's state.
+    """Decorate ``fit``/``partial_fit``: publish the fitted state in one step.
 
-    An error (bad input, divergence, an interrupt) then leaves the estimator
-    exactly as it was — unfitted, or with its previous fit — never half-fitted
-    (``validate_data`` alone would already have reset ``n_features_in_``).
+    The method runs on a private copy of the estimator (the same parameters
+    and fitted attributes); when it returns, the copy's attributes replace
+    the estimator's in one assignment. So:
+
+    - an error (bad input, divergence, an interrupt) leaves the estimator
+      exactly as it was — unfitted, or with its previous fit — never
+      half-fitted (``validate_data`` alone would already have reset
+      ``n_features_in_``);
+    - fits of one estimator run from several threads at once leave the
+      state of one complete fit (the last to finish), never a mixture of
+      two (``coef_`` of one width, ``n_features_in_`` of another).
     """
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        saved = self.__dict__.copy()
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
+        private = object.__new__(type(self))
+        private.__dict__.update(self.__dict__)
+        method(private, *args, **kwargs)
+        # one attribute assignment: atomic with respect to other threads
+        self.__dict__ = private.__dict__
+        return self
 
     return wrapper
 
@@ -274,6 +281,9 @@ class BaseBackwardSGD(BaseEstimator):
         n_visited = X.shape[0] if rows is None else rows.shape[0]
         if eta0 is None:
             eta0 = self._step_size(X, weights, rows)
+        # a batch holds at most every row: the same batches, and work buffers
+        # sized by the data rather than by the parameter
+        batch_size = min(int(self.batch_size), max(n_visited, 1))
         problems = [
             Problem(
                 X=X,
@@ -282,7 +292,7 @@ class BaseBackwardSGD(BaseEstimator):
                 rule=rule,
                 sampling=SAMPLINGS[self.sampling],
                 seed=seed,
-                batch_size=min(int(self.batch_size), max(n_visited, 1)),
+                batch_size=batch_size,
                 learning_rate_name=self.learning_rate,
                 eta0=eta0,
                 average_start=self._average_start(),

@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseBackwardSGD, TrainingData, atomic_fit
-from .kernels.storage import check_csr_structure
+from .kernels.storage import check_sparse_structure
 from .losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
 
 _DTYPES = [np.float64, np.float32]
@@ -28,16 +28,44 @@ _DTYPES = [np.float64, np.float32]
 _INPUT = dict(dtype=_DTYPES, accept_sparse="csr")
 
 
+def _checked_structure(X):
+    """``X``, its sparse structure checked before anything reads it.
+
+    The kernels and SciPy's conversions and products index a sparse matrix
+    without bounds checks: a malformed one must be refused (with a
+    ``ValueError`` naming the bad array) before it reaches them. float16
+    values, which SciPy's format conversions do not take, become float64
+    (what ``validate_data`` makes of them anyway).
+    """
+    if not sparse.issparse(X):
+        return X
+    X = check_sparse_structure(X)
+    if X.dtype == np.float16:
+        X = X.astype(np.float64)
+    return X
+
+
 def _validate_training_data(estimator, X, y, **kwargs):
     """``validate_data`` for training: float C-contiguous rows or CSR.
 
-    A sparse matrix's structure is checked too: the kernels index it
-    without bounds checks.
+    A sparse matrix's structure is checked first (:func:`_checked_structure`).
     """
-    X, y = validate_data(estimator, X, y, order="C", **_INPUT, **kwargs)
-    if sparse.issparse(X):
-        check_csr_structure(X)
-    return X, y
+    return validate_data(
+        estimator, _checked_structure(X), y, order="C", **_INPUT, **kwargs
+    )
+
+
+def _validate_samples(estimator, X):
+    """``validate_data`` for prediction, on a fitted estimator.
+
+    Checks a sparse structure as training does: SciPy's product
+    ``X @ coef_.T`` would otherwise read out of bounds. Dense rows are made
+    C-contiguous, as for training, so that the product (and its rounding)
+    does not depend on the caller's memory layout.
+    """
+    check_is_fitted(estimator)
+    X = _checked_structure(X)
+    return validate_data(estimator, X, reset=False, order="C", **_INPUT)
 
 
 def _label_classes(y):
@@ -549,8 +577,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             ``X @ coef_.T + intercept_``; one column (raveled) for binary
             problems, positive for ``classes_[1]``.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, **_INPUT)
+        X = _validate_samples(self, X)
         scores = self._linear_scores(X) + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
@@ -802,6 +829,5 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, **_INPUT)
+        X = _validate_samples(self, X)
         return self._linear_scores(X)[:, 0] + self.intercept_[0]

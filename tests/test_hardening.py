@@ -170,6 +170,64 @@ def test_two_estimators_fitted_in_two_threads_equal_serial_fits():
         assert_array_equal(model.coef_, coef)
 
 
+def test_one_estimator_fitted_from_four_threads_ends_with_one_complete_fit():
+    # four data sets of different widths; each thread fits the one estimator
+    # on its own: afterwards the state is that of one of the four fits,
+    # never a mixture (coef_ of one width, n_features_in_ of another)
+    widths = (3, 5, 8, 13)
+    data = []
+    for d in widths:
+        X, y = _binary(n=300, d=d, seed=d)
+        data.append((X, y))
+    params = dict(random_state=0, max_iter=3, tol=None, batch_size=4)
+    fits = [BackwardSGDClassifier(**params).fit(X, y) for X, y in data]
+    for trial in range(20):
+        model = BackwardSGDClassifier(**params)
+        barrier = threading.Barrier(len(data))
+        errors = []
+
+        def fit(X, y, model=model, barrier=barrier, errors=errors):
+            barrier.wait()
+            try:
+                model.fit(X, y)
+            except BaseException as error:  # pragma: no cover - reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=fit, args=pair) for pair in data]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        assert model.coef_.shape[-1] == model.n_features_in_, f"trial {trial}"
+        (winner,) = [f for f in fits if f.n_features_in_ == model.n_features_in_]
+        assert_array_equal(model.coef_, winner.coef_)
+        assert_array_equal(model.intercept_, winner.intercept_)
+        assert (model.n_iter_, model.t_) == (winner.n_iter_, winner.t_)
+        X, _ = data[widths.index(model.n_features_in_)]
+        assert_array_equal(model.predict(X), winner.predict(X))
+
+
+def test_a_failed_fit_from_another_thread_leaves_the_fitted_state():
+    X, y = _binary()
+    model = BackwardSGDClassifier(random_state=0, max_iter=3, tol=None).fit(X, y)
+    coef = model.coef_.copy()
+    raised = []
+
+    def bad_fit():
+        try:
+            model.fit(X[:, :2], y[:1])  # inconsistent lengths
+        except ValueError as error:
+            raised.append(error)
+
+    worker = threading.Thread(target=bad_fit)
+    worker.start()
+    worker.join()
+    assert len(raised) == 1
+    assert_array_equal(model.coef_, coef)
+    assert model.n_features_in_ == X.shape[1]
+
+
 _FIT_AND_PRINT = textwrap.dedent(
     """
     import numpy as np
