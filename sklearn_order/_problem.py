@@ -14,10 +14,20 @@ import numpy as np
 from scipy import sparse
 from sklearn.metrics import accuracy_score, r2_score
 
+from ._jit import parallel_region
 from .kernels import DERIVATIVE_AT_BOUND, NON_FINITE, OK, UpdateRule
 from .kernels.cpu import apply_steps, mean_loss
 from .kernels.storage import kernel_rows
-from .kernels.trajectory import backward_affine, backward_replay
+from .kernels.trajectory import (
+    CHAIN,
+    FAILED_EPOCH,
+    LEVEL,
+    MAPS,
+    N_CURSOR,
+    STATUS,
+    backward_affine,
+    backward_chains,
+)
 from .losses import CLASSIFICATION_CODES, MAX_DLOSS, MULTINOMIAL_LOG_LOSS, SQUARED_ERROR
 from .penalties import penalty_value
 from .sampling import GRAB, n_batches
@@ -25,6 +35,14 @@ from .sampling import GRAB, n_batches
 # Multiply-adds per kernel call (~0.1 s): the granularity at which a long fit
 # returns to Python, where signals such as Ctrl-C are handled.
 _WORK_PER_CALL = 100_000_000
+# A coupled chain's checkpoint (compare, then copy the state) costs at most
+# about 1/CHECKPOINT_COST of the maps between two checkpoints.
+CHECKPOINT_COST = 8
+# Levels below the previous chain's start that a coupled chain checkpoints
+# before it gives up and finishes as a plain replay.
+COUPLING_WINDOW = 4096
+# Checkpoint ring per thread (bytes).
+RING_BYTES = 16 * 2**20
 # Placeholders for the kernel's GraB arguments when the scheme does not use them
 _NO_TABLE = np.empty((0, 0), dtype=np.int64)
 _NO_HERDING = np.empty((0, 0))
@@ -48,6 +66,23 @@ _NO_ORDERING = Ordering(_NO_TABLE, _NO_HERDING, _NO_POINTERS)
 
 class DivergenceError(ValueError):
     """The SGD iterates diverged: the learning rate is too large for the data."""
+
+
+class MapBudgetError(ValueError):
+    """A computation needed more update maps than its budget allows.
+
+    Attributes
+    ----------
+    n_maps : int
+        The maps needed (``exact``) or applied before stopping.
+    exact : bool
+        Whether ``n_maps`` is the whole need, known before any work.
+    """
+
+    def __init__(self, n_maps, exact):
+        super().__init__(f"{n_maps} maps exceed the budget")
+        self.n_maps = n_maps
+        self.exact = exact
 
 
 @dataclass(frozen=True)
@@ -291,16 +326,19 @@ class Problem:
 
         A multiple of ``record_every`` so that records fall on whole calls.
         """
+        maps = max(1, _WORK_PER_CALL // self._multiply_adds_per_map())
+        if record_every > 0:
+            maps = max(record_every, maps - maps % record_every)
+        return maps
+
+    def _multiply_adds_per_map(self):
+        """About how many multiply-adds one map costs."""
         n_features = self.X.shape[1]
         row_cost = self.X.nnz / self.n_samples if self.is_sparse else n_features
         per_map = self.batch_size * self.n_outputs * (row_cost + 1)
         if self.average_start or self.rule.l1 > 0.0:  # O(n_features) per map
             per_map += self.n_outputs * n_features
-        per_map = int(per_map)
-        maps = max(1, _WORK_PER_CALL // per_map)
-        if record_every > 0:
-            maps = max(record_every, maps - maps % record_every)
-        return maps
+        return max(1, int(per_map))
 
     def running_average(self, initial=None):
         """The running mean ``(w̄, b̄)`` of the forward iterates (created on first use).
@@ -433,61 +471,129 @@ class Problem:
         """Whether :meth:`backward_affine_iterates` applies (affine maps, dense X)."""
         return self.is_affine and not self.is_sparse
 
-    def backward_iterates(self, steps, theta0, eta):
-        """Backward iterates ``θ̃_k`` for each ``k`` in ``steps``, by replay.
+    #: Whether :meth:`backward_iterates` stops chains where they meet.
+    couples_chains = True
 
-        Each ``θ̃_k`` is one reversed pass over maps ``k … 1`` from ``theta0``
-        (an independent chain); chains run in parallel threads.
+    def backward_iterates(self, steps, theta0, eta, *, coupling=True, max_maps=None):
+        """Backward iterates ``θ̃_k`` for each ``k`` in ``steps``: one chain each.
+
+        Each ``θ̃_k`` is a reversed pass over maps ``k … 1`` from ``theta0`` (a
+        chain); chains run in parallel threads, in kernel calls of about 0.1 s
+        (Python handles signals such as Ctrl-C between calls). With
+        ``coupling``, a chain stops where its state meets, bit for bit, the
+        state an earlier chain had at the same level (see
+        :func:`~sklearn_order.kernels.trajectory.backward_chains`): the
+        results are the replay's, bit for bit, at a cost that depends on how
+        soon the chains meet.
 
         Parameters
         ----------
         steps : array-like of int
+            Increasing map counts ``k ≥ 1``.
         theta0 : ndarray of shape (n_parameters,)
             ``(w_0, b_0)``.
         eta : float
             Base step size.
+        coupling : bool, default=True
+            Stop chains where they meet (else plain replay).
+        max_maps : int, default=None
+            Most maps to apply; :class:`MapBudgetError` beyond (unbounded
+            if None).
 
         Returns
         -------
-        ndarray of shape (len(steps), n_parameters)
+        iterates : ndarray of shape (len(steps), n_parameters)
+        n_maps : int
+            The number of maps applied.
+
+        Raises
+        ------
+        DivergenceError
+            If a chain's iterates diverged (the earliest failing epoch is
+            reported).
+        MapBudgetError
+            If the chains needed more than ``max_maps`` maps (for plain
+            replay, refused before any work).
         """
         steps = np.asarray(steps, dtype=np.int64)
         theta0 = np.asarray(theta0, dtype=np.float64)
-        n_threads = min(numba.get_num_threads(), max(len(steps), 1))
-        out = np.empty((len(steps), self.n_parameters))
-        statuses = np.zeros(n_threads, dtype=np.int64)
-        failed_epochs = np.zeros(n_threads, dtype=np.int64)
-        table = self._table_for(theta0, int(steps.max(initial=1)), eta)
-        backward_replay(
-            kernel_rows(self.X),
-            self.y,
-            self.sample_weight,
-            self.rule,
-            float(eta),
-            self.sampling,
-            self.seed,
-            self.batch_size,
-            steps,
-            theta0,
-            self.n_outputs,
-            out,
-            np.empty((n_threads, self.n_samples), dtype=np.int64),
-            np.empty((n_threads, self.batch_size * self.n_outputs)),
-            np.ones((n_threads, 1)),
-            statuses,
-            failed_epochs,
-            table,
-            np.zeros(1),
-            np.empty((0, self.n_parameters)),
-            _NO_HERDING,
-            _NO_POINTERS,
-            _NO_AVERAGE,
-        )
-        failed = np.flatnonzero(statuses != OK)
-        if failed.size:
-            t = failed[np.argmin(failed_epochs[failed])]
-            raise self._divergence_error(statuses[t], failed_epochs[t])
-        return out
+        n_chains = len(steps)
+        out = np.empty((n_chains, self.n_parameters))
+        if not n_chains:
+            return out, 0
+        if max_maps is not None and not coupling and int(steps.sum()) > max_maps:
+            raise MapBudgetError(int(steps.sum()), exact=True)
+        n_threads = min(numba.get_num_threads(), n_chains)
+        stride, window, ring = self._coupling_ring(steps, n_threads, coupling)
+        saved = np.empty((n_threads, ring, self.n_parameters + 1))
+        saved_levels = np.full((n_threads, ring), -1, dtype=np.int64)
+        saved_owners = np.zeros((n_threads, ring), dtype=np.int64)
+        states = np.empty((n_threads, self.n_parameters + 1))
+        cursors = np.zeros((n_threads, N_CURSOR), dtype=np.int64)
+        cursors[:, CHAIN] = np.arange(n_threads)
+        cursors[:, LEVEL] = -1
+        cursors[:, STATUS] = OK
+        table = self._table_for(theta0, int(steps[-1]), eta)
+        rows = kernel_rows(self.X)
+        orders = np.empty((n_threads, self.n_samples), dtype=np.int64)
+        works = np.empty((n_threads, self.batch_size * self.n_outputs))
+        budget = self._maps_per_call(0)
+        while True:
+            with parallel_region():
+                backward_chains(
+                    rows,
+                    self.y,
+                    self.sample_weight,
+                    self.rule,
+                    float(eta),
+                    self.sampling,
+                    self.seed,
+                    self.batch_size,
+                    steps,
+                    theta0,
+                    out,
+                    states,
+                    cursors,
+                    saved,
+                    saved_levels,
+                    saved_owners,
+                    stride,
+                    window,
+                    budget,
+                    orders,
+                    works,
+                    table,
+                )
+            failed = np.flatnonzero(cursors[:, STATUS] != OK)
+            if failed.size:
+                t = failed[np.argmin(cursors[failed, FAILED_EPOCH])]
+                raise self._divergence_error(
+                    cursors[t, STATUS], cursors[t, FAILED_EPOCH]
+                )
+            n_maps = int(cursors[:, MAPS].sum())
+            if np.all(cursors[:, CHAIN] >= n_chains):
+                return out, n_maps
+            if max_maps is not None and n_maps > max_maps:
+                raise MapBudgetError(n_maps, exact=False)
+
+    def _coupling_ring(self, steps, n_threads, coupling):
+        """``(stride, window, W)`` of the coupling's checkpoints (W = 0: replay).
+
+        A checkpoint (compare, then copy ``n_parameters + 1`` numbers) costs
+        a small share of a map's work when taken every ``stride`` levels. A
+        chain checkpoints down to ``COUPLING_WINDOW`` levels below the previous
+        chain's start; the ring holds the gap between a thread's chains plus
+        that window, within ``RING_BYTES`` per thread.
+        """
+        if not coupling:
+            return 1, 0, 0
+        per_map = max(1, self._multiply_adds_per_map())
+        stride = max(1, -(-CHECKPOINT_COST * self.n_parameters // per_map))
+        gaps = steps[n_threads:] - steps[:-n_threads]
+        span = int(gaps.max(initial=0)) + COUPLING_WINDOW
+        ring = -(-span // stride) + 2
+        ring = max(2, min(ring, RING_BYTES // (8 * (self.n_parameters + 1))))
+        return stride, COUPLING_WINDOW, ring
 
     def backward_affine_iterates(self, n_steps, every, theta0, eta, start=0):
         """Backward iterates after ``start + every, start + 2·every, …`` maps (affine).
@@ -512,26 +618,34 @@ class Problem:
         dim = self.X.shape[1] + 1
         theta0 = np.asarray(theta0, dtype=np.float64)
         out = np.empty(((n_steps - start) // every, dim))
-        backward_affine(
-            self.X,
-            self.y,
-            self.sample_weight,
-            self.rule,
-            float(eta),
-            self.sampling,
-            self.seed,
-            self.batch_size,
-            n_steps,
-            every,
-            start,
-            theta0,
-            out,
-            np.empty((dim, dim)),
-            np.empty(dim),
-            np.empty((self.batch_size, dim)),
-            self._table_for(theta0, n_steps, eta),
-            np.empty(self.n_samples, dtype=np.int64),
-        )
+        M, v = np.empty((dim, dim)), np.empty(dim)
+        u = np.empty((self.batch_size, dim))
+        table = self._table_for(theta0, n_steps, eta)
+        order = np.empty(self.n_samples, dtype=np.int64)
+        # calls of about _WORK_PER_CALL multiply-adds (2 d² per row of a batch)
+        chunk = max(1, _WORK_PER_CALL // (2 * dim * dim * self.batch_size))
+        for first in range(0, n_steps, chunk):
+            backward_affine(
+                self.X,
+                self.y,
+                self.sample_weight,
+                self.rule,
+                float(eta),
+                self.sampling,
+                self.seed,
+                self.batch_size,
+                first,
+                min(first + chunk, n_steps),
+                every,
+                start,
+                theta0,
+                out,
+                M,
+                v,
+                u,
+                table,
+                order,
+            )
         # The affine path has no loss derivative to watch; bound it instead:
         # |x·w + b − y| ≤ ‖w‖ max‖x‖ + |b| + max|y| at each recorded iterate.
         with np.errstate(over="ignore", invalid="ignore"):

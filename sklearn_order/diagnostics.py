@@ -17,8 +17,11 @@ from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from ._base import BaseBackwardSGD
+from ._problem import MapBudgetError
 
-TRAJECTORY_METHODS = ("auto", "replay", "affine")
+TRAJECTORY_METHODS = ("auto", "coupling", "replay", "affine")
+#: Default budget of :func:`trajectory`: the most update maps it applies.
+MAX_TRAJECTORY_MAPS = 10**9
 
 
 class ContractionWarning(UserWarning):
@@ -41,9 +44,10 @@ class Trajectory:
         The iterate before the first record: ``θ_0``, or ``θ_start``.
     order : str
         The composition order.
-    method : {"pass", "replay", "affine"}
+    method : {"pass", "coupling", "replay", "affine"}
         How the iterates were computed: recorded during one forward pass,
-        replayed chain by chain, or composed as affine maps.
+        replayed chain by chain (stopping where chains meet, or not), or
+        composed as affine maps.
     """
 
     steps: np.ndarray
@@ -128,6 +132,7 @@ def trajectory(
     coef_init=None,
     intercept_init=None,
     method="auto",
+    max_maps=MAX_TRAJECTORY_MAPS,
 ):
     """Iterates of the estimator's composition order after every ``every`` maps.
 
@@ -137,11 +142,28 @@ def trajectory(
     integer ``random_state``, the iterate at ``k = e · n_batches`` maps equals
     the coefficients of ``fit`` with ``max_iter=e, tol=None``.
 
-    - forward: recorded during one pass (O(K) maps);
-    - backward: each ``θ̃_k = T_1 ∘ … ∘ T_k (θ_0)`` is its own reversed pass,
-      replayed in parallel chains (O(K²/every) maps), or — for
-      ``loss="squared_error"`` with penalty ``None`` or ``"l2"`` — composed
-      exactly as affine maps in O(n_features² · batch_size) per map.
+    - forward: recorded during one pass (K maps);
+    - backward, ``"affine"``: for ``loss="squared_error"`` with penalty
+      ``None`` or ``"l2"`` on dense ``X``, the maps are composed exactly as
+      affine maps, in O(n_features² · batch_size) per map;
+    - backward, ``"replay"``: each ``θ̃_k = T_1 ∘ … ∘ T_k (θ_0)`` is its own
+      reversed pass from ``θ_0`` (a chain: k maps), chains in parallel
+      threads: O(K²/every) maps;
+    - backward, ``"coupling"``: the replay's chains, each stopped as soon as
+      its state equals, bit for bit, the state an earlier chain had after
+      the same maps (from there on both apply the same maps, so they end at
+      the same point). Every iterate is bitwise the replay's. A chain
+      compares its state every few maps (more apart when a map is cheap
+      against copying ``θ``) from its start down to 4,096 maps below the
+      previous chain's start, keeping those states in a ring of at most
+      16 MiB per thread; a chain that has not met by then finishes as a plain
+      replay. It pays where the maps contract fast enough that two chains'
+      states agree to the last bit: strong L2 penalties (``eta0 · alpha``
+      of a few percent), not weak ones, where rounding keeps the chains an
+      ulp apart for thousands of maps; otherwise it costs about the replay.
+
+    The computation returns to Python about every 0.1 s (Ctrl-C stops it) and
+    is refused when it would apply more than ``max_maps`` maps.
 
     Parameters
     ----------
@@ -170,10 +192,18 @@ def trajectory(
         Non-negative weights of the rows, as for ``fit``.
     coef_init, intercept_init : array-like, default=None
         Starting point (default zeros), shaped as for ``fit``.
-    method : {"auto", "replay", "affine"}, default="auto"
+    method : {"auto", "coupling", "replay", "affine"}, default="auto"
         For the backward order: ``"affine"`` requires a quadratic problem on
         dense ``X`` (``ValueError`` otherwise); ``"auto"`` uses it when
-        possible and replays otherwise. Ignored for the forward order.
+        possible and ``"coupling"`` otherwise. Ignored for the forward order.
+        With ``device="cuda"`` chains are replayed on the GPU (no coupling).
+    max_maps : int, default=10**9
+        The most update maps the trajectory may apply, over all one-vs-rest
+        outputs: ``K`` per output for the forward pass and the affine path,
+        ``Σ k`` over the recorded ``k`` for the replay, between ``K`` and that
+        for coupling. A request that needs more is refused before any work
+        where that is known (``K`` alone exceeds it, or the replay's sum), and
+        otherwise stopped once the budget is spent; raise it for longer runs.
 
     Returns
     -------
@@ -184,8 +214,8 @@ def trajectory(
     TypeError
         If ``estimator`` is not one of this package's estimators.
     ValueError
-        For bad ``every``, ``n_steps`` or ``method``, bad data, or diverging
-        iterates.
+        For bad ``every``, ``n_steps``, ``method`` or ``max_maps``, bad data,
+        diverging iterates, or a request beyond ``max_maps``.
 
     Examples
     --------
@@ -201,6 +231,7 @@ def trajectory(
     True
     """
     every = _check_positive_int(every, "every")
+    max_maps = _check_positive_int(max_maps, "max_maps")
     if method not in TRAJECTORY_METHODS:
         raise ValueError(f"method must be one of {TRAJECTORY_METHODS}; got {method!r}.")
     estimator, data, problems = _prepared(
@@ -251,13 +282,28 @@ def trajectory(
                 "Use method='replay' (or 'auto')."
             )
     else:
-        used = "replay"
+        coupling = method != "replay" and problems[0].couples_chains
+        used = "coupling" if coupling else "replay"
 
     # with start > 0 the record at `start` is computed too: the initial point
     first = start - every if start else 0
     explicit = steps is not None
+    request = (
+        "steps=[…]"
+        if explicit
+        else f"n_steps={n_steps}" + (f", every={every}" if every > 1 else "")
+    )
+    n_outputs = len(problems)
+    # every method applies at least the K maps of the longest iterate
+    if n_outputs * n_steps > max_maps:
+        raise _over_budget(request, n_outputs * n_steps, max_maps, "at least ")
     if not explicit:
         steps = np.arange(first + every, n_steps + 1, every)
+    if used == "replay":
+        replay_maps = n_outputs * float(np.sum(steps, dtype=np.float64))
+        if replay_maps > max_maps:
+            raise _over_budget(request, int(replay_maps), max_maps, "")
+    maps_left = max_maps
     records = []
     for k, problem in enumerate(problems):
         theta0 = np.append(data.coef[k], data.intercept[k])
@@ -288,7 +334,21 @@ def trajectory(
                 problem.backward_affine_iterates(n_steps, every, theta0, eta, first)
             )
         else:
-            records.append(problem.backward_iterates(steps, theta0, eta))
+            try:
+                iterates, n_maps = problem.backward_iterates(
+                    steps,
+                    theta0,
+                    eta,
+                    coupling=used == "coupling",
+                    max_maps=maps_left,
+                )
+            except MapBudgetError as error:
+                spent = max_maps - maps_left + error.n_maps
+                raise _over_budget(
+                    request, spent, max_maps, "" if error.exact else "more than "
+                ) from None
+            maps_left -= n_maps
+            records.append(iterates)
     records = np.stack(records, axis=1)  # (n_records, n_outputs, n_features + 1)
     n_features = data.X.shape[1]
     if start:
@@ -310,6 +370,15 @@ def trajectory(
         initial_intercept=initial_intercept,
         order=estimator.order,
         method=used,
+    )
+
+
+def _over_budget(request, n_maps, max_maps, qualifier):
+    """The error for a trajectory needing ``qualifier n_maps`` maps, over ``max_maps``."""
+    return ValueError(
+        f"the trajectory for {request} needs {qualifier}{n_maps:,} update maps, "
+        f"more than max_maps={max_maps:,}. Request fewer or earlier iterates "
+        "(n_steps, every/start, or steps), or raise max_maps."
     )
 
 
