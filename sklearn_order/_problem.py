@@ -35,6 +35,9 @@ from .sampling import GRAB, n_batches
 # Multiply-adds per kernel call (~0.1 s): the granularity at which a long fit
 # returns to Python, where signals such as Ctrl-C are handled.
 _WORK_PER_CALL = 100_000_000
+# The fixed cost of a map (loss derivative, step size, loop), in multiply-adds:
+# for small rows it outweighs the rows' arithmetic.
+MAP_OVERHEAD = 100
 # A coupled chain's checkpoint (compare, then copy the state) costs at most
 # about 1/CHECKPOINT_COST of the maps between two checkpoints.
 CHECKPOINT_COST = 8
@@ -537,8 +540,13 @@ class Problem:
         rows = kernel_rows(self.X)
         orders = np.empty((n_threads, self.n_samples), dtype=np.int64)
         works = np.empty((n_threads, self.batch_size * self.n_outputs))
-        budget = self._maps_per_call(0)
+        # about _WORK_PER_CALL per call, counting each map's fixed cost
+        chunk = max(1, _WORK_PER_CALL // (self._multiply_adds_per_map() + MAP_OVERHEAD))
+        n_maps = 0
         while True:
+            budget = chunk
+            if max_maps is not None:  # stop just past the budget
+                budget = min(chunk, (max_maps - n_maps) // n_threads + 1)
             with parallel_region():
                 backward_chains(
                     rows,

@@ -374,7 +374,7 @@ def trajectory(
 
 
 def _over_budget(request, n_maps, max_maps, qualifier):
-    """The error for a trajectory needing ``qualifier n_maps`` maps, over ``max_maps``."""
+    """The error for a trajectory that needs ``qualifier n_maps`` maps."""
     return ValueError(
         f"the trajectory for {request} needs {qualifier}{n_maps:,} update maps, "
         f"more than max_maps={max_maps:,}. Request fewer or earlier iterates "

@@ -172,7 +172,8 @@ def backward_chains(
                 loaded = -1
             if ring > 0 and level >= lowest and level > 0 and level % stride == 0:
                 slot = (level // stride) % ring
-                if saved_levels[t, slot] == level and _same_state(state, saved[t, slot]):
+                same_level = saved_levels[t, slot] == level
+                if same_level and _same_state(state, saved[t, slot]):
                     owner = saved_owners[t, slot]
                     for j in range(n_params):
                         out[c, j] = out[owner, j]
@@ -257,7 +258,7 @@ def backward_affine(
     table,
     order,
 ):
-    """Backward iterates of an affine (quadratic-loss) problem: maps ``first + 1 … last``.
+    """Backward iterates of an affine problem, from the maps ``first + 1 … last``.
 
     Writes ``out[r] = θ̃_{skip + (r + 1) every} = M θ_0 + v`` for the records
     ``r`` that fall in the range. ``(M, v)`` carry ``F_first`` from the call
