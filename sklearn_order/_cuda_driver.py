@@ -399,13 +399,15 @@ class CudaProblem(Problem):
     #: The chains are replayed; coupling is not implemented on the device.
     couples_chains = False
 
-    def backward_iterates(self, steps, theta0, eta, *, coupling=True, max_maps=None):
+    def backward_iterates(
+        self, steps, theta0, eta, *, coupling=True, tol=0.0, max_maps=None
+    ):
         """Backward iterates ``θ̃_k`` for each ``k`` in ``steps``: one block per chain.
 
         Same contract as :meth:`Problem.backward_iterates
         <sklearn_order._problem.Problem.backward_iterates>`; the chains run
-        concurrently, one thread block each, as plain replay: ``coupling`` is
-        ignored (the chains of a launch do not see each other's states), and
+        concurrently, one thread block each, as plain replay: ``coupling`` and
+        ``tol`` are ignored (the chains of a launch do not see each other's states), and
         ``max_maps`` is checked against the replay's whole cost before any
         work.
 
@@ -422,6 +424,8 @@ class CudaProblem(Problem):
         iterates : ndarray of shape (len(steps), n_features + 1)
         n_maps : int
             The number of maps applied.
+        bounds : ndarray of shape (len(steps),)
+            Zeros: the results are the replay's.
 
         Raises
         ------
@@ -435,7 +439,7 @@ class CudaProblem(Problem):
         theta0 = np.asarray(theta0, dtype=np.float64)
         out = np.tile(theta0, (len(steps), 1))
         if not len(steps):
-            return out, 0
+            return out, 0, np.zeros(0)
         n_maps = int(steps.sum())
         if max_maps is not None and n_maps > max_maps:
             raise MapBudgetError(n_maps, exact=True)
@@ -450,7 +454,7 @@ class CudaProblem(Problem):
         if failed.size:
             c = failed[np.argmin(statuses[failed, 1])]
             raise self._divergence_error(statuses[c, 0], statuses[c, 1])
-        return out, n_maps
+        return out, n_maps, np.zeros(len(steps))
 
     def _run(
         self,

@@ -19,6 +19,7 @@ from .kernels import DERIVATIVE_AT_BOUND, NON_FINITE, OK, UpdateRule
 from .kernels.cpu import apply_steps, mean_loss
 from .kernels.storage import kernel_rows
 from .kernels.trajectory import (
+    ANCHOR,
     CHAIN,
     FAILED_EPOCH,
     LEVEL,
@@ -28,9 +29,16 @@ from .kernels.trajectory import (
     backward_affine,
     backward_chains,
 )
-from .losses import CLASSIFICATION_CODES, MAX_DLOSS, MULTINOMIAL_LOG_LOSS, SQUARED_ERROR
+from .losses import (
+    CLASSIFICATION_CODES,
+    LOSS_SMOOTHNESS,
+    MAX_DLOSS,
+    MULTINOMIAL_LOG_LOSS,
+    SQUARED_ERROR,
+)
 from .penalties import penalty_value
 from .sampling import GRAB, n_batches
+from .schedules import step_size
 
 # Multiply-adds per kernel call (~0.1 s): the granularity at which a long fit
 # returns to Python, where signals such as Ctrl-C are handled.
@@ -41,10 +49,10 @@ MAP_OVERHEAD = 100
 # A coupled chain's checkpoint (compare, then copy the state) costs at most
 # about 1/CHECKPOINT_COST of the maps between two checkpoints.
 CHECKPOINT_COST = 8
-# Levels below the previous chain's start that a coupled chain checkpoints
-# before it gives up and finishes as a plain replay.
+# Levels below the anchor's start within which a coupled chain may meet it
+# before it gives up, finishes as a plain replay and becomes the anchor.
 COUPLING_WINDOW = 4096
-# Checkpoint ring per thread (bytes).
+# Checkpoint rings per thread (bytes).
 RING_BYTES = 16 * 2**20
 # Placeholders for the kernel's GraB arguments when the scheme does not use them
 _NO_TABLE = np.empty((0, 0), dtype=np.int64)
@@ -477,7 +485,9 @@ class Problem:
     #: Whether :meth:`backward_iterates` stops chains where they meet.
     couples_chains = True
 
-    def backward_iterates(self, steps, theta0, eta, *, coupling=True, max_maps=None):
+    def backward_iterates(
+        self, steps, theta0, eta, *, coupling=True, tol=0.0, max_maps=None
+    ):
         """Backward iterates ``θ̃_k`` for each ``k`` in ``steps``: one chain each.
 
         Each ``θ̃_k`` is a reversed pass over maps ``k … 1`` from ``theta0`` (a
@@ -499,6 +509,12 @@ class Problem:
             Base step size.
         coupling : bool, default=True
             Stop chains where they meet (else plain replay).
+        tol : float, default=0.0
+            With ``coupling``, also stop chains whose parameters are within
+            ``tol`` (less the error already taken) of an earlier chain's:
+            every result is then within ``tol`` of the replay's where the
+            maps are non-expansive (see :meth:`check_nonexpansive`); 0 for
+            bitwise results.
         max_maps : int, default=None
             Most maps to apply; :class:`MapBudgetError` beyond (unbounded
             if None).
@@ -508,6 +524,9 @@ class Problem:
         iterates : ndarray of shape (len(steps), n_parameters)
         n_maps : int
             The number of maps applied.
+        bounds : ndarray of shape (len(steps),)
+            A bound on each iterate's distance to the replay's (zeros when
+            ``tol`` is 0).
 
         Raises
         ------
@@ -522,20 +541,21 @@ class Problem:
         theta0 = np.asarray(theta0, dtype=np.float64)
         n_chains = len(steps)
         out = np.empty((n_chains, self.n_parameters))
+        bounds = np.zeros(n_chains)
         if not n_chains:
-            return out, 0
+            return out, 0, bounds
         if max_maps is not None and not coupling and int(steps.sum()) > max_maps:
             raise MapBudgetError(int(steps.sum()), exact=True)
         n_threads = min(numba.get_num_threads(), n_chains)
-        stride, window, ring = self._coupling_ring(steps, n_threads, coupling)
-        saved = np.empty((n_threads, ring, self.n_parameters + 1))
-        saved_levels = np.full((n_threads, ring), -1, dtype=np.int64)
-        saved_owners = np.zeros((n_threads, ring), dtype=np.int64)
+        stride, ring = self._coupling_ring(steps, n_threads, coupling)
+        saved = np.empty((n_threads, 2, ring, self.n_parameters + 1))
+        saved_levels = np.full((n_threads, 2, ring), -1, dtype=np.int64)
         states = np.empty((n_threads, self.n_parameters + 1))
         cursors = np.zeros((n_threads, N_CURSOR), dtype=np.int64)
         cursors[:, CHAIN] = np.arange(n_threads)
         cursors[:, LEVEL] = -1
         cursors[:, STATUS] = OK
+        cursors[:, ANCHOR] = -1
         table = self._table_for(theta0, int(steps[-1]), eta)
         rows = kernel_rows(self.X)
         orders = np.empty((n_threads, self.n_samples), dtype=np.int64)
@@ -564,9 +584,9 @@ class Problem:
                     cursors,
                     saved,
                     saved_levels,
-                    saved_owners,
                     stride,
-                    window,
+                    float(tol),
+                    bounds,
                     budget,
                     orders,
                     works,
@@ -580,28 +600,73 @@ class Problem:
                 )
             n_maps = int(cursors[:, MAPS].sum())
             if np.all(cursors[:, CHAIN] >= n_chains):
-                return out, n_maps
+                return out, n_maps, bounds
             if max_maps is not None and n_maps > max_maps:
                 raise MapBudgetError(n_maps, exact=False)
 
+    def check_nonexpansive(self, eta):
+        """Raise unless every update map is non-expansive.
+
+        A map ``θ ↦ prox(θ − η ∇f_B(θ))`` of a convex ``L_B``-smooth ``f_B``
+        moves no two points apart when ``η L_B ≤ 2``. Here ``f_B`` is the
+        batch's mean weighted loss plus the L2 term, so
+        ``L_B ≤ L_ℓ max_i s_i ‖z_i‖² + l2`` with ``z_i = (x_i, 1)`` (``x_i``
+        alone without an intercept) and ``L_ℓ`` the loss's smoothness; the
+        largest step is the schedule's first.
+
+        Raises
+        ------
+        ValueError
+            If the loss is not smooth (its derivative jumps) or the step is
+            too large for the data.
+        """
+        smoothness = LOSS_SMOOTHNESS.get(self.rule.loss)
+        if smoothness is None:
+            raise ValueError(
+                "a coupling tolerance needs a smooth loss (log_loss, squared_hinge, "
+                "modified_huber, squared_error, huber or "
+                "squared_epsilon_insensitive): with a jump in the loss derivative "
+                "nearby chains can move apart, and no error bound holds."
+            )
+        X = self.X
+        if self.is_sparse:
+            squared = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        else:
+            squared = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+        squared = squared + (1.0 if self.rule.fit_intercept else 0.0)
+        largest = float(np.max(self.sample_weight * squared, initial=0.0))
+        rule = self.rule
+        first_step = step_size(
+            rule.schedule, eta, 1, rule.power_t, rule.alpha, rule.optimal_t0
+        )
+        if first_step * (smoothness * largest + rule.l2) > 2.0:
+            raise ValueError(
+                "a coupling tolerance needs non-expansive maps: the step "
+                f"{first_step:g} times the batch smoothness "
+                f"{smoothness * largest + rule.l2:g} "
+                "exceeds 2, and nearby chains may move apart. Lower eta0 or scale "
+                "the data, or use coupling_tol=0 (bitwise coupling)."
+            )
+
     def _coupling_ring(self, steps, n_threads, coupling):
-        """``(stride, window, W)`` of the coupling's checkpoints (W = 0: replay).
+        """``(stride, W)``: the coupling's checkpoint spacing and ring size (0: replay).
 
         A checkpoint (compare, then copy ``n_parameters + 1`` numbers) costs
         a small share of a map's work when taken every ``stride`` levels. A
-        chain checkpoints down to ``COUPLING_WINDOW`` levels below the previous
-        chain's start; the ring holds the gap between a thread's chains plus
-        that window, within ``RING_BYTES`` per thread.
+        chain meets its thread's anchor within the anchor's ``W`` top
+        checkpoints: they cover ``COUPLING_WINDOW`` levels below the start of
+        a chain as far above the anchor as chains go, within ``RING_BYTES``
+        per thread for the two rings.
         """
         if not coupling:
-            return 1, 0, 0
-        per_map = max(1, self._multiply_adds_per_map())
+            return 1, 0
+        per_map = self._multiply_adds_per_map() + MAP_OVERHEAD
         stride = max(1, -(-CHECKPOINT_COST * self.n_parameters // per_map))
-        gaps = steps[n_threads:] - steps[:-n_threads]
-        span = int(gaps.max(initial=0)) + COUPLING_WINDOW
-        ring = -(-span // stride) + 2
-        ring = max(2, min(ring, RING_BYTES // (8 * (self.n_parameters + 1))))
-        return stride, COUPLING_WINDOW, ring
+        gap = int((steps[n_threads:] - steps[:-n_threads]).max(initial=1))
+        ahead = gap + int(np.sqrt(2.0 * float(steps[-1]) * gap))
+        ring = -(-(ahead + COUPLING_WINDOW) // stride) + 1
+        largest = RING_BYTES // (2 * 8 * (self.n_parameters + 1))
+        return stride, max(2, min(ring, largest))
 
     def backward_affine_iterates(self, n_steps, every, theta0, eta, start=0):
         """Backward iterates after ``start + every, start + 2·every, …`` maps (affine).

@@ -10,7 +10,7 @@ not.
 
 import warnings
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone
@@ -48,6 +48,10 @@ class Trajectory:
         How the iterates were computed: recorded during one forward pass,
         replayed chain by chain (stopping where chains meet, or not), or
         composed as affine maps.
+    error_bound : float
+        With a coupling tolerance, the largest bound on a record's distance
+        (Euclidean, over all parameters of one output) to the replay's; 0
+        when the records are the replay's bit for bit.
     """
 
     steps: np.ndarray
@@ -57,6 +61,7 @@ class Trajectory:
     initial_intercept: np.ndarray
     order: str
     method: str
+    error_bound: float = 0.0
 
     def thetas(self):
         """All parameters of each record, flattened.
@@ -132,6 +137,7 @@ def trajectory(
     coef_init=None,
     intercept_init=None,
     method="auto",
+    coupling_tol=0.0,
     max_maps=MAX_TRAJECTORY_MAPS,
 ):
     """Iterates of the estimator's composition order after every ``every`` maps.
@@ -197,6 +203,18 @@ def trajectory(
         dense ``X`` (``ValueError`` otherwise); ``"auto"`` uses it when
         possible and ``"coupling"`` otherwise. Ignored for the forward order.
         With ``device="cuda"`` chains are replayed on the GPU (no coupling).
+    coupling_tol : float, default=0.0
+        With ``method="coupling"``: also stop a chain where its parameters
+        come within a distance of an earlier chain's (the tolerance less the
+        error that chain's result already carries), and take that chain's
+        result. Every iterate is then within ``coupling_tol`` (Euclidean
+        norm over one output's coefficients and intercept) of the replay's,
+        because the remaining maps move no two points apart — which holds
+        for smooth losses when ``eta0 · (L max_i s_i (‖x_i‖² + 1) + l2) ≤ 2``
+        (``L`` the loss's smoothness, 1/4 for ``log_loss``); otherwise a
+        ``ValueError``. The largest bound is returned as
+        ``Trajectory.error_bound``. 0 (the default): bitwise the replay's.
+        Ignored by the forward pass and the affine path (exact).
     max_maps : int, default=10**9
         The most update maps the trajectory may apply, over all one-vs-rest
         outputs: ``K`` per output for the forward pass and the affine path,
@@ -232,6 +250,19 @@ def trajectory(
     """
     every = _check_positive_int(every, "every")
     max_maps = _check_positive_int(max_maps, "max_maps")
+    if (
+        not isinstance(coupling_tol, Real)
+        or isinstance(coupling_tol, bool)
+        or not 0.0 <= coupling_tol < np.inf
+    ):
+        raise ValueError(
+            f"coupling_tol must be a finite number >= 0; got {coupling_tol!r}."
+        )
+    if coupling_tol and method == "replay":
+        raise ValueError(
+            "coupling_tol applies to method='coupling' (or 'auto'); "
+            "method='replay' is exact."
+        )
     if method not in TRAJECTORY_METHODS:
         raise ValueError(f"method must be one of {TRAJECTORY_METHODS}; got {method!r}.")
     estimator, data, problems = _prepared(
@@ -304,6 +335,11 @@ def trajectory(
         if replay_maps > max_maps:
             raise _over_budget(request, int(replay_maps), max_maps, "")
     maps_left = max_maps
+    tol = float(coupling_tol) if used == "coupling" else 0.0
+    if tol:
+        for problem in problems:
+            problem.check_nonexpansive(eta)
+    error_bound = 0.0
     records = []
     for k, problem in enumerate(problems):
         theta0 = np.append(data.coef[k], data.intercept[k])
@@ -335,11 +371,12 @@ def trajectory(
             )
         else:
             try:
-                iterates, n_maps = problem.backward_iterates(
+                iterates, n_maps, bounds = problem.backward_iterates(
                     steps,
                     theta0,
                     eta,
                     coupling=used == "coupling",
+                    tol=tol,
                     max_maps=maps_left,
                 )
             except MapBudgetError as error:
@@ -348,6 +385,7 @@ def trajectory(
                     request, spent, max_maps, "" if error.exact else "more than "
                 ) from None
             maps_left -= n_maps
+            error_bound = max(error_bound, float(bounds.max(initial=0.0)))
             records.append(iterates)
     records = np.stack(records, axis=1)  # (n_records, n_outputs, n_features + 1)
     n_features = data.X.shape[1]
@@ -370,6 +408,7 @@ def trajectory(
         initial_intercept=initial_intercept,
         order=estimator.order,
         method=used,
+        error_bound=error_bound,
     )
 
 

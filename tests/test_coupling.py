@@ -65,7 +65,7 @@ def _maps(estimator, X, y, steps, coupling):
     counts, iterates = [], []
     for c, problem in enumerate(problems):
         theta0 = np.append(data.coef[c], data.intercept[c])
-        out, n_maps = problem.backward_iterates(
+        out, n_maps, _ = problem.backward_iterates(
             steps, theta0, float(estimator.eta0), coupling=coupling
         )
         counts.append(n_maps)
@@ -134,8 +134,8 @@ def test_coupling_does_not_depend_on_threads_calls_or_ring(rng, monkeypatch):
     try:
         for threads in (1, numba.config.NUMBA_NUM_THREADS):
             numba.set_num_threads(threads)
-            for work, window, ring_bytes in ((10**8, 4096, 2**24), (50, 40, 800)):
-                # kernel calls of a few maps; a short window; a ring of few slots
+            for work, window, ring_bytes in ((10**8, 4096, 2**24), (50, 40, 1600)):
+                # kernel calls of a few maps; a short window; rings of few slots
                 monkeypatch.setattr(problem_module, "_WORK_PER_CALL", work)
                 monkeypatch.setattr(problem_module, "COUPLING_WINDOW", window)
                 monkeypatch.setattr(problem_module, "RING_BYTES", ring_bytes)
@@ -262,3 +262,91 @@ def test_concurrent_trajectories_under_each_threading_layer(layer):
     out, err = child.communicate(timeout=600)
     assert child.returncode == 0, err
     assert out.strip() == layer
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize(
+    "Estimator, loss",
+    [
+        (BackwardSGDClassifier, "log_loss"),
+        (BackwardSGDClassifier, "modified_huber"),
+        (BackwardSGDClassifier, "squared_hinge"),
+        (BackwardSGDRegressor, "huber"),
+    ],
+)
+@pytest.mark.parametrize("tol", [1e-10, 1e-6])
+def test_coupling_tolerance_bounds_the_error(Estimator, loss, storage, tol, rng):
+    X, y = _data(rng, n=60, d=4, storage=storage)
+    X = 0.3 * X  # small rows: a large step is non-expansive
+    if Estimator is BackwardSGDRegressor:
+        y = rng.normal(size=X.shape[0])
+    # no intercept: the L2 decay contracts every parameter (the intercept
+    # contracts only as fast as the loss curves)
+    estimator = Estimator(
+        loss=loss,
+        alpha=1.0,
+        eta0=0.3,
+        batch_size=1,
+        fit_intercept=False,
+        random_state=0,
+    )
+    steps = np.arange(1, 801)
+    replay = trajectory(estimator, X, y, n_steps=800, method="replay")
+    coupled = trajectory(estimator, X, y, n_steps=800, coupling_tol=tol)
+    assert coupled.method == "coupling"
+    n_records = len(steps)
+    for output in range(coupled.intercept.shape[1]):
+
+        def params(path, o=output):
+            coef = path.coef.reshape(n_records, -1, X.shape[1])[:, o]
+            return np.column_stack([coef, path.intercept[:, o]])
+
+        error = np.linalg.norm(params(coupled) - params(replay), axis=1)
+        assert error.max() <= coupled.error_bound * (1 + 1e-9) + 1e-15
+    assert 0.0 < coupled.error_bound <= tol
+    # the chains met within the tolerance: fewer maps than the replay's
+    counts, _ = _maps_with_tol(estimator, X, y, steps, tol)
+    assert max(counts) < 0.5 * steps.sum()
+
+
+def _maps_with_tol(estimator, X, y, steps, tol):
+    estimator, data, problems = _prepared(estimator, X, y, None, None, None)
+    counts, bounds = [], []
+    for c, problem in enumerate(problems):
+        theta0 = np.append(data.coef[c], data.intercept[c])
+        _, n_maps, bound = problem.backward_iterates(
+            steps, theta0, float(estimator.eta0), tol=tol
+        )
+        counts.append(n_maps)
+        bounds.append(bound)
+    return counts, bounds
+
+
+def test_coupling_tolerance_needs_non_expansive_maps(rng):
+    X, y = _data(rng, classes=2)
+    with pytest.raises(ValueError, match="needs a smooth loss"):
+        trajectory(
+            BackwardSGDClassifier(loss="hinge"), X, y, n_steps=10, coupling_tol=1e-6
+        )
+    with pytest.raises(ValueError, match="needs non-expansive maps"):
+        trajectory(
+            BackwardSGDClassifier(eta0=10.0), X, y, n_steps=10, coupling_tol=1e-6
+        )
+    with pytest.raises(ValueError, match="method='replay' is exact"):
+        trajectory(
+            BackwardSGDClassifier(),
+            X,
+            y,
+            n_steps=10,
+            method="replay",
+            coupling_tol=1e-6,
+        )
+    for bad in (-1.0, np.inf, np.nan, "1e-6", True):
+        with pytest.raises(ValueError, match="coupling_tol must be a finite number"):
+            trajectory(BackwardSGDClassifier(), X, y, n_steps=10, coupling_tol=bad)
+    # the exact paths ignore it
+    forward = BackwardSGDClassifier(order="forward", random_state=0)
+    assert_array_equal(
+        trajectory(forward, X, y, n_steps=10, coupling_tol=1e-6).thetas(),
+        trajectory(forward, X, y, n_steps=10).thetas(),
+    )

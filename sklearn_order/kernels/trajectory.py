@@ -19,7 +19,7 @@ Both are resumable: a call does a bounded amount of work and returns, so that
 the caller returns to Python between calls (signals, Ctrl-C).
 """
 
-from math import copysign
+from math import copysign, sqrt
 
 import numba
 
@@ -31,8 +31,8 @@ from .cpu import _finite, apply_update_map, load_epoch_order
 from .storage import fold_scale
 
 #: Columns of :func:`backward_chains`' per-thread cursor.
-CHAIN, LEVEL, STATUS, FAILED_EPOCH, MAPS = 0, 1, 2, 3, 4
-N_CURSOR = 5
+CHAIN, LEVEL, STATUS, FAILED_EPOCH, MAPS, ANCHOR, ANCHOR_RING, FORCED = range(8)
+N_CURSOR = 8
 
 
 @jit_inline
@@ -47,15 +47,35 @@ def _same_state(a, b):
 
 
 @jit_inline
-def _lowest_checkpoint(steps, c, n_threads, stride, window, ring):
-    """The lowest level chain ``c`` checkpoints at.
+def _distance(a, b, n_coef):
+    """Euclidean distance between the parameters ``(s v, b)`` of two states."""
+    n_params = a.shape[0] - 1
+    scale_a, scale_b = a[n_params], b[n_params]
+    total = 0.0
+    for j in range(n_coef):
+        difference = scale_a * a[j] - scale_b * b[j]
+        total += difference * difference
+    for j in range(n_coef, n_params):
+        difference = a[j] - b[j]
+        total += difference * difference
+    return sqrt(total)
 
-    ``window`` levels below the start of the thread's previous chain, and no
-    more than ``ring`` checkpoints below its own start (the ring holds ``ring``
-    consecutive checkpoints: the next chain needs this chain's top ones).
+
+@jit_inline
+def _starts_anchor(steps, c, n_threads, anchor):
+    """Whether chain ``c`` runs to the end without comparing: a new anchor.
+
+    The first chain of a thread does; a later one when it starts more than
+    ``sqrt(2 k g)`` levels above the anchor's start (``k`` its own start,
+    ``g`` the gap to the thread's previous chain): comparing costs the
+    chain those levels, a new anchor costs ``k`` once for the next chains.
     """
-    previous = steps[c - n_threads] if c >= n_threads else 0
-    return max(previous - window, steps[c] - (ring - 1) * stride, 1)
+    if anchor < 0:
+        return True
+    k = steps[c]
+    gap = k - steps[c - n_threads]
+    ahead = k - steps[anchor]
+    return ahead * ahead > 2.0 * k * gap
 
 
 @jit_parallel
@@ -75,9 +95,9 @@ def backward_chains(
     cursors,
     saved,
     saved_levels,
-    saved_owners,
     stride,
-    window,
+    tol,
+    bounds,
     budget,
     orders,
     works,
@@ -92,19 +112,26 @@ def backward_chains(
     chain (or a status is not ``OK``).
 
     The state of a chain at *level* ``j`` is ``T_{j+1} ∘ … ∘ T_k (θ_0)``: the
-    maps ``j … 1`` are left to apply. Every chain of a thread records its
-    state at the levels that are multiples of ``stride`` (its *checkpoints*)
-    into that thread's ring ``saved`` (slot ``(j // stride) % W``, tagged with
-    the level and the chain); before recording, it compares its state with
-    the slot's. If the slot holds the same level and the same state, bit for
-    bit — weights, lazy scale and intercepts — the rest of this chain is the
-    computation the slot's chain did from there, so its result is that
-    chain's result and the chain stops (*coupling*). A chain checkpoints from
-    its start down to ``window`` levels below the previous chain's start (and
-    at most ``W`` checkpoints); if it has not met by then it finishes as a
-    plain reversed pass. ``W = 0`` (an empty ring) is plain replay. Every
-    result is bitwise the plain replay's, whatever ``stride``, ``window``,
-    ``budget`` and the number of threads.
+    maps ``j … 1`` are left to apply. Each thread keeps two rings of ``W``
+    states at the levels that are multiples of ``stride`` (*checkpoints*,
+    slot ``(j // stride) % W``, tagged with the level): the top ``W``
+    checkpoints of its *anchor*, the last chain it ran to the end, and those
+    of the current chain. At each checkpoint in the anchor's ring the
+    current chain compares its state with the anchor's. If they are equal
+    bit for bit — weights, lazy scale and intercepts — the rest of the chain
+    is the computation the anchor did from there, so its result is the
+    anchor's and it stops (*coupling*). Else it goes on; below the anchor's
+    ring it finishes as a plain reversed pass and becomes the anchor (the
+    rings swap roles). A chain that starts far above the anchor becomes an
+    anchor without comparing (:func:`_starts_anchor`). ``W = 0`` is plain
+    replay. With ``tol = 0`` every result is bitwise the plain replay's,
+    whatever ``stride``, ``W``, ``budget`` and the number of threads.
+
+    With ``tol > 0`` a chain also stops where the Euclidean distance ``δ``
+    between its parameters and the anchor's is at most ``tol``, taking the
+    anchor's result, and records ``bounds[c] = δ`` (0 otherwise). Where every
+    map is non-expansive (``‖T(θ) − T(θ')‖ ≤ ‖θ − θ'‖``), that result is
+    within ``δ`` of the replay's (up to rounding).
 
     Parameters
     ----------
@@ -122,15 +149,21 @@ def backward_chains(
     cursors : ndarray of shape (n_threads, N_CURSOR), int64
         Each thread's position: ``CHAIN`` (its current chain, initially
         ``t``), ``LEVEL`` (``-1`` before the chain starts), ``STATUS``
-        (``OK`` or a failure), ``FAILED_EPOCH`` and ``MAPS`` (maps applied,
-        accumulated over calls).
-    saved : ndarray of shape (n_threads, W, n_params + 1)
-        Each thread's ring of checkpointed states.
-    saved_levels, saved_owners : ndarray of shape (n_threads, W), int64
-        The level (``-1``: empty) and the chain of each checkpoint.
-    stride, window : int
-        Checkpoint every ``stride`` levels, down to ``window`` levels below
-        the previous chain's start.
+        (``OK`` or a failure), ``FAILED_EPOCH``, ``MAPS`` (maps applied,
+        accumulated over calls), ``ANCHOR`` (the anchor chain, initially
+        ``-1``), ``ANCHOR_RING`` (which ring holds it) and ``FORCED``
+        (whether the current chain is a new anchor from its start).
+    saved : ndarray of shape (n_threads, 2, W, n_params + 1)
+        Each thread's two rings of checkpointed states.
+    saved_levels : ndarray of shape (n_threads, 2, W), int64
+        The level of each checkpoint (``-1``: empty).
+    stride : int
+        Checkpoint every ``stride`` levels.
+    tol : float
+        Distance within which a chain meets the anchor; 0 for bitwise
+        meetings only.
+    bounds : ndarray of shape (n_chains,), float64
+        Output: a bound on each result's distance to the replay's.
     budget : int
         Maps per thread in this call.
     orders : ndarray of shape (n_threads, n_samples), int64
@@ -145,7 +178,7 @@ def backward_chains(
     n_outputs = works.shape[1] // batch_size
     n_coef = n_params - n_outputs
     n_chains = steps.shape[0]
-    ring = saved.shape[1]
+    ring = saved.shape[2]
     n = y.shape[0]
     batches = (n + batch_size - 1) // batch_size
     for t in numba.prange(n_threads):
@@ -157,9 +190,9 @@ def backward_chains(
         work = works[t]
         c = cursors[t, CHAIN]
         level = cursors[t, LEVEL]
-        lowest = 0  # the lowest level the current chain checkpoints
-        if level >= 0:
-            lowest = _lowest_checkpoint(steps, c, n_threads, stride, window, ring)
+        anchor = cursors[t, ANCHOR]
+        anchor_ring = cursors[t, ANCHOR_RING]
+        forced = cursors[t, FORCED] != 0
         loaded = -1
         done = 0
         while cursors[t, STATUS] == OK and c < n_chains and done < budget:
@@ -168,23 +201,30 @@ def backward_chains(
                     state[j] = theta0[j]
                 scale[0] = 1.0
                 level = steps[c]
-                lowest = _lowest_checkpoint(steps, c, n_threads, stride, window, ring)
+                forced = ring == 0 or _starts_anchor(steps, c, n_threads, anchor)
                 loaded = -1
-            if ring > 0 and level >= lowest and level > 0 and level % stride == 0:
+            if ring > 0 and level > 0 and level % stride == 0:
                 slot = (level // stride) % ring
-                same_level = saved_levels[t, slot] == level
-                if same_level and _same_state(state, saved[t, slot]):
-                    owner = saved_owners[t, slot]
-                    for j in range(n_params):
-                        out[c, j] = out[owner, j]
-                    c += n_threads
-                    level = -1
-                    continue
-                for j in range(n_params + 1):
-                    saved[t, slot, j] = state[j]
-                saved_levels[t, slot] = level
-                saved_owners[t, slot] = c
-            if level == 0:  # chain c is done
+                if not forced and saved_levels[t, anchor_ring, slot] == level:
+                    anchored = saved[t, anchor_ring, slot]
+                    met = _same_state(state, anchored)
+                    distance = 0.0
+                    if not met and tol > 0.0:
+                        distance = _distance(state, anchored, n_coef)
+                        met = distance <= tol
+                    if met:
+                        for j in range(n_params):
+                            out[c, j] = out[anchor, j]
+                        bounds[c] = distance
+                        c += n_threads
+                        level = -1
+                        continue
+                if level > steps[c] - ring * stride:  # the chain's top checkpoints
+                    candidate = 1 - anchor_ring
+                    for j in range(n_params + 1):
+                        saved[t, candidate, slot, j] = state[j]
+                    saved_levels[t, candidate, slot] = level
+            if level == 0:  # chain c is done: the new anchor
                 fold_scale(coef, scale)
                 if not _finite(coef, intercept, scale):
                     cursors[t, STATUS] = NON_FINITE
@@ -192,6 +232,13 @@ def backward_chains(
                     break
                 for j in range(n_params):
                     out[c, j] = state[j]
+                bounds[c] = 0.0
+                if ring > 0:
+                    # the ring left holds another chain's checkpoints: empty it
+                    for slot in range(ring):
+                        saved_levels[t, anchor_ring, slot] = -1
+                    anchor_ring = 1 - anchor_ring
+                anchor = c
                 c += n_threads
                 level = -1
                 continue
@@ -232,6 +279,9 @@ def backward_chains(
             done += 1
         cursors[t, CHAIN] = c
         cursors[t, LEVEL] = level
+        cursors[t, ANCHOR] = anchor
+        cursors[t, ANCHOR_RING] = anchor_ring
+        cursors[t, FORCED] = 1 if forced else 0
         cursors[t, MAPS] += done
     return 0
 
