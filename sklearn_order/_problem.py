@@ -48,7 +48,7 @@ _WORK_PER_CALL = 100_000_000
 MAP_OVERHEAD = 100
 # A coupled chain's checkpoint (compare, then copy the state) costs at most
 # about 1/CHECKPOINT_COST of the maps between two checkpoints.
-CHECKPOINT_COST = 8
+CHECKPOINT_COST = 32
 # Levels below the anchor's start within which a coupled chain may meet it
 # before it gives up, finishes as a plain replay and becomes the anchor.
 COUPLING_WINDOW = 4096
@@ -610,9 +610,10 @@ class Problem:
         A map ``θ ↦ prox(θ − η ∇f_B(θ))`` of a convex ``L_B``-smooth ``f_B``
         moves no two points apart when ``η L_B ≤ 2``. Here ``f_B`` is the
         batch's mean weighted loss plus the L2 term, so
-        ``L_B ≤ L_ℓ max_i s_i ‖z_i‖² + l2`` with ``z_i = (x_i, 1)`` (``x_i``
-        alone without an intercept) and ``L_ℓ`` the loss's smoothness; the
-        largest step is the schedule's first.
+        ``L_B ≤ L_ℓ mean_{i∈B} s_i ‖z_i‖² + l2`` with ``z_i = (x_i, 1)``
+        (``x_i`` alone without an intercept) and ``L_ℓ`` the loss's
+        smoothness, at most ``L_ℓ`` times the mean of the ``|B|`` largest
+        ``s_i ‖z_i‖²``; the largest step is the schedule's first.
 
         Raises
         ------
@@ -634,7 +635,11 @@ class Problem:
         else:
             squared = np.einsum("ij,ij->i", X, X, dtype=np.float64)
         squared = squared + (1.0 if self.rule.fit_intercept else 0.0)
-        largest = float(np.max(self.sample_weight * squared, initial=0.0))
+        # the worst batch: the mean of the largest s_i ‖z_i‖² (the last batch
+        # of an epoch may hold fewer rows)
+        size = min(self.batch_size, self.n_samples % self.batch_size or self.batch_size)
+        worst = np.sort(self.sample_weight * squared)[-size:]
+        largest = float(worst.mean())
         rule = self.rule
         first_step = step_size(
             rule.schedule, eta, 1, rule.power_t, rule.alpha, rule.optimal_t0

@@ -52,6 +52,8 @@ class Trajectory:
         With a coupling tolerance, the largest bound on a record's distance
         (Euclidean, over all parameters of one output) to the replay's; 0
         when the records are the replay's bit for bit.
+    n_maps : int
+        The update maps applied, over all outputs (the work done).
     """
 
     steps: np.ndarray
@@ -62,6 +64,7 @@ class Trajectory:
     order: str
     method: str
     error_bound: float = 0.0
+    n_maps: int = 0
 
     def thetas(self):
         """All parameters of each record, flattened.
@@ -210,8 +213,9 @@ def trajectory(
         result. Every iterate is then within ``coupling_tol`` (Euclidean
         norm over one output's coefficients and intercept) of the replay's,
         because the remaining maps move no two points apart — which holds
-        for smooth losses when ``eta0 · (L max_i s_i (‖x_i‖² + 1) + l2) ≤ 2``
-        (``L`` the loss's smoothness, 1/4 for ``log_loss``); otherwise a
+        for smooth losses when ``eta0 · (L m + l2) ≤ 2``, ``L`` the loss's
+        smoothness (1/4 for ``log_loss``) and ``m`` the mean of the
+        ``batch_size`` largest ``s_i (‖x_i‖² + 1)``; otherwise a
         ``ValueError``. The largest bound is returned as
         ``Trajectory.error_bound``. 0 (the default): bitwise the replay's.
         Ignored by the forward pass and the affine path (exact).
@@ -340,6 +344,7 @@ def trajectory(
         for problem in problems:
             problem.check_nonexpansive(eta)
     error_bound = 0.0
+    total_maps = 0
     records = []
     for k, problem in enumerate(problems):
         theta0 = np.append(data.coef[k], data.intercept[k])
@@ -385,6 +390,7 @@ def trajectory(
                     request, spent, max_maps, "" if error.exact else "more than "
                 ) from None
             maps_left -= n_maps
+            total_maps += n_maps
             error_bound = max(error_bound, float(bounds.max(initial=0.0)))
             records.append(iterates)
     records = np.stack(records, axis=1)  # (n_records, n_outputs, n_features + 1)
@@ -409,6 +415,7 @@ def trajectory(
         order=estimator.order,
         method=used,
         error_bound=error_bound,
+        n_maps=total_maps if used in ("coupling", "replay") else n_outputs * n_steps,
     )
 
 
