@@ -4,8 +4,7 @@
 sampling and seed after ``k = every, 2·every, …`` maps — the iterates a fit
 of that many maps returns. :func:`coalescence` runs the backward iterates
 from several starting points and reports how fast they meet: a certificate
-that the maps contract (design.md facts 2 and 5), or a warning that they do
-not.
+that the maps contract, or a warning that they do not.
 """
 
 import warnings
@@ -159,17 +158,20 @@ def trajectory(
       reversed pass from ``θ_0`` (a chain: k maps), chains in parallel
       threads: O(K²/every) maps;
     - backward, ``"coupling"``: the replay's chains, each stopped as soon as
-      its state equals, bit for bit, the state an earlier chain had after
-      the same maps (from there on both apply the same maps, so they end at
-      the same point). Every iterate is bitwise the replay's. A chain
-      compares its state every few maps (more apart when a map is cheap
-      against copying ``θ``) from its start down to 4,096 maps below the
-      previous chain's start, keeping those states in a ring of at most
-      16 MiB per thread; a chain that has not met by then finishes as a plain
-      replay. It pays where the maps contract fast enough that two chains'
-      states agree to the last bit: strong L2 penalties (``eta0 · alpha``
-      of a few percent), not weak ones, where rounding keeps the chains an
-      ulp apart for thousands of maps; otherwise it costs about the replay.
+      its state equals, bit for bit, the state of the thread's *anchor* (the
+      last chain it ran to the end) after the same maps: from there on both
+      apply the same maps, so they end at the same point, and every iterate
+      is bitwise the replay's. A chain compares every few maps (a stride
+      that keeps comparisons near 1/32 of the maps' work) within the
+      anchor's top 4,096 or so levels, kept in two rings of states per thread
+      (at most 16 MiB per thread); one that has not met by then finishes as a
+      plain replay and becomes the anchor. Bitwise meetings need strong
+      contraction (``eta0 · alpha`` of several percent): rounding keeps
+      nearby chains an ulp apart in some coordinate for hundreds or
+      thousands of maps, and chains on CSR rows with an L2 penalty never
+      meet. With ``coupling_tol`` chains stop where they come within that
+      distance instead, with a stated error bound. Otherwise coupling costs
+      about the replay.
 
     The computation returns to Python about every 0.1 s (Ctrl-C stops it) and
     is refused when it would apply more than ``max_maps`` maps.
@@ -558,7 +560,7 @@ def coalescence(
     """Run the backward iterates from several starting points; report their distance.
 
     In a contractive region the backward iterates ``θ̃_k(θ_0)`` forget their
-    starting point geometrically fast (design.md fact 5): their pairwise
+    starting point geometrically fast: their pairwise
     distance is a certificate of contraction. If it does not fall, a
     :class:`ContractionWarning` says so (for example unregularized logistic
     regression on separable data, whose weights grow without bound).
