@@ -48,7 +48,7 @@ _WORK_PER_CALL = 100_000_000
 MAP_OVERHEAD = 100
 # A coupled chain's checkpoint (compare, then copy the state) costs at most
 # about 1/CHECKPOINT_COST of the maps between two checkpoints.
-CHECKPOINT_COST = 32
+CHECKPOINT_COST = 128
 # Levels below the anchor's start within which a coupled chain may meet it
 # before it gives up, finishes as a plain replay and becomes the anchor.
 COUPLING_WINDOW = 4096
@@ -494,7 +494,8 @@ class Problem:
         chain); chains run in parallel threads, in kernel calls of about 0.1 s
         (Python handles signals such as Ctrl-C between calls). With
         ``coupling``, a chain stops where its state meets, bit for bit, the
-        state an earlier chain had at the same level (see
+        state its thread's anchor (the last chain run to the end) had at the
+        same level (see
         :func:`~sklearn_order.kernels.trajectory.backward_chains`): the
         results are the replay's, bit for bit, at a cost that depends on how
         soon the chains meet.
@@ -510,11 +511,10 @@ class Problem:
         coupling : bool, default=True
             Stop chains where they meet (else plain replay).
         tol : float, default=0.0
-            With ``coupling``, also stop chains whose parameters are within
-            ``tol`` (less the error already taken) of an earlier chain's:
-            every result is then within ``tol`` of the replay's where the
-            maps are non-expansive (see :meth:`check_nonexpansive`); 0 for
-            bitwise results.
+            With ``coupling``, also stop chains whose parameters come within
+            ``tol`` of the anchor's: every result is then within ``tol`` of
+            the replay's where the maps are non-expansive (see
+            :meth:`check_nonexpansive`); 0 for bitwise results.
         max_maps : int, default=None
             Most maps to apply; :class:`MapBudgetError` beyond (unbounded
             if None).

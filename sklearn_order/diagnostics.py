@@ -162,7 +162,7 @@ def trajectory(
       last chain it ran to the end) after the same maps: from there on both
       apply the same maps, so they end at the same point, and every iterate
       is bitwise the replay's. A chain compares every few maps (a stride
-      that keeps comparisons near 1/32 of the maps' work) within the
+      that keeps comparisons near 1/128 of the maps' work) within the
       anchor's top 4,096 or so levels, kept in two rings of states per thread
       (at most 16 MiB per thread); one that has not met by then finishes as a
       plain replay and becomes the anchor. Bitwise meetings need strong

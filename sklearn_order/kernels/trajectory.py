@@ -193,6 +193,8 @@ def backward_chains(
         anchor = cursors[t, ANCHOR]
         anchor_ring = cursors[t, ANCHOR_RING]
         forced = cursors[t, FORCED] != 0
+        # the next checkpoint level (a multiple of stride; -1: none)
+        checkpoint = level // stride * stride if ring > 0 and level > 0 else -1
         loaded = -1
         done = 0
         while cursors[t, STATUS] == OK and c < n_chains and done < budget:
@@ -202,8 +204,10 @@ def backward_chains(
                 scale[0] = 1.0
                 level = steps[c]
                 forced = ring == 0 or _starts_anchor(steps, c, n_threads, anchor)
+                checkpoint = level // stride * stride if ring > 0 else -1
                 loaded = -1
-            if ring > 0 and level > 0 and level % stride == 0:
+            if level == checkpoint and level > 0:
+                checkpoint -= stride
                 slot = (level // stride) % ring
                 if not forced and saved_levels[t, anchor_ring, slot] == level:
                     anchored = saved[t, anchor_ring, slot]
