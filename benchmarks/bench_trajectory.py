@@ -1,15 +1,22 @@
-"""Backward trajectory: exact affine composition against replay, side by side.
+"""Backward trajectories: affine composition and coupling against replay, side by side.
 
-For squared error every update map is affine, so the whole backward
-trajectory ``θ̃_1 … θ̃_K`` costs O(K d² b) by affine composition, against
-O(K² d b) by replaying each ``θ̃_k`` as its own chain (parallel over chains).
-Both run in the same process on the same problem; the script reports their
-ratio and their largest relative difference (compile time excluded).
+Two engines against plain replay (each ``θ̃_k`` its own reversed chain of
+``k`` maps, O(K²) maps, chains in parallel threads):
+
+- squared error: the whole trajectory by affine composition, O(K d² b);
+- other losses: coupling — a chain stops where its state meets the thread's
+  anchor chain bit for bit (``coupling_tol=0``, the replay's results) or
+  within a tolerance (every iterate within ``coupling_tol`` of the replay's).
+
+Every case runs both engines in the same process on the same problem and
+reports the time ratio (for coupling: the median over ``--repeats``
+alternating pairs, as the load of a shared machine shifts), the maps each
+applied, and the largest difference of the results (compile time excluded).
 
 Run::
 
-    python benchmarks/bench_trajectory.py           # K=10,000, d=20
-    python benchmarks/bench_trajectory.py --quick   # K=2,000
+    python benchmarks/bench_trajectory.py           # every case
+    python benchmarks/bench_trajectory.py --quick   # shorter trajectories
 """
 
 import argparse
@@ -19,12 +26,25 @@ import time
 
 import numba
 import numpy as np
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
-from sklearn_order import BackwardSGDRegressor, trajectory
+from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor, trajectory
 
 
-def time_methods(n_steps, n_features, n_samples, batch_size):
-    """Time the affine and the replay backward trajectory on one problem.
+def _best(repeats, *args, **kwargs):
+    """Best time of ``repeats`` calls of ``trajectory(*args, **kwargs)``; the path."""
+    best, result = np.inf, None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = trajectory(*args, **kwargs)
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def time_methods(n_steps, n_features, n_samples, batch_size, repeats=1):
+    """Time the affine and the replay backward trajectory of a ridge problem.
 
     Returns
     -------
@@ -41,14 +61,154 @@ def time_methods(n_steps, n_features, n_samples, batch_size):
         trajectory(model, X[:50], y[:50], n_steps=20, method=method)
     timings, paths = {}, {}
     for method in ("affine", "replay"):
-        start = time.perf_counter()
-        paths[method] = trajectory(model, X, y, n_steps=n_steps, method=method)
-        timings[method] = time.perf_counter() - start
+        timings[method], paths[method] = _best(
+            repeats, model, X, y, n_steps=n_steps, method=method
+        )
     affine, replay = paths["affine"].thetas(), paths["replay"].thetas()
     timings["max_relative_difference"] = float(
         np.abs(affine - replay).max() / np.abs(replay).max()
     )
     return timings
+
+
+def breast_cancer_job():
+    """The main job's ``compare`` problem: breast cancer, scaled, its training split."""
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, _, y_train, _ = train_test_split(
+        X, y, test_size=0.25, random_state=0, stratify=y
+    )
+    return StandardScaler().fit(X_train).transform(X_train), y_train
+
+
+def coupling_cases(quick=False):
+    """The coupling benchmark's problems: ``(name, model, X, y, n_steps, tols)``.
+
+    - the main job's settings (``python -m sklearn_order compare``: log loss,
+      ``alpha=0.01``, ``eta0=0.05``, batch 8) on breast cancer, K ≈ 5,400
+      (100 epochs);
+    - synthetic logistic, d = 20, batch 1, K = 10,000, with the same weak
+      penalty, and with a strong one (``alpha=0.1, eta0=0.1``);
+    - a non-contracting case: unregularized logistic on separable data.
+    """
+    rng = np.random.default_rng(0)
+    X_bc, y_bc = breast_cancer_job()
+    X_syn = rng.standard_normal((2_000, 20))
+    y_syn = (X_syn @ rng.standard_normal(20) + rng.standard_normal(2_000) > 0).astype(
+        int
+    )
+    X_sep = rng.standard_normal((500, 20))
+    y_sep = (X_sep @ rng.standard_normal(20) > 0).astype(int)
+    scale = 5 if quick else 1
+    job = dict(loss="log_loss", random_state=0)
+    return [
+        (
+            "breast cancer, main job settings (alpha=0.01, eta0=0.05, batch 8)",
+            BackwardSGDClassifier(alpha=0.01, eta0=0.05, batch_size=8, **job),
+            X_bc,
+            y_bc,
+            5_400 // scale,
+            (0.0,),  # a tolerance is refused: these maps are not provably
+            # non-expansive (eta0 times the worst batch's smoothness > 2)
+        ),
+        (
+            "synthetic d=20, batch 1, alpha=0.01, eta0=0.05",
+            BackwardSGDClassifier(alpha=0.01, eta0=0.05, batch_size=1, **job),
+            X_syn,
+            y_syn,
+            10_000 // scale,
+            (0.0, 1e-6),
+        ),
+        (
+            "synthetic d=20, batch 1, alpha=0.1, eta0=0.1",
+            BackwardSGDClassifier(alpha=0.1, eta0=0.1, batch_size=1, **job),
+            X_syn,
+            y_syn,
+            10_000 // scale,
+            (0.0, 1e-10, 1e-6),
+        ),
+        (
+            "separable, unregularized (penalty=None), batch 1",
+            BackwardSGDClassifier(penalty=None, eta0=0.05, batch_size=1, **job),
+            X_sep,
+            y_sep,
+            5_000 // scale,
+            (0.0,),
+        ),
+    ]
+
+
+def time_coupling(quick=False, repeats=3):
+    """Replay against coupling on :func:`coupling_cases`, side by side.
+
+    Returns
+    -------
+    list of dict
+        One row per case and tolerance: replay and coupling seconds (best
+        of ``repeats``), the median and range of the ratios of ``repeats``
+        alternating pairs, the maps each applied, whether the iterates are
+        bitwise equal and their largest distance against the stated bound.
+    """
+    rows = []
+    for name, model, X, y, n_steps, tols in coupling_cases(quick):
+        for tol in tols:  # compile (or load) the kernels
+            trajectory(model, X[:40], y[:40], n_steps=30, coupling_tol=tol)
+        trajectory(model, X[:40], y[:40], n_steps=30, method="replay")
+        for tol in tols:
+            # replay and coupling alternate: a shared machine's load shifts
+            # between runs, so each pair gives one ratio; report the median
+            replay_times, coupling_times = [], []
+            for _ in range(repeats):
+                seconds, replay = _best(
+                    1, model, X, y, n_steps=n_steps, method="replay"
+                )
+                replay_times.append(seconds)
+                seconds, coupled = _best(
+                    1, model, X, y, n_steps=n_steps, coupling_tol=tol
+                )
+                coupling_times.append(seconds)
+            ratios = np.array(replay_times) / np.array(coupling_times)
+            distance = np.linalg.norm(coupled.thetas() - replay.thetas(), axis=1)
+            rows.append(
+                {
+                    "case": name,
+                    "n_steps": n_steps,
+                    "coupling_tol": tol,
+                    "replay": min(replay_times),
+                    "coupling": min(coupling_times),
+                    "speedup": float(np.median(ratios)),
+                    "speedup_range": (float(ratios.min()), float(ratios.max())),
+                    "replay_maps": replay.n_maps,
+                    "coupling_maps": coupled.n_maps,
+                    "bitwise_equal": coupled.thetas().tobytes()
+                    == replay.thetas().tobytes(),
+                    "max_distance": float(distance.max()),
+                    "error_bound": coupled.error_bound,
+                    "last_step_norm": float(replay.step_norms()[-1]),
+                }
+            )
+    return rows
+
+
+def coupling_table(rows):
+    """The coupling results as a Markdown table."""
+    lines = [
+        "| case | K | coupling_tol | replay s | coupling s "
+        "| replay / coupling (median, range) "
+        "| maps (coupling / replay) | bitwise equal | max distance (bound) "
+        "| last step norm |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['case']} | {r['n_steps']:,} | {r['coupling_tol']:g} "
+            f"| {r['replay']:.3f} | {r['coupling']:.3f} | **{r['speedup']:.2f}×** "
+            f"({r['speedup_range'][0]:.2f}–{r['speedup_range'][1]:.2f}) "
+            f"| {r['coupling_maps'] / r['replay_maps']:.3f} "
+            f"| {'yes' if r['bitwise_equal'] else 'no'} "
+            f"| {r['max_distance']:.1e} ({r['error_bound']:.1e}) "
+            f"| {r['last_step_norm']:.1e} |"
+        )
+    return "\n".join(lines)
 
 
 def main():
@@ -57,20 +217,21 @@ def main():
     parser.add_argument("--n-features", type=int, default=20)
     parser.add_argument("--n-samples", type=int, default=2_000)
     parser.add_argument("--batch-size", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="K=2,000")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="shorter trajectories")
     args = parser.parse_args()
     if args.quick:
-        args.n_steps = 2_000
-    timings = time_methods(
-        args.n_steps, args.n_features, args.n_samples, args.batch_size
-    )
-    print(
-        f"# Backward trajectory, squared error + L2, K={args.n_steps:,} maps, "
-        f"d={args.n_features}, batch {args.batch_size}"
-    )
+        args.n_steps, args.repeats = 2_000, 1
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"{numba.get_num_threads()} Numba threads for replay\n"
+        f"{numba.get_num_threads()} Numba threads for replay and coupling\n"
+    )
+    timings = time_methods(
+        args.n_steps, args.n_features, args.n_samples, args.batch_size, args.repeats
+    )
+    print(
+        f"## Squared error + L2: affine vs replay (K={args.n_steps:,} maps, "
+        f"d={args.n_features}, batch {args.batch_size})\n"
     )
     print("| method | seconds | replay / method |")
     print("|---|---|---|")
@@ -79,8 +240,10 @@ def main():
         print(f"| {method} | {timings[method]:.3f} | **{ratio:.0f}×** |")
     print(
         "\nlargest relative difference affine vs replay: "
-        f"{timings['max_relative_difference']:.1e}"
+        f"{timings['max_relative_difference']:.1e}\n"
     )
+    print("## Log loss: coupling vs replay\n")
+    print(coupling_table(time_coupling(args.quick, args.repeats)))
 
 
 if __name__ == "__main__":

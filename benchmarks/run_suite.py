@@ -13,8 +13,9 @@ Cases
    the backward way;
 3. how the cost of an epoch grows with ``n_samples`` and with
    ``n_features`` (should be linear: the fitted log-log slope is reported);
-4. the trajectory engine: affine composition against replay —
-   ``bench_trajectory.py``;
+4. the trajectory engines: affine composition (squared error) and coupling
+   (log loss: the main job's problem, synthetic, a non-contracting case)
+   against replay — ``bench_trajectory.py``;
 5. GPU results, if ``bench_cuda.py --out benchmarks/results`` left any;
 6. sparse CSR input against scikit-learn (both shuffled, and both in storage
    order) — ``bench_sparse.py``;
@@ -44,7 +45,7 @@ from types import SimpleNamespace
 import numpy as np
 from bench_epoch import compile_seconds, make_data, time_dtype
 from bench_sparse import multiclass_rows, sparse_rows, sparse_table
-from bench_trajectory import time_methods
+from bench_trajectory import coupling_table, time_coupling, time_methods
 from threadpoolctl import threadpool_limits
 
 from sklearn_order import BackwardSGDClassifier
@@ -230,6 +231,10 @@ def report(results):
         f"**{tr['replay'] / tr['affine']:.0f}×** faster; largest relative "
         f"difference {tr['max_relative_difference']:.1e}.",
         "",
+        "Coupling against replay (log loss; `coupling_tol=0` is bitwise the replay's):",
+        "",
+        coupling_table(tr["coupling"]),
+        "",
         "## 5. GPU",
         "",
     ]
@@ -339,6 +344,7 @@ def main():
         "n_steps": n_steps,
         "n_features": 20,
         **time_methods(n_steps, 20, 2_000, 1),
+        "coupling": time_coupling(quick, repeats=1 if quick else 3),
     }
     results["gpu"] = gpu_results()
     text = report(results)

@@ -34,7 +34,7 @@ import numba
 import numpy as np
 from scipy import sparse
 
-from ._problem import Problem, check_not_cancelled
+from ._problem import MapBudgetError, Problem, check_not_cancelled
 from .kernels import OK
 from .sampling import CYCLIC, GRAB, ONCE, fill_epoch_order
 
@@ -403,12 +403,20 @@ class CudaProblem(Problem):
             self.state["averaged"][:] = averaged[0]
         return records[0]
 
-    def backward_iterates(self, steps, theta0, eta):
+    #: The chains are replayed; coupling is not implemented on the device.
+    couples_chains = False
+
+    def backward_iterates(
+        self, steps, theta0, eta, *, coupling=True, tol=0.0, max_maps=None
+    ):
         """Backward iterates ``θ̃_k`` for each ``k`` in ``steps``: one block per chain.
 
         Same contract as :meth:`Problem.backward_iterates
         <sklearn_order._problem.Problem.backward_iterates>`; the chains run
-        concurrently, one thread block each.
+        concurrently, one thread block each, as plain replay: ``coupling`` and
+        ``tol`` are ignored (the chains of a launch do not see each other's states), and
+        ``max_maps`` is checked against the replay's whole cost before any
+        work.
 
         Parameters
         ----------
@@ -420,19 +428,28 @@ class CudaProblem(Problem):
 
         Returns
         -------
-        ndarray of shape (len(steps), n_features + 1)
+        iterates : ndarray of shape (len(steps), n_features + 1)
+        n_maps : int
+            The number of maps applied.
+        bounds : ndarray of shape (len(steps),)
+            Zeros: the results are the replay's.
 
         Raises
         ------
         DivergenceError
             If a chain's iterates diverged (the earliest failing epoch is
             reported).
+        MapBudgetError
+            If the chains need more than ``max_maps`` maps.
         """
         steps = np.asarray(steps, dtype=np.int64)
         theta0 = np.asarray(theta0, dtype=np.float64)
         out = np.tile(theta0, (len(steps), 1))
         if not len(steps):
-            return out
+            return out, 0, np.zeros(0)
+        n_maps = int(steps.sum())
+        if max_maps is not None and n_maps > max_maps:
+            raise MapBudgetError(n_maps, exact=True)
         statuses = self._run(
             out,
             np.zeros(len(steps), dtype=np.int64),
@@ -444,7 +461,7 @@ class CudaProblem(Problem):
         if failed.size:
             c = failed[np.argmin(statuses[failed, 1])]
             raise self._divergence_error(statuses[c, 0], statuses[c, 1])
-        return out
+        return out, n_maps, np.zeros(len(steps))
 
     def _run(
         self,

@@ -30,7 +30,9 @@ compiled for the CPU as above and, on demand, as a CUDA device function by
 a CUDA twin is asked for.
 """
 
+import threading
 import types as pytypes
+from contextlib import nullcontext
 
 import numba
 from llvmlite import ir
@@ -60,6 +62,26 @@ def jit_parallel(function):
     so results do not depend on the number of threads.
     """
     return numba.njit(parallel=True, **JIT_OPTIONS)(function)
+
+
+# Held around parallel regions where the threading layer is not thread-safe
+_PARALLEL_LOCK = threading.Lock()
+
+
+def parallel_region():
+    """A context manager to hold around each call of a :func:`jit_parallel` function.
+
+    Numba's ``workqueue`` threading layer (the one it falls back to without
+    OpenMP or TBB, or that ``NUMBA_THREADING_LAYER`` may select) aborts the
+    process when two host threads enter a parallel region at once. There,
+    and before the first parallel region has chosen the layer, the regions
+    are serialized by a lock; OpenMP and TBB run them concurrently.
+    """
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel region has run yet: the layer is unknown
+        layer = None
+    return _PARALLEL_LOCK if layer in (None, "workqueue") else nullcontext()
 
 
 def jit_inline(function):

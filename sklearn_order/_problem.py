@@ -14,17 +14,46 @@ import numpy as np
 from scipy import sparse
 from sklearn.metrics import accuracy_score, r2_score
 
+from ._jit import parallel_region
 from .kernels import DERIVATIVE_AT_BOUND, NON_FINITE, OK, UpdateRule
 from .kernels.cpu import apply_steps, mean_loss
 from .kernels.storage import kernel_rows
-from .kernels.trajectory import backward_affine, backward_replay
-from .losses import CLASSIFICATION_CODES, MAX_DLOSS, MULTINOMIAL_LOG_LOSS, SQUARED_ERROR
+from .kernels.trajectory import (
+    ANCHOR,
+    CHAIN,
+    FAILED_EPOCH,
+    LEVEL,
+    MAPS,
+    N_CURSOR,
+    STATUS,
+    backward_affine,
+    backward_chains,
+)
+from .losses import (
+    CLASSIFICATION_CODES,
+    LOSS_SMOOTHNESS,
+    MAX_DLOSS,
+    MULTINOMIAL_LOG_LOSS,
+    SQUARED_ERROR,
+)
 from .penalties import penalty_value
 from .sampling import GRAB, n_batches
+from .schedules import step_size
 
 # Multiply-adds per kernel call (~0.1 s): the granularity at which a long fit
 # returns to Python, where signals such as Ctrl-C are handled.
 _WORK_PER_CALL = 100_000_000
+# The fixed cost of a map (loss derivative, step size, loop), in multiply-adds:
+# for small rows it outweighs the rows' arithmetic.
+MAP_OVERHEAD = 100
+# A coupled chain's checkpoint (compare, then copy the state) costs at most
+# about 1/CHECKPOINT_COST of the maps between two checkpoints.
+CHECKPOINT_COST = 128
+# Levels below the anchor's start within which a coupled chain may meet it
+# before it gives up, finishes as a plain replay and becomes the anchor.
+COUPLING_WINDOW = 4096
+# Checkpoint rings per thread (bytes).
+RING_BYTES = 16 * 2**20
 # Placeholders for the kernel's GraB arguments when the scheme does not use them
 _NO_TABLE = np.empty((0, 0), dtype=np.int64)
 _NO_HERDING = np.empty((0, 0))
@@ -69,6 +98,23 @@ def check_not_cancelled(state):
     """Raise :class:`FitCancelled` if the fit running this problem was cancelled."""
     if state.get("fit") in _CANCELLED_FITS:
         raise FitCancelled("the fit was interrupted")
+
+
+class MapBudgetError(ValueError):
+    """A computation needed more update maps than its budget allows.
+
+    Attributes
+    ----------
+    n_maps : int
+        The maps needed (``exact``) or applied before stopping.
+    exact : bool
+        Whether ``n_maps`` is the whole need, known before any work.
+    """
+
+    def __init__(self, n_maps, exact):
+        super().__init__(f"{n_maps} maps exceed the budget")
+        self.n_maps = n_maps
+        self.exact = exact
 
 
 @dataclass(frozen=True)
@@ -320,16 +366,19 @@ class Problem:
 
         A multiple of ``record_every`` so that records fall on whole calls.
         """
+        maps = max(1, _WORK_PER_CALL // self._multiply_adds_per_map())
+        if record_every > 0:
+            maps = max(record_every, maps - maps % record_every)
+        return maps
+
+    def _multiply_adds_per_map(self):
+        """About how many multiply-adds one map costs."""
         n_features = self.X.shape[1]
         row_cost = self.X.nnz / self.X.shape[0] if self.is_sparse else n_features
         per_map = self.batch_size * self.n_outputs * (row_cost + 1)
         if self.average_start or self.rule.l1 > 0.0:  # O(n_features) per map
             per_map += self.n_outputs * n_features
-        per_map = int(per_map)
-        maps = max(1, _WORK_PER_CALL // per_map)
-        if record_every > 0:
-            maps = max(record_every, maps - maps % record_every)
-        return maps
+        return max(1, int(per_map))
 
     def running_average(self, initial=None):
         """The running mean ``(w̄, b̄)`` of the forward iterates (created on first use).
@@ -466,67 +515,202 @@ class Problem:
         """Whether :meth:`backward_affine_iterates` applies (affine maps, dense X)."""
         return self.is_affine and not self.is_sparse
 
-    def backward_iterates(self, steps, theta0, eta):
-        """Backward iterates ``θ̃_k`` for each ``k`` in ``steps``, by replay.
+    #: Whether :meth:`backward_iterates` stops chains where they meet.
+    couples_chains = True
 
-        Each ``θ̃_k`` is one reversed pass over maps ``k … 1`` from ``theta0``
-        (an independent chain); chains run in parallel threads.
+    def backward_iterates(
+        self, steps, theta0, eta, *, coupling=True, tol=0.0, max_maps=None
+    ):
+        """Backward iterates ``θ̃_k`` for each ``k`` in ``steps``: one chain each.
+
+        Each ``θ̃_k`` is a reversed pass over maps ``k … 1`` from ``theta0`` (a
+        chain); chains run in parallel threads, in kernel calls of about 0.1 s
+        (Python handles signals such as Ctrl-C between calls). With
+        ``coupling``, a chain stops where its state meets, bit for bit, the
+        state its thread's anchor (the last chain run to the end) had at the
+        same level (see
+        :func:`~sklearn_order.kernels.trajectory.backward_chains`): the
+        results are the replay's, bit for bit, at a cost that depends on how
+        soon the chains meet.
 
         Parameters
         ----------
         steps : array-like of int
+            Increasing map counts ``k ≥ 1``.
         theta0 : ndarray of shape (n_parameters,)
             ``(w_0, b_0)``.
         eta : float
             Base step size.
+        coupling : bool, default=True
+            Stop chains where they meet (else plain replay).
+        tol : float, default=0.0
+            With ``coupling``, also stop chains whose parameters come within
+            ``tol`` of the anchor's: every result is then within ``tol`` of
+            the replay's where the maps are non-expansive (see
+            :meth:`check_nonexpansive`); 0 for bitwise results.
+        max_maps : int, default=None
+            Most maps to apply; :class:`MapBudgetError` beyond (unbounded
+            if None).
 
         Returns
         -------
-        ndarray of shape (len(steps), n_parameters)
+        iterates : ndarray of shape (len(steps), n_parameters)
+        n_maps : int
+            The number of maps applied.
+        bounds : ndarray of shape (len(steps),)
+            A bound on each iterate's distance to the replay's (zeros when
+            ``tol`` is 0).
+
+        Raises
+        ------
+        DivergenceError
+            If a chain's iterates diverged (the earliest failing epoch is
+            reported).
+        MapBudgetError
+            If the chains needed more than ``max_maps`` maps (for plain
+            replay, refused before any work).
         """
         steps = np.asarray(steps, dtype=np.int64)
         theta0 = np.asarray(theta0, dtype=np.float64)
-        n_threads = min(numba.get_num_threads(), max(len(steps), 1))
-        out = np.empty((len(steps), self.n_parameters))
-        statuses = np.zeros(n_threads, dtype=np.int64)
-        failed_epochs = np.zeros(n_threads, dtype=np.int64)
-        table = self._table_for(theta0, int(steps.max(initial=1)), eta)
-        backward_replay(
-            self.kernel_rows(),
-            self.y,
-            self.sample_weight,
-            self.rule,
-            float(eta),
-            self.sampling,
-            self.seed,
-            self.batch_size,
-            steps,
-            theta0,
-            self.n_outputs,
-            out,
-            np.empty((n_threads, self.n_samples), dtype=np.int64),
-            np.empty((n_threads, self.batch_size * self.n_outputs)),
-            np.ones((n_threads, 1)),
-            statuses,
-            failed_epochs,
-            table,
-            np.zeros(1),
-            np.empty((0, self.n_parameters)),
-            _NO_HERDING,
-            _NO_POINTERS,
-            _NO_AVERAGE,
+        n_chains = len(steps)
+        out = np.empty((n_chains, self.n_parameters))
+        bounds = np.zeros(n_chains)
+        if not n_chains:
+            return out, 0, bounds
+        if max_maps is not None and not coupling and int(steps.sum()) > max_maps:
+            raise MapBudgetError(int(steps.sum()), exact=True)
+        n_threads = min(numba.get_num_threads(), n_chains)
+        stride, ring = self._coupling_ring(steps, n_threads, coupling)
+        saved = np.empty((n_threads, 2, ring, self.n_parameters + 1))
+        saved_levels = np.full((n_threads, 2, ring), -1, dtype=np.int64)
+        states = np.empty((n_threads, self.n_parameters + 1))
+        cursors = np.zeros((n_threads, N_CURSOR), dtype=np.int64)
+        cursors[:, CHAIN] = np.arange(n_threads)
+        cursors[:, LEVEL] = -1
+        cursors[:, STATUS] = OK
+        cursors[:, ANCHOR] = -1
+        table = self._table_for(theta0, int(steps[-1]), eta)
+        rows = kernel_rows(self.X)
+        orders = np.empty((n_threads, self.n_samples), dtype=np.int64)
+        works = np.empty((n_threads, self.batch_size * self.n_outputs))
+        # about _WORK_PER_CALL per call, counting each map's fixed cost
+        chunk = max(1, _WORK_PER_CALL // (self._multiply_adds_per_map() + MAP_OVERHEAD))
+        n_maps = 0
+        while True:
+            budget = chunk
+            if max_maps is not None:  # stop just past the budget
+                budget = min(chunk, (max_maps - n_maps) // n_threads + 1)
+            with parallel_region():
+                backward_chains(
+                    rows,
+                    self.y,
+                    self.sample_weight,
+                    self.rule,
+                    float(eta),
+                    self.sampling,
+                    self.seed,
+                    self.batch_size,
+                    steps,
+                    theta0,
+                    out,
+                    states,
+                    cursors,
+                    saved,
+                    saved_levels,
+                    stride,
+                    float(tol),
+                    bounds,
+                    budget,
+                    orders,
+                    works,
+                    table,
+                )
+            failed = np.flatnonzero(cursors[:, STATUS] != OK)
+            if failed.size:
+                t = failed[np.argmin(cursors[failed, FAILED_EPOCH])]
+                raise self._divergence_error(
+                    cursors[t, STATUS], cursors[t, FAILED_EPOCH]
+                )
+            n_maps = int(cursors[:, MAPS].sum())
+            if np.all(cursors[:, CHAIN] >= n_chains):
+                return out, n_maps, bounds
+            if max_maps is not None and n_maps > max_maps:
+                raise MapBudgetError(n_maps, exact=False)
+
+    def check_nonexpansive(self, eta):
+        """Raise unless every update map is non-expansive.
+
+        A map ``θ ↦ prox(θ − η ∇f_B(θ))`` of a convex ``L_B``-smooth ``f_B``
+        moves no two points apart when ``η L_B ≤ 2``. Here ``f_B`` is the
+        batch's mean weighted loss plus the L2 term, so
+        ``L_B ≤ L_ℓ mean_{i∈B} s_i ‖z_i‖² + l2`` with ``z_i = (x_i, 1)``
+        (``x_i`` alone without an intercept) and ``L_ℓ`` the loss's
+        smoothness, at most ``L_ℓ`` times the mean of the ``|B|`` largest
+        ``s_i ‖z_i‖²``; the largest step is the schedule's first.
+
+        Raises
+        ------
+        ValueError
+            If the loss is not smooth (its derivative jumps) or the step is
+            too large for the data.
+        """
+        smoothness = LOSS_SMOOTHNESS.get(self.rule.loss)
+        if smoothness is None:
+            raise ValueError(
+                "a coupling tolerance needs a smooth loss (log_loss, squared_hinge, "
+                "modified_huber, squared_error, huber or "
+                "squared_epsilon_insensitive): with a jump in the loss derivative "
+                "nearby chains can move apart, and no error bound holds."
+            )
+        X = self.X
+        if self.is_sparse:
+            squared = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        else:
+            squared = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+        squared = squared + (1.0 if self.rule.fit_intercept else 0.0)
+        # the worst batch: the mean of the largest s_i ‖z_i‖² (the last batch
+        # of an epoch may hold fewer rows)
+        size = min(self.batch_size, self.n_samples % self.batch_size or self.batch_size)
+        worst = np.sort(self.sample_weight * squared)[-size:]
+        largest = float(worst.mean())
+        rule = self.rule
+        first_step = step_size(
+            rule.schedule, eta, 1, rule.power_t, rule.alpha, rule.optimal_t0
         )
-        failed = np.flatnonzero(statuses != OK)
-        if failed.size:
-            t = failed[np.argmin(failed_epochs[failed])]
-            raise self._divergence_error(statuses[t], failed_epochs[t])
-        return out
+        if first_step * (smoothness * largest + rule.l2) > 2.0:
+            raise ValueError(
+                "a coupling tolerance needs non-expansive maps: the step "
+                f"{first_step:g} times the batch smoothness "
+                f"{smoothness * largest + rule.l2:g} "
+                "exceeds 2, and nearby chains may move apart. Lower eta0 or scale "
+                "the data, or use coupling_tol=0 (bitwise coupling)."
+            )
+
+    def _coupling_ring(self, steps, n_threads, coupling):
+        """``(stride, W)``: the coupling's checkpoint spacing and ring size (0: replay).
+
+        A checkpoint (compare, then copy ``n_parameters + 1`` numbers) costs
+        a small share of a map's work when taken every ``stride`` levels. A
+        chain meets its thread's anchor within the anchor's ``W`` top
+        checkpoints: they cover ``COUPLING_WINDOW`` levels below the start of
+        a chain as far above the anchor as chains go, within ``RING_BYTES``
+        per thread for the two rings.
+        """
+        if not coupling:
+            return 1, 0
+        per_map = self._multiply_adds_per_map() + MAP_OVERHEAD
+        stride = max(1, -(-CHECKPOINT_COST * self.n_parameters // per_map))
+        gap = int((steps[n_threads:] - steps[:-n_threads]).max(initial=1))
+        ahead = gap + int(np.sqrt(2.0 * float(steps[-1]) * gap))
+        ring = -(-(ahead + COUPLING_WINDOW) // stride) + 1
+        largest = RING_BYTES // (2 * 8 * (self.n_parameters + 1))
+        return stride, max(2, min(ring, largest))
 
     def backward_affine_iterates(self, n_steps, every, theta0, eta, start=0):
         """Backward iterates after ``start + every, start + 2·every, …`` maps (affine).
 
         Only for :attr:`is_affine` problems on dense ``X``;
-        O(n_features² · batch_size) per map (design.md fact 4).
+        O(n_features² · batch_size) per map; in calls of about 0.1 s.
 
         Returns
         -------
@@ -547,26 +731,34 @@ class Problem:
         dim = self.X.shape[1] + 1
         theta0 = np.asarray(theta0, dtype=np.float64)
         out = np.empty(((n_steps - start) // every, dim))
-        backward_affine(
-            self.X,
-            self.y,
-            self.sample_weight,
-            self.rule,
-            float(eta),
-            self.sampling,
-            self.seed,
-            self.batch_size,
-            n_steps,
-            every,
-            start,
-            theta0,
-            out,
-            np.empty((dim, dim)),
-            np.empty(dim),
-            np.empty((self.batch_size, dim)),
-            self._table_for(theta0, n_steps, eta),
-            np.empty(self.n_samples, dtype=np.int64),
-        )
+        M, v = np.empty((dim, dim)), np.empty(dim)
+        u = np.empty((self.batch_size, dim))
+        table = self._table_for(theta0, n_steps, eta)
+        order = np.empty(self.n_samples, dtype=np.int64)
+        # calls of about _WORK_PER_CALL multiply-adds (2 d² per row of a batch)
+        chunk = max(1, _WORK_PER_CALL // (2 * dim * dim * self.batch_size))
+        for first in range(0, n_steps, chunk):
+            backward_affine(
+                self.X,
+                self.y,
+                self.sample_weight,
+                self.rule,
+                float(eta),
+                self.sampling,
+                self.seed,
+                self.batch_size,
+                first,
+                min(first + chunk, n_steps),
+                every,
+                start,
+                theta0,
+                out,
+                M,
+                v,
+                u,
+                table,
+                order,
+            )
         # The affine path has no loss derivative to watch; bound it instead:
         # |x·w + b − y| ≤ ‖w‖ max‖x‖ + |b| + max|y| at each recorded iterate.
         with np.errstate(over="ignore", invalid="ignore"):

@@ -4,21 +4,23 @@
 sampling and seed after ``k = every, 2·every, …`` maps — the iterates a fit
 of that many maps returns. :func:`coalescence` runs the backward iterates
 from several starting points and reports how fast they meet: a certificate
-that the maps contract (design.md facts 2 and 5), or a warning that they do
-not.
+that the maps contract, or a warning that they do not.
 """
 
 import warnings
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from ._base import BaseBackwardSGD
+from ._problem import MapBudgetError
 
-TRAJECTORY_METHODS = ("auto", "replay", "affine")
+TRAJECTORY_METHODS = ("auto", "coupling", "replay", "affine")
+#: Default budget of :func:`trajectory`: the most update maps it applies.
+MAX_TRAJECTORY_MAPS = 10**9
 
 
 class ContractionWarning(UserWarning):
@@ -41,9 +43,16 @@ class Trajectory:
         The iterate before the first record: ``θ_0``, or ``θ_start``.
     order : str
         The composition order.
-    method : {"pass", "replay", "affine"}
+    method : {"pass", "coupling", "replay", "affine"}
         How the iterates were computed: recorded during one forward pass,
-        replayed chain by chain, or composed as affine maps.
+        replayed chain by chain (stopping where chains meet, or not), or
+        composed as affine maps.
+    error_bound : float
+        With a coupling tolerance, the largest bound on a record's distance
+        (Euclidean, over all parameters of one output) to the replay's; 0
+        when the records are the replay's bit for bit.
+    n_maps : int
+        The update maps applied, over all outputs (the work done).
     """
 
     steps: np.ndarray
@@ -53,6 +62,8 @@ class Trajectory:
     initial_intercept: np.ndarray
     order: str
     method: str
+    error_bound: float = 0.0
+    n_maps: int = 0
 
     def thetas(self):
         """All parameters of each record, flattened.
@@ -128,6 +139,8 @@ def trajectory(
     coef_init=None,
     intercept_init=None,
     method="auto",
+    coupling_tol=0.0,
+    max_maps=MAX_TRAJECTORY_MAPS,
 ):
     """Iterates of the estimator's composition order after every ``every`` maps.
 
@@ -137,11 +150,31 @@ def trajectory(
     integer ``random_state``, the iterate at ``k = e · n_batches`` maps equals
     the coefficients of ``fit`` with ``max_iter=e, tol=None``.
 
-    - forward: recorded during one pass (O(K) maps);
-    - backward: each ``θ̃_k = T_1 ∘ … ∘ T_k (θ_0)`` is its own reversed pass,
-      replayed in parallel chains (O(K²/every) maps), or — for
-      ``loss="squared_error"`` with penalty ``None`` or ``"l2"`` — composed
-      exactly as affine maps in O(n_features² · batch_size) per map.
+    - forward: recorded during one pass (K maps);
+    - backward, ``"affine"``: for ``loss="squared_error"`` with penalty
+      ``None`` or ``"l2"`` on dense ``X``, the maps are composed exactly as
+      affine maps, in O(n_features² · batch_size) per map;
+    - backward, ``"replay"``: each ``θ̃_k = T_1 ∘ … ∘ T_k (θ_0)`` is its own
+      reversed pass from ``θ_0`` (a chain: k maps), chains in parallel
+      threads: O(K²/every) maps;
+    - backward, ``"coupling"``: the replay's chains, each stopped as soon as
+      its state equals, bit for bit, the state of the thread's *anchor* (the
+      last chain it ran to the end) after the same maps: from there on both
+      apply the same maps, so they end at the same point, and every iterate
+      is bitwise the replay's. A chain compares every few maps (a stride
+      that keeps comparisons near 1/128 of the maps' work) within the
+      anchor's top 4,096 or so levels, kept in two rings of states per thread
+      (at most 16 MiB per thread); one that has not met by then finishes as a
+      plain replay and becomes the anchor. Bitwise meetings need strong
+      contraction (``eta0 · alpha`` of several percent): rounding keeps
+      nearby chains an ulp apart in some coordinate for hundreds or
+      thousands of maps, and chains on CSR rows with an L2 penalty never
+      meet. With ``coupling_tol`` chains stop where they come within that
+      distance instead, with a stated error bound. Otherwise coupling costs
+      about the replay.
+
+    The computation returns to Python about every 0.1 s (Ctrl-C stops it) and
+    is refused when it would apply more than ``max_maps`` maps.
 
     Parameters
     ----------
@@ -170,10 +203,31 @@ def trajectory(
         Non-negative weights of the rows, as for ``fit``.
     coef_init, intercept_init : array-like, default=None
         Starting point (default zeros), shaped as for ``fit``.
-    method : {"auto", "replay", "affine"}, default="auto"
+    method : {"auto", "coupling", "replay", "affine"}, default="auto"
         For the backward order: ``"affine"`` requires a quadratic problem on
         dense ``X`` (``ValueError`` otherwise); ``"auto"`` uses it when
-        possible and replays otherwise. Ignored for the forward order.
+        possible and ``"coupling"`` otherwise. Ignored for the forward order.
+        With ``device="cuda"`` chains are replayed on the GPU (no coupling).
+    coupling_tol : float, default=0.0
+        With ``method="coupling"``: also stop a chain where its parameters
+        come within a distance of an earlier chain's (the tolerance less the
+        error that chain's result already carries), and take that chain's
+        result. Every iterate is then within ``coupling_tol`` (Euclidean
+        norm over one output's coefficients and intercept) of the replay's,
+        because the remaining maps move no two points apart — which holds
+        for smooth losses when ``eta0 · (L m + l2) ≤ 2``, ``L`` the loss's
+        smoothness (1/4 for ``log_loss``) and ``m`` the mean of the
+        ``batch_size`` largest ``s_i (‖x_i‖² + 1)``; otherwise a
+        ``ValueError``. The largest bound is returned as
+        ``Trajectory.error_bound``. 0 (the default): bitwise the replay's.
+        Ignored by the forward pass and the affine path (exact).
+    max_maps : int, default=10**9
+        The most update maps the trajectory may apply, over all one-vs-rest
+        outputs: ``K`` per output for the forward pass and the affine path,
+        ``Σ k`` over the recorded ``k`` for the replay, between ``K`` and that
+        for coupling. A request that needs more is refused before any work
+        where that is known (``K`` alone exceeds it, or the replay's sum), and
+        otherwise stopped once the budget is spent; raise it for longer runs.
 
     Returns
     -------
@@ -184,8 +238,8 @@ def trajectory(
     TypeError
         If ``estimator`` is not one of this package's estimators.
     ValueError
-        For bad ``every``, ``n_steps`` or ``method``, bad data, or diverging
-        iterates.
+        For bad ``every``, ``n_steps``, ``method`` or ``max_maps``, bad data,
+        diverging iterates, or a request beyond ``max_maps``.
 
     Examples
     --------
@@ -201,6 +255,20 @@ def trajectory(
     True
     """
     every = _check_positive_int(every, "every")
+    max_maps = _check_positive_int(max_maps, "max_maps")
+    if (
+        not isinstance(coupling_tol, Real)
+        or isinstance(coupling_tol, bool)
+        or not 0.0 <= coupling_tol < np.inf
+    ):
+        raise ValueError(
+            f"coupling_tol must be a finite number >= 0; got {coupling_tol!r}."
+        )
+    if coupling_tol and method == "replay":
+        raise ValueError(
+            "coupling_tol applies to method='coupling' (or 'auto'); "
+            "method='replay' is exact."
+        )
     if method not in TRAJECTORY_METHODS:
         raise ValueError(f"method must be one of {TRAJECTORY_METHODS}; got {method!r}.")
     estimator, data, problems = _prepared(
@@ -251,13 +319,34 @@ def trajectory(
                 "Use method='replay' (or 'auto')."
             )
     else:
-        used = "replay"
+        coupling = method != "replay" and problems[0].couples_chains
+        used = "coupling" if coupling else "replay"
 
     # with start > 0 the record at `start` is computed too: the initial point
     first = start - every if start else 0
     explicit = steps is not None
+    request = (
+        "steps=[…]"
+        if explicit
+        else f"n_steps={n_steps}" + (f", every={every}" if every > 1 else "")
+    )
+    n_outputs = len(problems)
+    # every method applies at least the K maps of the longest iterate
+    if n_outputs * n_steps > max_maps:
+        raise _over_budget(request, n_outputs * n_steps, max_maps, "at least ")
     if not explicit:
         steps = np.arange(first + every, n_steps + 1, every)
+    if used == "replay":
+        replay_maps = n_outputs * float(np.sum(steps, dtype=np.float64))
+        if replay_maps > max_maps:
+            raise _over_budget(request, int(replay_maps), max_maps, "")
+    maps_left = max_maps
+    tol = float(coupling_tol) if used == "coupling" else 0.0
+    if tol:
+        for problem in problems:
+            problem.check_nonexpansive(eta)
+    error_bound = 0.0
+    total_maps = 0
     records = []
     for k, problem in enumerate(problems):
         theta0 = np.append(data.coef[k], data.intercept[k])
@@ -288,7 +377,24 @@ def trajectory(
                 problem.backward_affine_iterates(n_steps, every, theta0, eta, first)
             )
         else:
-            records.append(problem.backward_iterates(steps, theta0, eta))
+            try:
+                iterates, n_maps, bounds = problem.backward_iterates(
+                    steps,
+                    theta0,
+                    eta,
+                    coupling=used == "coupling",
+                    tol=tol,
+                    max_maps=maps_left,
+                )
+            except MapBudgetError as error:
+                spent = max_maps - maps_left + error.n_maps
+                raise _over_budget(
+                    request, spent, max_maps, "" if error.exact else "more than "
+                ) from None
+            maps_left -= n_maps
+            total_maps += n_maps
+            error_bound = max(error_bound, float(bounds.max(initial=0.0)))
+            records.append(iterates)
     records = np.stack(records, axis=1)  # (n_records, n_outputs, n_features + 1)
     n_features = data.X.shape[1]
     if start:
@@ -310,6 +416,17 @@ def trajectory(
         initial_intercept=initial_intercept,
         order=estimator.order,
         method=used,
+        error_bound=error_bound,
+        n_maps=total_maps if used in ("coupling", "replay") else n_outputs * n_steps,
+    )
+
+
+def _over_budget(request, n_maps, max_maps, qualifier):
+    """The error for a trajectory that needs ``qualifier n_maps`` maps."""
+    return ValueError(
+        f"the trajectory for {request} needs {qualifier}{n_maps:,} update maps, "
+        f"more than max_maps={max_maps:,}. Request fewer or earlier iterates "
+        "(n_steps, every/start, or steps), or raise max_maps."
     )
 
 
@@ -443,7 +560,7 @@ def coalescence(
     """Run the backward iterates from several starting points; report their distance.
 
     In a contractive region the backward iterates ``θ̃_k(θ_0)`` forget their
-    starting point geometrically fast (design.md fact 5): their pairwise
+    starting point geometrically fast: their pairwise
     distance is a certificate of contraction. If it does not fall, a
     :class:`ContractionWarning` says so (for example unregularized logistic
     regression on separable data, whose weights grow without bound).

@@ -57,6 +57,10 @@ class Loss(NamedTuple):
         Whether the estimator's ``epsilon`` is the loss parameter.
     has_proba : bool
         Whether the loss defines class probabilities (``predict_proba``).
+    smoothness : float or None
+        A bound on the second derivative in the prediction (the Lipschitz
+        constant of :func:`loss_derivative`), ``None`` where the derivative
+        jumps.
     """
 
     code: int
@@ -64,19 +68,24 @@ class Loss(NamedTuple):
     threshold: float | None = None
     uses_epsilon: bool = False
     has_proba: bool = False
+    smoothness: float | None = None
 
 
 LOSSES = {
-    "log_loss": Loss(LOG_LOSS, "classification", has_proba=True),
+    "log_loss": Loss(LOG_LOSS, "classification", has_proba=True, smoothness=0.25),
     "hinge": Loss(HINGE, "classification", threshold=1.0),
     "perceptron": Loss(HINGE, "classification", threshold=0.0),
-    "squared_hinge": Loss(SQUARED_HINGE, "classification", threshold=1.0),
-    "modified_huber": Loss(MODIFIED_HUBER, "classification", has_proba=True),
-    "squared_error": Loss(SQUARED_ERROR, "regression"),
-    "huber": Loss(HUBER, "regression", uses_epsilon=True),
+    "squared_hinge": Loss(
+        SQUARED_HINGE, "classification", threshold=1.0, smoothness=2.0
+    ),
+    "modified_huber": Loss(
+        MODIFIED_HUBER, "classification", has_proba=True, smoothness=2.0
+    ),
+    "squared_error": Loss(SQUARED_ERROR, "regression", smoothness=1.0),
+    "huber": Loss(HUBER, "regression", uses_epsilon=True, smoothness=1.0),
     "epsilon_insensitive": Loss(EPSILON_INSENSITIVE, "regression", uses_epsilon=True),
     "squared_epsilon_insensitive": Loss(
-        SQUARED_EPSILON_INSENSITIVE, "regression", uses_epsilon=True
+        SQUARED_EPSILON_INSENSITIVE, "regression", uses_epsilon=True, smoothness=2.0
     ),
 }
 
@@ -84,6 +93,10 @@ CLASSIFICATION_LOSSES = tuple(
     k for k, v in LOSSES.items() if v.task == "classification"
 )
 REGRESSION_LOSSES = tuple(k for k, v in LOSSES.items() if v.task == "regression")
+#: The smoothness of each loss code (``None``: not smooth). The multinomial
+#: loss's is the largest eigenvalue of the softmax Hessian in the predictions.
+LOSS_SMOOTHNESS = {loss.code: loss.smoothness for loss in LOSSES.values()}
+LOSS_SMOOTHNESS[MULTINOMIAL_LOG_LOSS] = 0.5
 CLASSIFICATION_CODES = frozenset(LOSSES[k].code for k in CLASSIFICATION_LOSSES)
 
 

@@ -21,18 +21,7 @@ import numpy as np
 from sklearn.utils.extmath import row_norms
 
 from ._jit import jit_dual
-from .losses import (
-    EPSILON_INSENSITIVE,
-    HINGE,
-    HUBER,
-    LOG_LOSS,
-    MODIFIED_HUBER,
-    MULTINOMIAL_LOG_LOSS,
-    SQUARED_EPSILON_INSENSITIVE,
-    SQUARED_ERROR,
-    SQUARED_HINGE,
-    loss_derivative,
-)
+from .losses import LOSS_SMOOTHNESS, loss_derivative
 
 CONSTANT = 0
 OPTIMAL = 1
@@ -69,29 +58,22 @@ def step_size(schedule, eta, t, power_t, alpha, optimal_t0):
     return eta
 
 
-#: ``L``: a bound on the second derivative of each loss in the prediction
-#: (the Lipschitz constant of its derivative), by loss code. Hinge,
-#: perceptron and epsilon-insensitive are not smooth; they get ``L = 1``, which
-#: with their derivative bounded by 1 keeps every step's change of a
-#: prediction within one unit of the row's squared norm times its weight.
-_CURVATURE = {
-    LOG_LOSS: 0.25,
-    HINGE: 1.0,
-    SQUARED_HINGE: 2.0,
-    MODIFIED_HUBER: 2.0,
-    SQUARED_ERROR: 1.0,
-    HUBER: 1.0,
-    EPSILON_INSENSITIVE: 1.0,
-    SQUARED_EPSILON_INSENSITIVE: 2.0,
-    MULTINOMIAL_LOG_LOSS: 0.5,  # the softmax Hessian's largest eigenvalue
-}
+def _curvature(loss_code):
+    """``L`` of :func:`auto_step_size`: the loss's smoothness (1 if it has none).
+
+    Hinge, perceptron and epsilon-insensitive are not smooth; with ``L = 1``
+    and their derivative bounded by 1, a step changes any row's prediction by
+    at most its weighted squared norm over the largest one.
+    """
+    smoothness = LOSS_SMOOTHNESS[loss_code]
+    return 1.0 if smoothness is None else smoothness
 
 
 def auto_step_size(X, weights, loss_code, fit_intercept, l2, rows=None):
     """``eta0="auto"``: the largest step for which every update map contracts.
 
     ``η = 1 / (L · max_i s_i (‖x_i‖² + fit_intercept) + l2)`` with ``L`` the
-    curvature bound of the loss (:data:`_CURVATURE`) and ``s_i`` the row's
+    smoothness of the loss (:func:`_curvature`) and ``s_i`` the row's
     sample × class weight (largest over the outputs). A batch's Hessian in
     ``θ = (w, b)`` is then at most ``1/η`` in every direction, so each map
     shrinks distances (with margin: contraction needs ``η L ‖z‖² < 2``); the
@@ -130,7 +112,7 @@ def auto_step_size(X, weights, loss_code, fit_intercept, l2, rows=None):
             "eta0='auto' cannot size a step: the rows' weighted squared norms "
             "overflow float64. Scale the data (e.g. with StandardScaler)."
         )
-    curvature = _CURVATURE[loss_code] * scale + l2
+    curvature = _curvature(loss_code) * scale + l2
     if not curvature > 0:  # nothing to fit (all rows zero, no intercept)
         return 1.0
     return 1.0 / curvature

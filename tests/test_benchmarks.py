@@ -23,10 +23,16 @@ def test_quick_suite_writes_its_report(tmp_path):
     assert results["backward_vs_forward"]["epochs"] >= 1
     assert 0.5 < results["scaling"]["slope_n_samples"] < 1.6
     assert results["trajectory"]["max_relative_difference"] < 1e-10
+    for row in results["trajectory"]["coupling"]:
+        if row["coupling_tol"] == 0:
+            assert row["bitwise_equal"] and row["coupling_maps"] <= row["replay_maps"]
+        else:
+            assert row["max_distance"] <= row["error_bound"] <= row["coupling_tol"]
     assert len(results["sparse"]["rows"]) == 5
     for row in results["sparse"]["rows"] + results["multiclass"]:
         assert row["ratio"] > 0
     assert (tmp_path / "suite_scaling.png").stat().st_size > 10_000
     report = (tmp_path / "suite.md").read_text()
     assert "ours / sklearn" in report and "affine" in report
+    assert "replay / coupling" in report
     assert "Sparse CSR" in report and "multinomial / ovr" in report

@@ -91,7 +91,7 @@ def test_trajectory_matches_the_reference_double_loop(loss, order, rng):
         if order == "forward"
         else "affine"
         if loss == "squared_error"
-        else "replay"
+        else "coupling"
     )
     expected = _reference_path(X, y, estimator, n_steps, order)
     assert_allclose(path.thetas(), expected, rtol=1e-10, atol=1e-12)
@@ -246,10 +246,10 @@ def test_bad_arguments():
         trajectory(BackwardSGDRegressor(loss="huber"), X, y, n_steps=5, method="affine")
     with pytest.raises(ValueError, match="method='affine' needs"):
         trajectory(BackwardSGDRegressor(penalty="l1"), X, y, n_steps=5, method="affine")
-    # the L1 penalty is not affine: "auto" replays
+    # the L1 penalty is not affine: "auto" replays, with coupling
     assert (
         trajectory(BackwardSGDRegressor(penalty="l1"), X, y, n_steps=5).method
-        == "replay"
+        == "coupling"
     )
     with pytest.raises(TypeError, match="expected a BackwardSGDClassifier"):
         trajectory(SGDRegressor(), X, y)
@@ -259,7 +259,7 @@ def test_bad_arguments():
         coalescence(estimator, X, y, inits=[(np.zeros(2), [0.0])])
 
 
-@pytest.mark.parametrize("method", ["replay", "affine"])
+@pytest.mark.parametrize("method", ["replay", "coupling", "affine"])
 def test_diverging_trajectory_is_an_error(method):
     rng = np.random.default_rng(0)
     X, y = 1e3 * rng.normal(size=(20, 2)), rng.normal(size=20)
@@ -274,6 +274,7 @@ def test_diverging_trajectory_is_an_error(method):
         (BackwardSGDRegressor(), "replay"),
         (BackwardSGDRegressor(order="forward"), "auto"),
         (BackwardSGDClassifier(), "replay"),
+        (BackwardSGDClassifier(), "coupling"),
     ],
 )
 def test_trajectory_from_a_later_start_is_the_tail_of_the_whole_one(
@@ -333,6 +334,7 @@ def test_training_objective_matches_reference(loss, penalty, rng):
     [
         (BackwardSGDRegressor(), "affine"),
         (BackwardSGDRegressor(), "replay"),
+        (BackwardSGDRegressor(), "coupling"),
         (BackwardSGDClassifier(order="forward"), "auto"),
     ],
 )

@@ -200,7 +200,7 @@ def test_trajectories_on_sparse_input_equal_dense(loss, rng):
     model = BackwardSGDRegressor(loss=loss, random_state=0)
     dense = trajectory(model, X, y, n_steps=60, every=20)
     csr = trajectory(model, sparse.csr_matrix(X), y, n_steps=60, every=20)
-    assert csr.method == "replay"  # the affine path is for dense X
+    assert csr.method == "coupling"  # the affine path is for dense X
     assert_allclose(csr.coef, dense.coef, rtol=1e-9, atol=1e-12)
     if loss == "squared_error":
         with pytest.raises(ValueError, match="dense X"):

@@ -4,27 +4,82 @@ The backward iterate after ``k`` maps is ``θ̃_k = T_1 ∘ … ∘ T_k (θ_0)``
 unlike forward SGD, ``θ̃_k`` is not a step away from ``θ̃_{k−1}`` (the newest
 map is applied *first*), so a trajectory is not one pass. Two ways to get it:
 
-- :func:`backward_replay`: every requested ``θ̃_k`` is its own chain, one
-  reversed pass over maps ``k … 1`` (O(K²) maps for K steps), chains spread
-  over threads. Works for every loss and penalty.
+- :func:`backward_chains`: every requested ``θ̃_k`` is a chain, a reversed
+  pass over maps ``k … 1`` from ``θ_0``; chains spread over threads. Plain
+  replay costs O(K²) maps for K steps. With coupling, a chain stops as soon
+  as its state equals, bit for bit, the state an earlier chain had at the
+  same level: from there both apply the same maps, so its result is that
+  chain's. Works for every loss and penalty.
 - :func:`backward_affine`: for squared error with no L1 penalty every map is
   affine, ``T_k(θ) = A_k θ + c_k``, so ``F_k = T_1 ∘ … ∘ T_k`` is kept as a pair
-  ``(M_k, v_k)`` with ``M_k = M_{k−1} A_k`` and ``v_k = v_{k−1} + M_{k−1} c_k``
-  (design.md fact 4): O(d² · batch) per step.
+  ``(M_k, v_k)`` with ``M_k = M_{k−1} A_k`` and ``v_k = v_{k−1} + M_{k−1} c_k``:
+  O(d² · batch) per step.
+
+Both are resumable: a call does a bounded amount of work and returns, so that
+the caller returns to Python between calls (signals, Ctrl-C).
 """
+
+from math import copysign, sqrt
 
 import numba
 
-from .._jit import jit, jit_parallel
+from .._jit import jit, jit_inline, jit_parallel
 from ..penalties import l2_decay
 from ..schedules import step_size
-from . import OK
-from .cpu import apply_steps, load_epoch_order
-from .storage import ALL_ROWS
+from . import NON_FINITE, OK
+from .cpu import _finite, apply_update_map, load_epoch_order
+from .storage import ALL_ROWS, fold_scale
+
+#: Columns of :func:`backward_chains`' per-thread cursor.
+CHAIN, LEVEL, STATUS, FAILED_EPOCH, MAPS, ANCHOR, ANCHOR_RING, FORCED = range(8)
+N_CURSOR = 8
+
+
+@jit_inline
+def _same_state(a, b):
+    """Whether two state vectors are equal bit for bit (``0.0`` and ``-0.0`` differ)."""
+    for j in range(a.shape[0]):
+        if a[j] != b[j]:
+            return False
+        if a[j] == 0.0 and copysign(1.0, a[j]) != copysign(1.0, b[j]):
+            return False
+    return True
+
+
+@jit_inline
+def _distance(a, b, n_coef):
+    """Euclidean distance between the parameters ``(s v, b)`` of two states."""
+    n_params = a.shape[0] - 1
+    scale_a, scale_b = a[n_params], b[n_params]
+    total = 0.0
+    for j in range(n_coef):
+        difference = scale_a * a[j] - scale_b * b[j]
+        total += difference * difference
+    for j in range(n_coef, n_params):
+        difference = a[j] - b[j]
+        total += difference * difference
+    return sqrt(total)
+
+
+@jit_inline
+def _starts_anchor(steps, c, n_threads, anchor):
+    """Whether chain ``c`` runs to the end without comparing: a new anchor.
+
+    The first chain of a thread does; a later one when it starts more than
+    ``sqrt(2 k g)`` levels above the anchor's start (``k`` its own start,
+    ``g`` the gap to the thread's previous chain): comparing costs the
+    chain those levels, a new anchor costs ``k`` once for the next chains.
+    """
+    if anchor < 0:
+        return True
+    k = steps[c]
+    gap = k - steps[c - n_threads]
+    ahead = k - steps[anchor]
+    return ahead * ahead > 2.0 * k * gap
 
 
 @jit_parallel
-def backward_replay(
+def backward_chains(
     X,
     y,
     sample_weight,
@@ -35,95 +90,203 @@ def backward_replay(
     batch_size,
     steps,
     theta0,
-    n_outputs,
     out,
+    states,
+    cursors,
+    saved,
+    saved_levels,
+    stride,
+    tol,
+    bounds,
+    budget,
     orders,
     works,
-    scales,
-    statuses,
-    failed_epochs,
     table,
-    no_losses,
-    no_records,
-    no_herding,
-    no_pointers,
-    no_average,
 ):
-    """``out[c] = T_1 ∘ … ∘ T_{steps[c]} (theta0)`` for every ``c``, chains in parallel.
+    """``out[c] = T_1 ∘ … ∘ T_{steps[c]} (theta0)`` for every chain ``c``, resumably.
+
+    Thread ``t`` computes chains ``t, t + n_threads, …`` in turn; each call
+    applies at most ``budget`` maps per thread and returns, the position of
+    every thread kept in ``cursors`` and ``states`` for the next call. The
+    caller calls again until every thread's chain index is past the last
+    chain (or a status is not ``OK``).
+
+    The state of a chain at *level* ``j`` is ``T_{j+1} ∘ … ∘ T_k (θ_0)``: the
+    maps ``j … 1`` are left to apply. Each thread keeps two rings of ``W``
+    states at the levels that are multiples of ``stride`` (*checkpoints*,
+    slot ``(j // stride) % W``, tagged with the level): the top ``W``
+    checkpoints of its *anchor*, the last chain it ran to the end, and those
+    of the current chain. At each checkpoint in the anchor's ring the
+    current chain compares its state with the anchor's. If they are equal
+    bit for bit — weights, lazy scale and intercepts — the rest of the chain
+    is the computation the anchor did from there, so its result is the
+    anchor's and it stops (*coupling*). Else it goes on; below the anchor's
+    ring it finishes as a plain reversed pass and becomes the anchor (the
+    rings swap roles). A chain that starts far above the anchor becomes an
+    anchor without comparing (:func:`_starts_anchor`). ``W = 0`` is plain
+    replay. With ``tol = 0`` every result is bitwise the plain replay's,
+    whatever ``stride``, ``W``, ``budget`` and the number of threads.
+
+    With ``tol > 0`` a chain also stops where the Euclidean distance ``δ``
+    between its parameters and the anchor's is at most ``tol``, taking the
+    anchor's result, and records ``bounds[c] = δ`` (0 otherwise). Where every
+    map is non-expansive (``‖T(θ) − T(θ')‖ ≤ ‖θ − θ'‖``), that result is
+    within ``δ`` of the replay's (up to rounding).
 
     Parameters
     ----------
     X, y, sample_weight, rule, eta, scheme, seed, batch_size
         As in :func:`~sklearn_order.kernels.cpu.apply_steps`.
     steps : ndarray of shape (n_chains,), int64
-        The ``k`` of each requested backward iterate.
-    theta0 : ndarray of shape (n_coef + n_outputs,)
+        The increasing ``k`` of each requested backward iterate.
+    theta0 : ndarray of shape (n_params,)
         Starting point ``(w_0, b_0)``: the weights of the ``n_outputs``
         models, then their intercepts.
-    n_outputs : int
-        Number of models the update map moves together (see ``apply_steps``).
-    out : ndarray of shape (n_chains, n_coef + n_outputs)
+    out : ndarray of shape (n_chains, n_params)
         The backward iterates ``(w, b)``.
+    states : ndarray of shape (n_threads, n_params + 1)
+        Each thread's current state: stored weights, intercepts, lazy scale.
+    cursors : ndarray of shape (n_threads, N_CURSOR), int64
+        Each thread's position: ``CHAIN`` (its current chain, initially
+        ``t``), ``LEVEL`` (``-1`` before the chain starts), ``STATUS``
+        (``OK`` or a failure), ``FAILED_EPOCH``, ``MAPS`` (maps applied,
+        accumulated over calls), ``ANCHOR`` (the anchor chain, initially
+        ``-1``), ``ANCHOR_RING`` (which ring holds it) and ``FORCED``
+        (whether the current chain is a new anchor from its start).
+    saved : ndarray of shape (n_threads, 2, W, n_params + 1)
+        Each thread's two rings of checkpointed states.
+    saved_levels : ndarray of shape (n_threads, 2, W), int64
+        The level of each checkpoint (``-1``: empty).
+    stride : int
+        Checkpoint every ``stride`` levels.
+    tol : float
+        Distance within which a chain meets the anchor; 0 for bitwise
+        meetings only.
+    bounds : ndarray of shape (n_chains,), float64
+        Output: a bound on each result's distance to the replay's.
+    budget : int
+        Maps per thread in this call.
     orders : ndarray of shape (n_threads, n_samples), int64
-        Scratch space, one row per thread.
+        Scratch space.
     works : ndarray of shape (n_threads, batch_size * n_outputs)
-        Scratch space, one row per thread.
-    scales : ndarray of shape (n_threads, 1)
-        Scratch space, one row per thread.
-    statuses, failed_epochs : ndarray of shape (n_threads,), int64
-        Failure status (``OK`` if none) and epoch, per thread.
+        Scratch space.
     table : ndarray of shape (n_rows, n_samples), int64
         GraB's epoch orders (see ``apply_steps``), shared and only read.
-    no_losses, no_records, no_herding, no_pointers, no_average : ndarray
-        Placeholders for ``apply_steps``' arguments that a backward chain
-        does not use (the kernels do not allocate).
-
-    Notes
-    -----
-    Thread ``t`` computes chains ``t, t + n_threads, …``; each chain is the
-    same serial computation whichever thread runs it, so the result does not
-    depend on the number of threads.
     """
-    n_threads = orders.shape[0]
-    n_coef = theta0.shape[0] - n_outputs
+    n_threads = states.shape[0]
+    n_params = theta0.shape[0]
+    n_outputs = works.shape[1] // batch_size
+    n_coef = n_params - n_outputs
+    n_chains = steps.shape[0]
+    ring = saved.shape[2]
+    n = y.shape[0]
+    batches = (n + batch_size - 1) // batch_size
     for t in numba.prange(n_threads):
-        statuses[t] = OK
-        failed_epochs[t] = -1
-        for c in range(t, steps.shape[0], n_threads):
-            for j in range(n_coef + n_outputs):
-                out[c, j] = theta0[j]
-            status, epoch = apply_steps(
+        state = states[t]
+        coef = state[:n_coef]
+        intercept = state[n_coef:n_params]
+        scale = state[n_params:]
+        order = orders[t]
+        work = works[t]
+        c = cursors[t, CHAIN]
+        level = cursors[t, LEVEL]
+        anchor = cursors[t, ANCHOR]
+        anchor_ring = cursors[t, ANCHOR_RING]
+        forced = cursors[t, FORCED] != 0
+        # the next checkpoint level (a multiple of stride; -1: none)
+        checkpoint = level // stride * stride if ring > 0 and level > 0 else -1
+        loaded = -1
+        done = 0
+        while cursors[t, STATUS] == OK and c < n_chains and done < budget:
+            if level < 0:  # start chain c
+                for j in range(n_params):
+                    state[j] = theta0[j]
+                scale[0] = 1.0
+                level = steps[c]
+                forced = ring == 0 or _starts_anchor(steps, c, n_threads, anchor)
+                checkpoint = level // stride * stride if ring > 0 else -1
+                loaded = -1
+            if level == checkpoint and level > 0:
+                checkpoint -= stride
+                slot = (level // stride) % ring
+                if not forced and saved_levels[t, anchor_ring, slot] == level:
+                    anchored = saved[t, anchor_ring, slot]
+                    met = _same_state(state, anchored)
+                    distance = 0.0
+                    if not met and tol > 0.0:
+                        distance = _distance(state, anchored, n_coef)
+                        met = distance <= tol
+                    if met:
+                        for j in range(n_params):
+                            out[c, j] = out[anchor, j]
+                        bounds[c] = distance
+                        c += n_threads
+                        level = -1
+                        continue
+                if level > steps[c] - ring * stride:  # the chain's top checkpoints
+                    candidate = 1 - anchor_ring
+                    for j in range(n_params + 1):
+                        saved[t, candidate, slot, j] = state[j]
+                    saved_levels[t, candidate, slot] = level
+            if level == 0:  # chain c is done: the new anchor
+                fold_scale(coef, scale)
+                if not _finite(coef, intercept, scale):
+                    cursors[t, STATUS] = NON_FINITE
+                    cursors[t, FAILED_EPOCH] = loaded if loaded >= 0 else 0
+                    break
+                for j in range(n_params):
+                    out[c, j] = state[j]
+                bounds[c] = 0.0
+                if ring > 0:
+                    # the ring left holds another chain's checkpoints: empty it
+                    for slot in range(ring):
+                        saved_levels[t, anchor_ring, slot] = -1
+                    anchor_ring = 1 - anchor_ring
+                anchor = c
+                c += n_threads
+                level = -1
+                continue
+            k = level - 1  # 0-based index of the next map
+            epoch = k // batches
+            if epoch != loaded:
+                if loaded >= 0 and not _finite(coef, intercept, scale):
+                    cursors[t, STATUS] = NON_FINITE
+                    cursors[t, FAILED_EPOCH] = loaded
+                    break
+                load_epoch_order(scheme, seed, epoch, table, order, ALL_ROWS)
+                loaded = epoch
+            start = (k - epoch * batches) * batch_size
+            stop = min(start + batch_size, n)
+            eta_t = step_size(
+                rule.schedule, eta, k + 1, rule.power_t, rule.alpha, rule.optimal_t0
+            )
+            status, _ = apply_update_map(
                 X,
                 y,
                 sample_weight,
-                out[c, :n_coef],
-                out[c, n_coef:],
-                scales[t],
+                order,
+                start,
+                stop,
+                coef,
+                intercept,
+                scale,
                 rule,
-                eta,
-                scheme,
-                seed,
-                batch_size,
-                0,
-                steps[c],
-                True,
-                0,
+                eta_t,
+                work,
                 False,
-                no_losses,
-                0,
-                no_records,
-                table,
-                orders[t],
-                works[t],
-                no_herding,
-                no_pointers,
-                0,
-                no_average,
             )
             if status != OK:
-                statuses[t] = status
-                failed_epochs[t] = epoch
+                cursors[t, STATUS] = status
+                cursors[t, FAILED_EPOCH] = epoch
                 break
+            level -= 1
+            done += 1
+        cursors[t, CHAIN] = c
+        cursors[t, LEVEL] = level
+        cursors[t, ANCHOR] = anchor
+        cursors[t, ANCHOR_RING] = anchor_ring
+        cursors[t, FORCED] = 1 if forced else 0
+        cursors[t, MAPS] += done
     return 0
 
 
@@ -137,7 +300,8 @@ def backward_affine(
     scheme,
     seed,
     batch_size,
-    n_steps,
+    first,
+    last,
     every,
     skip,
     theta0,
@@ -148,24 +312,29 @@ def backward_affine(
     table,
     order,
 ):
-    """Backward iterates of an affine (quadratic-loss) problem, one pass.
+    """Backward iterates of an affine problem, from the maps ``first + 1 … last``.
 
-    Writes ``out[r] = θ̃_{skip + (r + 1) every} = M θ_0 + v`` for ``r = 0, 1, …``.
+    Writes ``out[r] = θ̃_{skip + (r + 1) every} = M θ_0 + v`` for the records
+    ``r`` that fall in the range. ``(M, v)`` carry ``F_first`` from the call
+    that composed maps ``1 … first`` (set to the identity when ``first == 0``),
+    so a long composition runs as several calls.
 
     Parameters
     ----------
     X, y, sample_weight, rule, eta, scheme, seed, batch_size
         As in :func:`~sklearn_order.kernels.cpu.apply_steps`; ``rule`` must
         be squared error with no L1 part.
-    n_steps, every, skip : int
-        Compose maps ``1 … n_steps``; record every ``every`` maps after the
-        first ``skip``.
+    first, last : int
+        Compose maps ``first + 1 … last`` onto ``F_first``.
+    every, skip : int
+        Record every ``every`` maps after the first ``skip``.
     theta0 : ndarray of shape (n_features + 1,)
     out : ndarray of shape ((n_steps - skip) // every, n_features + 1)
+        All the records of the whole composition of ``n_steps`` maps.
     M : ndarray of shape (n_features + 1, n_features + 1)
-        Scratch space for ``M_k``.
+        ``M_k``, kept between calls.
     v : ndarray of shape (n_features + 1,)
-        Scratch space for ``v_k``.
+        ``v_k``, kept between calls.
     u : ndarray of shape (batch_size, n_features + 1)
         Scratch space.
     table : ndarray of shape (n_rows, n_samples), int64
@@ -186,12 +355,13 @@ def backward_affine(
     d = X.shape[1]
     dim = d + 1
     batches = (n + batch_size - 1) // batch_size
-    for a in range(dim):
-        v[a] = 0.0
-        for j in range(dim):
-            M[a, j] = 1.0 if a == j else 0.0
+    if first == 0:
+        for a in range(dim):
+            v[a] = 0.0
+            for j in range(dim):
+                M[a, j] = 1.0 if a == j else 0.0
     loaded_epoch = -1
-    for k in range(n_steps):
+    for k in range(first, last):
         epoch = k // batches
         if epoch != loaded_epoch:
             load_epoch_order(scheme, seed, epoch, table, order, ALL_ROWS)
