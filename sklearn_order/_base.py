@@ -27,7 +27,13 @@ from .losses import LOSSES, MULTINOMIAL_LOG_LOSS, loss_parameter
 from .orders import ORDERS, StoppingRule
 from .penalties import penalty_strengths
 from .sampling import SAMPLINGS
-from .schedules import ADAPTIVE, LEARNING_RATES, OPTIMAL, optimal_offset
+from .schedules import (
+    ADAPTIVE,
+    LEARNING_RATES,
+    OPTIMAL,
+    check_passive_aggressive_loss,
+    optimal_offset,
+)
 
 _MAX_SEED = np.iinfo(np.int32).max
 # partial_fit keys a chunk's permutation by t_ modulo this (keeps the map index
@@ -136,6 +142,11 @@ class BaseBackwardSGD(BaseEstimator):
                 "alpha must be > 0 since learning_rate is 'optimal': the step "
                 "sizes are 1 / (alpha * (t0 + t))."
             )
+        check_passive_aggressive_loss(
+            self.learning_rate,
+            self.loss,
+            "regression" if is_regressor(self) else "classification",
+        )
         if self.learning_rate != "optimal" and self.eta0 == 0:
             raise ValueError(
                 f"eta0 must be > 0 with learning_rate={self.learning_rate!r}."

@@ -28,7 +28,7 @@ from ..losses import (
 )
 from ..penalties import l2_decay, soft_threshold
 from ..sampling import GRAB, fill_epoch_order
-from ..schedules import step_size
+from ..schedules import PA1, is_passive_aggressive, row_step, step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
 from .storage import (
     add_row,
@@ -36,6 +36,7 @@ from .storage import (
     prefetch_row,
     prefetch_row_start,
     row_dot,
+    row_sqnorm,
     subtract_batch,
 )
 
@@ -84,6 +85,13 @@ def apply_update_map(
     derivative is taken at the pre-update ``θ``, so the result is a function
     of ``θ`` and ``B`` alone. This is the one definition of the update map.
 
+    Passive-aggressive schedules (``"pa1"``, ``"pa2"``; scalar losses) replace
+    ``η`` in row ``i``'s term by its own step
+    ``τ_i = row_step(schedule, η, ℓ_i, ‖x_i‖²)``, also taken at the
+    pre-update ``θ`` (``η = C`` then sets only the weight decay). Under PA-I
+    rows with ``x_i = 0`` contribute nothing, and a batch of only such rows
+    leaves ``θ`` unchanged (scikit-learn skips such a sample).
+
     Parameters
     ----------
     X : Rows
@@ -123,6 +131,8 @@ def apply_update_map(
     batch = stop - start
     step = eta / batch
     loss_sum = 0.0
+    passive_aggressive = is_passive_aggressive(rule.schedule)
+    skipped = 0  # PA-I rows with x_i = 0
     # work[r * n_outputs + k] ← step · s_i · ∂ℓ/∂p_k at the pre-update θ
     for r in range(batch):
         i = order[start + r]
@@ -138,12 +148,26 @@ def apply_update_map(
             d = loss_derivative(rule.loss, rule.loss_param, y[i], p)
             if fabs(d) >= MAX_DLOSS:
                 return DERIVATIVE_AT_BOUND, loss_sum
-            work[base] = step * sample_weight[i] * d
-            value = (
-                loss_value(rule.loss, rule.loss_param, y[i], p) if track_loss else 0.0
-            )
+            if passive_aggressive:
+                value = loss_value(rule.loss, rule.loss_param, y[i], p)
+                sqnorm = row_sqnorm(X, i)
+                if sqnorm == 0.0 and rule.schedule == PA1:
+                    skipped += 1  # min(C, ℓ / 0): no step
+                    work[base] = 0.0
+                else:
+                    tau = row_step(rule.schedule, eta, value, sqnorm)
+                    work[base] = tau / batch * sample_weight[i] * d
+            else:
+                work[base] = step * sample_weight[i] * d
+                value = (
+                    loss_value(rule.loss, rule.loss_param, y[i], p)
+                    if track_loss
+                    else 0.0
+                )
         if track_loss:
             loss_sum += sample_weight[i] * value
+    if skipped == batch:
+        return OK, loss_sum  # PA-I, every row x_i = 0: θ unchanged
 
     subtract_batch(
         X, order, start, stop, work, n_outputs, l2_decay(eta, rule.l2), coef, scale
