@@ -185,7 +185,8 @@ def dense_row_dot(X, i, w, offset):
 def dense_row_sqnorm(X, i):
     """``‖X[i]‖²`` for a dense 2-D ``X``, each square formed in float64.
 
-    Four partial sums in a fixed combination (as :func:`dense_row_dot`).
+    Four partial sums in a fixed combination (as :func:`dense_row_dot`);
+    ``np.float64``, not ``float``: Numba types ``float`` of a float32 as float32.
     Also compiled for the CUDA kernels.
     """
     n = X.shape[1]
@@ -195,17 +196,17 @@ def dense_row_sqnorm(X, i):
     s3 = 0.0
     j = 0
     while j + 4 <= n:
-        z0 = float(X[i, j])
-        z1 = float(X[i, j + 1])
-        z2 = float(X[i, j + 2])
-        z3 = float(X[i, j + 3])
+        z0 = np.float64(X[i, j])
+        z1 = np.float64(X[i, j + 1])
+        z2 = np.float64(X[i, j + 2])
+        z3 = np.float64(X[i, j + 3])
         s0 += z0 * z0
         s1 += z1 * z1
         s2 += z2 * z2
         s3 += z3 * z3
         j += 4
     while j < n:
-        z = float(X[i, j])
+        z = np.float64(X[i, j])
         s0 += z * z
         j += 1
     return (s0 + s1) + (s2 + s3)
@@ -299,7 +300,7 @@ def _csr_row_sqnorm(X, i):
     p = np.uint64(X.indptr[i])
     end = np.uint64(X.indptr[i + 1])
     while p < end:
-        z = float(data[p])
+        z = np.float64(data[p])
         total += z * z
         p += _ONE
     return total
