@@ -247,6 +247,7 @@ class BaseBackwardSGD(BaseEstimator):
                 average_start=self._average_start(),
                 validation=None if validation is None else validation[k],
                 n_outputs=n_outputs,
+                classification=not is_regressor(self),
             )
             for k in range(len(targets))
         ]

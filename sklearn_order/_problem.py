@@ -18,9 +18,10 @@ from .kernels import DERIVATIVE_AT_BOUND, NON_FINITE, OK, UpdateRule
 from .kernels.cpu import apply_steps, mean_loss
 from .kernels.storage import kernel_rows
 from .kernels.trajectory import backward_affine, backward_replay
-from .losses import CLASSIFICATION_CODES, MAX_DLOSS, MULTINOMIAL_LOG_LOSS, SQUARED_ERROR
+from .losses import MAX_DLOSS, MULTINOMIAL_LOG_LOSS, SQUARED_ERROR
 from .penalties import penalty_value
 from .sampling import GRAB, n_batches
+from .schedules import is_passive_aggressive
 
 # Multiply-adds per kernel call (~0.1 s): the granularity at which a long fit
 # returns to Python, where signals such as Ctrl-C are handled.
@@ -83,6 +84,11 @@ class Problem:
         Number of linear models the update map moves together: 1, or the
         number of classes for the multinomial loss. Their weights are laid
         out one model after the other in one flat ``coef``.
+    classification : bool
+        Whether ``y`` holds class targets (``±1``, or class indices for the
+        multinomial loss), whatever the loss (a classifier may use a
+        regression loss): early stopping then scores held-out accuracy, else
+        R².
     state : dict
         State kept between forward calls: GraB's herding, the running mean.
     """
@@ -99,6 +105,7 @@ class Problem:
     average_start: int = 0
     validation: tuple | None = None
     n_outputs: int = 1
+    classification: bool = False
     state: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -413,7 +420,7 @@ class Problem:
             labels = np.argmax(scores, axis=1)
             return float(accuracy_score(y, labels, sample_weight=weights))
         prediction = X @ coef + intercept[0]
-        if self.rule.loss in CLASSIFICATION_CODES:
+        if self.classification:
             labels = np.where(prediction > 0, 1.0, -1.0)
             return float(accuracy_score(y, labels, sample_weight=weights))
         return float(r2_score(y, prediction, sample_weight=weights))
@@ -425,8 +432,13 @@ class Problem:
 
     @property
     def is_affine(self):
-        """Whether every update map is affine in ``θ`` (squared error, no L1)."""
-        return self.rule.loss == SQUARED_ERROR and self.rule.l1 == 0.0
+        """Whether every update map is affine in ``θ`` (squared error, no L1,
+        steps that do not depend on ``θ``)."""
+        return (
+            self.rule.loss == SQUARED_ERROR
+            and self.rule.l1 == 0.0
+            and not is_passive_aggressive(self.rule.schedule)
+        )
 
     @property
     def has_affine_trajectory(self):
