@@ -261,3 +261,19 @@ def test_averaged_passive_aggressive_reproduces_scikit_learn(
         y,
     )
     _assert_same_model(ours, theirs)
+
+
+@pytest.mark.parametrize("learning_rate", ["pa1", "pa2"])
+def test_weighted_passive_aggressive_reproduces_scikit_learn(learning_rate):
+    """Sample × class weights scale each row's step ``τ_i`` after the PA-I cap,
+    as in scikit-learn (binary: both weight the negative class alike)."""
+    X, y = _classification(2)
+    weights = np.linspace(0.5, 1.5, X.shape[0])
+    ours, theirs = _passive_aggressive_pair(
+        "classification", learning_rate, "l2", True, class_weight={0: 0.3, 1: 2.0}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.fit(X, y, sample_weight=weights)
+    ours.fit(X, y, sample_weight=weights)
+    _assert_same_model(ours, theirs)
