@@ -32,6 +32,8 @@ from .schedules import (
     LEARNING_RATES,
     OPTIMAL,
     auto_step_size,
+    check_passive_aggressive_loss,
+    is_passive_aggressive,
     optimal_offset,
 )
 
@@ -154,6 +156,11 @@ class BaseBackwardSGD(BaseEstimator):
                 "alpha must be > 0 since learning_rate is 'optimal': the step "
                 "sizes are 1 / (alpha * (t0 + t))."
             )
+        check_passive_aggressive_loss(
+            self.learning_rate,
+            self.loss,
+            "regression" if is_regressor(self) else "classification",
+        )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'.")
         if self.power_t < 0:
@@ -237,11 +244,16 @@ class BaseBackwardSGD(BaseEstimator):
     def _step_size(self, X, weights, rows=None):
         """The base step size: ``eta0``, or its value for ``eta0="auto"``.
 
-        See :func:`~sklearn_order.schedules.auto_step_size`.
+        See :func:`~sklearn_order.schedules.auto_step_size`. For
+        ``"pa1"``/``"pa2"``, ``eta0`` is the aggressiveness ``C``, and
+        ``"auto"`` means ``C = 1`` (scikit-learn's ``PassiveAggressive*``
+        default): each row's step is already sized by its own norm.
         """
         if self.eta0 != "auto":
             return float(self.eta0)
         rule = self._update_rule()
+        if is_passive_aggressive(rule.schedule):
+            return 1.0
         return auto_step_size(X, weights, rule.loss, rule.fit_intercept, rule.l2, rows)
 
     def _stopping_rule(self, eta0):
@@ -299,6 +311,7 @@ class BaseBackwardSGD(BaseEstimator):
                 validation=None if validation is None else validation[k],
                 n_outputs=n_outputs,
                 rows=rows,
+                classification=not is_regressor(self),
             )
             for k in range(len(targets))
         ]

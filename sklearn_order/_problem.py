@@ -30,7 +30,6 @@ from .kernels.trajectory import (
     backward_chains,
 )
 from .losses import (
-    CLASSIFICATION_CODES,
     LOSS_SMOOTHNESS,
     MAX_DLOSS,
     MULTINOMIAL_LOG_LOSS,
@@ -38,7 +37,7 @@ from .losses import (
 )
 from .penalties import penalty_value
 from .sampling import GRAB, n_batches
-from .schedules import step_size
+from .schedules import is_passive_aggressive, step_size
 
 # Multiply-adds per kernel call (~0.1 s): the granularity at which a long fit
 # returns to Python, where signals such as Ctrl-C are handled.
@@ -155,6 +154,11 @@ class Problem:
         the others out); ``None`` for every row. The batch sequence is drawn
         over these rows in data order, exactly as for a fit on ``X[rows]``,
         without copying them.
+    classification : bool
+        Whether ``y`` holds class targets (``±1``, or class indices for the
+        multinomial loss), whatever the loss (a classifier may use a
+        regression loss): early stopping then scores held-out accuracy, else
+        R².
     state : dict
         State kept between forward calls: GraB's herding, the running mean;
         and the token of the fit running it in a worker thread, if any.
@@ -173,6 +177,7 @@ class Problem:
     validation: tuple | None = None
     n_outputs: int = 1
     rows: np.ndarray | None = None
+    classification: bool = False
     state: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -491,7 +496,7 @@ class Problem:
             labels = np.argmax(scores, axis=1)
             return float(accuracy_score(y, labels, sample_weight=weights))
         prediction = X @ coef + intercept[0]
-        if self.rule.loss in CLASSIFICATION_CODES:
+        if self.classification:
             labels = np.where(prediction > 0, 1.0, -1.0)
             return float(accuracy_score(y, labels, sample_weight=weights))
         return float(r2_score(y, prediction, sample_weight=weights))
@@ -507,8 +512,13 @@ class Problem:
 
     @property
     def is_affine(self):
-        """Whether every update map is affine in ``θ`` (squared error, no L1)."""
-        return self.rule.loss == SQUARED_ERROR and self.rule.l1 == 0.0
+        """Whether every update map is affine in ``θ`` (squared error, no L1,
+        steps that do not depend on ``θ``)."""
+        return (
+            self.rule.loss == SQUARED_ERROR
+            and self.rule.l1 == 0.0
+            and not is_passive_aggressive(self.rule.schedule)
+        )
 
     @property
     def has_affine_trajectory(self):

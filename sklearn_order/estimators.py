@@ -143,11 +143,23 @@ _SHARED_PARAMETERS_DOC = """
         gradient of a batch is the mean of its weighted per-row gradients.
         A value above the number of rows means one batch of all rows.
 
-    learning_rate : {"constant", "invscaling", "optimal", "adaptive"}, \
-default="constant"
+    learning_rate : {"constant", "invscaling", "optimal", "adaptive", "pa1", \
+"pa2"}, default="constant"
         Step size of the ``t``-th update map: ``eta0``; ``eta0 / t**power_t``;
         ``1 / (alpha (t0 + t - 1))``; or ``eta0`` divided by 5 whenever the
         forward criterion fires (``"adaptive"``, forward order only).
+        ``"pa1"``/``"pa2"``: passive-aggressive steps (scikit-learn ≥ 1.8;
+        ``loss="hinge"`` for the classifier, ``"epsilon_insensitive"`` for
+        the regressor), with ``eta0`` the aggressiveness ``C``: each row ``i``
+        of a batch gets the step ``τ_i = min(C, ℓ_i / ‖x_i‖²)`` (PA-I) or
+        ``ℓ_i / (‖x_i‖² + 1 / (2C))`` (PA-II) from its loss ``ℓ_i`` at the
+        current coefficients (the intercept is not counted in ``‖x_i‖²``),
+        and the update map moves by the batch mean of the rows' steps — the
+        mean of the online passive-aggressive updates of the batch's rows, all
+        taken from the same coefficients, so the map is defined in both
+        orders. With ``batch_size=1`` this is scikit-learn's algorithm; the
+        L2 decay of a step is ``(1 − C alpha (1 − l1_ratio))₊``. PA-I skips
+        rows with ``x_i = 0`` (a batch of only such rows changes nothing).
 
     eta0 : "auto" or float, default="auto"
         Initial (or constant) step size. ``"auto"``: the largest step for
@@ -164,8 +176,9 @@ default="constant"
         the intercept (whose "feature" is 1) move slowly; scale the data for
         speed. The value used is ``eta0_``; ``partial_fit`` uses the smallest
         value over the chunks seen so far (pass a float for it to compose the
-        same maps as ``fit``). (scikit-learn's SGD default is ``0.01``, which
-        diverges on unscaled data.)
+        same maps as ``fit``). With ``"pa1"``/``"pa2"``, ``eta0`` is the
+        aggressiveness ``C`` and ``"auto"`` is ``C = 1``. (scikit-learn's SGD
+        default is ``0.01``, which diverges on unscaled data.)
 
     power_t : float, default=0.5
         Exponent of ``"invscaling"``.
@@ -272,10 +285,18 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
     Parameters
     ----------
     loss : {{"log_loss", "hinge", "modified_huber", "squared_hinge", \
-"perceptron"}}, default="log_loss"
+"perceptron", "squared_error", "huber", "epsilon_insensitive", \
+"squared_epsilon_insensitive"}}, default="log_loss"
         Loss of the margin ``y·f(x)``, with scikit-learn's SGD formulas:
         logistic, hinge (SVM), smoothed hinge with probabilities, squared
-        hinge, and the perceptron's hinge at 0.
+        hinge, and the perceptron's hinge at 0. The regression losses (see
+        :class:`BackwardSGDRegressor`) are accepted too, as scikit-learn's
+        ``SGDClassifier`` accepts them: each one-vs-rest problem regresses
+        ``f(x)`` on the targets ``±1``.
+
+    epsilon : float, default=0.1
+        Threshold of ``huber`` and the epsilon-insensitive losses (unused by
+        the others).
 {_SHARED_PARAMETERS_DOC}
 
     multi_class : {"ovr", "multinomial"}, default="ovr"
@@ -328,7 +349,8 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
 
     _parameter_constraints: dict = {
         **BaseBackwardSGD._parameter_constraints,
-        "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
+        "loss": [StrOptions(set(CLASSIFICATION_LOSSES + REGRESSION_LOSSES))],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
         "multi_class": [StrOptions({"ovr", "multinomial"})],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "n_jobs": [Integral, None],
@@ -351,6 +373,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         learning_rate="constant",
         eta0="auto",
         power_t=0.5,
+        epsilon=0.1,
         multi_class="ovr",
         class_weight=None,
         warm_start=False,
@@ -376,6 +399,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         self.learning_rate = learning_rate
         self.eta0 = eta0
         self.power_t = power_t
+        self.epsilon = epsilon
         self.multi_class = multi_class
         self.class_weight = class_weight
         self.warm_start = warm_start

@@ -49,7 +49,10 @@ class Loss(NamedTuple):
     code : int
         The integer the kernels dispatch on.
     task : {"classification", "regression"}
-        Which estimator accepts the loss.
+        What the loss is written for: a margin loss of ``±1`` targets, or a
+        loss of the residual. The regressor accepts the regression losses;
+        the classifier accepts both (a regression loss then regresses on
+        ``±1``, as in scikit-learn's ``SGDClassifier``).
     threshold : float or None
         A fixed parameter of the formula (the hinge threshold), or ``None``
         when the parameter is the estimator's ``epsilon`` (or unused).
@@ -97,7 +100,6 @@ REGRESSION_LOSSES = tuple(k for k, v in LOSSES.items() if v.task == "regression"
 #: loss's is the largest eigenvalue of the softmax Hessian in the predictions.
 LOSS_SMOOTHNESS = {loss.code: loss.smoothness for loss in LOSSES.values()}
 LOSS_SMOOTHNESS[MULTINOMIAL_LOG_LOSS] = 0.5
-CLASSIFICATION_CODES = frozenset(LOSSES[k].code for k in CLASSIFICATION_LOSSES)
 
 
 def loss_parameter(loss, epsilon=0.0):

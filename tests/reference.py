@@ -65,15 +65,56 @@ def loss_value(loss, y, p, param):
     raise ValueError(loss)
 
 
-def update_map(X, y, s, rows, w, b, *, loss, param, l2, l1, eta, fit_intercept=True):
+def passive_aggressive_steps(variant, C, loss_values, sqnorms):
+    """Per-row passive-aggressive steps ``τ_i`` (Crammer et al., 2006).
+
+    PA-I: ``min(C, ℓ_i / ‖x_i‖²)``, 0 where ``x_i = 0``; PA-II:
+    ``ℓ_i / (‖x_i‖² + 1 / (2C))``.
+    """
+    if variant == "pa1":
+        safe = np.where(sqnorms > 0.0, sqnorms, 1.0)
+        return np.where(sqnorms > 0.0, np.minimum(C, loss_values / safe), 0.0)
+    return loss_values / (sqnorms + 0.5 / C)
+
+
+def update_map(
+    X,
+    y,
+    s,
+    rows,
+    w,
+    b,
+    *,
+    loss,
+    param,
+    l2,
+    l1,
+    eta,
+    fit_intercept=True,
+    passive_aggressive=None,
+):
     """``T_B(θ)`` for the batch ``rows``; returns new ``(w, b)``.
 
     ``T_B(θ) = S_{η l1}((1 − η l2)₊ w − η ḡ_w)``, ``b − η ḡ_b``, with
     ``ḡ = mean_{i∈B} s_i ℓ'(x_i·w + b, y_i) (x_i, 1)``.
+
+    ``passive_aggressive="pa1"``/``"pa2"``: ``η`` inside the mean is replaced
+    by each row's :func:`passive_aggressive_steps` (``C = eta``, which still
+    sets the decay and the threshold); under PA-I a batch whose rows are all
+    zero is the identity.
     """
     Xb = np.asarray(X[rows], dtype=np.float64)
     p = Xb @ w + b
-    g = eta * s[rows] * loss_derivative(loss, y[rows], p, param) / len(rows)
+    if passive_aggressive is None:
+        steps = eta
+    else:
+        sqnorms = (Xb**2).sum(axis=1)
+        if passive_aggressive == "pa1" and not sqnorms.any():
+            return np.array(w, dtype=np.float64), b
+        steps = passive_aggressive_steps(
+            passive_aggressive, eta, loss_value(loss, y[rows], p, param), sqnorms
+        )
+    g = steps * s[rows] * loss_derivative(loss, y[rows], p, param) / len(rows)
     w_new = max(0.0, 1.0 - eta * l2) * w - Xb.T @ g
     if l1 > 0:
         w_new = np.sign(w_new) * np.maximum(np.abs(w_new) - eta * l1, 0.0)

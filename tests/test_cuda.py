@@ -31,7 +31,7 @@ from sklearn_order._problem import DivergenceError, Problem
 from sklearn_order.losses import LOSSES, loss_parameter
 from sklearn_order.penalties import penalty_strengths
 from sklearn_order.sampling import SAMPLINGS, epoch_batches
-from sklearn_order.schedules import INVSCALING
+from sklearn_order.schedules import INVSCALING, LEARNING_RATES, PA1, PA2
 
 SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 ROOT = Path(__file__).parents[1]
@@ -100,10 +100,10 @@ def _apply(problem, theta0, **kwargs):
 @needs_cuda
 def test_device_twins_equal_the_cpu_functions(rng):
     from sklearn_order._jit import cuda_device
-    from sklearn_order.kernels.storage import dense_row_dot
+    from sklearn_order.kernels.storage import dense_row_dot, dense_row_sqnorm
     from sklearn_order.losses import loss_derivative, loss_value
     from sklearn_order.penalties import l2_decay, shrink
-    from sklearn_order.schedules import step_size
+    from sklearn_order.schedules import row_step, step_size
 
     twins = [
         cuda_device(f)
@@ -114,9 +114,11 @@ def test_device_twins_equal_the_cpu_functions(rng):
             shrink,
             step_size,
             dense_row_dot,
+            dense_row_sqnorm,
+            row_step,
         )
     ]
-    value, derivative, decay, prox, schedule, dot = twins
+    value, derivative, decay, prox, schedule, dot, sqnorm, pa_step = twins
 
     @cuda.jit
     def evaluate(codes, params, ys, ps, X, w, out):
@@ -128,6 +130,8 @@ def test_device_twins_equal_the_cpu_functions(rng):
             out[i, 3] = prox(ps[i], 0.5)
             out[i, 4] = schedule(INVSCALING, 0.1, i + 1, 0.5, 0.0, 0.0)
             out[i, 5] = dot(X, i, w, 0)
+            out[i, 6] = sqnorm(X, i)
+            out[i, 7] = pa_step(PA1 if i % 2 else PA2, 0.7, abs(ps[i]), 0.5 + i)
 
     losses = [loss for loss in ALL_LOSSES for _ in range(4)]
     m = len(losses)
@@ -136,7 +140,7 @@ def test_device_twins_equal_the_cpu_functions(rng):
     ys = np.concatenate([make_targets(loss, rng, 1) for loss in losses])
     ps = rng.normal(scale=3.0, size=m)
     X, w = rng.normal(size=(m, 11)), rng.normal(size=11)
-    out = np.zeros((m, 6))
+    out = np.zeros((m, 8))
     evaluate[1, m](codes, params, ys, ps, X, w, out)
     expected = np.array(
         [
@@ -147,6 +151,8 @@ def test_device_twins_equal_the_cpu_functions(rng):
                 shrink(ps[i], 0.5),
                 step_size(INVSCALING, 0.1, i + 1, 0.5, 0.0, 0.0),
                 dense_row_dot(X, i, w, 0),
+                dense_row_sqnorm(X, i),
+                row_step(PA1 if i % 2 else PA2, 0.7, abs(ps[i]), 0.5 + i),
             ]
             for i in range(m)
         ]
@@ -240,6 +246,80 @@ def test_losses_records_and_average_match_the_cpu(rng):
         results.append((coef, b, records, losses, problem.state["averaged"].copy()))
     for got, expected in zip(*results):
         assert_allclose(got, expected, rtol=FLOAT64_RTOL, atol=1e-13)
+
+
+@needs_cuda
+@pytest.mark.parametrize("order", ["forward", "backward"])
+@pytest.mark.parametrize("learning_rate", ["pa1", "pa2"])
+@pytest.mark.parametrize("loss", ["hinge", "epsilon_insensitive"])
+def test_passive_aggressive_steps_match_cpu_and_reference(
+    loss, learning_rate, order, rng
+):
+    """Per-row steps from the loss and ``‖x‖²``; PA-I skips rows with ``x = 0``
+    (rows 0–4 here: one whole batch of the cyclic first epoch)."""
+    n, batch_size, epochs, C = 23, 5, 2, 0.4
+    cpu, gpu = _problems(
+        loss,
+        "elasticnet",
+        np.float64,
+        rng,
+        n=n,
+        batch_size=batch_size,
+        sampling="cyclic",
+        rule=dict(schedule=LEARNING_RATES[learning_rate]),
+    )
+    cpu.X[:5] = 0.0  # the CUDA twin shares this X (copied to the device on use)
+    theta0 = rng.normal(size=cpu.X.shape[1] + 1)
+    kwargs = dict(
+        first_step=0, n_steps=epochs * cpu.n_batches, reverse=order == "backward"
+    )
+    coef, b, _ = _apply(gpu, theta0, eta=C, **kwargs)
+    coef_cpu, b_cpu, _ = _apply(cpu, theta0, eta=C, **kwargs)
+    assert_allclose(coef, coef_cpu, rtol=FLOAT64_RTOL, atol=1e-13)
+    assert_allclose(b, b_cpu, rtol=FLOAT64_RTOL, atol=1e-13)
+    batches = [
+        rows
+        for e in range(epochs)
+        for rows in epoch_batches("cyclic", n, batch_size, 11, e)
+    ]
+    l2, l1 = penalty_strengths("elasticnet", 0.05, 0.4)
+    w_ref, b_ref = reference.compose(
+        cpu.X,
+        cpu.y,
+        cpu.sample_weight,
+        batches,
+        theta0[:-1],
+        theta0[-1],
+        order=order,
+        eta=C,
+        loss=loss,
+        param=loss_parameter(loss, EPSILON),
+        l2=l2,
+        l1=l1,
+        passive_aggressive=learning_rate,
+    )
+    assert_allclose(coef, w_ref, rtol=1e-10, atol=1e-12)
+    assert_allclose(b, b_ref, rtol=1e-10, atol=1e-12)
+
+
+@needs_cuda
+@pytest.mark.parametrize("learning_rate", ["pa1", "pa2"])
+def test_passive_aggressive_fit_matches_cpu(learning_rate, rng):
+    X = rng.normal(size=(40, 5))
+    y = rng.integers(0, 3, size=40)
+    params = dict(
+        loss="hinge",
+        learning_rate=learning_rate,
+        eta0=0.3,
+        batch_size=4,
+        max_iter=3,
+        tol=None,
+        random_state=0,
+    )
+    gpu = BackwardSGDClassifier(device="cuda", **params).fit(X, y)
+    cpu = BackwardSGDClassifier(**params).fit(X, y)
+    assert_allclose(gpu.coef_, cpu.coef_, rtol=FLOAT64_RTOL, atol=1e-13)
+    assert_allclose(gpu.intercept_, cpu.intercept_, rtol=FLOAT64_RTOL, atol=1e-13)
 
 
 # -- launch shapes: the same numbers whatever the threads, memory and pieces ---------

@@ -10,7 +10,13 @@ from scipy import sparse
 
 from sklearn_order.kernels import UpdateRule
 from sklearn_order.kernels.cpu import apply_steps, apply_update_map, mean_loss
-from sklearn_order.kernels.storage import Rows, add_row, kernel_rows, row_dot
+from sklearn_order.kernels.storage import (
+    Rows,
+    add_row,
+    kernel_rows,
+    row_dot,
+    row_sqnorm,
+)
 from sklearn_order.losses import (
     LOSSES,
     MULTINOMIAL_LOG_LOSS,
@@ -20,7 +26,7 @@ from sklearn_order.losses import (
 )
 from sklearn_order.penalties import penalty_strengths
 from sklearn_order.sampling import SAMPLINGS, epoch_batches, n_batches
-from sklearn_order.schedules import CONSTANT, INVSCALING, step_size
+from sklearn_order.schedules import CONSTANT, INVSCALING, LEARNING_RATES, step_size
 
 # placeholders for the GraB-only arguments of apply_steps
 NO_TABLE = np.empty((0, 0), dtype=np.int64)
@@ -547,3 +553,245 @@ def test_recording_and_partial_ranges(rng):
         apply(coef, b, first, count)
         assert_array_equal(records[first // 5], np.append(coef, b))
     assert_array_equal(coef, whole_coef)
+
+
+# -- passive-aggressive steps ("pa1", "pa2") ----------------------------------------
+
+PASSIVE_AGGRESSIVE = ["pa1", "pa2"]
+#: The loss each passive-aggressive schedule takes, per task.
+PA_LOSSES = ["hinge", "epsilon_insensitive"]
+
+
+def _pa_rule(loss, penalty, learning_rate, fit_intercept=True):
+    return _rule(
+        loss,
+        penalty,
+        schedule=LEARNING_RATES[learning_rate],
+        fit_intercept=fit_intercept,
+    )
+
+
+def _with_zero_rows(X, rows):
+    """``X`` with the given rows set to zero (PA-I skips them)."""
+    X = X.copy()
+    X[rows] = 0.0
+    return X
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_row_sqnorm_matches_numpy(storage, rng):
+    for n in (0, 1, 3, 4, 5, 17, 100):
+        X = _sparse_normal(rng, (3, n))
+        for dtype in (np.float64, np.float32):
+            Xd = X.astype(dtype)
+            rows = _storage(Xd, storage)
+            for i in range(3):
+                expected = float(np.sum(Xd[i].astype(np.float64) ** 2))
+                assert_allclose(row_sqnorm(rows, i), expected, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("penalty", PENALTIES)
+@pytest.mark.parametrize("learning_rate", PASSIVE_AGGRESSIVE)
+@pytest.mark.parametrize("loss", PA_LOSSES)
+def test_passive_aggressive_update_map_matches_reference(
+    loss, learning_rate, penalty, dtype, storage, rng
+):
+    n, d, batch = 40, 7, 6
+    X = _sparse_normal(rng, (n, d), density=0.6)
+    rows = rng.choice(n, size=batch, replace=False).astype(np.int64)
+    X = _with_zero_rows(X, rows[:1]).astype(dtype)  # one x_i = 0 in the batch
+    y = make_targets(loss, rng, n)
+    s = rng.uniform(0.5, 2.0, size=n)
+    w0, b0 = rng.normal(size=d), rng.normal()
+    C = 0.3
+    coef, intercept, scale = w0.copy(), np.array([b0]), np.ones(1)
+    status, loss_sum = apply_update_map(
+        _storage(X, storage),
+        y,
+        s,
+        rows,
+        0,
+        batch,
+        coef,
+        intercept,
+        scale,
+        _pa_rule(loss, penalty, learning_rate),
+        C,
+        np.empty(batch),
+        True,
+    )
+    assert status == 0
+    w_ref, b_ref = reference.update_map(
+        X,
+        y,
+        s,
+        rows,
+        w0,
+        b0,
+        eta=C,
+        passive_aggressive=learning_rate,
+        **_reference_rule(loss, penalty),
+    )
+    assert_allclose(scale[0] * coef, w_ref, rtol=1e-10, atol=1e-12)
+    assert_allclose(intercept[0], b_ref, rtol=1e-10, atol=1e-12)
+    p = np.asarray(X[rows], dtype=np.float64) @ w0 + b0
+    param = loss_parameter(loss, EPSILON)
+    expected_loss = s[rows] @ reference.loss_value(loss, y[rows], p, param)
+    assert_allclose(loss_sum, expected_loss, rtol=1e-10)
+    # the map moved the weights (the reference is not trivially the start)
+    assert not np.allclose(w_ref, w0)
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("loss", PA_LOSSES)
+def test_pa1_batch_of_zero_rows_is_the_identity_and_pa2_is_not(loss, storage, rng):
+    """PA-I's step ``min(C, ℓ/‖x‖²)`` is undefined at ``x = 0``: the row is
+    skipped (scikit-learn's rule), and a batch of such rows changes nothing,
+    not even by the weight decay. PA-II's step is defined there."""
+    n, d = 12, 5
+    X = _with_zero_rows(rng.normal(size=(n, d)), [2, 3, 4])
+    y = make_targets(loss, rng, n)
+    y[2:5] = 5.0 if loss == "epsilon_insensitive" else y[2:5]  # positive losses
+    rows = np.array([2, 3, 4], dtype=np.int64)
+    w0, b0 = rng.normal(size=d), -4.0 * y[2] if loss == "hinge" else 0.0
+    for learning_rate in PASSIVE_AGGRESSIVE:
+        coef, intercept, scale = w0.copy(), np.array([b0]), np.ones(1)
+        status, _ = apply_update_map(
+            _storage(X, storage),
+            y,
+            np.ones(n),
+            rows,
+            0,
+            3,
+            coef,
+            intercept,
+            scale,
+            _pa_rule(loss, "l2", learning_rate),
+            0.5,
+            np.empty(3),
+            False,
+        )
+        assert status == 0
+        w_ref, b_ref = reference.update_map(
+            X,
+            y,
+            np.ones(n),
+            rows,
+            w0,
+            b0,
+            eta=0.5,
+            passive_aggressive=learning_rate,
+            **_reference_rule(loss, "l2"),
+        )
+        assert_allclose(scale[0] * coef, w_ref, rtol=1e-12)
+        assert_allclose(intercept[0], b_ref, rtol=1e-12)
+        if learning_rate == "pa1":
+            assert_array_equal(scale[0] * coef, w0)
+            assert intercept[0] == b0
+        else:  # decayed weights, and the intercept moved by the positive losses
+            assert not np.allclose(scale[0] * coef, w0)
+            assert intercept[0] != b0
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("penalty", [None, "l2", "elasticnet"])
+@pytest.mark.parametrize("order", ["forward", "backward"])
+@pytest.mark.parametrize("learning_rate", PASSIVE_AGGRESSIVE)
+@pytest.mark.parametrize("loss", PA_LOSSES)
+def test_passive_aggressive_composition_matches_reference(
+    loss, learning_rate, order, penalty, storage, rng
+):
+    n, d, batch_size, epochs, seed = 23, 4, 5, 3, 11  # last batch of 3 rows
+    X = _with_zero_rows(_sparse_normal(rng, (n, d), density=0.6), [0, 7])
+    y, s = make_targets(loss, rng, n), rng.uniform(0.5, 2.0, size=n)
+    w0, b0 = rng.normal(size=d), rng.normal()
+    coef, intercept = _run(
+        _storage(X, storage),
+        y,
+        s,
+        _pa_rule(loss, penalty, learning_rate),
+        sampling="reshuffle",
+        seed=seed,
+        batch_size=batch_size,
+        epochs=epochs,
+        reverse=order == "backward",
+        w0=w0,
+        b0=b0,
+        eta=0.4,
+    )
+    batches = [
+        b
+        for e in range(epochs)
+        for b in epoch_batches("reshuffle", n, batch_size, seed, e)
+    ]
+    w_ref, b_ref = reference.compose(
+        X,
+        y,
+        s,
+        batches,
+        w0,
+        b0,
+        order=order,
+        eta=0.4,
+        passive_aggressive=learning_rate,
+        **_reference_rule(loss, penalty),
+    )
+    assert_allclose(coef, w_ref, rtol=1e-10, atol=1e-12)
+    assert_allclose(intercept, b_ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("learning_rate", PASSIVE_AGGRESSIVE)
+@pytest.mark.parametrize("loss", PA_LOSSES)
+def test_passive_aggressive_backward_is_forward_over_the_reversed_sequence(
+    loss, learning_rate, rng
+):
+    """The passive-aggressive map depends on θ only through the loss: still a
+    map of θ and the batch, so design fact 1 holds bit for bit."""
+    n, d, batch_size, epochs, seed = 30, 5, 4, 4, 3
+    X = _with_zero_rows(rng.normal(size=(n, d)), [5])
+    y, s = make_targets(loss, rng, n), rng.uniform(0.5, 2.0, size=n)
+    w0, b0 = rng.normal(size=d), 0.3
+    rule = _pa_rule(loss, "l2", learning_rate)
+    coef, intercept = _run(
+        X,
+        y,
+        s,
+        rule,
+        sampling="reshuffle",
+        seed=seed,
+        batch_size=batch_size,
+        epochs=epochs,
+        reverse=True,
+        w0=w0,
+        b0=b0,
+        eta=0.4,
+    )
+    batches = [
+        b
+        for e in range(epochs)
+        for b in epoch_batches("reshuffle", n, batch_size, seed, e)
+    ]
+    w, b = w0.copy(), np.array([b0])
+    work = np.empty(batch_size)
+    for rows in reversed(batches):
+        status, _ = apply_update_map(
+            kernel_rows(X),
+            y,
+            s,
+            rows,
+            0,
+            len(rows),
+            w,
+            b,
+            np.ones(1),
+            rule,
+            0.4,
+            work,
+            False,
+        )
+        assert status == 0
+    assert_array_equal(coef, w)
+    assert_array_equal(intercept, b[0])
+    assert not np.allclose(coef, w0)

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.preprocessing import StandardScaler
@@ -51,10 +52,14 @@ def _assert_same_model(ours, theirs):
 
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("penalty", [None, "l2"])
-@pytest.mark.parametrize("loss", CLASSIFICATION_LOSSES)
+@pytest.mark.parametrize("loss", CLASSIFICATION_LOSSES + REGRESSION_LOSSES)
 def test_classifier_reproduces_sgdclassifier(loss, penalty, n_classes):
+    """Every loss scikit-learn's classifier takes, the regression losses
+    (one-vs-rest regressions on ``±1``, with ``epsilon``) included."""
     X, y = _classification(n_classes)
-    params = dict(loss=loss, penalty=penalty, learning_rate="constant", **SHARED)
+    params = dict(
+        loss=loss, penalty=penalty, learning_rate="constant", epsilon=0.2, **SHARED
+    )
     ours, theirs = _fit_both(
         BackwardSGDClassifier(**params, **OURS),
         SGDClassifier(**params, shuffle=False),
@@ -165,4 +170,110 @@ def test_averaged_regressor_reproduces_scikit_learn(loss):
         X,
         y,
     )
+    _assert_same_model(ours, theirs)
+
+
+# -- passive-aggressive steps -------------------------------------------------------
+
+PA_SHARED = dict(alpha=0.01, eta0=0.3, max_iter=4, tol=None)
+
+
+def _passive_aggressive_pair(task, learning_rate, penalty, fit_intercept, **extra):
+    params = dict(
+        learning_rate=learning_rate,
+        penalty=penalty,
+        fit_intercept=fit_intercept,
+        **PA_SHARED,
+        **extra,
+    )
+    if task == "classification":
+        params["loss"] = "hinge"
+        return BackwardSGDClassifier(**params, **OURS), SGDClassifier(
+            **params, shuffle=False
+        )
+    params.update(loss="epsilon_insensitive", epsilon=0.2)
+    return BackwardSGDRegressor(**params, **OURS), SGDRegressor(**params, shuffle=False)
+
+
+def _task_data(task, n_classes):
+    if task == "classification":
+        return _classification(n_classes)
+    return _regression()
+
+
+PA_TASKS = [("classification", 2), ("classification", 3), ("regression", None)]
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("penalty", [None, "l2"])
+@pytest.mark.parametrize("learning_rate", ["pa1", "pa2"])
+@pytest.mark.parametrize("task, n_classes", PA_TASKS)
+def test_passive_aggressive_reproduces_scikit_learn(
+    task, n_classes, learning_rate, penalty, fit_intercept
+):
+    X, y = _task_data(task, n_classes)
+    X[5] = 0.0  # PA-I skips a row with x = 0, as scikit-learn does
+    ours, theirs = _fit_both(
+        *_passive_aggressive_pair(task, learning_rate, penalty, fit_intercept), X, y
+    )
+    if fit_intercept:
+        _assert_same_model(ours, theirs)
+    else:
+        assert ours.coef_.shape == theirs.coef_.shape
+        assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
+        assert np.all(ours.intercept_ == 0.0) and np.all(theirs.intercept_ == 0.0)
+
+
+@pytest.mark.parametrize("learning_rate", ["pa1", "pa2"])
+@pytest.mark.parametrize("task, n_classes", PA_TASKS)
+def test_passive_aggressive_on_sparse_input_reproduces_scikit_learn(
+    task, n_classes, learning_rate
+):
+    """CSR rows: scikit-learn's model without an intercept (with one it damps
+    the intercept's steps by 0.01 on sparse input, a documented difference);
+    with an intercept, our sparse model is our dense one."""
+    X, y = _task_data(task, n_classes)
+    X = X * (np.random.default_rng(0).random(X.shape) < 0.5)
+    X[5] = 0.0
+    X_csr = sparse.csr_matrix(X)
+    ours, theirs = _fit_both(
+        *_passive_aggressive_pair(task, learning_rate, "l2", False), X_csr, y
+    )
+    assert ours.coef_.shape == theirs.coef_.shape
+    assert _relative_error(ours.coef_, theirs.coef_) < 1e-9
+    csr, _ = _passive_aggressive_pair(task, learning_rate, "l2", True)
+    dense, _ = _passive_aggressive_pair(task, learning_rate, "l2", True)
+    csr.fit(X_csr, y)
+    dense.fit(X, y)
+    assert _relative_error(csr.coef_, dense.coef_) < 1e-9
+    assert _relative_error(csr.intercept_, dense.intercept_) < 1e-9
+
+
+@pytest.mark.parametrize("learning_rate", ["pa1", "pa2"])
+@pytest.mark.parametrize("task, n_classes", PA_TASKS)
+def test_averaged_passive_aggressive_reproduces_scikit_learn(
+    task, n_classes, learning_rate
+):
+    X, y = _task_data(task, n_classes)
+    ours, theirs = _fit_both(
+        *_passive_aggressive_pair(task, learning_rate, "l2", True, average=True),
+        X,
+        y,
+    )
+    _assert_same_model(ours, theirs)
+
+
+@pytest.mark.parametrize("learning_rate", ["pa1", "pa2"])
+def test_weighted_passive_aggressive_reproduces_scikit_learn(learning_rate):
+    """Sample × class weights scale each row's step ``τ_i`` after the PA-I cap,
+    as in scikit-learn (binary: both weight the negative class alike)."""
+    X, y = _classification(2)
+    weights = np.linspace(0.5, 1.5, X.shape[0])
+    ours, theirs = _passive_aggressive_pair(
+        "classification", learning_rate, "l2", True, class_weight={0: 0.3, 1: 2.0}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.fit(X, y, sample_weight=weights)
+    ours.fit(X, y, sample_weight=weights)
     _assert_same_model(ours, theirs)

@@ -28,7 +28,7 @@ from ..losses import (
 )
 from ..penalties import l2_decay, soft_threshold
 from ..sampling import GRAB, fill_epoch_order
-from ..schedules import step_size
+from ..schedules import PA1, is_passive_aggressive, row_step, step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
 from .storage import (
     add_row,
@@ -37,6 +37,7 @@ from .storage import (
     prefetch_row,
     prefetch_row_start,
     row_dot,
+    row_sqnorm,
     subtract_batch,
 )
 
@@ -62,6 +63,59 @@ def predictions(X, i, coef, intercept, scale, out, offset):
     return finite
 
 
+@jit
+def passive_aggressive_steps(
+    X, y, sample_weight, order, start, stop, coef, intercept, scale, rule, eta, work
+):
+    """The rows' terms of a passive-aggressive map (``"pa1"``/``"pa2"``; one output).
+
+    ``work[r] ← (τ_r / |B|) s_i ℓ'(p_i, y_i)`` for row ``i = order[start + r]``,
+    with ``τ_r = row_step(schedule, C = eta, ℓ(p_i, y_i), ‖x_i‖²)`` at the
+    pre-update ``θ``; PA-I rows with ``x_i = 0`` get 0 (no step is defined).
+    Kept out of :func:`apply_update_map`'s inlined loop so that the other
+    schedules compile to the same code as without it.
+
+    Parameters
+    ----------
+    X, y, sample_weight, order, start, stop, coef, intercept, scale, rule, work
+        As in :func:`apply_update_map`.
+    eta : float
+        The aggressiveness ``C`` (``eta0``).
+
+    Returns
+    -------
+    status : int
+        ``OK``, ``DERIVATIVE_AT_BOUND`` or ``NON_FINITE``.
+    loss_sum : float
+        ``Σ_{i∈B} s_i ℓ(x_i·w + b, y_i)``.
+    moves : bool
+        False when every row was skipped (PA-I, all ``x_i = 0``): the map is
+        then the identity, weight decay included, as scikit-learn skips such a
+        sample.
+    """
+    batch = stop - start
+    loss_sum = 0.0
+    skipped = 0
+    for r in range(batch):
+        i = order[start + r]
+        if not predictions(X, i, coef, intercept, scale[0], work, r):
+            return NON_FINITE, loss_sum, True
+        p = work[r]
+        d = loss_derivative(rule.loss, rule.loss_param, y[i], p)
+        if fabs(d) >= MAX_DLOSS:
+            return DERIVATIVE_AT_BOUND, loss_sum, True
+        value = loss_value(rule.loss, rule.loss_param, y[i], p)
+        loss_sum += sample_weight[i] * value
+        sqnorm = row_sqnorm(X, i)
+        if sqnorm == 0.0 and rule.schedule == PA1:
+            skipped += 1
+            work[r] = 0.0
+        else:
+            tau = row_step(rule.schedule, eta, value, sqnorm)
+            work[r] = tau / batch * sample_weight[i] * d
+    return OK, loss_sum, skipped < batch
+
+
 @jit_inline
 def apply_update_map(
     X,
@@ -84,6 +138,14 @@ def apply_update_map(
     with ``g_B(θ) = (1/|B|) Σ_{i∈B} s_i ∇_θ ℓ(x_i·w + b, y_i)``: every
     derivative is taken at the pre-update ``θ``, so the result is a function
     of ``θ`` and ``B`` alone. This is the one definition of the update map.
+
+    Passive-aggressive schedules (``"pa1"``, ``"pa2"``; scalar losses) replace
+    ``η`` in row ``i``'s term by its own step
+    ``τ_i = row_step(schedule, η, ℓ_i, ‖x_i‖²)``, also taken at the
+    pre-update ``θ`` (``η = C`` then sets only the weight decay and the L1
+    threshold): :func:`passive_aggressive_steps`. Under PA-I rows with
+    ``x_i = 0`` contribute nothing, and a batch of only such rows leaves ``θ``
+    unchanged (scikit-learn skips such a sample).
 
     Parameters
     ----------
@@ -124,27 +186,47 @@ def apply_update_map(
     batch = stop - start
     step = eta / batch
     loss_sum = 0.0
-    # work[r * n_outputs + k] ← step · s_i · ∂ℓ/∂p_k at the pre-update θ
-    for r in range(batch):
-        i = order[start + r]
-        base = r * n_outputs
-        if not predictions(X, i, coef, intercept, scale[0], work, base):
-            return NON_FINITE, loss_sum
-        if rule.loss == MULTINOMIAL_LOG_LOSS:
-            value = multinomial_loss(work, base, n_outputs, int(y[i]))
-            for k in range(n_outputs):
-                work[base + k] = step * sample_weight[i] * work[base + k]
-        else:
-            p = work[base]
-            d = loss_derivative(rule.loss, rule.loss_param, y[i], p)
-            if fabs(d) >= MAX_DLOSS:
-                return DERIVATIVE_AT_BOUND, loss_sum
-            work[base] = step * sample_weight[i] * d
-            value = (
-                loss_value(rule.loss, rule.loss_param, y[i], p) if track_loss else 0.0
-            )
-        if track_loss:
-            loss_sum += sample_weight[i] * value
+    if is_passive_aggressive(rule.schedule):
+        status, loss_sum, moves = passive_aggressive_steps(
+            X,
+            y,
+            sample_weight,
+            order,
+            start,
+            stop,
+            coef,
+            intercept,
+            scale,
+            rule,
+            eta,
+            work,
+        )
+        if status != OK or not moves:
+            return status, loss_sum
+    else:
+        # work[r * n_outputs + k] ← step · s_i · ∂ℓ/∂p_k at the pre-update θ
+        for r in range(batch):
+            i = order[start + r]
+            base = r * n_outputs
+            if not predictions(X, i, coef, intercept, scale[0], work, base):
+                return NON_FINITE, loss_sum
+            if rule.loss == MULTINOMIAL_LOG_LOSS:
+                value = multinomial_loss(work, base, n_outputs, int(y[i]))
+                for k in range(n_outputs):
+                    work[base + k] = step * sample_weight[i] * work[base + k]
+            else:
+                p = work[base]
+                d = loss_derivative(rule.loss, rule.loss_param, y[i], p)
+                if fabs(d) >= MAX_DLOSS:
+                    return DERIVATIVE_AT_BOUND, loss_sum
+                work[base] = step * sample_weight[i] * d
+                value = (
+                    loss_value(rule.loss, rule.loss_param, y[i], p)
+                    if track_loss
+                    else 0.0
+                )
+            if track_loss:
+                loss_sum += sample_weight[i] * value
 
     subtract_batch(
         X, order, start, stop, work, n_outputs, l2_decay(eta, rule.l2), coef, scale

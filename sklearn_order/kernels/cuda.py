@@ -19,7 +19,11 @@ Within a block, per map ``T_B``:
    ``p_r = x_r·w + b`` with :func:`~sklearn_order.kernels.storage.dense_row_dot` —
    the CPU's own dot product compiled for the device, eight partial sums in
    a fixed order — then ``g_r = s_r ℓ'(p_r, y_r) η/|B|`` with the shared loss
-   table; it keeps ``g_r`` and the row index for the next pass;
+   table (passive-aggressive schedules: ``η`` replaced by the row's own step
+   ``τ_r``, from the CPU's :func:`~sklearn_order.schedules.row_step` and the
+   row's squared norm; PA-I rows with ``x_r = 0`` are counted, and a batch of
+   only such rows leaves ``θ`` unchanged, as on the CPU); it keeps ``g_r``
+   and the row index for the next pass;
 2. the feature pass: the batch is cut into ``groups`` contiguous row groups
    and each thread takes (group, feature) pairs, summing ``g_r x_rj`` over
    its group's rows in row order, four loads in flight; group 0 starts from
@@ -55,11 +59,14 @@ from numba import cuda, float64, int64
 from .._jit import cuda_device, cuda_kernel
 from ..losses import MAX_DLOSS, loss_derivative, loss_value
 from ..penalties import l2_decay, shrink
-from ..schedules import step_size
+from ..schedules import PA1, is_passive_aggressive, row_step, step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
-from .storage import dense_row_dot
+from .storage import dense_row_dot, dense_row_sqnorm
 
 _row_dot = cuda_device(dense_row_dot)
+_row_sqnorm = cuda_device(dense_row_sqnorm)
+_row_step = cuda_device(row_step)
+_is_passive_aggressive = cuda_device(is_passive_aggressive)
 _loss_derivative = cuda_device(loss_derivative)
 _loss_value = cuda_device(loss_value)
 _l2_decay = cuda_device(l2_decay)
@@ -210,6 +217,8 @@ def _apply_steps_kernel(
     else:
         area = theta_scratch[block]
     fail = cuda.shared.array(1, dtype=int64)
+    skipped = cuda.shared.array(1, dtype=int64)  # PA-I rows with x_r = 0
+    passive_aggressive = _is_passive_aggressive(schedule)
     coef = area[:d]  # area[d] is the intercept
     parts = area[d + 1 :]  # group g's partial sums at g * (d + 2) + j
     work = map_scratch[block, :batch_size]
@@ -219,6 +228,7 @@ def _apply_steps_kernel(
         area[j] = theta[block, j]
     if tid == 0:
         fail[0] = NO_FAILURE
+        skipped[0] = 0
     cuda.syncthreads()
 
     start_map = first[block]
@@ -257,9 +267,21 @@ def _apply_steps_kernel(
             g = _loss_derivative(loss, loss_param, Y[m, i], p)
             if fabs(g) >= MAX_DLOSS:
                 cuda.atomic.min(fail, 0, r * 4 + DERIVATIVE_AT_BOUND)
-            work[r] = step * S[m, i] * g
-            if track_loss:
-                losses[r] = S[m, i] * _loss_value(loss, loss_param, Y[m, i], p)
+            if passive_aggressive:
+                value = _loss_value(loss, loss_param, Y[m, i], p)
+                sqnorm = _row_sqnorm(X, i)
+                if sqnorm == 0.0 and schedule == PA1:
+                    cuda.atomic.add(skipped, 0, 1)
+                    work[r] = 0.0
+                else:
+                    tau = _row_step(schedule, eta_t, value, sqnorm)
+                    work[r] = tau / size * S[m, i] * g
+                if track_loss:
+                    losses[r] = S[m, i] * value
+            else:
+                work[r] = step * S[m, i] * g
+                if track_loss:
+                    losses[r] = S[m, i] * _loss_value(loss, loss_param, Y[m, i], p)
         cuda.syncthreads()
         if fail[0] != NO_FAILURE:
             if tid == 0:
@@ -269,7 +291,9 @@ def _apply_steps_kernel(
 
         # 2. per (row group, feature): the group's rows, in row order; group 0
         #    starts from the decayed weight, the others from zero
-        decay = _l2_decay(eta_t, l2)
+        # a PA-I batch of zero rows is the identity map: no decay, no prox
+        unchanged = skipped[0] == size
+        decay = 1.0 if unchanged else _l2_decay(eta_t, l2)
         for slot in range(tid, groups * (d + 1), threads):
             group = slot // (d + 1)
             j = slot - group * (d + 1)
@@ -304,7 +328,10 @@ def _apply_steps_kernel(
         cuda.syncthreads()
 
         # 3. per feature: the groups combined in group order, then the prox
-        threshold = eta_t * l1
+        #    (every thread has read `skipped` in step 2: reset it for the next map)
+        if tid == 0:
+            skipped[0] = 0
+        threshold = 0.0 if unchanged else eta_t * l1
         for j in range(tid, d + 1, threads):
             c = parts[j]
             for group in range(1, groups):

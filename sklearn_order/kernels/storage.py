@@ -342,6 +342,37 @@ def dense_row_dot(X, i, w, offset):
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
+@jit_inline_dual
+def dense_row_sqnorm(X, i):
+    """``‖X[i]‖²`` for a dense 2-D ``X``, each square formed in float64.
+
+    Four partial sums in a fixed combination (as :func:`dense_row_dot`);
+    ``np.float64``, not ``float``: Numba types ``float`` of a float32 as float32.
+    Also compiled for the CUDA kernels.
+    """
+    n = X.shape[1]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    j = 0
+    while j + 4 <= n:
+        z0 = np.float64(X[i, j])
+        z1 = np.float64(X[i, j + 1])
+        z2 = np.float64(X[i, j + 2])
+        z3 = np.float64(X[i, j + 3])
+        s0 += z0 * z0
+        s1 += z1 * z1
+        s2 += z2 * z2
+        s3 += z3 * z3
+        j += 4
+    while j < n:
+        z = np.float64(X[i, j])
+        s0 += z * z
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
 @jit_inline
 def _dense_add_row(X, i, a, w, offset):
     n = X.shape[1]
@@ -424,6 +455,19 @@ def _csr_add_row(X, i, a, w, offset):
 
 
 @jit_inline
+def _csr_row_sqnorm(X, i):
+    data = X.data
+    total = 0.0
+    p = np.uint64(X.indptr[i])
+    end = np.uint64(X.indptr[i + 1])
+    while p < end:
+        z = np.float64(data[p])
+        total += z * z
+        p += _ONE
+    return total
+
+
+@jit_inline
 def fold_scale(w, scale):
     """Multiply the lazy scale into the stored weights: ``v ← s v``, ``s ← 1``."""
     s = scale[0]
@@ -488,6 +532,14 @@ def row_dot(X, i, w, offset):
     if X.is_sparse:
         return _csr_row_dot(X, i, w, offset)
     return dense_row_dot(X.dense, i, w, offset)
+
+
+@jit_inline
+def row_sqnorm(X, i):
+    """``‖x_i‖²``, each square formed in float64 (the row's non-zeros for CSR)."""
+    if X.is_sparse:
+        return _csr_row_sqnorm(X, i)
+    return dense_row_sqnorm(X.dense, i)
 
 
 @jit_inline
