@@ -6,9 +6,10 @@ parameters and its assertions, and builds its estimators through the
 factories below instead of scikit-learn's. It is the parity check of the
 migration guide: what fails here is either a row of the user guide's
 migration table (then the test is excluded, with the reason, in
-:data:`EXCLUDED`) or a known defect (then it is a strict ``xfail`` naming the
-item of :data:`KNOWN_DEFECTS`, so that the fix turns it into a failure until
-the mark is removed).
+:data:`EXCLUDED`) or a defect to fix (none is left: the process backends,
+early stopping's row order, ``l1_ratio=None``, the ``power_t`` warning,
+``"pa1"``/``"pa2"`` and the classifier's regression losses were fixed with
+this adaptation as their test).
 
 How scikit-learn's constructor arguments become ours
 ----------------------------------------------------
@@ -26,10 +27,10 @@ The tests pass scikit-learn's arguments to a :class:`Factory`;
   becomes ``sampling="cyclic"``; ``batch_size`` stays 1 (one row per update,
   as in scikit-learn);
 - ``order="forward"``; the tests about prediction quality also run with
-  ``order="backward"``, which keeps this library's step-size defaults
-  (``learning_rate="constant"``) where the test sets none: scikit-learn's
-  default schedules decay, and the backward composition of a decaying
-  schedule applies its largest step last.
+  ``order="backward"``, with a constant step of scikit-learn's default size
+  (``learning_rate="constant", eta0=0.01``, :data:`BACKWARD_STEP`) where the
+  test sets none: scikit-learn's default schedules decay, and the backward
+  composition of a decaying schedule applies its largest step last.
 
 scikit-learn's "sparse" estimators convert ``X`` to CSR in every method; so do
 the sparse factories here (:class:`_CSRInputClassifier`,
@@ -164,24 +165,6 @@ EXCLUDED = {
     "test_sgd_dtype_match[SGDOneClassSVM]": _ONE_CLASS,
     "test_sgd_numerical_consistency[SGDOneClassSVM]": _ONE_CLASS,
 }
-
-#: Defects of this library that issue 14 is fixing; tests that fail because
-#: of one are strict xfails (an unexpected pass fails, so the mark is removed
-#: when the fix lands).
-KNOWN_DEFECTS = {
-    "pa": 'learning_rate="pa1"/"pa2" are not accepted',
-    "regression_losses": (
-        "the classifier does not accept the regression losses (squared_error, "
-        "huber, epsilon_insensitive, squared_epsilon_insensitive)"
-    ),
-}
-
-
-def known_defect(item):
-    """The strict xfail mark of a :data:`KNOWN_DEFECTS` item."""
-    return pytest.mark.xfail(
-        strict=True, reason=f"{KNOWN_DEFECTS[item]} — being fixed in issue 14"
-    )
 
 
 def excluded(key):
@@ -348,16 +331,6 @@ def both_orders(factories):
 
 def _ids(factory):
     return str(factory)
-
-
-def marked(factories, mark, when):
-    """``factories`` as pytest params, with ``mark`` on those where ``when``."""
-    return [
-        pytest.param(f, marks=mark, id=str(f))
-        if when(f)
-        else pytest.param(f, id=str(f))
-        for f in factories
-    ]
 
 
 # ---------------------------------------------------------------------------
@@ -546,7 +519,6 @@ def test_input_format(klass):
         clf.fit(X, Y_)
 
 
-@known_defect("pa")
 @pytest.mark.parametrize("lr", ["pa1", "pa2"])
 @pytest.mark.parametrize(
     ["est", "loss"], [(SGDClassifier, "squared_hinge"), (SGDRegressor, "squared_error")]
@@ -595,7 +567,7 @@ def test_late_onset_averaging_not_reached(klass):
 
 @pytest.mark.parametrize(
     "klass",
-    marked(ESTIMATORS, known_defect("regression_losses"), lambda f: f.is_classifier),
+    [pytest.param(f, id=str(f)) for f in ESTIMATORS],
 )
 def test_late_onset_averaging_reached(klass):
     eta0 = 0.001
@@ -814,7 +786,7 @@ def test_set_intercept_offset_binary(klass):
 
 @pytest.mark.parametrize(
     "klass",
-    marked(CLASSIFIERS, known_defect("regression_losses"), lambda f: True),
+    [pytest.param(f, id=str(f)) for f in CLASSIFIERS],
 )
 def test_average_binary_computed_correctly(klass):
     # Checks the SGDClassifier correctly computes the average weights
@@ -892,7 +864,7 @@ def test_sgd_multiclass(klass):
 
 @pytest.mark.parametrize(
     "klass",
-    marked(CLASSIFIERS, known_defect("regression_losses"), lambda f: True),
+    [pytest.param(f, id=str(f)) for f in CLASSIFIERS],
 )
 def test_sgd_multiclass_average(klass):
     eta = 0.001
@@ -1249,7 +1221,6 @@ def test_partial_fit_equal_fit_classif(klass, lr):
         assert_array_almost_equal(y_pred, y_pred2, decimal=2)
 
 
-@known_defect("regression_losses")
 @pytest.mark.parametrize("klass", both_orders(CLASSIFIERS), ids=_ids)
 def test_regression_losses(klass):
     random_state = np.random.RandomState(1)
