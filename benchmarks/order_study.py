@@ -254,7 +254,7 @@ def standardized_split(X, y, *, batch_size, standardize_y):
     The training set holds a multiple of ``batch_size`` rows, so every epoch
     is made of equal batches: then, at epoch boundaries, the backward
     iterate is forward SGD over a sequence of batches with the same joint law
-    as the forward one (design.md fact 2, with random reshuffling).
+    as the forward one (Letac's principle, with random reshuffling).
 
     Parameters
     ----------

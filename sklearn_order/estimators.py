@@ -1,7 +1,7 @@
 """The estimators: scikit-learn wiring, no numerics.
 
 Both estimators fit a linear model ``f(x) = x·w + b`` by composing minibatch
-update maps ``T_B`` (design.md §2) in the order chosen by ``order`` over the
+update maps ``T_B`` (see the user guide) in the order chosen by ``order`` over the
 batch sequence chosen by ``sampling``. The numerics live in
 ``kernels/``, the composition orders in ``orders.py``; the shared parameter
 handling in ``_base.py``.

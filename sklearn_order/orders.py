@@ -9,11 +9,12 @@ For a batch sequence ``B_1, B_2, …`` with update maps ``T_k = T_{B_k}``:
   with a constant step size.
 - ``"backward"``: ``θ̃_K = T_1 ∘ … ∘ T_K (θ_0)``, the newest map applied first
   to ``θ_0`` and the oldest last. ``θ̃_K`` is one pass over the reversed
-  sequence (design.md fact 1). In a contractive region the backward iterates
+  sequence. In a contractive region the backward iterates
   converge to a point, so convergence is judged on the iterates: they are
   evaluated at epoch counts 1, 2, 4, … (capped by ``max_iter``) and the fit
   stops when two successive ones agree to ``tol`` relative to their norm
-  (design.md fact 3). The whole test costs at most about twice the final pass.
+  (coupling from the past: the distance shrinks geometrically with the
+  epochs). The whole test costs at most about twice the final pass.
   With early stopping, the held-out score of each evaluated backward iterate
   is judged instead, by the forward rule counted in evaluations.
 

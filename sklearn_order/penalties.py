@@ -1,6 +1,6 @@
 """Penalties and the maps that apply them.
 
-The update map of design.md §2 applies the penalty ``R(w) = α ((1 − ρ)/2 ‖w‖²
+The update map ``T_B`` applies the penalty ``R(w) = α ((1 − ρ)/2 ‖w‖²
 + ρ ‖w‖₁)`` (``ρ = l1_ratio``) to the weights only, never to the intercept,
 and holds no state between steps:
 

@@ -20,7 +20,8 @@ Schemes
     share permutation ``p`` (Rajput, Lee & Papailiopoulos, ICLR 2022).
 ``"with_replacement"``
     Each epoch draws ``n_samples`` rows independently and uniformly, so the
-    batches are i.i.d. (the setting of Letac's principle, design.md fact 2).
+    batches are i.i.d. (the setting of Letac's principle: forward and backward
+    iterates then have the same law at every step).
 ``"grab"``
     Online gradient balancing (Lu, Guo & De Sa, NeurIPS 2022). Epoch 0 is a
     seeded permutation; each later epoch's order is built during the previous

@@ -1,8 +1,8 @@
 """Slow, plain-NumPy reference implementations every kernel is tested against.
 
-Written from the formulas (design.md §2, scikit-learn's loss definitions),
-independently of the package's code: no import from ``sklearn_order`` except
-the loss names.
+Written from the formulas (the user guide's update map, scikit-learn's loss
+definitions), independently of the package's code: no import from
+``sklearn_order`` except the loss names.
 """
 
 import numpy as np

@@ -7,7 +7,7 @@
   only then).
 
 Every kernel implements the same contract: the update map ``T_B`` of
-design.md §2 (:func:`~sklearn_order.kernels.cpu.apply_update_map`), parameterised
+the user guide (:func:`~sklearn_order.kernels.cpu.apply_update_map`), parameterised
 by an :class:`UpdateRule`, applied over a seeded batch sequence in the
 direction the composition order asks for.
 """

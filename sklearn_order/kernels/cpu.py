@@ -379,10 +379,10 @@ def apply_steps(
     ``(k − 1) mod B`` of epoch ``(k − 1) // B`` (``B`` batches per epoch).
     With ``reverse=False`` the maps are applied oldest first (forward
     composition); with ``reverse=True`` newest first, so that the result is
-    ``T_{first+1} ∘ … ∘ T_{first+n} (θ)`` (backward composition, design.md
-    fact 1). Map ``k`` has step index ``k + step_offset`` in the learning-rate
-    schedule whichever direction it is applied in: a map is the same map in
-    both orders.
+    ``T_{first+1} ∘ … ∘ T_{first+n} (θ)`` (the backward composition is one
+    pass over the reversed sequence). Map ``k`` has step index
+    ``k + step_offset`` in the learning-rate schedule whichever direction it
+    is applied in: a map is the same map in both orders.
 
     Parameters
     ----------
