@@ -37,7 +37,7 @@ from .losses import (
 )
 from .penalties import penalty_value
 from .sampling import GRAB, n_batches
-from .schedules import is_passive_aggressive, step_size
+from .schedules import is_passive_aggressive, step_size, weighted_squared_norms
 
 # Multiply-adds per kernel call (~0.1 s): the granularity at which a long fit
 # returns to Python, where signals such as Ctrl-C are handled.
@@ -672,16 +672,13 @@ class Problem:
                 "squared_epsilon_insensitive): with a jump in the loss derivative "
                 "nearby chains can move apart, and no error bound holds."
             )
-        X = self.X
-        if self.is_sparse:
-            squared = np.asarray(X.multiply(X).sum(axis=1)).ravel()
-        else:
-            squared = np.einsum("ij,ij->i", X, X, dtype=np.float64)
-        squared = squared + (1.0 if self.rule.fit_intercept else 0.0)
+        scales = weighted_squared_norms(
+            self.X, self.sample_weight, self.rule.fit_intercept
+        )
         # the worst batch: the mean of the largest s_i ‖z_i‖² (the last batch
         # of an epoch may hold fewer rows)
         size = min(self.batch_size, self.n_samples % self.batch_size or self.batch_size)
-        worst = np.sort(self.sample_weight * squared)[-size:]
+        worst = np.sort(scales)[-size:]
         largest = float(worst.mean())
         rule = self.rule
         first_step = step_size(
@@ -795,8 +792,7 @@ class Problem:
         return self.order_table(theta0[:n_coef], theta0[n_coef:], n_epochs, eta)
 
     def _max_row_norm(self):
-        squared = np.einsum("ij,ij->i", self.X, self.X, dtype=np.float64)
-        return float(np.sqrt(squared.max()))
+        return float(np.sqrt(weighted_squared_norms(self.X, 1.0, False).max()))
 
     def _divergence_error(self, status, epoch):
         """The error for a failed ``status`` in (0-based) ``epoch``."""

@@ -32,6 +32,7 @@ With ``batch_size=1``, ``t`` counts samples, exactly as in scikit-learn.
 import math
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils.extmath import row_norms
 
 from ._jit import jit_dual
@@ -154,6 +155,33 @@ def _curvature(loss_code):
     return 1.0 if smoothness is None else smoothness
 
 
+def weighted_squared_norms(X, weight, fit_intercept):
+    """``s_i (‖x_i‖² + fit_intercept)`` per row: each row's curvature scale.
+
+    A row's squared norm in ``θ = (w, b)`` (the intercept's "feature" is 1)
+    times its weight bounds how much one update can move its prediction: the
+    step sizes of :func:`auto_step_size` and the non-expansiveness check of a
+    coupling tolerance are read from it. Computed in float64, in one pass.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    weight : ndarray of shape (n_samples,) or float
+    fit_intercept : bool
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float64
+        ``inf`` where a squared norm overflows float64.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if sparse.issparse(X):
+            squared = row_norms(X, squared=True).astype(np.float64)
+        else:
+            squared = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+        return weight * (squared + float(fit_intercept))
+
+
 def auto_step_size(X, weights, loss_code, fit_intercept, l2, rows=None):
     """``eta0="auto"``: the largest step for which every update map contracts.
 
@@ -182,16 +210,14 @@ def auto_step_size(X, weights, loss_code, fit_intercept, l2, rows=None):
     -------
     float
     """
-    with np.errstate(over="ignore"):
-        squared_norms = row_norms(X, squared=True).astype(np.float64)
-        squared_norms += float(fit_intercept)
-        largest_weight = weights[0]
-        for other in weights[1:]:
-            if other is not weights[0]:  # one-vs-rest without class weights: one
-                largest_weight = np.maximum(largest_weight, other)
-        if rows is not None:
-            squared_norms, largest_weight = squared_norms[rows], largest_weight[rows]
-        scale = float(np.max(largest_weight * squared_norms, initial=0.0))
+    largest_weight = weights[0]
+    for other in weights[1:]:
+        if other is not weights[0]:  # one-vs-rest without class weights: one
+            largest_weight = np.maximum(largest_weight, other)
+    scales = weighted_squared_norms(X, largest_weight, fit_intercept)
+    if rows is not None:
+        scales = scales[rows]
+    scale = float(np.max(scales, initial=0.0))
     if not np.isfinite(scale):
         raise ValueError(
             "eta0='auto' cannot size a step: the rows' weighted squared norms "
