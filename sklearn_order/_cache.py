@@ -146,7 +146,9 @@ def kernel_sources(package_dir=PACKAGE_DIR):
         for path in sorted(package_dir.rglob("*.py"))
         if "__pycache__" not in path.parts
     }
-    pending = [jit_module] + [path for path, files in imports.items() if jit_module in files]
+    pending = [jit_module] + [
+        path for path, files in imports.items() if jit_module in files
+    ]
     sources = set()
     while pending:
         path = pending.pop()
@@ -179,7 +181,12 @@ def source_key(package_dir=PACKAGE_DIR):
     """
     package_dir = Path(package_dir)
     digest = hashlib.sha256()
-    for part in (sys.version, numba.__version__, llvmlite.__version__, str(package_dir)):
+    for part in (
+        sys.version,
+        numba.__version__,
+        llvmlite.__version__,
+        str(package_dir),
+    ):
         digest.update(part.encode() + b"\0")
     for path in kernel_sources(package_dir):
         digest.update(path.relative_to(package_dir).as_posix().encode() + b"\0")
@@ -313,7 +320,9 @@ def announce_compile():
     """
     if not _first_time("compile"):
         return
-    notice = COMPILE_NOTICE if cache_directory() is not None else UNCACHED_COMPILE_NOTICE
+    notice = (
+        COMPILE_NOTICE if cache_directory() is not None else UNCACHED_COMPILE_NOTICE
+    )
     with _LOCK:
         callback = _listeners[-1] if _listeners else None
     if callback is None:

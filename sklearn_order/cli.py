@@ -25,6 +25,7 @@ import numpy as np
 from scipy import sparse
 
 from . import __version__
+from ._cache import compile_notices
 from .diagnostics import training_objective, trajectory
 from .estimators import BackwardSGDClassifier, BackwardSGDRegressor
 from .orders import ORDERS
@@ -493,6 +494,15 @@ def build_parser():
     return parser
 
 
+def _print_notice(message):
+    """Print ``message`` on stderr, on a line of its own (over the progress bar's)."""
+    print(f"\r{message:<72}" if sys.stderr.isatty() else message, file=sys.stderr)
+
+
+def _no_notice(message):
+    """Print nothing (``--quiet``)."""
+
+
 def run(args):
     """Run the comparison command; return the results."""
     if args.seeds < 1:
@@ -507,7 +517,9 @@ def run(args):
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CommandError(f"cannot create the output folder {out}: {error}") from None
-    results = compare(X, y, task, args)
+    # a first run compiles the kernels: say so in the progress output
+    with compile_notices(_no_notice if args.quiet else _print_notice):
+        results = compare(X, y, task, args)
     results["data"] = description
     table = format_table(results)
     print(

@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import dump_svmlight_file, make_classification, make_regression
 
+from sklearn_order import _cache, cli
+from sklearn_order._cache import COMPILE_NOTICE, announce_compile
+
 FAST = ["--seeds", "2", "--max-iter", "16", "--quiet"]
 
 
@@ -146,3 +149,23 @@ def test_console_script_is_installed():
     result = subprocess.run([script, "--version"], capture_output=True, text=True)
     assert result.returncode == 0
     assert result.stdout.startswith("sklearn-order ")
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_first_compile_is_announced_once_in_the_progress_output(
+    tmp_path, monkeypatch, capsys, caplog, quiet
+):
+    def compiling_compare(*args):
+        # what a cold cache does: every kernel compiled announces it
+        announce_compile()
+        announce_compile()
+        raise cli.CommandError("stopped after compiling")
+
+    monkeypatch.setattr(_cache, "_reported", set())  # nothing announced yet
+    monkeypatch.setattr(cli, "compare", compiling_compare)
+    status = cli.main(["compare", "--out", str(tmp_path)] + ["--quiet"] * quiet)
+    assert status == 2
+    stderr = capsys.readouterr().err
+    assert stderr.count(COMPILE_NOTICE) == (0 if quiet else 1), stderr
+    assert "stopped after compiling" in stderr
+    assert not caplog.records  # shown by the command, not logged besides

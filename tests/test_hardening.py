@@ -361,7 +361,9 @@ def _run_read_only(tmp_path, code, env):
     site = tmp_path / "site"
     if not site.exists():
         shutil.copytree(
-            PACKAGE, site / "sklearn_order", ignore=shutil.ignore_patterns("__pycache__")
+            PACKAGE,
+            site / "sklearn_order",
+            ignore=shutil.ignore_patterns("__pycache__"),
         )
     (tmp_path / "run.py").write_text(code)
     script = (
