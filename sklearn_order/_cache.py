@@ -162,24 +162,19 @@ def _install_tag(package_dir):
     return hashlib.sha256(str(package_dir).encode()).hexdigest()[:8]
 
 
-def source_key(package_dir=PACKAGE_DIR):
-    """The hash that names a cache directory.
+def source_key():
+    """The hash that names the installation's cache directory.
 
     It covers the contents of :func:`kernel_sources`, the installation's path
     and the versions of Python, Numba and llvmlite. The package's version
     number is not needed: its sources are hashed themselves.
-
-    Parameters
-    ----------
-    package_dir : path-like, default=the installed package
-        The package's directory.
 
     Returns
     -------
     str
         16 hexadecimal digits.
     """
-    package_dir = Path(package_dir)
+    package_dir = PACKAGE_DIR
     digest = hashlib.sha256()
     for part in (
         sys.version,
@@ -194,7 +189,7 @@ def source_key(package_dir=PACKAGE_DIR):
     return digest.hexdigest()[:16]
 
 
-def cache_bases(package_dir=PACKAGE_DIR):
+def cache_bases():
     """The directories the cache may live in, in the order they are tried.
 
     ``$NUMBA_CACHE_DIR/sklearn_order`` (when set), the package's
@@ -208,7 +203,7 @@ def cache_bases(package_dir=PACKAGE_DIR):
     bases = []
     if numba.config.CACHE_DIR:
         bases.append(Path(numba.config.CACHE_DIR) / _PACKAGE)
-    bases.append(Path(package_dir) / "__pycache__")
+    bases.append(PACKAGE_DIR / "__pycache__")
     bases.append(Path(AppDirs(appname=_PACKAGE, appauthor=False).user_cache_dir))
     return bases
 
