@@ -55,6 +55,7 @@ from numba.core.caching import (
     NullCache,
     _CacheLocator,
 )
+from numba.core.dispatcher import Dispatcher
 from numba.misc.appdirs import AppDirs
 
 #: The package's logger: the compile notice is logged here (see
@@ -456,7 +457,7 @@ def cached(dispatcher):
     -------
     The same object.
     """
-    if isinstance(dispatcher, numba.core.dispatcher.Dispatcher):
+    if isinstance(dispatcher, Dispatcher):
         # the slot ``Dispatcher.enable_caching`` fills with a FunctionCache
         if cache_directory() is None:
             dispatcher._cache = _InMemoryKernel()

@@ -204,12 +204,17 @@ def _theta(model):
     return np.concatenate([np.ravel(model.coef_), np.ravel(model.intercept_)])
 
 
+def _progress_shown(quiet):
+    """Whether progress is shown: on a terminal, unless ``--quiet``."""
+    return not quiet and sys.stderr.isatty()
+
+
 class Progress:
     """A one-line progress bar on stderr (only on a terminal, unless quiet)."""
 
     def __init__(self, total, quiet):
         self.total, self.done = total, 0
-        self.active = not quiet and sys.stderr.isatty()
+        self.active = _progress_shown(quiet)
 
     def step(self, label):
         self.done += 1
@@ -495,12 +500,12 @@ def build_parser():
 
 
 def _print_notice(message):
-    """Print ``message`` on stderr, on a line of its own (over the progress bar's)."""
-    print(f"\r{message:<72}" if sys.stderr.isatty() else message, file=sys.stderr)
+    """Print ``message`` on a line of its own, over the progress bar's."""
+    print(f"\r{message:<72}", file=sys.stderr)
 
 
 def _no_notice(message):
-    """Print nothing (``--quiet``)."""
+    """Print nothing (no progress shown)."""
 
 
 def run(args):
@@ -518,7 +523,8 @@ def run(args):
     except OSError as error:
         raise CommandError(f"cannot create the output folder {out}: {error}") from None
     # a first run compiles the kernels: say so in the progress output
-    with compile_notices(_no_notice if args.quiet else _print_notice):
+    shown = _progress_shown(args.quiet)
+    with compile_notices(_print_notice if shown else _no_notice):
         results = compare(X, y, task, args)
     results["data"] = description
     table = format_table(results)

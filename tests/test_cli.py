@@ -151,9 +151,11 @@ def test_console_script_is_installed():
     assert result.stdout.startswith("sklearn-order ")
 
 
-@pytest.mark.parametrize("quiet", [False, True])
-def test_a_first_compile_is_announced_once_in_the_progress_output(
-    tmp_path, monkeypatch, capsys, caplog, quiet
+@pytest.mark.parametrize(
+    "terminal, quiet, shown", [(True, False, 1), (True, True, 0), (False, False, 0)]
+)
+def test_a_first_compile_is_announced_once_with_the_progress(
+    tmp_path, monkeypatch, capsys, caplog, terminal, quiet, shown
 ):
     def compiling_compare(*args):
         # what a cold cache does: every kernel compiled announces it
@@ -163,9 +165,10 @@ def test_a_first_compile_is_announced_once_in_the_progress_output(
 
     monkeypatch.setattr(_cache, "_reported", set())  # nothing announced yet
     monkeypatch.setattr(cli, "compare", compiling_compare)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
     status = cli.main(["compare", "--out", str(tmp_path)] + ["--quiet"] * quiet)
     assert status == 2
     stderr = capsys.readouterr().err
-    assert stderr.count(COMPILE_NOTICE) == (0 if quiet else 1), stderr
+    assert stderr.count(COMPILE_NOTICE) == shown, stderr
     assert "stopped after compiling" in stderr
-    assert not caplog.records  # shown by the command, not logged besides
+    assert not caplog.records  # shown like the progress bar, or not at all

@@ -146,6 +146,7 @@ def test_an_edited_kernel_dependency_is_recompiled(tmp_path):
     root = _copy_package(tmp_path / "tree")
     cache = tmp_path / "cache"
     before = _fit(root, cache)
+    (directory,) = (cache / "sklearn_order").glob("kernels-*")
     # a file that the kernels call but that does not hold them
     losses = root / "sklearn_order" / "losses.py"
     assert losses in kernel_sources(root / "sklearn_order")
@@ -159,6 +160,9 @@ def test_an_edited_kernel_dependency_is_recompiled(tmp_path):
     after = _fit(root, cache)
     assert after["coef"] != before["coef"]
     assert after["stderr"].count(COMPILE_NOTICE) == 1  # compiled, not loaded
+    # in a new directory; the stale one of this installation is gone
+    (new_directory,) = (cache / "sklearn_order").glob("kernels-*")
+    assert new_directory.name != directory.name
     # what the edited sources compute, without any compiled code
     reference = _fit(root, tmp_path / "unused", NUMBA_DISABLE_JIT="1")
     assert_allclose(after["coef"], reference["coef"], rtol=1e-12, atol=1e-15)
