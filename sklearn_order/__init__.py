@@ -16,7 +16,9 @@ Trajectory, Coalescence, ContractionWarning
     What those two return or warn.
 
 Importing the package compiles nothing: the Numba kernels are compiled on
-first use and cached on disk.
+first use, which the ``"sklearn_order"`` logger announces once, and cached on
+disk until their sources change (:mod:`sklearn_order._cache` says where, and
+what happens where nothing can be written).
 """
 
 from .diagnostics import (

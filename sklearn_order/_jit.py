@@ -3,8 +3,10 @@
 Every compiled function in the package is decorated with :func:`jit`, so the
 compilation policy is decided here and nowhere else:
 
-- ``cache=True``: compiled machine code is written next to the sources and
-  reused by later processes (and by worker processes of a grid search).
+- cached on disk (:func:`sklearn_order._cache.cached`, in place of Numba's
+  ``cache=True``): compiled machine code is reused by later processes (and
+  by worker processes of a grid search) until any kernel source changes; a
+  cache that cannot be written or read never fails a fit.
 - no signatures: compilation is lazy, on the first call with a given set of
   argument types (float32 and float64 data get one specialization each), so
   importing :mod:`sklearn_order` compiles nothing.
@@ -40,8 +42,9 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ._cache import cached
+
 JIT_OPTIONS = {
-    "cache": True,
     "nogil": True,
     "fastmath": False,
     "error_model": "numpy",
@@ -51,7 +54,7 @@ JIT_OPTIONS = {
 
 def jit(function):
     """Compile ``function`` lazily with the package's Numba options."""
-    return numba.njit(**JIT_OPTIONS)(function)
+    return cached(numba.njit(**JIT_OPTIONS)(function))
 
 
 def jit_parallel(function):
@@ -61,7 +64,7 @@ def jit_parallel(function):
     backward replay); each piece is computed exactly as it would be serially,
     so results do not depend on the number of threads.
     """
-    return numba.njit(parallel=True, **JIT_OPTIONS)(function)
+    return cached(numba.njit(parallel=True, **JIT_OPTIONS)(function))
 
 
 # Held around parallel regions where the threading layer is not thread-safe
@@ -91,7 +94,7 @@ def jit_inline(function):
     epoch loop: a call that passes arrays costs more than a small batch's
     arithmetic.
     """
-    return numba.njit(inline="always", **JIT_OPTIONS)(function)
+    return cached(numba.njit(inline="always", **JIT_OPTIONS)(function))
 
 
 #: Options of every CUDA kernel and device function. ``fastmath=False`` keeps

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import sparse
 
 from . import __version__
+from ._cache import compile_notices
 from .diagnostics import training_objective, trajectory
 from .estimators import BackwardSGDClassifier, BackwardSGDRegressor
 from .orders import ORDERS
@@ -203,12 +204,17 @@ def _theta(model):
     return np.concatenate([np.ravel(model.coef_), np.ravel(model.intercept_)])
 
 
+def _progress_shown(quiet):
+    """Whether progress is shown: on a terminal, unless ``--quiet``."""
+    return not quiet and sys.stderr.isatty()
+
+
 class Progress:
     """A one-line progress bar on stderr (only on a terminal, unless quiet)."""
 
     def __init__(self, total, quiet):
         self.total, self.done = total, 0
-        self.active = not quiet and sys.stderr.isatty()
+        self.active = _progress_shown(quiet)
 
     def step(self, label):
         self.done += 1
@@ -493,6 +499,15 @@ def build_parser():
     return parser
 
 
+def _print_notice(message):
+    """Print ``message`` on a line of its own, over the progress bar's."""
+    print(f"\r{message:<72}", file=sys.stderr)
+
+
+def _no_notice(message):
+    """Print nothing (no progress shown)."""
+
+
 def run(args):
     """Run the comparison command; return the results."""
     if args.seeds < 1:
@@ -507,7 +522,10 @@ def run(args):
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CommandError(f"cannot create the output folder {out}: {error}") from None
-    results = compare(X, y, task, args)
+    # a first run compiles the kernels: say so in the progress output
+    shown = _progress_shown(args.quiet)
+    with compile_notices(_print_notice if shown else _no_notice):
+        results = compare(X, y, task, args)
     results["data"] = description
     table = format_table(results)
     print(

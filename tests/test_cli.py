@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import dump_svmlight_file, make_classification, make_regression
 
+from sklearn_order import _cache, cli
+from sklearn_order._cache import COMPILE_NOTICE, announce_compile
+
 FAST = ["--seeds", "2", "--max-iter", "16", "--quiet"]
 
 
@@ -146,3 +149,26 @@ def test_console_script_is_installed():
     result = subprocess.run([script, "--version"], capture_output=True, text=True)
     assert result.returncode == 0
     assert result.stdout.startswith("sklearn-order ")
+
+
+@pytest.mark.parametrize(
+    "terminal, quiet, shown", [(True, False, 1), (True, True, 0), (False, False, 0)]
+)
+def test_a_first_compile_is_announced_once_with_the_progress(
+    tmp_path, monkeypatch, capsys, caplog, terminal, quiet, shown
+):
+    def compiling_compare(*args):
+        # what a cold cache does: every kernel compiled announces it
+        announce_compile()
+        announce_compile()
+        raise cli.CommandError("stopped after compiling")
+
+    monkeypatch.setattr(_cache, "_reported", set())  # nothing announced yet
+    monkeypatch.setattr(cli, "compare", compiling_compare)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    status = cli.main(["compare", "--out", str(tmp_path)] + ["--quiet"] * quiet)
+    assert status == 2
+    stderr = capsys.readouterr().err
+    assert stderr.count(COMPILE_NOTICE) == shown, stderr
+    assert "stopped after compiling" in stderr
+    assert not caplog.records  # shown like the progress bar, or not at all

@@ -23,6 +23,7 @@ from sklearn.model_selection import GridSearchCV
 
 import sklearn_order
 from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
+from sklearn_order._cache import COMPILE_NOTICE, UNCACHED_COMPILE_NOTICE
 
 DATA = Path(__file__).with_name("data")
 PACKAGE = Path(sklearn_order.__file__).parent
@@ -348,42 +349,86 @@ _READ_ONLY_RUN = textwrap.dedent(
 )
 
 
-def test_read_only_install_compiles_and_caches_elsewhere(tmp_path):
+def _run_read_only(tmp_path, code, env):
+    """Run ``code`` with a fresh copy of the package installed read-only at its path.
+
+    In a private mount namespace the copy (no compiled cache) is shown at the
+    package's own path, read-only, so imports resolve as installed. ``env``
+    replaces the environment; skips where no mount namespace can be made.
+    """
     if shutil.which("unshare") is None or shutil.which("mount") is None:
         pytest.skip("needs unshare and mount to make a read-only bind mount")
     site = tmp_path / "site"
-    shutil.copytree(
-        PACKAGE, site / "sklearn_order", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    # In a private mount namespace, show the copy (no compiled cache) at the
-    # package's own path, read-only: imports resolve as installed.
+    if not site.exists():
+        shutil.copytree(
+            PACKAGE,
+            site / "sklearn_order",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+    (tmp_path / "run.py").write_text(code)
     script = (
         f"mount --bind {site / 'sklearn_order'} {PACKAGE} && "
         f"mount -o remount,bind,ro {PACKAGE} && "
         f"touch {PACKAGE}/probe 2>/dev/null && echo writable || "
-        f"{sys.executable} -W error -c '{_READ_ONLY_RUN}'"
+        f"{sys.executable} -W error {tmp_path / 'run.py'}"
     )
-    env = {
-        **os.environ,
-        "XDG_CACHE_HOME": str(cache),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+    result = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script],
+        env={**env, "PYTHONPATH": str(PACKAGE.parent), "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0 and "unshare" in result.stderr:
+        pytest.skip(f"cannot make a mount namespace here: {result.stderr.strip()}")
+    return result
+
+
+def test_read_only_install_compiles_and_caches_elsewhere(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
     env.pop("NUMBA_CACHE_DIR", None)
-    runs = []
-    for _ in range(2):  # the second run loads what the first one cached
-        result = subprocess.run(
-            ["unshare", "-m", "sh", "-c", script],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0 and "unshare" in result.stderr:
-            pytest.skip(f"cannot make a mount namespace here: {result.stderr.strip()}")
-        runs.append(result)
+    # the second run loads what the first one cached
+    runs = [_run_read_only(tmp_path, _READ_ONLY_RUN, env) for _ in range(2)]
     for result in runs:
         assert result.returncode == 0, result.stderr
-        assert result.stderr == ""  # no warnings (they would be errors: -W error)
         assert result.stdout.startswith("ok " + str(PACKAGE)), result.stdout
+    # no warnings (they would be errors: -W error); the first run says it compiles
+    assert runs[0].stderr == COMPILE_NOTICE + "\n"
+    assert runs[1].stderr == ""
     assert any(cache.rglob("*.nbi")), "numba cached nothing in the user cache"
+
+
+_NOTHING_WRITABLE_RUN = textwrap.dedent(
+    """
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        import numpy as np
+        from sklearn_order import BackwardSGDClassifier
+        X = np.random.default_rng(0).normal(size=(50, 3)); y = X[:, 0] > 0
+        model = BackwardSGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y)
+    for warning in caught:
+        if "sklearn_order" in str(warning.message):
+            print("warning", warning.category.__name__, str(warning.message))
+    print("coef", model.coef_.tobytes().hex())
+    """
+)
+
+
+def test_read_only_install_without_any_writable_cache_compiles_in_memory(tmp_path):
+    # a container's arbitrary user: no writable home, no cache directory set
+    env = {**os.environ, "HOME": str(PACKAGE / "home")}
+    for name in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME"):
+        env.pop(name, None)
+    result = _run_read_only(tmp_path, _NOTHING_WRITABLE_RUN, env)
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stdout.splitlines() if line.startswith("warning")]
+    assert len(warned) == 1, result.stdout
+    assert warned[0].startswith("warning RuntimeWarning sklearn_order: no writable")
+    assert "compiled in memory" in warned[0]
+    assert result.stderr.count(UNCACHED_COMPILE_NOTICE) == 1, result.stderr
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    model = BackwardSGDClassifier(max_iter=2, tol=None, random_state=0)
+    expected = model.fit(X, X[:, 0] > 0).coef_.tobytes().hex()
+    assert result.stdout.splitlines()[-1] == "coef " + expected
