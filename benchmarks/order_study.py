@@ -74,6 +74,7 @@ from sklearn_order import (  # noqa: E402
     BackwardSGDClassifier,
     BackwardSGDRegressor,
     ContractionWarning,
+    DivergenceError,
     coalescence,
     trajectory,
 )
@@ -528,12 +529,6 @@ def make_estimator(problem, method, eta0, seed, config):
     return BackwardSGDClassifier(loss="log_loss", **common)
 
 
-def is_divergence(error):
-    """Whether a ``ValueError`` from the library reports diverging iterates."""
-    message = str(error)
-    return "diverged" in message or "eta0" in message
-
-
 def tail_average_path(thetas):
     """Tail averages ``ā_k = mean(θ_j, ⌊k/2⌋ < j ≤ k)`` for every ``k``.
 
@@ -633,9 +628,7 @@ def run_seed(problem, eta0, seed, config):
         try:
             path = trajectory(estimator, X, y, every=1, n_steps=K)
             estimator.fit(X, y)
-        except ValueError as error:
-            if not is_divergence(error):
-                raise
+        except DivergenceError as error:
             results[method] = {"diverged": True, "error": str(error)}
             continue
         thetas = path.thetas()
@@ -789,9 +782,7 @@ def same_law_check(problem, eta0, config):
             estimator = make_estimator(problem, method, eta0, seed, config)
             try:
                 estimator.fit(problem.X_train, problem.y_train)
-            except ValueError as error:
-                if not is_divergence(error):
-                    raise
+            except DivergenceError:
                 continue
             values.append(np.linalg.norm(fitted_theta(estimator) - problem.theta_star))
         distances[method] = np.asarray(values)
@@ -845,9 +836,7 @@ def contraction_check(problem, eta0, config):
                 n_steps=config.epochs * m,
                 random_state=0,
             )
-    except ValueError as error:
-        if not is_divergence(error):
-            raise
+    except DivergenceError:
         return {"rate_per_epoch": None, "final_ratio": None, "certified": None}
     return {
         "rate_per_epoch": float(report.rate**m),
@@ -1431,8 +1420,9 @@ METHODS_TEXT = """
 - **test score**: `.score` on the held-out split (R² for ridge, accuracy for
   logistic); for tail averaging, a copy of the forward fit carrying the
   averaged coefficients.
-- **diverged**: seeds whose fit or trace raised the library's `ValueError`
-  ("SGD diverged … eta0 …"); their metrics are excluded from the means.
+- **diverged**: seeds whose fit or trace raised the library's
+  `DivergenceError` ("SGD diverged … eta0 …"); their metrics are excluded
+  from the means.
 - **coalescence** (seed 0): `sklearn_order.coalescence` from two random
   starting points over the same K maps; the per-epoch factor is its fitted
   per-map rate to the power of the maps per epoch, "certified" its verdict

@@ -14,11 +14,14 @@ training_objective
     The objective a fit minimises, at given coefficients.
 Trajectory, Coalescence, ContractionWarning
     What those two return or warn.
+DivergenceError
+    Raised when the SGD iterates diverge (the learning rate is too large).
 
 Importing the package compiles nothing: the Numba kernels are compiled on
 first use and cached on disk.
 """
 
+from ._problem import DivergenceError
 from .diagnostics import (
     Coalescence,
     ContractionWarning,
@@ -36,6 +39,7 @@ __all__ = [
     "BackwardSGDRegressor",
     "Coalescence",
     "ContractionWarning",
+    "DivergenceError",
     "Trajectory",
     "coalescence",
     "training_objective",

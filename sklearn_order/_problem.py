@@ -75,7 +75,36 @@ _NO_ORDERING = Ordering(_NO_TABLE, _NO_HERDING, _NO_POINTERS)
 
 
 class DivergenceError(ValueError):
-    """The SGD iterates diverged: the learning rate is too large for the data."""
+    """The SGD iterates diverged: the learning rate is too large for the data.
+
+    Raised by ``fit`` and ``partial_fit`` of the estimators, and by
+    :func:`~sklearn_order.trajectory` and :func:`~sklearn_order.coalescence`,
+    when an update map sends the predictions or coefficients to infinity or
+    NaN, or drives the loss derivative to its clipping bound (the iterates
+    grow without bound). The estimator is left as it was before the call
+    (unfitted, or with its previous fit). The message names the epoch, the
+    learning rate and the step size that caused it.
+
+    What to do: scale the data (for example with
+    :class:`~sklearn.preprocessing.StandardScaler`); lower ``eta0``, or use
+    ``eta0="auto"``, a step size for which every update map contracts; with
+    ``learning_rate="optimal"``, raise ``alpha``.
+
+    It subclasses :class:`ValueError`, so code that catches ``ValueError``
+    also catches it; catch ``DivergenceError`` to tell a diverging run from
+    invalid parameters or data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_order import BackwardSGDRegressor, DivergenceError
+    >>> X = np.array([[1e3], [2e3], [3e3]]); y = np.array([1.0, 2.0, 3.0])
+    >>> try:
+    ...     BackwardSGDRegressor(eta0=1.0, random_state=0).fit(X, y)
+    ... except DivergenceError:
+    ...     print("diverged")
+    diverged
+    """
 
 
 class FitCancelled(RuntimeError):
