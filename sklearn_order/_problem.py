@@ -149,6 +149,12 @@ class MapBudgetError(ValueError):
 class Problem:
     """A linear model to train by composing update maps.
 
+    A problem is frozen: its fields never change after construction (a
+    variant is a new problem, made with :func:`dataclasses.replace`). The
+    one mutable part is ``state``, the scratch of the fit that runs it; it is
+    not a constructor argument, so a copy starts with its own, empty state
+    and never shares one with the original.
+
     Parameters
     ----------
     X : ndarray or scipy CSR matrix of shape (n_samples, n_features)
@@ -188,6 +194,9 @@ class Problem:
         multinomial loss), whatever the loss (a classifier may use a
         regression loss): early stopping then scores held-out accuracy, else
         R².
+
+    Attributes
+    ----------
     state : dict
         State kept between forward calls: GraB's herding, the running mean;
         and the token of the fit running it in a worker thread, if any.
@@ -207,7 +216,7 @@ class Problem:
     n_outputs: int = 1
     rows: np.ndarray | None = None
     classification: bool = False
-    state: dict = field(default_factory=dict, repr=False, compare=False)
+    state: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def n_samples(self):
