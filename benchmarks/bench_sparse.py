@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_order import BackwardSGDClassifier
 from sklearn_order._jit import _prefetch
+from sklearn_order._training import build_problems
 from sklearn_order.sampling import SAMPLINGS, fill_epoch_order
 
 
@@ -190,9 +191,10 @@ def kernel_floor_rows(args):
     columns = X.indices.view(np.uint32)
     rows = []
     for sampling in ("reshuffle", "cyclic"):
-        problem = BackwardSGDClassifier(
+        estimator = BackwardSGDClassifier(
             order="forward", sampling=sampling, random_state=0, **COMMON
-        )._problems(X, [signs], [np.ones(len(y))], seed=0)[0]
+        )
+        problem = build_problems(estimator, X, [signs], [np.ones(len(y))], seed=0)[0]
         order = np.empty(len(y), dtype=np.int64)
         fill_epoch_order(SAMPLINGS[sampling], 0, 0, order)
 

@@ -14,6 +14,8 @@ training_objective
     The objective a fit minimises, at given coefficients.
 Trajectory, Coalescence, ContractionWarning
     What those two return or warn.
+DivergenceError
+    Raised when the SGD iterates diverge (the learning rate is too large).
 
 Importing the package compiles nothing: the Numba kernels are compiled on
 first use, which the ``"sklearn_order"`` logger announces once, and cached on
@@ -21,6 +23,7 @@ disk until their sources change (:mod:`sklearn_order._cache` says where, and
 what happens where nothing can be written).
 """
 
+from ._problem import DivergenceError
 from .diagnostics import (
     Coalescence,
     ContractionWarning,
@@ -38,6 +41,7 @@ __all__ = [
     "BackwardSGDRegressor",
     "Coalescence",
     "ContractionWarning",
+    "DivergenceError",
     "Trajectory",
     "coalescence",
     "training_objective",

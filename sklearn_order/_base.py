@@ -1,9 +1,12 @@
-"""Shared estimator machinery: parameters, validation, and training wiring.
+"""Shared estimator machinery: parameters, validation and fitted attributes.
 
 The estimators in ``estimators.py`` only turn their targets into one or more
-``±1``/real target vectors with per-sample weights; everything else — the
-update rule, the seed, the composition order, threads over one-vs-rest
-classes, divergence and convergence reporting — happens here, once.
+``±1``/real target vectors with per-sample weights. This module turns the
+parameters into an update rule, a step size and a stopping rule, checks the
+starting point and publishes the fitted attributes; the training itself —
+problems, the composition order over the outputs in workers, the one pass of
+``partial_fit`` — is the free functions of ``_training.py``, which the
+diagnostics call too.
 """
 
 import functools
@@ -15,13 +18,10 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, is_regressor
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._problem import Problem
-from ._training import fit_output, pass_output, run_outputs
+from ._training import fit_problems, pass_problems
 from .kernels import UpdateRule
 from .losses import LOSSES, MULTINOMIAL_LOG_LOSS, loss_parameter
 from .orders import ORDERS, StoppingRule
@@ -36,11 +36,6 @@ from .schedules import (
     is_passive_aggressive,
     optimal_offset,
 )
-
-_MAX_SEED = np.iinfo(np.int32).max
-# partial_fit keys a chunk's permutation by t_ modulo this (keeps the map index
-# epoch * n_batches far from overflow; a repeated key repeats a permutation)
-_PARTIAL_FIT_EPOCH_KEYS = 2**20
 
 
 def atomic_fit(method):
@@ -116,6 +111,7 @@ class BaseBackwardSGD(BaseEstimator):
         "learning_rate": [StrOptions(set(LEARNING_RATES))],
         "eta0": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "power_t": [Interval(Real, None, None, closed="neither")],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "average": ["boolean", Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -212,11 +208,22 @@ class BaseBackwardSGD(BaseEstimator):
             )
 
     def _loss_param(self):
-        return loss_parameter(self.loss, getattr(self, "epsilon", 0.0))
+        return loss_parameter(self.loss, self.epsilon)
 
     def _multinomial(self):
-        """Whether one softmax problem moves every class's model together."""
-        return getattr(self, "multi_class", "ovr") == "multinomial"
+        """Whether one softmax problem moves every class's model together.
+
+        ``False`` here; the classifier's ``multi_class`` decides for it.
+        """
+        return False
+
+    def _output_n_jobs(self):
+        """Workers over the outputs (``n_jobs`` of joblib); ``None``: serial.
+
+        ``None`` here (one output); the classifier's ``n_jobs`` sets it for
+        its one-vs-rest classes.
+        """
+        return None
 
     def _update_rule(self):
         """The :class:`~sklearn_order.kernels.UpdateRule` of the current parameters."""
@@ -271,216 +278,6 @@ class BaseBackwardSGD(BaseEstimator):
         if self.average is True:
             return 1
         return int(self.average) if self.average else 0
-
-    def _seed(self):
-        return int(check_random_state(self.random_state).randint(_MAX_SEED))
-
-    # -- training -----------------------------------------------------------
-
-    def _problems(
-        self, X, targets, weights, seed, validation=None, n_rows=1, rows=None, eta0=None
-    ):
-        """One :class:`Problem` per target vector.
-
-        ``n_rows`` (coefficient rows) is the number of classes that the
-        multinomial problem moves together; 1 otherwise. ``rows`` are the
-        rows to train on (early stopping), ``None`` for all. ``eta0`` is the
-        base step size, by default :meth:`_step_size` of these rows. A
-        ``batch_size`` above the number of rows means one batch of all rows.
-        """
-        rule = self._update_rule()
-        n_outputs = n_rows if self._multinomial() else 1
-        n_visited = X.shape[0] if rows is None else rows.shape[0]
-        if eta0 is None:
-            eta0 = self._step_size(X, weights, rows)
-        # a batch holds at most every row: the same batches, and work buffers
-        # sized by the data rather than by the parameter
-        batch_size = min(int(self.batch_size), max(n_visited, 1))
-        problems = [
-            Problem(
-                X=X,
-                y=targets[k],
-                sample_weight=weights[k],
-                rule=rule,
-                sampling=SAMPLINGS[self.sampling],
-                seed=seed,
-                batch_size=batch_size,
-                learning_rate_name=self.learning_rate,
-                eta0=eta0,
-                average_start=self._average_start(),
-                validation=None if validation is None else validation[k],
-                n_outputs=n_outputs,
-                rows=rows,
-                classification=not is_regressor(self),
-            )
-            for k in range(len(targets))
-        ]
-        if getattr(self, "device", "cpu") == "cuda":
-            from ._cuda_driver import on_device  # imports numba.cuda: only here
-
-            problems = on_device(problems)
-        return problems
-
-    def _problem_parameters(self, coef, intercept):
-        """Views of ``(coef, intercept)`` rows, as each problem trains them.
-
-        One-vs-rest and regression: problem ``k`` trains row ``k``. Multinomial:
-        the one problem trains every row, laid out one after the other.
-
-        Parameters
-        ----------
-        coef : ndarray of shape (n_rows, n_features), C-contiguous float64
-        intercept : ndarray of shape (n_rows,), float64
-
-        Returns
-        -------
-        list of (ndarray, ndarray)
-            Flat weights and intercepts per problem (views).
-        """
-        if self._multinomial():
-            return [(coef.reshape(-1), intercept)]
-        return [(coef[k], intercept[k : k + 1]) for k in range(coef.shape[0])]
-
-    def _run_outputs(self, function, problems, parameters, **kw):
-        """:func:`~._training.run_outputs` with this estimator's workers."""
-        on_device = getattr(self, "device", "cpu") == "cuda"
-        return run_outputs(
-            function,
-            problems,
-            parameters,
-            # on a GPU: one host thread and CUDA stream per output
-            n_jobs=len(problems) if on_device else getattr(self, "n_jobs", None),
-            threads_only=on_device,
-            **kw,
-        )
-
-    def _train(self, X, targets, weights, coef, intercept, rows=None, validation=None):
-        """Fit every output from ``(coef, intercept)`` in this order.
-
-        Parameters
-        ----------
-        X : ndarray or CSR matrix of shape (n_samples, n_features)
-        targets, weights : list of ndarray of shape (n_samples,)
-            One target vector and one weight vector per problem.
-        coef : ndarray of shape (n_rows, n_features), float64
-            Starting weights; overwritten with the fitted (or averaged) ones.
-        intercept : ndarray of shape (n_rows,), float64
-            Starting intercepts; overwritten likewise.
-        rows : ndarray of int64, default=None
-            The rows to train on (early stopping); ``None`` for all.
-        validation : list of (X, y, sample_weight), default=None
-            Held-out rows per problem, for early stopping.
-
-        Returns
-        -------
-        n_iter : int
-            The largest number of epochs over outputs.
-        n_maps : int
-            ``n_iter`` times the number of maps per epoch.
-        eta0 : float
-            The base step size used (the value of ``eta0="auto"``).
-        """
-        problems = self._problems(
-            X, targets, weights, self._seed(), validation, len(coef), rows
-        )
-        fits = self._run_outputs(
-            fit_output,
-            problems,
-            self._problem_parameters(coef, intercept),
-            order=self.order,
-            stop=self._stopping_rule(problems[0].eta0),
-        )
-        n_iter = max(fit.n_iter for fit in fits)
-        self._collect(fits, coef, intercept, n_iter * problems[0].n_batches)
-        if not all(fit.converged for fit in fits):
-            criterion = (
-                "the backward iterates at successive doubled epoch counts did "
-                "not agree to tol"
-                if self.order == "backward"
-                else "the training objective kept improving by more than tol"
-            )
-            warnings.warn(
-                f"Maximum number of iterations (max_iter={self.max_iter}) reached "
-                f"before convergence: {criterion}. Consider increasing max_iter, "
-                "or check that the problem is well conditioned (regularized, "
-                "scaled data).",
-                ConvergenceWarning,
-                stacklevel=5,  # _train, _fit_training_data, fit, atomic_fit
-            )
-        return n_iter, n_iter * problems[0].n_batches, problems[0].eta0
-
-    def _collect(self, fits, coef, intercept, last_step):
-        """Assemble the outputs' fits into ``(coef, intercept)``.
-
-        With ``average``, the averaged iterates are reported and the last
-        (standard) iterates are kept in ``_standard_coef`` and
-        ``_standard_intercept`` so that ``partial_fit`` can continue from
-        them. Before step ``average`` (``last_step`` below it) there is no
-        average yet, and the last iterates are reported, as in scikit-learn.
-        """
-        parameters = self._problem_parameters(coef, intercept)
-        for fit, (weights, intercepts) in zip(fits, parameters):
-            weights[:] = fit.coef
-            intercepts[:] = fit.intercept
-        if not self._average_start():
-            for name in ("_standard_coef", "_standard_intercept"):
-                self.__dict__.pop(name, None)
-            return
-        self._standard_coef, self._standard_intercept = coef.copy(), intercept.copy()
-        if last_step < self._average_start():
-            return
-        for fit, (weights, intercepts) in zip(fits, parameters):
-            weights[:] = fit.average[: weights.size]
-            intercepts[:] = fit.average[weights.size :]
-
-    def _train_one_pass(
-        self,
-        X,
-        targets,
-        weights,
-        coef,
-        intercept,
-        t_start,
-        initial_average=None,
-        eta0=None,
-    ):
-        """One pass over the chunk ``X`` in this order, from ``(coef, intercept)``.
-
-        The chunk's batches are composed forward (oldest map last) or backward
-        (newest map first) on top of the current coefficients; the epoch's
-        permutation is keyed by ``t_start`` (the number of maps applied so
-        far) modulo ``2**20`` (``"grab"``: its first, seeded order), and the
-        schedule continues from ``t_start``. With ``average``, the running
-        mean continues from ``initial_average`` (the averaged coefficient
-        rows and intercepts). ``(coef, intercept)`` are overwritten with the
-        result. ``eta0`` is the base step size; by default that of this chunk.
-
-        Returns
-        -------
-        n_maps : int
-            Number of maps applied.
-        """
-        problems = self._problems(
-            X, targets, weights, self._seed(), n_rows=len(coef), eta0=eta0
-        )
-        # GraB balances an epoch with the previous epoch of the same data; a
-        # chunk has none, so it is visited in GraB's first (seeded) order.
-        epoch_key = 0 if self.sampling == "grab" else t_start % _PARTIAL_FIT_EPOCH_KEYS
-        if initial_average is not None:
-            averages = self._problem_parameters(*initial_average)
-            for problem, (weights, intercepts) in zip(problems, averages):
-                problem.running_average(initial=np.concatenate([weights, intercepts]))
-        fits = self._run_outputs(
-            pass_output,
-            problems,
-            self._problem_parameters(coef, intercept),
-            order=self.order,
-            first_epoch=epoch_key,
-            t_start=t_start,
-            eta=problems[0].eta0,
-        )
-        self._collect(fits, coef, intercept, t_start + problems[0].n_batches)
-        return problems[0].n_batches
 
     # -- sparse coefficients ------------------------------------------------
 
@@ -587,16 +384,18 @@ class BaseBackwardSGD(BaseEstimator):
         eta0 = self._step_size(X, weights)
         if not first_call and self.eta0 == "auto":
             eta0 = min(eta0, self.eta0_)
-        n_maps = self._train_one_pass(
-            X, targets, weights, coef, intercept, t_start, initial_average, eta0
+        training = pass_problems(
+            self,
+            X,
+            targets,
+            weights,
+            coef,
+            intercept,
+            t_start=t_start,
+            initial_average=initial_average,
+            eta0=eta0,
         )
-        if classes is not None:
-            self.classes_ = classes
-        self._set_coefficients(coef, intercept, X.dtype)
-        self.n_iter_ = 1
-        self.t_ = t_start + n_maps
-        self.eta0_ = eta0
-        return self
+        return self._publish(training, classes, X.dtype, t_start)
 
     def _split_validation(self, data):
         """Hold out ``validation_fraction`` of the rows (stratified by class).
@@ -661,7 +460,8 @@ class BaseBackwardSGD(BaseEstimator):
         rows = validation = None
         if self.early_stopping:
             rows, validation = self._split_validation(data)
-        n_iter, n_maps, eta0 = self._train(
+        training = fit_problems(
+            self,
             data.X,
             data.targets,
             data.weights,
@@ -670,12 +470,26 @@ class BaseBackwardSGD(BaseEstimator):
             rows,
             validation,
         )
-        if data.classes is not None:
-            self.classes_ = data.classes
-        self._set_coefficients(data.coef, data.intercept, data.X.dtype)
-        self.n_iter_ = n_iter
-        self.t_ = n_maps
-        self.eta0_ = eta0
+        return self._publish(training, data.classes, data.X.dtype)
+
+    def _publish(self, training, classes, dtype, t_start=0):
+        """Set the fitted attributes from a :class:`~._training.Training`.
+
+        With ``average`` the last iterates are kept in ``_standard_coef``
+        and ``_standard_intercept``, so that ``partial_fit`` can continue
+        from them. ``t_start`` counts the maps before this training.
+        """
+        if classes is not None:
+            self.classes_ = classes
+        self._set_coefficients(training.coef, training.intercept, dtype)
+        if training.standard is None:
+            for name in ("_standard_coef", "_standard_intercept"):
+                self.__dict__.pop(name, None)
+        else:
+            self._standard_coef, self._standard_intercept = training.standard
+        self.n_iter_ = training.n_iter
+        self.t_ = t_start + training.n_maps
+        self.eta0_ = training.eta0
         return self
 
     @staticmethod

@@ -155,7 +155,8 @@ def on_device(problems):
     shared = _DeviceData(X)
     return [
         CudaProblem(
-            **{f.name: getattr(p, f.name) for f in fields(Problem)}, device=shared
+            **{f.name: getattr(p, f.name) for f in fields(Problem) if f.init},
+            device=shared,
         )
         for p in problems
     ]

@@ -75,7 +75,36 @@ _NO_ORDERING = Ordering(_NO_TABLE, _NO_HERDING, _NO_POINTERS)
 
 
 class DivergenceError(ValueError):
-    """The SGD iterates diverged: the learning rate is too large for the data."""
+    """The SGD iterates diverged: the learning rate is too large for the data.
+
+    Raised by ``fit`` and ``partial_fit`` of the estimators, and by
+    :func:`~sklearn_order.trajectory` and :func:`~sklearn_order.coalescence`,
+    when an update map sends the predictions or coefficients to infinity or
+    NaN, or drives the loss derivative to its clipping bound (the iterates
+    grow without bound). The estimator is left as it was before the call
+    (unfitted, or with its previous fit). The message names the epoch, the
+    learning rate and the step size that caused it.
+
+    What to do: scale the data (for example with
+    :class:`~sklearn.preprocessing.StandardScaler`); lower ``eta0``, or use
+    ``eta0="auto"``, a step size for which every update map contracts; with
+    ``learning_rate="optimal"``, raise ``alpha``.
+
+    It subclasses :class:`ValueError`, so code that catches ``ValueError``
+    also catches it; catch ``DivergenceError`` to tell a diverging run from
+    invalid parameters or data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_order import BackwardSGDRegressor, DivergenceError
+    >>> X = np.array([[1e3], [2e3], [3e3]]); y = np.array([1.0, 2.0, 3.0])
+    >>> try:
+    ...     BackwardSGDRegressor(eta0=1.0, random_state=0).fit(X, y)
+    ... except DivergenceError:
+    ...     print("diverged")
+    diverged
+    """
 
 
 class FitCancelled(RuntimeError):
@@ -120,6 +149,12 @@ class MapBudgetError(ValueError):
 class Problem:
     """A linear model to train by composing update maps.
 
+    A problem is frozen: its fields never change after construction (a
+    variant is a new problem, made with :func:`dataclasses.replace`). The
+    one mutable part is ``state``, the scratch of the fit that runs it; it is
+    not a constructor argument, so a copy starts with its own, empty state
+    and never shares one with the original.
+
     Parameters
     ----------
     X : ndarray or scipy CSR matrix of shape (n_samples, n_features)
@@ -159,6 +194,9 @@ class Problem:
         multinomial loss), whatever the loss (a classifier may use a
         regression loss): early stopping then scores held-out accuracy, else
         R².
+
+    Attributes
+    ----------
     state : dict
         State kept between forward calls: GraB's herding, the running mean;
         and the token of the fit running it in a worker thread, if any.
@@ -178,7 +216,7 @@ class Problem:
     n_outputs: int = 1
     rows: np.ndarray | None = None
     classification: bool = False
-    state: dict = field(default_factory=dict, repr=False, compare=False)
+    state: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def n_samples(self):

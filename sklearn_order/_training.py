@@ -1,23 +1,41 @@
 """Training functions beside the estimators: outputs fitted by workers that return.
 
-An estimator turns its targets into one :class:`~sklearn_order._problem.Problem`
-per output (a one-vs-rest class, or one problem for regression and for the
-multinomial loss). The functions here run a composition order over those
-problems — serially, or in joblib workers over the outputs — and return what
-each output fitted; the estimator assembles the results. A worker never
-writes into arrays of its caller: under a process backend (loky,
-multiprocessing, Dask) such writes would land in the worker's copy and be
-lost. (scikit-learn's ``fit_binary`` beside ``BaseSGD`` is the same design.)
+An estimator validates its parameters and data and turns its targets into one
+target vector per output (a one-vs-rest class, or one for regression and for
+the multinomial loss). The functions here do the rest, the way
+scikit-learn's ``fit_binary`` sits beside ``BaseSGD``:
+:func:`build_problems` makes one :class:`~sklearn_order._problem.Problem` per
+output, :func:`fit_problems` runs the estimator's composition order over them
+and :func:`pass_problems` runs the one pass of ``partial_fit`` — serially, or
+in joblib workers over the outputs (:func:`run_outputs`) — and both return
+the assembled coefficients as a :class:`Training`; the estimator publishes
+them. :func:`training_problems` gives the diagnostics an estimator's problems
+without fitting it.
+
+A worker never writes into arrays of its caller: under a process backend
+(loky, multiprocessing, Dask) such writes would land in the worker's copy
+and be lost. Each returns an :class:`OutputFit`, and the caller assembles
+them.
 """
 
 import itertools
+import warnings
 from typing import NamedTuple
 
 import numpy as np
+from sklearn.base import is_regressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._problem import cancel_fit
+from ._problem import Problem, cancel_fit
 from .orders import ORDERS
+from .sampling import SAMPLINGS
+
+_MAX_SEED = np.iinfo(np.int32).max
+# partial_fit keys a chunk's permutation by t_ modulo this (keeps the map index
+# epoch * n_batches far from overflow; a repeated key repeats a permutation)
+_PARTIAL_FIT_EPOCH_KEYS = 2**20
 
 
 class OutputFit(NamedTuple):
@@ -139,3 +157,369 @@ def run_outputs(
     except BaseException:
         cancel_fit(token)
         raise
+
+
+class Training(NamedTuple):
+    """The assembled result of fitting every output of an estimator.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_rows, n_features), float64
+        The coefficient rows to report: the last iterates, or with
+        ``average`` (from step ``average`` on) their running mean.
+    intercept : ndarray of shape (n_rows,), float64
+        The intercepts to report, likewise.
+    standard : tuple of (ndarray, ndarray) or None
+        With ``average``: the last iterates ``(coef, intercept)``, from
+        which ``partial_fit`` continues; ``None`` without.
+    n_iter : int
+        The largest number of epochs over the outputs (1 for one pass).
+    n_maps : int
+        The update maps composed: ``n_iter`` times the maps per epoch.
+    eta0 : float
+        The base step size used (the value of ``eta0="auto"``).
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    standard: tuple | None
+    n_iter: int
+    n_maps: int
+    eta0: float
+
+
+def draw_seed(random_state):
+    """The seed of a fit's batch sequence, drawn from ``random_state``.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None
+        The estimator's ``random_state``.
+
+    Returns
+    -------
+    int
+        In ``[0, 2**31 - 1)``.
+    """
+    return int(check_random_state(random_state).randint(_MAX_SEED))
+
+
+def build_problems(
+    estimator,
+    X,
+    targets,
+    weights,
+    *,
+    seed,
+    validation=None,
+    n_rows=1,
+    rows=None,
+    eta0=None,
+):
+    """One :class:`~sklearn_order._problem.Problem` per target vector.
+
+    Parameters
+    ----------
+    estimator : BaseBackwardSGD
+        Supplies the update rule, the sampling, the batch size, the step
+        size and the device.
+    X : ndarray or scipy CSR matrix of shape (n_samples, n_features)
+        Validated training data.
+    targets, weights : list of ndarray of shape (n_samples,)
+        One target vector and one weight vector per problem.
+    seed : int
+        Seed of the batch sequence (see :func:`draw_seed`).
+    validation : list of (X, y, sample_weight), default=None
+        Held-out rows per problem, for early stopping.
+    n_rows : int, default=1
+        Coefficient rows: the number of classes that the multinomial problem
+        moves together (ignored otherwise).
+    rows : ndarray of int64, default=None
+        The rows to train on (early stopping); ``None`` for all.
+    eta0 : float, default=None
+        The base step size; by default the estimator's for these rows.
+
+    Returns
+    -------
+    list of Problem
+        On the estimator's device. A ``batch_size`` above the number of
+        rows trained on means one batch of all of them.
+    """
+    rule = estimator._update_rule()
+    n_outputs = n_rows if estimator._multinomial() else 1
+    n_visited = X.shape[0] if rows is None else rows.shape[0]
+    if eta0 is None:
+        eta0 = estimator._step_size(X, weights, rows)
+    # a batch holds at most every row: the same batches, and work buffers
+    # sized by the data rather than by the parameter
+    batch_size = min(int(estimator.batch_size), max(n_visited, 1))
+    problems = [
+        Problem(
+            X=X,
+            y=target,
+            sample_weight=weight,
+            rule=rule,
+            sampling=SAMPLINGS[estimator.sampling],
+            seed=seed,
+            batch_size=batch_size,
+            learning_rate_name=estimator.learning_rate,
+            eta0=eta0,
+            average_start=estimator._average_start(),
+            validation=None if validation is None else validation[k],
+            n_outputs=n_outputs,
+            rows=rows,
+            classification=not is_regressor(estimator),
+        )
+        for k, (target, weight) in enumerate(zip(targets, weights))
+    ]
+    if estimator.device == "cuda":
+        from ._cuda_driver import on_device  # imports numba.cuda: only here
+
+        problems = on_device(problems)
+    return problems
+
+
+def training_problems(
+    estimator, X, y, sample_weight=None, coef_init=None, intercept_init=None
+):
+    """An estimator's validated training data and problems, without fitting it.
+
+    What ``fit`` would train: the diagnostics follow these problems map by
+    map. The estimator is not modified.
+
+    Parameters
+    ----------
+    estimator : BaseBackwardSGD
+    X, y, sample_weight, coef_init, intercept_init
+        As for the estimator's ``fit``.
+
+    Returns
+    -------
+    data : TrainingData
+        The validated data, targets, weights and starting point.
+    problems : list of Problem
+        One per output, seeded by the estimator's ``random_state``.
+    """
+    estimator._check_params()
+    data = estimator._training_data(X, y, sample_weight, coef_init, intercept_init)
+    problems = build_problems(
+        estimator,
+        data.X,
+        data.targets,
+        data.weights,
+        seed=draw_seed(estimator.random_state),
+        n_rows=len(data.coef),
+    )
+    return data, problems
+
+
+def problem_parameters(coef, intercept, multinomial):
+    """Views of ``(coef, intercept)`` rows, as each problem trains them.
+
+    One-vs-rest and regression: problem ``k`` trains row ``k``. Multinomial:
+    the one problem trains every row, laid out one after the other.
+
+    Parameters
+    ----------
+    coef : ndarray of shape (n_rows, n_features), C-contiguous float64
+    intercept : ndarray of shape (n_rows,), float64
+    multinomial : bool
+        Whether one problem trains every row.
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+        Flat weights and intercepts per problem (views).
+    """
+    if multinomial:
+        return [(coef.reshape(-1), intercept)]
+    return [(coef[k], intercept[k : k + 1]) for k in range(coef.shape[0])]
+
+
+def _run_order(estimator, function, problems, coef, intercept, **kw):
+    """:func:`run_outputs` from ``(coef, intercept)`` with the estimator's workers."""
+    on_device = estimator.device == "cuda"
+    return run_outputs(
+        function,
+        problems,
+        problem_parameters(coef, intercept, estimator._multinomial()),
+        # on a GPU: one host thread and CUDA stream per output
+        n_jobs=len(problems) if on_device else estimator._output_n_jobs(),
+        threads_only=on_device,
+        **kw,
+    )
+
+
+def _assemble(estimator, fits, shape, last_step):
+    """The outputs' fits as coefficient rows: ``(coef, intercept, standard)``.
+
+    With the estimator's ``average`` the averaged iterates are reported and
+    the last ones returned as ``standard``; before step ``average``
+    (``last_step`` below it) there is no average yet, and the last iterates
+    are reported, as in scikit-learn.
+    """
+    coef, intercept = np.empty(shape), np.empty(shape[0])
+    rows = problem_parameters(coef, intercept, estimator._multinomial())
+    average_start = estimator._average_start()
+    for fit, (weights, intercepts) in zip(fits, rows):
+        weights[:] = fit.coef
+        intercepts[:] = fit.intercept
+    if not average_start:
+        return coef, intercept, None
+    standard = coef.copy(), intercept.copy()
+    if last_step >= average_start:
+        for fit, (weights, intercepts) in zip(fits, rows):
+            weights[:] = fit.average[: weights.size]
+            intercepts[:] = fit.average[weights.size :]
+    return coef, intercept, standard
+
+
+def fit_problems(
+    estimator, X, targets, weights, coef, intercept, rows=None, validation=None
+):
+    """Fit every output from ``(coef, intercept)`` in the estimator's order.
+
+    Warns with a :class:`~sklearn.exceptions.ConvergenceWarning` when an
+    output did not meet the order's stopping criterion within ``max_iter``
+    epochs.
+
+    Parameters
+    ----------
+    estimator : BaseBackwardSGD
+        Supplies the parameters (not modified).
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    targets, weights : list of ndarray of shape (n_samples,)
+        One target vector and one weight vector per problem.
+    coef : ndarray of shape (n_rows, n_features), float64
+        Starting weights (not modified).
+    intercept : ndarray of shape (n_rows,), float64
+        Starting intercepts (not modified).
+    rows : ndarray of int64, default=None
+        The rows to train on (early stopping); ``None`` for all.
+    validation : list of (X, y, sample_weight), default=None
+        Held-out rows per problem, for early stopping.
+
+    Returns
+    -------
+    Training
+
+    Raises
+    ------
+    DivergenceError
+        If the iterates of an output diverged.
+    """
+    problems = build_problems(
+        estimator,
+        X,
+        targets,
+        weights,
+        seed=draw_seed(estimator.random_state),
+        validation=validation,
+        n_rows=len(coef),
+        rows=rows,
+    )
+    fits = _run_order(
+        estimator,
+        fit_output,
+        problems,
+        coef,
+        intercept,
+        order=estimator.order,
+        stop=estimator._stopping_rule(problems[0].eta0),
+    )
+    n_iter = max(fit.n_iter for fit in fits)
+    n_maps = n_iter * problems[0].n_batches
+    if not all(fit.converged for fit in fits):
+        criterion = (
+            "the backward iterates at successive doubled epoch counts did "
+            "not agree to tol"
+            if estimator.order == "backward"
+            else "the training objective kept improving by more than tol"
+        )
+        warnings.warn(
+            f"Maximum number of iterations (max_iter={estimator.max_iter}) reached "
+            f"before convergence: {criterion}. Consider increasing max_iter, "
+            "or check that the problem is well conditioned (regularized, "
+            "scaled data).",
+            ConvergenceWarning,
+            stacklevel=5,  # fit_problems, _fit_training_data, fit, atomic_fit
+        )
+    assembled = _assemble(estimator, fits, coef.shape, n_maps)
+    return Training(*assembled, n_iter, n_maps, problems[0].eta0)
+
+
+def pass_problems(
+    estimator,
+    X,
+    targets,
+    weights,
+    coef,
+    intercept,
+    *,
+    t_start,
+    initial_average=None,
+    eta0=None,
+):
+    """One pass over the chunk ``X`` in the estimator's order (``partial_fit``).
+
+    The chunk's batches are composed forward (oldest map last) or backward
+    (newest map first) on top of ``(coef, intercept)``; the epoch's
+    permutation is keyed by ``t_start`` (the number of maps applied so far)
+    modulo ``2**20`` (``"grab"``: its first, seeded order), and the schedule
+    continues from ``t_start``.
+
+    Parameters
+    ----------
+    estimator : BaseBackwardSGD
+        Supplies the parameters (not modified).
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        The chunk.
+    targets, weights : list of ndarray of shape (n_samples,)
+        One target vector and one weight vector per problem.
+    coef : ndarray of shape (n_rows, n_features), float64
+        The current weights (not modified).
+    intercept : ndarray of shape (n_rows,), float64
+        The current intercepts (not modified).
+    t_start : int
+        Maps applied before this chunk.
+    initial_average : tuple of (ndarray, ndarray), default=None
+        With ``average``: the running mean so far (coefficient rows and
+        intercepts), which the pass continues.
+    eta0 : float, default=None
+        The base step size; by default that of this chunk.
+
+    Returns
+    -------
+    Training
+        With ``n_iter`` 1 and ``n_maps`` the maps of this pass.
+    """
+    problems = build_problems(
+        estimator,
+        X,
+        targets,
+        weights,
+        seed=draw_seed(estimator.random_state),
+        n_rows=len(coef),
+        eta0=eta0,
+    )
+    # GraB balances an epoch with the previous epoch of the same data; a
+    # chunk has none, so it is visited in GraB's first (seeded) order.
+    epoch_key = 0 if estimator.sampling == "grab" else t_start % _PARTIAL_FIT_EPOCH_KEYS
+    if initial_average is not None:
+        averages = problem_parameters(*initial_average, estimator._multinomial())
+        for problem, (weights, intercepts) in zip(problems, averages):
+            problem.running_average(initial=np.concatenate([weights, intercepts]))
+    fits = _run_order(
+        estimator,
+        pass_output,
+        problems,
+        coef,
+        intercept,
+        order=estimator.order,
+        first_epoch=epoch_key,
+        t_start=t_start,
+        eta=problems[0].eta0,
+    )
+    n_maps = problems[0].n_batches
+    assembled = _assemble(estimator, fits, coef.shape, t_start + n_maps)
+    return Training(*assembled, 1, n_maps, problems[0].eta0)

@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 
 from ._base import BaseBackwardSGD
 from ._problem import MapBudgetError
+from ._training import training_problems
 
 TRAJECTORY_METHODS = ("auto", "coupling", "replay", "affine")
 #: Default budget of :func:`trajectory`: the most update maps it applies.
@@ -96,12 +97,6 @@ def _check_estimator(estimator):
             "expected a BackwardSGDClassifier or BackwardSGDRegressor, got "
             f"{type(estimator).__name__}."
         )
-    if estimator._multinomial():
-        raise ValueError(
-            "the diagnostics follow one linear model per problem; "
-            "multi_class='multinomial' moves all classes' models together and is "
-            "not supported here. Use multi_class='ovr'."
-        )
 
 
 def _check_positive_int(value, name):
@@ -115,14 +110,24 @@ def _check_positive_int(value, name):
 
 
 def _prepared(estimator, X, y, sample_weight, coef_init, intercept_init):
-    """A validated clone, its training data and its problems (one per output)."""
+    """A validated clone, its training data and its problems (one per output).
+
+    Raises
+    ------
+    ValueError
+        For the multinomial loss, whose one problem moves every class's model.
+    """
     _check_estimator(estimator)
     estimator = clone(estimator)
-    estimator._check_params()
-    data = estimator._training_data(X, y, sample_weight, coef_init, intercept_init)
-    problems = estimator._problems(
-        data.X, data.targets, data.weights, estimator._seed()
+    data, problems = training_problems(
+        estimator, X, y, sample_weight, coef_init, intercept_init
     )
+    if problems[0].n_outputs > 1:
+        raise ValueError(
+            "the diagnostics follow one linear model per problem; "
+            "multi_class='multinomial' moves all classes' models together and is "
+            "not supported here. Use multi_class='ovr'."
+        )
     return estimator, data, problems
 
 

@@ -7,13 +7,13 @@ batch sequence chosen by ``sampling``. The numerics live in
 handling in ``_base.py``.
 """
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from scipy import sparse
 from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -350,7 +350,6 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
     _parameter_constraints: dict = {
         **BaseBackwardSGD._parameter_constraints,
         "loss": [StrOptions(set(CLASSIFICATION_LOSSES + REGRESSION_LOSSES))],
-        "epsilon": [Interval(Real, 0, None, closed="left")],
         "multi_class": [StrOptions({"ovr", "multinomial"})],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "n_jobs": [Integral, None],
@@ -412,6 +411,12 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         self.device = device
 
     # -- targets ------------------------------------------------------------
+
+    def _multinomial(self):
+        return self.multi_class == "multinomial"
+
+    def _output_n_jobs(self):
+        return self.n_jobs
 
     def _check_params(self, for_partial_fit=False):
         super()._check_params(for_partial_fit)
@@ -716,7 +721,6 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
     _parameter_constraints: dict = {
         **BaseBackwardSGD._parameter_constraints,
         "loss": [StrOptions(set(REGRESSION_LOSSES))],
-        "epsilon": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(

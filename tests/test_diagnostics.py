@@ -18,6 +18,7 @@ from sklearn_order import (
     training_objective,
     trajectory,
 )
+from sklearn_order._training import draw_seed
 from sklearn_order.losses import LOSSES, loss_parameter
 from sklearn_order.penalties import penalty_strengths
 from sklearn_order.sampling import epoch_batches, n_batches
@@ -31,7 +32,7 @@ def _estimator(loss, **params):
 
 def _seed(estimator):
     """The batch-sequence seed an estimator with an int random_state draws."""
-    return estimator._seed()
+    return draw_seed(estimator.random_state)
 
 
 def _reference_path(X, y, estimator, n_steps, order):

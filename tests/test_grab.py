@@ -6,6 +6,7 @@ import reference
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor, trajectory
+from sklearn_order._training import build_problems, draw_seed
 from sklearn_order.losses import loss_parameter
 from sklearn_order.penalties import penalty_strengths
 from sklearn_order.sampling import epoch_batches
@@ -23,7 +24,9 @@ def _setup(estimator, X, y):
         fit_intercept=estimator.fit_intercept,
     )
     first = np.concatenate(
-        epoch_batches("grab", X.shape[0], X.shape[0], estimator._seed(), 0)
+        epoch_batches(
+            "grab", X.shape[0], X.shape[0], draw_seed(estimator.random_state), 0
+        )
     )
     return rule, first
 
@@ -151,10 +154,11 @@ def test_grab_interleaves_two_clusters_of_gradients(seed):
     estimator = BackwardSGDRegressor(
         order="forward", sampling="grab", eta0=1e-6, penalty=None, random_state=seed
     )
-    problem = estimator._problems(X, [y], [np.ones(n)], estimator._seed())[0]
+    seed = draw_seed(estimator.random_state)
+    problem = build_problems(estimator, X, [y], [np.ones(n)], seed=seed)[0]
     # rows 1..3 hold the orders of epochs 1..3 (epoch 0 is seeded, not stored)
     table = problem.order_table(np.zeros(1), np.zeros(1), 4, 1e-6)
-    random_order = np.concatenate(epoch_batches("grab", n, n, estimator._seed(), 0))
+    random_order = np.concatenate(epoch_batches("grab", n, n, seed, 0))
 
     def discrepancy(order):  # largest prefix sum of the gradients' signs
         return np.abs(np.cumsum(y[order])).max()

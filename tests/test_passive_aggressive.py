@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
 from sklearn_order._problem import Problem
+from sklearn_order._training import build_problems
 from sklearn_order.losses import REGRESSION_LOSSES
 
 # short fits: convergence is not the point here (the epsilon-insensitive maps
@@ -137,7 +138,9 @@ def test_early_stopping_scores_a_classifier_by_accuracy_whatever_its_loss():
     scikit-learn's SGDClassifier), not R² of the ±1 targets."""
     X, y = _data(BackwardSGDClassifier)
     model = BackwardSGDClassifier(loss="squared_error")
-    (problem,) = model._problems(X, [np.where(y == 1, 1.0, -1.0)], [np.ones(48)], 0)
+    (problem,) = build_problems(
+        model, X, [np.where(y == 1, 1.0, -1.0)], [np.ones(48)], seed=0
+    )
     assert problem.classification
     rng = np.random.default_rng(0)
     coef, intercept = rng.normal(size=X.shape[1]), np.array([0.1])
@@ -156,7 +159,9 @@ def test_early_stopping_scores_a_classifier_by_accuracy_whatever_its_loss():
     expected = accuracy_score(targets, np.where(X @ coef + 0.1 > 0, 1.0, -1.0))
     assert held_out.validation_score(coef, intercept) == expected
     assert (
-        BackwardSGDRegressor()._problems(X, [y], [np.ones(48)], 0)[0].classification
+        build_problems(BackwardSGDRegressor(), X, [y], [np.ones(48)], seed=0)[
+            0
+        ].classification
         is False
     )
     model.set_params(early_stopping=True, validation_fraction=0.25, random_state=0)

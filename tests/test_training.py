@@ -17,7 +17,7 @@ from numpy.testing import assert_array_equal
 from sklearn.datasets import load_iris
 from sklearn.model_selection import GridSearchCV
 
-import sklearn_order._base as base
+import sklearn_order._training as training
 from sklearn_order import BackwardSGDClassifier
 
 CONFIGURATIONS = [
@@ -125,7 +125,7 @@ def test_thread_workers_stop_soon_after_the_caller_is_interrupted(monkeypatch):
     model.fit(X[:200], y[:200])  # compiled, and a fitted state to restore
     before = model.coef_.copy()
     finished = []
-    original = base.fit_output
+    original = training.fit_output
 
     def recorded(*args, **kwargs):
         try:
@@ -133,7 +133,7 @@ def test_thread_workers_stop_soon_after_the_caller_is_interrupted(monkeypatch):
         finally:
             finished.append(time.perf_counter())
 
-    monkeypatch.setattr(base, "fit_output", recorded)
+    monkeypatch.setattr(training, "fit_output", recorded)
     threading.Timer(1.0, _thread.interrupt_main).start()
     with pytest.raises(KeyboardInterrupt):
         model.fit(X, y)

@@ -5,6 +5,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+import sklearn_order
 from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
 
 ESTIMATORS = [BackwardSGDClassifier, BackwardSGDRegressor]
@@ -117,6 +118,24 @@ def test_divergence_is_an_error_naming_eta0(Estimator, loss, order, dtype):
         model.fit(X, y)
     with pytest.raises(NotFittedError):
         check_is_fitted(model)
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+@pytest.mark.parametrize("Estimator, loss", UNBOUNDED_DERIVATIVE)
+def test_divergence_raises_the_public_divergence_error(Estimator, loss, order):
+    """Callers catch ``sklearn_order.DivergenceError`` rather than match the
+    message; it stays a ``ValueError``."""
+    assert "DivergenceError" in sklearn_order.__all__
+    assert issubclass(sklearn_order.DivergenceError, ValueError)
+    X, y = _data(Estimator)
+    model = Estimator(loss=loss, order=order, eta0=5e3, random_state=0)
+    with pytest.raises(sklearn_order.DivergenceError):
+        model.fit(X * 1e3, y)
+    chunk = dict(classes=np.unique(y)) if Estimator is BackwardSGDClassifier else {}
+    with pytest.raises(sklearn_order.DivergenceError):
+        model.partial_fit(X * 1e3, y, **chunk)
+    with pytest.raises(sklearn_order.DivergenceError):
+        sklearn_order.trajectory(model, X * 1e3, y, n_steps=len(y), method="replay")
 
 
 @pytest.mark.parametrize("order", ["forward", "backward"])
