@@ -39,13 +39,11 @@ part between its markers) from the same run. The committed results::
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
 import time
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -54,6 +52,7 @@ from bench_cuda import report as cuda_report
 from bench_epoch import compile_seconds, epoch_table, make_data, time_dtype
 from bench_sparse import multiclass_rows, multiclass_table, sparse_rows, sparse_table
 from bench_trajectory import coupling_table, time_coupling, time_methods
+from provenance import provenance, stamp
 from threadpoolctl import threadpool_limits
 
 from sklearn_order import BackwardSGDClassifier
@@ -155,24 +154,6 @@ def _relative(path):
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def machine_description():
-    """The machine the suite runs on: CPU model, cores, architecture, Python."""
-    model = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": model or "unknown CPU",
-        "machine": platform.machine(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-    }
-
-
 def write_plot(results, path):
     try:
         import matplotlib
@@ -199,17 +180,6 @@ def write_plot(results, path):
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return True
-
-
-def provenance(results):
-    """One line: when, on what machine and by which command the results were taken."""
-    m = results["machine"]
-    return (
-        f"Measured on {results['date']} on {m['cpu']} ({m['machine']}, "
-        f"{m['cores']} cores, Python {m['python']}), "
-        f"{'quick' if results['quick'] else 'full'} run of "
-        f"`{results['command']}`."
-    )
 
 
 def sections(results):
@@ -301,7 +271,7 @@ def report(results):
     lines = [
         "# sklearn_order benchmark suite",
         "",
-        provenance(results),
+        provenance(results, results["quick"]),
         "Ratios below 1 mean sklearn_order is faster; a bold ratio is the median "
         "of the ratios of alternating pairs of runs (robust to a shared machine's "
         "load) and need not equal the quotient of the median times beside it, "
@@ -326,7 +296,8 @@ def readme_block(results, suite_md):
     lines = [
         README_BEGIN,
         "",
-        f"{provenance(results)} Every number: [{suite_md}]({suite_md}) and the "
+        f"{provenance(results, results['quick'])} Every number: "
+        f"[{suite_md}]({suite_md}) and the "
         "`suite.json` beside it. A bold ratio is the median of the ratios of "
         "alternating pairs of runs, unless it says otherwise.",
         "",
@@ -368,9 +339,7 @@ def main():
     )
     results = {
         "quick": quick,
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),  # noqa: UP017 (3.10)
-        "command": " ".join(["python", "benchmarks/run_suite.py", *sys.argv[1:]]),
-        "machine": machine_description(),
+        **stamp(),
         "import_seconds": import_seconds(),
         "compile": compile_seconds(),
     }
