@@ -285,7 +285,7 @@ def report(results):
 
 
 #: What the README shows of a run, in this order, between the markers below.
-README_SECTIONS = ("compile", "epoch", "sparse", "multiclass", "affine")
+README_SECTIONS = ("compile", "epoch", "sparse", "multiclass", "affine", "coupling")
 README_BEGIN = "<!-- written by benchmarks/run_suite.py --readme: do not edit -->"
 README_END = "<!-- end of the part written by benchmarks/run_suite.py -->"
 
