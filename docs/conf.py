@@ -46,7 +46,15 @@ numpydoc_class_members_toctree = False
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn_order {release}"
-html_theme_options = {"navigation_with_keys": False, "show_prev_next": False}
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_prev_next": False,
+    # the examples' pages have no sections to list: their code gets the width
+    "secondary_sidebar_items": {
+        f"auto_examples/{example.stem}": []
+        for example in (Path(__file__).parents[1] / "examples").glob("*.py")
+    },
+}
 # The left "Section Navigation" sidebar lists a section's sub-pages: only the
 # API reference (its generated pages) and the gallery have any, so the other
 # top-level pages go without it (it would be empty).
