@@ -51,8 +51,11 @@ html_theme_options = {
     "show_prev_next": False,
     # the examples' pages have no sections to list: their code gets the width
     "secondary_sidebar_items": {
-        f"auto_examples/{example.stem}": []
-        for example in (Path(__file__).parents[1] / "examples").glob("*.py")
+        "**": ["page-toc", "sourcelink"],
+        **{
+            f"auto_examples/{example.stem}": []
+            for example in (Path(__file__).parents[1] / "examples").glob("*.py")
+        },
     },
 }
 # The left "Section Navigation" sidebar lists a section's sub-pages: only the
