@@ -234,7 +234,8 @@ def _kernel_lines(results):
 def report(results):
     """The results as a Markdown table."""
     lines = [
-        f"GPU: {results['gpu']}; CPU: {results['cpu']}",
+        f"GPU: {results['gpu']}; CPU: {results['cpu']}"
+        + (f"; measured on {results['date']}" if "date" in results else ""),
         f"data: {results['n_samples']:,} × {results['n_features']} dense, log_loss",
         "",
         "| configuration | cpu (s) | gpu (s) | speedup (cpu s / gpu s) "
@@ -263,6 +264,7 @@ def report(results):
 
 def _write(results, out, tests, start):
     """Print the table and, with ``out``, write ``cuda.md`` and ``cuda.json``."""
+    results["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results["gpu"] = _device_name()
     results["cpu"] = platform.processor() or platform.machine()
     results["tests_passed"] = None if tests is None else tests.returncode == 0

@@ -11,12 +11,16 @@ Run::
 
     python benchmarks/bench_memory.py            # n=1,000,000, d=100 (800 MB)
     python benchmarks/bench_memory.py --quick    # n=100,000
+    python benchmarks/bench_memory.py --out docs/benchmarks/memory.md  # committed
 """
 
 import argparse
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+from provenance import provenance, stamp
 
 CHILD = textwrap.dedent(
     """
@@ -52,15 +56,19 @@ def main():
     parser.add_argument("--n-samples", type=int, default=1_000_000)
     parser.add_argument("--n-features", type=int, default=100)
     parser.add_argument("--quick", action="store_true", help="n=100,000")
+    parser.add_argument("--out", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     if args.quick:
         args.n_samples = 100_000
-    print(f"# Peak memory of fit, n={args.n_samples:,}, d={args.n_features}\n")
-    print(
+    lines = [
+        f"# Peak memory of fit, n={args.n_samples:,}, d={args.n_features}",
+        "",
+        provenance(stamp(), args.quick),
+        "",
         "| input | X (MB) | peak above baseline (MB) | peak / X.nbytes "
-        "| target 1.3 X + 100 MB | met |"
-    )
-    print("|---|---|---|---|---|---|")
+        "| target 1.3 X + 100 MB | met |",
+        "|---|---|---|---|---|---|",
+    ]
     for layout, dtype, label in (
         ("C", "float64", "C-ordered float64"),
         ("F", "float64", "F-ordered float64"),
@@ -82,10 +90,14 @@ def main():
         ).stdout.split()
         x_mb, _, peak_mb = (float(v) for v in out)
         target = 1.3 * x_mb + 100
-        print(
+        lines.append(
             f"| {label} | {x_mb:.0f} | {peak_mb:.0f} | {peak_mb / x_mb:.2f} "
             f"| {target:.0f} | {'yes' if peak_mb <= target else 'no'} |"
         )
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    if args.out:
+        args.out.write_text(text)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ Cases
 4. the trajectory engines: affine composition (squared error) and coupling
    (log loss: the main job's problem, synthetic, a non-contracting case)
    against replay — ``bench_trajectory.py``;
-5. GPU results, if ``bench_cuda.py --out benchmarks/results`` left any;
+5. GPU results, if ``bench_cuda.py --out`` left any in ``<out>/gpu`` or
+   ``benchmarks/results``;
 6. sparse CSR input against scikit-learn (both shuffled, and both in storage
    order) — ``bench_sparse.py``;
 7. ten classes: the multinomial problem against one-vs-rest —
@@ -28,13 +29,17 @@ Run::
     python benchmarks/run_suite.py --quick    # under a minute (CI smoke test)
 
 Writes ``suite.md``, ``suite.json`` and ``suite_scaling.png`` into ``--out``
-(default ``benchmarks/results``).
+(default ``benchmarks/results``), each saying when, on what machine and by
+which command; ``--readme README.md`` also rewrites the README's results (the
+part between its markers) from the same run. The committed results::
+
+    python benchmarks/run_suite.py --out docs/benchmarks --readme README.md
 """
 
 import argparse
 import json
 import os
-import platform
+import re
 import subprocess
 import sys
 import time
@@ -43,9 +48,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-from bench_epoch import compile_seconds, make_data, time_dtype
-from bench_sparse import multiclass_rows, sparse_rows, sparse_table
+from bench_cuda import report as cuda_report
+from bench_epoch import compile_seconds, epoch_table, make_data, time_dtype
+from bench_sparse import multiclass_rows, multiclass_table, sparse_rows, sparse_table
 from bench_trajectory import coupling_table, time_coupling, time_methods
+from provenance import provenance, stamp
 from threadpoolctl import threadpool_limits
 
 from sklearn_order import BackwardSGDClassifier
@@ -132,12 +139,19 @@ def scaling(sizes, features, repeats):
     }
 
 
-def gpu_results():
-    """GPU results left in benchmarks/results by ``bench_cuda.py --out``, if any."""
-    return [
-        json.loads(path.read_text())
-        for path in sorted((HERE / "results").glob("cuda*.json"))
-    ]
+def gpu_results(out):
+    """GPU results ``bench_cuda.py --out`` left in out/gpu or benchmarks/results."""
+    paths = sorted((out / "gpu").glob("cuda*.json")) + sorted(
+        (HERE / "results").glob("cuda*.json")
+    )
+    return [{"path": _relative(path), **json.loads(path.read_text())} for path in paths]
+
+
+def _relative(path):
+    """``path`` relative to the repository root where it lies under it."""
+    path = Path(path).resolve()
+    root = HERE.parent.resolve()
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def write_plot(results, path):
@@ -168,99 +182,135 @@ def write_plot(results, path):
     return True
 
 
-def report(results):
-    """The suite's results as Markdown."""
-    m = results["machine"]
-    lines = [
-        "# sklearn_order benchmark suite",
-        "",
-        f"Machine: {m['machine']}, {m['cores']} cores, Python {m['python']}; "
-        f"{'quick' if results['quick'] else 'full'} run; command: "
-        f"`python benchmarks/run_suite.py{' --quick' if results['quick'] else ''}`.",
-        "Ratios below 1 mean sklearn_order is faster. Absolute times on shared "
-        "machines are noise: read the ratios.",
-        "",
+def sections(results):
+    """The report's sections, each a list of Markdown lines, by name."""
+    epoch, bf = results["epoch"], results["backward_vs_forward"]
+    tr, scale, sp = results["trajectory"], results["scaling"], results["sparse"]
+    done = {}
+    done["compile"] = [
         f"Import time of `sklearn_order`: {results['import_seconds']:.2f} s. "
         f"First fit in a fresh process: {results['compile']['no cache']:.1f} s "
-        f"compiling, {results['compile']['from cache']:.2f} s loading the cache.",
-        "",
-        f"## 1. Per-epoch time vs scikit-learn (n={results['epoch']['n_samples']:,}, "
-        f"d={results['epoch']['n_features']}, log_loss, constant step)",
-        "",
-        "| dtype | order | batch | ours s/epoch | sklearn s/epoch (batch 1) "
-        "| ours / sklearn | ours / NumPy pass |",
-        "|---|---|---|---|---|---|---|",
+        f"compiling, {results['compile']['from cache']:.2f} s loading the cache "
+        "(excluded from every time below).",
     ]
-    for row in results["epoch"]["rows"]:
-        lines.append(
-            f"| {row['dtype']} | {row['order']} | {row['batch']} | {row['ours']:.4f} "
-            f"| {row['sklearn']:.4f} | **{row['ratio']:.2f}** "
-            f"| {row['ours'] / row['numpy_pass']:.1f} |"
-        )
-    bf = results["backward_vs_forward"]
-    lines += [
+    done["epoch"] = [
+        f"## 1. Per-epoch time vs scikit-learn (dense, n={epoch['n_samples']:,}, "
+        f"d={epoch['n_features']}, log_loss, L2, constant step)",
         "",
+        epoch_table([tuple(r.values()) for r in epoch["rows"]]),
+    ]
+    done["backward_vs_forward"] = [
         "## 2. Backward with the doubling test vs forward, same final composition",
         "",
         f"K = {bf['epochs']} epochs: backward (evaluated at 1, 2, 4, … epochs) "
-        f"{bf['backward_seconds']:.3f} s, forward {bf['forward_seconds']:.3f} s: "
-        f"ratio **{bf['backward_over_forward']:.2f}** (at most about 2 expected).",
-        "",
+        f"{bf['backward_seconds']:.3f} s, forward {bf['forward_seconds']:.3f} s "
+        "(medians): median of the paired ratios "
+        f"**{bf['backward_over_forward']:.2f}** (at most about 2 expected).",
+    ]
+    done["scaling"] = [
         "## 3. Scaling (forward, batch 8, float64)",
         "",
         "| n_samples | s/epoch |",
         "|---|---|",
-        *[f"| {n:,} | {t:.4f} |" for n, t in results["scaling"]["by_n_samples"]],
+        *[f"| {n:,} | {t:.4f} |" for n, t in scale["by_n_samples"]],
         "",
-        f"log-log slope in n_samples: **{results['scaling']['slope_n_samples']:.2f}**",
+        f"log-log slope in n_samples: **{scale['slope_n_samples']:.2f}**",
         "",
         "| n_features | s/epoch |",
         "|---|---|",
-        *[f"| {d} | {t:.4f} |" for d, t in results["scaling"]["by_n_features"]],
+        *[f"| {d} | {t:.4f} |" for d, t in scale["by_n_features"]],
         "",
-        f"log-log slope in n_features: **{results['scaling']['slope_n_features']:.2f}**"
+        f"log-log slope in n_features: **{scale['slope_n_features']:.2f}**"
         " (below 1 where a per-row cost independent of d still weighs)",
-        "",
     ]
-    tr = results["trajectory"]
-    lines += [
+    done["affine"] = [
         f"## 4. Backward trajectory: affine vs replay (K={tr['n_steps']:,}, "
         f"d={tr['n_features']})",
         "",
-        f"affine {tr['affine']:.3f} s, replay {tr['replay']:.3f} s: affine is "
-        f"**{tr['replay'] / tr['affine']:.0f}×** faster; largest relative "
-        f"difference {tr['max_relative_difference']:.1e}.",
-        "",
+        f"Squared error + L2: affine {tr['affine']:.4f} s, replay "
+        f"{tr['replay']:.3f} s: affine is **{tr['replay'] / tr['affine']:.0f}×** "
+        "faster (the quotient of the two times); largest relative difference "
+        f"{tr['max_relative_difference']:.1e}.",
+    ]
+    done["coupling"] = [
         "Coupling against replay (log loss; `coupling_tol=0` is bitwise the replay's):",
         "",
         coupling_table(tr["coupling"]),
-        "",
-        "## 5. GPU",
-        "",
     ]
-    if results["gpu"]:
-        lines += [f"```\n{json.dumps(g, indent=1)}\n```" for g in results["gpu"]]
-    else:
-        lines.append("No GPU results in `benchmarks/results/` (no CUDA run yet).")
-    sp = results["sparse"]
-    lines += [
-        "",
+    done["gpu"] = ["## 5. GPU", ""] + (
+        [
+            line
+            for g in results["gpu"]
+            for line in (
+                f"From `{g['path']}` (`benchmarks/bench_cuda.py`):",
+                "",
+                cuda_report(g),
+                "",
+            )
+        ]
+        if results["gpu"]
+        else ["No GPU results found (`bench_cuda.py --out` writes them)."]
+    )
+    done["sparse"] = [
         f"## 6. Sparse CSR vs scikit-learn (n={sp['n_samples']:,}, "
         f"d={sp['n_features']:,}, {sp['nnz']} non-zeros per row, log_loss, L2)",
         "",
         sparse_table([tuple(r.values()) for r in sp["rows"]], sp["epochs"]),
-        "",
+    ]
+    done["multiclass"] = [
         "## 7. Ten classes: multinomial vs one-vs-rest (same sparse data, one thread)",
         "",
-        "| order | multinomial s/epoch | one-vs-rest s/epoch | multinomial / ovr |",
-        "|---|---|---|---|",
-        *[
-            f"| {r['order']} | {r['multinomial']:.4f} | {r['ovr']:.4f} "
-            f"| **{r['ratio']:.2f}** |"
-            for r in results["multiclass"]
-        ],
+        multiclass_table([tuple(r.values()) for r in results["multiclass"]]),
     ]
-    return "\n".join(lines) + "\n"
+    return done
+
+
+def report(results):
+    """The suite's results as Markdown."""
+    parts = sections(results)
+    lines = [
+        "# sklearn_order benchmark suite",
+        "",
+        provenance(results, results["quick"]),
+        "Ratios below 1 mean sklearn_order is faster; a bold ratio is the median "
+        "of the ratios of alternating pairs of runs (robust to a shared machine's "
+        "load) and need not equal the quotient of the median times beside it, "
+        "unless it says otherwise. Absolute times on shared machines are noise: "
+        "read the ratios.",
+        "",
+    ]
+    for name in parts:
+        lines += parts[name] + [""]
+    return "\n".join(lines)
+
+
+#: What the README shows of a run, in this order, between the markers below.
+README_SECTIONS = ("compile", "epoch", "sparse", "multiclass", "affine", "coupling")
+README_BEGIN = "<!-- written by benchmarks/run_suite.py --readme: do not edit -->"
+README_END = "<!-- end of the part written by benchmarks/run_suite.py -->"
+
+
+def readme_block(results, suite_md):
+    """The README's benchmark results: some of the report's sections, and whence."""
+    parts = sections(results)
+    lines = [
+        README_BEGIN,
+        "",
+        f"{provenance(results, results['quick'])} Every number: "
+        f"[{suite_md}]({suite_md}) and the "
+        "`suite.json` beside it. A bold ratio is the median of the ratios of "
+        "alternating pairs of runs, unless it says otherwise.",
+        "",
+    ]
+    for name in README_SECTIONS:
+        lines += [re.sub(r"^## \d+\. ", "#### ", line) for line in parts[name]] + [""]
+    return "\n".join(lines + [README_END])
+
+
+def replace_readme_block(text, block):
+    """``text`` with the part between the README markers replaced by ``block``."""
+    start, end = text.index(README_BEGIN), text.index(README_END) + len(README_END)
+    return text[:start] + block + text[end:]
 
 
 def _named(fields, rows):
@@ -272,6 +322,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="under a minute")
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument(
+        "--readme",
+        metavar="README_MD",
+        help="also rewrite the results part of this README (between its markers)",
+    )
     args = parser.parse_args()
     quick = args.quick
     out = Path(args.out)
@@ -284,11 +339,7 @@ def main():
     )
     results = {
         "quick": quick,
-        "machine": {
-            "machine": platform.machine(),
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-        },
+        **stamp(),
         "import_seconds": import_seconds(),
         "compile": compile_seconds(),
     }
@@ -346,11 +397,17 @@ def main():
         **time_methods(n_steps, 20, 2_000, 1),
         "coupling": time_coupling(quick, repeats=1 if quick else 3),
     }
-    results["gpu"] = gpu_results()
+    results["gpu"] = gpu_results(out)
     text = report(results)
     (out / "suite.md").write_text(text)
     (out / "suite.json").write_text(json.dumps(results, indent=1, default=float))
     plotted = write_plot(results, out / "suite_scaling.png")
+    if args.readme:
+        readme = Path(args.readme)
+        suite_md = os.path.relpath(out / "suite.md", readme.resolve().parent)
+        readme.write_text(
+            replace_readme_block(readme.read_text(), readme_block(results, suite_md))
+        )
     print(text)
     print(
         f"wrote {out / 'suite.md'}, {out / 'suite.json'}"

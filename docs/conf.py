@@ -6,6 +6,7 @@ Build (from the repository root)::
 """
 
 import os
+from pathlib import Path
 
 import sklearn_order
 
@@ -18,6 +19,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax served from the built site, not a CDN: formulas render offline
+    "sphinx-mathjax-offline",
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
@@ -43,14 +46,32 @@ numpydoc_class_members_toctree = False
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn_order {release}"
-html_theme_options = {"navigation_with_keys": False, "show_prev_next": False}
-html_static_path = []
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_prev_next": False,
+    # the examples' pages have no sections to list: their code gets the width
+    "secondary_sidebar_items": {
+        "**": ["page-toc", "sourcelink"],
+        **{
+            f"auto_examples/{example.stem}": []
+            for example in (Path(__file__).parents[1] / "examples").glob("*.py")
+        },
+    },
+}
+# The left "Section Navigation" sidebar lists a section's sub-pages: only the
+# API reference (its generated pages) and the gallery have any, so the other
+# top-level pages go without it (it would be empty).
+html_sidebars = {
+    page.stem: [] for page in Path(__file__).parent.glob("*.rst") if page.stem != "api"
+}
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 
 myst_enable_extensions = ["dollarmath"]
 
-# The examples run at build time (each under ~20 s on two cores). Set
-# SKLEARN_ORDER_DOCS_QUICK=1 to skip nothing but keep the build lean: the
-# gallery always executes, so a broken example fails the build.
+# The examples run at build time (each under ~20 s on two cores), so a broken
+# example fails the build; ``-D plot_gallery=0`` skips running them while
+# working on the pages.
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",

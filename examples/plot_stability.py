@@ -27,12 +27,13 @@ report = coalescence(
     model.set_params(order="backward"), X, y, n_steps=3000, n_inits=3, random_state=0
 )
 
-figure, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 3.8))
+# one panel above the other, sharing the step axis: legible at the page's width
+figure, (left, middle, right) = plt.subplots(3, 1, figsize=(7, 9), sharex=True)
 for path, label in ((forward, "forward"), (backward, "backward")):
     left.semilogy(path.steps, np.maximum(path.step_norms(), 1e-17), label=label, lw=0.8)
     middle.plot(path.steps, path.coef[:, 0], label=label, lw=0.8)
-left.set(xlabel="step k", ylabel="‖θ_k − θ_{k−1}‖", title="Step norm")
-middle.set(xlabel="step k", ylabel="first coefficient", title="A coefficient's path")
+left.set(ylabel=r"$\|\theta_k - \theta_{k-1}\|$", title="Step norm")
+middle.set(ylabel="first coefficient", title="A coefficient's path")
 right.semilogy(report.steps, np.maximum(report.distances, 1e-17))
 right.set(
     xlabel="step k",

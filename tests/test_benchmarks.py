@@ -1,11 +1,15 @@
-"""The benchmark suite runs end to end (quick mode, as a smoke test)."""
+"""The benchmark suite runs end to end (quick mode, as a smoke test), and the
+README's results are those of the committed run."""
 
+import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-SUITE = Path(__file__).parents[1] / "benchmarks" / "run_suite.py"
+ROOT = Path(__file__).parents[1]
+SUITE = ROOT / "benchmarks" / "run_suite.py"
+COMMITTED = ROOT / "docs" / "benchmarks"
 
 
 def test_quick_suite_writes_its_report(tmp_path):
@@ -36,3 +40,29 @@ def test_quick_suite_writes_its_report(tmp_path):
     assert "ours / sklearn" in report and "affine" in report
     assert "replay / coupling" in report
     assert "Sparse CSR" in report and "multinomial / ovr" in report
+
+
+def test_readme_results_are_the_committed_suite_run(monkeypatch):
+    """The README shows the committed run's numbers, as run_suite.py wrote them."""
+    monkeypatch.syspath_prepend(str(SUITE.parent))
+    run_suite = importlib.import_module("run_suite")
+    results = json.loads((COMMITTED / "suite.json").read_text())
+    assert not results["quick"]
+    assert results["command"].endswith("--out docs/benchmarks --readme README.md")
+    # suite.md and suite.json are one run's output
+    provenance = run_suite.provenance(results, results["quick"])
+    assert provenance in (COMMITTED / "suite.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert run_suite.readme_block(results, "docs/benchmarks/suite.md") in readme
+
+
+def test_readme_memory_table_is_the_committed_run():
+    """The README quotes bench_memory.py's committed table row for row."""
+    rows = [
+        line
+        for line in (COMMITTED / "memory.md").read_text().splitlines()
+        if line.startswith("|")
+    ]
+    assert len(rows) == 5
+    readme = (ROOT / "README.md").read_text()
+    assert all(row in readme for row in rows)
