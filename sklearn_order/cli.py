@@ -137,11 +137,19 @@ def load_data(path, data_format, target, task, dropna=False):
             raise CommandError(
                 f"{path}: the target is not numeric; use --task classification"
             ) from None
-    elif np.unique(y).size < 2:
-        raise CommandError(
-            f"{path}: the target has a single class, so there is nothing to "
-            "classify; use --task regression or another --target"
-        )
+    else:
+        classes, counts = np.unique(y, return_counts=True)
+        if classes.size < 2:
+            raise CommandError(
+                f"{path}: the target has a single class, so there is nothing to "
+                "classify; use --task regression or another --target"
+            )
+        if counts.min() < 2:
+            raise CommandError(
+                f"{path}: class {classes[np.argmin(counts)]!r} of the target has a "
+                "single row, too few for a stratified train/test split; drop it, "
+                "or use --task regression for a numeric target"
+            )
     return X, y, task, description
 
 
@@ -210,7 +218,9 @@ def _read_csv(path, target, dropna):
                 f"{path}: the header names column {name!r} more than once "
                 f"(columns {', '.join(where)}); give each column its own name"
             )
-    if not isinstance(frame.index, pd.RangeIndex) or frame.shape[1] != len(names):
+    if not frame.index.equals(pd.RangeIndex(len(frame))) or frame.shape[1] != len(
+        names
+    ):
         raise CommandError(
             f"{path}: some rows hold more cells than the header names "
             f"({len(names)}); give every row one cell per column"
