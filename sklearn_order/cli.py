@@ -16,6 +16,7 @@ With no ``--data`` it runs on scikit-learn's bundled breast-cancer data.
 import argparse
 import json
 import os
+import platform
 import re
 import signal
 import sys
@@ -866,6 +867,18 @@ def _writable_folder(out):
         ) from None
 
 
+def _machine():
+    """The processor model, CPU count and system, for the report."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            names = [line for line in cpuinfo if line.startswith("model name")]
+        model = names[0].split(":", 1)[1].strip() if names else model
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs, {platform.system()}"
+
+
 def run(args):
     """Run the comparison command; return the results."""
     out = Path(args.out)
@@ -875,19 +888,19 @@ def run(args):
     )
     results = compare(X, y, task, args)
     results["data"] = description
-    table = format_table(results)
-    print(
+    results["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    results["machine"] = _machine()
+    report = (
         f"sklearn_order {__version__}: {description}, {task}, "
         f"{results['n_train']} train / {results['n_test']} test rows, "
-        f"{results['n_features']} features"
-    )
-    print(
+        f"{results['n_features']} features\n\n"
         f"constant eta0={args.eta0}, alpha={args.alpha}, batch_size={args.batch_size}, "
-        f"{args.seeds} seeds\n"
+        f"{args.seeds} seeds; run {results['date']} on {results['machine']}\n\n"
+        + format_table(results)
     )
-    print(table)
+    print(report)
     (out / "compare.json").write_text(json.dumps(results, indent=1))
-    (out / "compare.md").write_text(table + "\n")
+    (out / "compare.md").write_text(report + "\n")
     written = [out / "compare.json", out / "compare.md"]
     note = ""
     if write_figure(results, out / "compare.png"):

@@ -60,10 +60,11 @@ def _check_outputs(result, out, seeds=2):
         assert float(cells[3]) == pytest.approx(config["jitter_mean"], rel=1e-2)
         assert len(config["runs"]) == seeds
         assert np.all(np.isfinite(config["objective"]))
-    # compare.md is the printed table with its notes, between the run's
-    # description and the list of files written
-    printed = result.stdout.split("\n\n", 1)[1].rsplit("\n\nwrote ", 1)[0]
+    # compare.md is the printed report (run, table and notes), before the
+    # list of files written
+    printed = result.stdout.rsplit("\n\nwrote ", 1)[0]
     assert (out / "compare.md").read_text().strip() == printed.strip()
+    assert f"run {results['date']} on {results['machine']}" in printed
     assert "doubling test's last evaluated epoch count" in printed
     for row, config in zip(rows, results["configurations"]):
         cells = [cell.strip() for cell in row.strip("|").split("|")]
