@@ -699,6 +699,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{PROG}: error: {message} (see {PROG} compare --help)\n")
 
 
+# Numeric options: flag, type, lower bound, whether the bound is excluded,
+# default (also the example in an error message), help.
+NUMERIC_OPTIONS = [
+    ("--seeds", int, 1, False, 5, "seeds per configuration"),
+    ("--alpha", float, 0, False, 0.01, "L2 strength"),
+    ("--eta0", float, 0, True, 0.05, "constant step size"),
+    ("--batch-size", int, 1, False, 8, "rows per update"),
+    ("--max-iter", int, 1, False, 1000, "maximum epochs"),
+    ("--tol", float, 0, True, 1e-3, "stopping tolerance"),
+]
+
+
 def _number(kind, low, strict, example):
     """An argparse type: a ``kind`` above ``low`` (``strict``) or at least ``low``."""
     bound = f"> {low}" if strict else f">= {low}"
@@ -724,7 +736,7 @@ def _number(kind, low, strict, example):
 
 
 def _fraction(text):
-    value = _number(float, 0, True, "0.25")(text)
+    value = _number(float, 0, True, 0.25)(text)
     if value >= 1:
         raise argparse.ArgumentTypeError(
             f"must be a fraction between 0 and 1, got {text!r}; for example 0.25"
@@ -803,42 +815,13 @@ def build_parser():
         default=DEFAULT_CONFIGS,
         help=f"order:sampling pairs, comma-separated (default: {DEFAULT_CONFIGS})",
     )
-    add(
-        "--seeds",
-        type=_number(int, 1, False, "5"),
-        default=5,
-        help="seeds per configuration (default: 5)",
-    )
-    add(
-        "--alpha",
-        type=_number(float, 0, False, "0.01"),
-        default=0.01,
-        help="L2 strength (default: 0.01)",
-    )
-    add(
-        "--eta0",
-        type=_number(float, 0, True, "0.05"),
-        default=0.05,
-        help="constant step size (default: 0.05)",
-    )
-    add(
-        "--batch-size",
-        type=_number(int, 1, False, "8"),
-        default=8,
-        help="rows per update (default: 8)",
-    )
-    add(
-        "--max-iter",
-        type=_number(int, 1, False, "1000"),
-        default=1000,
-        help="maximum epochs (default: 1000)",
-    )
-    add(
-        "--tol",
-        type=_number(float, 0, True, "1e-3"),
-        default=1e-3,
-        help="stopping tolerance (default: 1e-3)",
-    )
+    for flag, kind, low, strict, default, text in NUMERIC_OPTIONS:
+        add(
+            flag,
+            type=_number(kind, low, strict, default),
+            default=default,
+            help=f"{text} (default: {default})",
+        )
     add(
         "--test-size",
         type=_fraction,

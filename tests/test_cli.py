@@ -139,6 +139,11 @@ def _main(args, cwd, monkeypatch, capsys):
     return code, captured.out, captured.err
 
 
+def _csv_case(text, message, target="y"):
+    """A bad-input case: a CSV file d.csv with ``text``, and the message."""
+    return ["--data", "d.csv", "--target", target], {"d.csv": text}, message
+
+
 BLANK_TARGET = "a,b,price\n1,2,3.5\n2,3,\n3,4,5.25\n4,5,1.5\n"
 HUGE_INDEX = f"1 1:0.5 3:1\n0 2:1 {2**40}:1\n"
 WIDE_INDEX = "1 1:0.5 3:1\n0 2:1 300000000:1\n"
@@ -150,55 +155,48 @@ WIDE_INDEX = "1 1:0.5 3:1\n0 2:1 300000000:1\n"
         (["--data", "missing.csv"], {}, "--data missing.csv: no such file"),
         (["--data", "folder"], {"folder/x.csv": "x,y\n1,2\n"}, "is a folder"),
         (["--data", "bad.svm"], {"bad.svm": "this is not\nsvmlight\n"}, "cannot read"),
-        (
-            ["--data", "d.csv", "--target", "nope"],
-            {"d.csv": "x,y\n1,2\n3,4\n"},
+        _csv_case(
+            "x,y\n1,2\n3,4\n",
             "no column 'nope' for --target",
+            target="nope",
         ),
         (["--data", "d.csv"], {"d.csv": "x,y\n1,2\n"}, "needs --target"),
         (["--data", "e.csv", "--target", "y"], {"e.csv": "x,y\n"}, "holds no rows"),
         (["--data", "e.csv", "--target", "y"], {"e.csv": ""}, "e.csv is empty"),
-        (
-            ["--data", "d.csv", "--target", "y"],
-            {"d.csv": "x,y\nfoo,1\nbar,0\n"},
+        _csv_case(
+            "x,y\nfoo,1\nbar,0\n",
             "column 'x' is not numeric (data row 1 holds 'foo')",
         ),
         # a blank target cell: refused, not read as class labels
-        (
-            ["--data", "d.csv", "--target", "price"],
-            {"d.csv": BLANK_TARGET},
+        _csv_case(
+            BLANK_TARGET,
             "1 missing cells (blank or NaN) in 1 rows, the first in column "
             "'price' of data row 2; fill them, or pass --dropna",
+            target="price",
         ),
-        (
-            ["--data", "d.csv", "--target", "y"],
-            {"d.csv": "age,y\n30,1\n,0\n41,1\n,0\n"},
+        _csv_case(
+            "age,y\n30,1\n,0\n41,1\n,0\n",
             "2 missing cells (blank or NaN) in 2 rows, the first in column 'age' "
             "of data row 2",
         ),
-        (
-            ["--data", "d.csv", "--target", "y"],
-            {"d.csv": "age,y\n30,1\nNaN,0\n41,1\n"},
+        _csv_case(
+            "age,y\n30,1\nNaN,0\n41,1\n",
             "1 missing cells (blank or NaN) in 1 rows, the first in column 'age'",
         ),
-        (
-            ["--data", "d.csv", "--target", "y"],
-            {"d.csv": "age,y\n30,1\ninf,0\n41,1\n"},
+        _csv_case(
+            "age,y\n30,1\ninf,0\n41,1\n",
             "column 'age' holds an infinite value in data row 2",
         ),
-        (
-            ["--data", "d.csv", "--target", "y"],
-            {"d.csv": "y,x,x\n1,2,3\n0,3,4\n"},
+        _csv_case(
+            "y,x,x\n1,2,3\n0,3,4\n",
             "names column 'x' more than once (columns 2, 3)",
         ),
-        (
-            ["--data", "d.csv", "--target", "y"],
-            {"d.csv": "y,,x\n1,2,3\n0,3,4\n"},
+        _csv_case(
+            "y,,x\n1,2,3\n0,3,4\n",
             "column 2 of the header has no name",
         ),
-        (
-            ["--data", "d.csv", "--target", "y"],
-            {"d.csv": "x,y\n1,2,3\n4,5,6\n"},
+        _csv_case(
+            "x,y\n1,2,3\n4,5,6\n",
             "some rows hold more cells than the header names (2)",
         ),
         (
@@ -283,20 +281,27 @@ def test_read_only_out_folder_is_refused_before_the_run(tmp_path, monkeypatch, c
     assert time.perf_counter() - start < 5
 
 
+def _compare_csv(lines, target, args, cwd, monkeypatch, capsys, encoding="utf-8"):
+    """Write ``lines`` to d.csv, run a short comparison: (results, stdout)."""
+    (cwd / "d.csv").write_text("\n".join(lines) + "\n", encoding=encoding)
+    code, out, err = _main(
+        ["--data", "d.csv", "--target", target, *args, "--out", "o", *FAST],
+        cwd,
+        monkeypatch,
+        capsys,
+    )
+    assert code == 0, err
+    return json.loads((cwd / "o" / "compare.json").read_text()), out
+
+
 def test_missing_values_can_be_dropped(tmp_path, monkeypatch, capsys):
     X, y = make_regression(n_samples=60, n_features=2, noise=1.0, random_state=0)
     lines = ["a,b,price"] + [f"{a},{b},{t}" for (a, b), t in zip(X, y)]
     lines[5] = "," + lines[5].split(",", 1)[1]  # a blank feature
     lines[9] = lines[9].rsplit(",", 1)[0] + ",NaN"  # NaN target
-    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
-    code, out, err = _main(
-        ["--data", "d.csv", "--target", "price", "--dropna", "--out", "o", *FAST],
-        tmp_path,
-        monkeypatch,
-        capsys,
+    results, out = _compare_csv(
+        lines, "price", ["--dropna"], tmp_path, monkeypatch, capsys
     )
-    assert code == 0, err
-    results = json.loads((tmp_path / "o" / "compare.json").read_text())
     assert results["task"] == "regression"
     assert results["n_train"] + results["n_test"] == 58
     assert "(2 rows with missing cells dropped)" in out
@@ -308,15 +313,9 @@ def test_byte_order_mark_and_label_target(tmp_path, monkeypatch, capsys):
     )
     names = np.array(["cat", "dog"])[y]
     lines = ["kind,a,b,c"] + [f"{n},{a},{b},{c}" for n, (a, b, c) in zip(names, X)]
-    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
-    code, out, err = _main(
-        ["--data", "d.csv", "--target", "kind", "--out", "o", *FAST],
-        tmp_path,
-        monkeypatch,
-        capsys,
+    results, _ = _compare_csv(
+        lines, "kind", [], tmp_path, monkeypatch, capsys, encoding="utf-8-sig"
     )
-    assert code == 0, err
-    results = json.loads((tmp_path / "o" / "compare.json").read_text())
     assert results["task"] == "classification"
     assert results["n_features"] == 3
 
