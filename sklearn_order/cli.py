@@ -59,7 +59,7 @@ SAMPLING_HELP = {
 }
 METHOD_HELP = {
     "forward": "ordinary SGD: the newest update applied last",
-    "backward": "the newest update applied first; its iterates converge to a point",
+    "backward": "the newest update applied first: converges to a point",
     "forward+average": "forward SGD reporting the running mean of its iterates",
 }
 
@@ -762,7 +762,7 @@ data:
   be distinct. The task is inferred from the target unless --task is given.
 
 output (in --out):
-  compare.md    the table printed, with what each column means
+  compare.md    the report printed: the run, the table, what each column means
   compare.json  every number, per seed
   compare.png   objective per epoch and step norm per step (needs matplotlib)
 """
@@ -781,10 +781,10 @@ def build_parser():
         "compare",
         help="fit each order × sampling over several seeds and compare",
         description=(
-            "Fit each order:sampling configuration over several seeds on a "
-            "standardized train/test split and print a table of test score, "
-            "training objective, final jitter, spread across seeds, epochs, maps "
-            "applied and fit time; write compare.md, compare.json and compare.png "
+            "Fit each order:sampling configuration over several seeds on a\n"
+            "standardized train/test split and print a table of test score,\n"
+            "training objective, final jitter, spread across seeds, epochs, maps\n"
+            "applied and fit time; write compare.md, compare.json and compare.png\n"
             "into --out. With no --data: scikit-learn's breast-cancer data."
         ),
         epilog=EPILOG,
@@ -813,7 +813,9 @@ def build_parser():
     add(
         "--configs",
         default=DEFAULT_CONFIGS,
-        help=f"order:sampling pairs, comma-separated (default: {DEFAULT_CONFIGS})",
+        help="order:sampling pairs, comma-separated (default: "
+        + DEFAULT_CONFIGS.replace(",", ", ")
+        + ")",
     )
     for flag, kind, low, strict, default, text in NUMERIC_OPTIONS:
         add(

@@ -320,6 +320,24 @@ def test_byte_order_mark_and_label_target(tmp_path, monkeypatch, capsys):
     assert results["n_features"] == 3
 
 
+def test_divergence_is_one_line_naming_the_step_flag(tmp_path, monkeypatch, capsys):
+    X, y = make_regression(n_samples=80, n_features=3, noise=1.0, random_state=0)
+    lines = ["a,b,c,t"] + [",".join(map(str, [*row, t])) for row, t in zip(X, y)]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    code, out, err = _main(
+        ["--data", "d.csv", "--target", "t", "--eta0", "50", *FAST],
+        tmp_path,
+        monkeypatch,
+        capsys,
+    )
+    assert code == 1
+    assert out == ""
+    assert err.strip().splitlines() == [
+        "sklearn-order: error: SGD diverged with --eta0 50.0: lower --eta0 "
+        "(or raise --alpha)"
+    ]
+
+
 def test_help_lists_the_choices_in_plain_text(monkeypatch, capsys, tmp_path):
     code, out, _ = _main(["compare", "--help"], tmp_path, monkeypatch, capsys)
     assert code == 0
