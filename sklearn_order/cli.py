@@ -4,19 +4,24 @@
 fits each chosen order × sampling scheme over several seeds on a
 standardized train/test split and reports, per configuration: the test score
 (mean ± std over seeds), the training objective, the jitter of the final
-iterates (mean ``‖θ_k − θ_{k−1}‖`` over the last epoch), the spread of the
-solutions across seeds, the epochs to converge and the fit time. It prints a
-table and writes ``compare.json`` (every number) and ``compare.png``
-(training objective per epoch and step norm per step, one line per
-configuration) into ``--out``.
+iterates, the spread of the solutions across seeds, the epochs, the update
+maps applied and the fit time. It prints a table, with what each column
+means beneath it, and writes ``compare.md`` (that text), ``compare.json``
+(every number) and ``compare.png`` (training objective per epoch and step
+norm per step, one line per configuration) into ``--out``.
 
 With no ``--data`` it runs on scikit-learn's bundled breast-cancer data.
 """
 
 import argparse
-import csv
 import json
+import os
+import platform
+import re
+import signal
 import sys
+import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -26,17 +31,38 @@ from scipy import sparse
 
 from . import __version__
 from ._cache import compile_notices
+from ._problem import DivergenceError
 from .diagnostics import training_objective, trajectory
 from .estimators import BackwardSGDClassifier, BackwardSGDRegressor
-from .orders import ORDERS
+from .orders import ORDERS, doubling_schedule
 from .sampling import SAMPLINGS, n_batches
 
 PROG = "sklearn-order"
 DEFAULT_CONFIGS = "forward:reshuffle,backward:reshuffle,forward+average:reshuffle"
-# Bound the O(K²) backward replays of the figures: at most this many epochs
-# in the objective curve, and the step norm at this many sampled steps.
-MAX_CURVE_EPOCHS = 100
-TRACE_POINTS = 400
+METHODS = (*ORDERS, "forward+average")
+# The jitter is the mean step norm over the last JITTER_MAPS maps of a run:
+# backward's iterates there cost one reversed pass each, whatever the data size.
+JITTER_MAPS = 8
+# Log-spaced points of each figure curve (one replayed chain each for backward).
+CURVE_POINTS = 24
+# Epochs of the warm-up fits, which compile or load every kernel before timing.
+WARM_UP_EPOCHS = 2
+# Widest data accepted: the runs and their curves hold many float64 vectors
+# of this width.
+MAX_FEATURES = 2**20
+SAMPLING_HELP = {
+    "cyclic": "the rows in data order, every epoch",
+    "reshuffle": "a new seeded permutation every epoch",
+    "once": "one seeded permutation, reused every epoch",
+    "flipflop": "a permutation, then its reverse, alternately",
+    "with_replacement": "rows drawn independently (i.i.d. batches)",
+    "grab": "online gradient balancing (herding) of the row order",
+}
+METHOD_HELP = {
+    "forward": "ordinary SGD: the newest update applied last",
+    "backward": "the newest update applied first: converges to a point",
+    "forward+average": "forward SGD reporting the running mean of its iterates",
+}
 
 
 class CommandError(Exception):
@@ -46,7 +72,7 @@ class CommandError(Exception):
 # -- data -------------------------------------------------------------------------
 
 
-def load_data(path, data_format, target, task):
+def load_data(path, data_format, target, task, dropna=False):
     """Load the data set; infer the task when not given.
 
     Parameters
@@ -54,16 +80,26 @@ def load_data(path, data_format, target, task):
     path : str or None
         LIBSVM/svmlight or CSV file; None for the bundled default.
     data_format : {"auto", "svmlight", "csv"}
+        The file's format; ``"auto"``: CSV for a ``.csv`` name, else LIBSVM.
     target : str or None
         The CSV column holding the target.
     task : {"classification", "regression"} or None
+        None: inferred from the target.
+    dropna : bool, default=False
+        Drop the CSV rows with missing cells instead of refusing the file.
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
     y : ndarray of shape (n_samples,)
     task : str
     description : str
+        The data set, and the rows dropped if any.
+
+    Raises
+    ------
+    CommandError
+        For a file that cannot be used, with what to do about it.
     """
     if path is None:
         from sklearn.datasets import load_breast_cancer
@@ -76,12 +112,19 @@ def load_data(path, data_format, target, task):
             "breast cancer (bundled with scikit-learn)",
         )
     path = Path(path)
+    if path.is_dir():
+        raise CommandError(
+            f"--data {path}: is a folder; give a LIBSVM/svmlight or CSV file"
+        )
     if not path.is_file():
-        raise CommandError(f"no such file: {path}")
+        raise CommandError(f"--data {path}: no such file; check the path")
     if data_format == "auto":
         data_format = "csv" if path.suffix.lower() == ".csv" else "svmlight"
+    description = str(path)
     if data_format == "csv":
-        X, y = _read_csv(path, target)
+        X, y, dropped = _read_csv(path, target, dropna)
+        if dropped:
+            description += f" ({dropped} rows with missing cells dropped)"
     else:
         X, y = _read_svmlight(path)
     if X.shape[0] == 0:
@@ -94,11 +137,22 @@ def load_data(path, data_format, target, task):
             y = y.astype(np.float64)
         except ValueError:
             raise CommandError(
-                "the target is not numeric: use --task classification"
+                f"{path}: the target is not numeric; use --task classification"
             ) from None
-    elif np.unique(y).size < 2:
-        raise CommandError("the target has a single class: nothing to classify")
-    return X, y, task, str(path)
+    else:
+        classes, counts = np.unique(y, return_counts=True)
+        if classes.size < 2:
+            raise CommandError(
+                f"{path}: the target has a single class, so there is nothing to "
+                "classify; use --task regression or another --target"
+            )
+        if counts.min() < 2:
+            raise CommandError(
+                f"{path}: class {classes[np.argmin(counts)]!r} of the target has a "
+                "single row, too few for a stratified train/test split; drop it, "
+                "or use --task regression for a numeric target"
+            )
+    return X, y, task, description
 
 
 def _read_svmlight(path):
@@ -106,43 +160,125 @@ def _read_svmlight(path):
 
     try:
         X, y = load_svmlight_file(str(path))
+    except OverflowError:
+        X = None  # a feature index beyond 64 bits: located below
     except (ValueError, UnicodeDecodeError, RuntimeError) as error:
         raise CommandError(f"cannot read {path} as LIBSVM/svmlight: {error}") from None
+    if X is None or X.shape[1] > MAX_FEATURES:
+        index, line = _widest_feature(path)
+        raise CommandError(
+            f"{path}: line {line} holds feature index {index}, which makes more "
+            f"than {MAX_FEATURES:,} feature columns (the most supported); "
+            "renumber the features from 1 (or 0) without gaps"
+        )
     return X, y  # CSR: the estimators train on sparse rows directly
 
 
-def _read_csv(path, target):
+def _widest_feature(path):
+    """The first feature index of a LIBSVM file beyond MAX_FEATURES, and its line."""
+    pattern = re.compile(rb"(\d+):")
+    with open(path, "rb") as handle:
+        for line_number, line in enumerate(handle, 1):
+            for match in pattern.finditer(line.split(b"#", 1)[0]):
+                if int(match.group(1)) >= MAX_FEATURES:
+                    return int(match.group(1)), line_number
+    raise AssertionError("no feature index beyond MAX_FEATURES")  # pragma: no cover
+
+
+def _read_csv(path, target, dropna):
+    """The features, the target and the count of rows dropped, from a CSV file."""
+    import pandas as pd
+
     if target is None:
-        raise CommandError("a CSV file needs --target COLUMN (the column to predict)")
-    try:
-        with open(path, newline="") as handle:
-            rows = list(csv.reader(handle))
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise CommandError(f"cannot read {path} as CSV: {error}") from None
-    if not rows:
-        raise CommandError(f"{path} is empty")
-    header, body = rows[0], [row for row in rows[1:] if row]
-    if target not in header:
         raise CommandError(
-            f"no column {target!r} in {path}; columns: {', '.join(header)}"
+            f"{path}: a CSV file needs --target COLUMN (the column to predict)"
         )
-    if any(len(row) != len(header) for row in body):
-        raise CommandError(f"cannot read {path} as CSV: rows of different lengths")
-    column = header.index(target)
-    y = np.array([row[column] for row in body])
-    features = [name for name in header if name != target]
-    X = np.empty((len(body), len(features)))
-    for j, name in enumerate(features):
-        source = header.index(name)
-        try:
-            X[:, j] = [float(row[source]) for row in body]
-        except ValueError:
-            raise CommandError(f"column {name!r} of {path} is not numeric") from None
     try:
-        y = y.astype(np.float64)
-    except ValueError:
-        pass  # class labels
-    return X, y
+        header = pd.read_csv(
+            path,
+            header=None,
+            nrows=1,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",  # a byte-order mark is not part of a name
+        ).iloc[0]
+        frame = pd.read_csv(path, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise CommandError(f"{path} is empty") from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+        reason = " ".join(str(error).split())
+        raise CommandError(f"cannot read {path} as CSV: {reason}") from None
+    names = [str(name).strip() for name in header]
+    for position, name in enumerate(names, 1):
+        if not name:
+            raise CommandError(
+                f"{path}: column {position} of the header has no name; name it"
+            )
+        if names.count(name) > 1:
+            where = [str(i) for i, other in enumerate(names, 1) if other == name]
+            raise CommandError(
+                f"{path}: the header names column {name!r} more than once "
+                f"(columns {', '.join(where)}); give each column its own name"
+            )
+    if not frame.index.equals(pd.RangeIndex(len(frame))) or frame.shape[1] != len(
+        names
+    ):
+        raise CommandError(
+            f"{path}: some rows hold more cells than the header names "
+            f"({len(names)}); give every row one cell per column"
+        )
+    frame.columns = names
+    if target not in names:
+        raise CommandError(
+            f"{path}: no column {target!r} for --target; columns: {', '.join(names)}"
+        )
+    for name in names:
+        frame[name] = _numeric_or_labels(frame[name], name, path, name == target)
+    missing = frame.isna().to_numpy()
+    dropped = 0
+    if missing.any():
+        if not dropna:
+            row, column = np.argwhere(missing)[0]
+            raise CommandError(
+                f"{path} has {int(missing.sum())} missing cells (blank or NaN) in "
+                f"{int(missing.any(axis=1).sum())} rows, the first in column "
+                f"{names[column]!r} of data row {row + 1}; fill them, or pass "
+                "--dropna to drop those rows"
+            )
+        dropped = int(missing.any(axis=1).sum())
+        frame = frame[~missing.any(axis=1)]
+    y = frame[target].to_numpy()
+    X = frame.drop(columns=target).to_numpy(dtype=np.float64)
+    infinite = np.argwhere(np.isinf(X))
+    if infinite.size:
+        row, column = infinite[0]
+        features = [name for name in names if name != target]
+        raise CommandError(
+            f"{path}: column {features[column]!r} holds an infinite value in data "
+            f"row {row + 1}; give finite numbers"
+        )
+    return X, y, dropped
+
+
+def _numeric_or_labels(column, name, path, is_target):
+    """A CSV column as numbers (NaN where missing), or a target's class labels."""
+    import pandas as pd
+
+    if column.dtype.kind in "fiub":
+        return column.astype(np.float64)
+    numbers = pd.to_numeric(column, errors="coerce")
+    numeric_or_blank = column.isna() | numbers.notna()
+    if numeric_or_blank.all():
+        return numbers.astype(np.float64)
+    if is_target:
+        if column.isna().any():
+            return column  # missing labels: reported with the other gaps
+        return column.astype(str)
+    row = int(np.flatnonzero(~numeric_or_blank.to_numpy())[0])
+    raise CommandError(
+        f"{path}: column {name!r} is not numeric (data row {row + 1} holds "
+        f"{column.iloc[row]!r}); give numbers only, or drop the column"
+    )
 
 
 def _infer_task(y):
@@ -162,18 +298,18 @@ def parse_configs(text):
     A method is an order, or ``forward+average`` (forward SGD reporting the
     running mean of its iterates).
     """
-    methods = [*ORDERS, "forward+average"]
     configs = []
     for item in text.split(","):
         method, _, sampling = item.strip().partition(":")
         sampling = sampling or "reshuffle"
-        if method not in methods:
+        if method not in METHODS:
             raise CommandError(
-                f"unknown order {method!r}; choose from {', '.join(methods)}"
+                f"--configs: unknown order {method!r}; choose from {', '.join(METHODS)}"
             )
         if sampling not in SAMPLINGS:
             raise CommandError(
-                f"unknown sampling {sampling!r}; choose from {', '.join(SAMPLINGS)}"
+                f"--configs: unknown sampling {sampling!r}; choose from "
+                f"{', '.join(SAMPLINGS)}"
             )
         configs.append((method, sampling))
     return configs
@@ -236,6 +372,10 @@ class Progress:
 def compare(X, y, task, args):
     """Run every configuration over every seed; return all the numbers.
 
+    Every kernel the fits use is compiled (or loaded from the cache) by a
+    short warm-up fit of each configuration before any fit is timed, so the
+    fit times compare the configurations, whatever their listing order.
+
     Returns
     -------
     dict
@@ -251,44 +391,35 @@ def compare(X, y, task, args):
     # centring would fill sparse rows in: sparse data is only scaled
     scaler = StandardScaler(with_mean=not sparse.issparse(X)).fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    data = (X_train, y_train, X_test, y_test)
     maps_per_epoch = n_batches(X_train.shape[0], args.batch_size)
     configs = parse_configs(args.configs)
-    progress = Progress(len(configs) * (args.seeds + 1), args.quiet)
+    progress = Progress(len(configs) * (args.seeds + 2), args.quiet)
+    start = time.perf_counter()
+    for method, sampling in configs:
+        progress.step(f"{method}/{sampling} warm-up")
+        _warm_up(task, method, sampling, args, X_train, y_train)
+    warm_up_seconds = time.perf_counter() - start
     runs = {}
-    for order, sampling in configs:
-        runs[order, sampling] = []
+    for method, sampling in configs:
+        runs[method, sampling] = []
         for seed in range(args.seeds):
-            progress.step(f"{order}/{sampling} seed {seed}")
-            runs[order, sampling].append(
-                _one_run(
-                    task,
-                    order,
-                    sampling,
-                    seed,
-                    args,
-                    X_train,
-                    y_train,
-                    X_test,
-                    y_test,
-                    maps_per_epoch,
-                )
+            progress.step(f"{method}/{sampling} seed {seed}")
+            runs[method, sampling].append(
+                _one_run(task, method, sampling, seed, args, data, maps_per_epoch)
             )
-    # the curves of every configuration cover the same epochs
-    epochs = min(max(r["n_iter"] for rs in runs.values() for r in rs), MAX_CURVE_EPOCHS)
     results = []
-    for (order, sampling), config_runs in runs.items():
-        progress.step(f"{order}/{sampling} curves")
+    for (method, sampling), config_runs in runs.items():
+        progress.step(f"{method}/{sampling} curves")
+        # up to the configuration's longest run: backward's curves cost a
+        # bounded multiple of its own fits, whatever the other configurations
+        epochs = max(run["n_iter"] for run in config_runs)
         results.append(
             _summarize(
-                order,
+                method,
                 sampling,
                 config_runs,
-                X_train,
-                y_train,
-                task,
-                args,
-                maps_per_epoch,
-                epochs,
+                _curves(task, method, sampling, args, data, maps_per_epoch, epochs),
             )
         )
     progress.close()
@@ -299,6 +430,9 @@ def compare(X, y, task, args):
         "n_test": int(X_test.shape[0]),
         "n_features": int(X.shape[1]),
         "maps_per_epoch": int(maps_per_epoch),
+        "jitter_maps": JITTER_MAPS,
+        "warm_up_seconds": warm_up_seconds,
+        "run_seconds": time.perf_counter() - start,
         "parameters": {
             "alpha": args.alpha,
             "eta0": args.eta0,
@@ -312,10 +446,49 @@ def compare(X, y, task, args):
     }
 
 
-def _one_run(
-    task, order, sampling, seed, args, X_train, y_train, X_test, y_test, maps_per_epoch
-):
-    model = _estimator(task, order, sampling, seed, args)
+def _warm_up(task, method, sampling, args, X_train, y_train):
+    """Compile or load every kernel a configuration's fits use (untimed)."""
+    model = _estimator(task, method, sampling, 0, args, max_iter=WARM_UP_EPOCHS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X_train, y_train)
+
+
+def maps_applied(method, n_iter, maps_per_epoch, n_outputs, tol, max_iter):
+    """The update maps one fit computed: the work behind its result.
+
+    Forward SGD applies ``n_iter`` epochs of maps once. Backward's doubling
+    test recomputes its iterate from the start at 1, 2, 4, … epochs (with a
+    tolerance), up to ``n_iter``, the last count it evaluated.
+
+    Parameters
+    ----------
+    method : str
+        An order, or ``"forward+average"``.
+    n_iter : int
+        The fit's ``n_iter_``.
+    maps_per_epoch : int
+        Minibatches per epoch.
+    n_outputs : int
+        Binary problems fitted (one-vs-rest classes; 1 for regression).
+    tol : float or None
+        The stopping tolerance (None: backward evaluates ``max_iter`` alone).
+    max_iter : int
+        The most epochs.
+
+    Returns
+    -------
+    int
+    """
+    epochs = n_iter
+    if method == "backward" and tol is not None:
+        epochs = sum(count for count in doubling_schedule(max_iter) if count <= n_iter)
+    return int(epochs * maps_per_epoch * n_outputs)
+
+
+def _one_run(task, method, sampling, seed, args, data, maps_per_epoch):
+    X_train, y_train, X_test, y_test = data
+    model = _estimator(task, method, sampling, seed, args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         start = time.perf_counter()
@@ -324,71 +497,107 @@ def _one_run(
     converged = not any(
         "Maximum number of iterations" in str(w.message) for w in caught
     )
-    # jitter: the mean step norm over the last epoch of the returned run
+    start = time.perf_counter()
+    n_maps = model.n_iter_ * maps_per_epoch
+    last = min(JITTER_MAPS, n_maps)
+    # the run's last iterates: those of a fit of its epochs without tolerance
     fixed = _estimator(
-        task, order, sampling, seed, args, tol=None, max_iter=model.n_iter_
+        task, method, sampling, seed, args, tol=None, max_iter=model.n_iter_
     )
-    last_epoch = trajectory(
-        fixed,
-        X_train,
-        y_train,
-        every=1,
-        n_steps=model.n_iter_ * maps_per_epoch,
-        start=(model.n_iter_ - 1) * maps_per_epoch,
+    ending = trajectory(
+        fixed, X_train, y_train, every=1, n_steps=n_maps, start=n_maps - last
     )
     return {
         "seed": seed,
         "test_score": float(model.score(X_test, y_test)),
         "training_objective": float(training_objective(model, X_train, y_train)),
         "n_iter": int(model.n_iter_),
+        "maps_applied": maps_applied(
+            method,
+            model.n_iter_,
+            maps_per_epoch,
+            np.atleast_2d(model.coef_).shape[0],
+            args.tol,
+            args.max_iter,
+        ),
         "converged": converged,
         "fit_seconds": fit_time,
-        "jitter": float(last_epoch.step_norms().mean()),
+        "jitter": float(ending.step_norms().mean()),
+        "jitter_seconds": time.perf_counter() - start,
         "theta": _theta(model).tolist(),
     }
 
 
-def _summarize(
-    order, sampling, runs, X_train, y_train, task, args, maps_per_epoch, epochs
-):
-    thetas = np.array([run["theta"] for run in runs])
-    scores = np.array([run["test_score"] for run in runs])
-    # curves from seed 0: the objective of the iterate after each epoch, and
-    # the step norm ‖θ_k − θ_{k−1}‖ at up to TRACE_POINTS steps k
-    fixed = _estimator(task, order, sampling, 0, args, tol=None, max_iter=epochs)
-    per_epoch = trajectory(fixed, X_train, y_train, every=maps_per_epoch)
-    objective = training_objective(
-        fixed, X_train, y_train, coef=per_epoch.coef, intercept=per_epoch.intercept
+def _log_points(last, n_points):
+    """About ``n_points`` distinct integers from 1 to ``last``, log-spaced."""
+    return np.unique(np.geomspace(1, last, n_points).round().astype(np.int64))
+
+
+def _curves(task, method, sampling, args, data, maps_per_epoch, epochs):
+    """Seed 0's objective per epoch and step norm per step, at log-spaced points.
+
+    Each backward iterate is its own reversed pass, so the curves record
+    ``CURVE_POINTS`` epochs and ``CURVE_POINTS`` steps ``k`` (with ``k − 1``)
+    up to ``epochs``: a bounded number of passes, whatever the run's length.
+    """
+    X_train, y_train = data[:2]
+    start = time.perf_counter()
+    fixed = _estimator(task, method, sampling, 0, args, tol=None, max_iter=epochs)
+    at_epochs = _log_points(epochs, CURVE_POINTS) * maps_per_epoch
+    at_steps = _log_points(epochs * maps_per_epoch, CURVE_POINTS)
+    wanted = np.union1d(np.union1d(at_steps - 1, at_steps), at_epochs)
+    # coupled chains record only the wanted iterates (the affine path would
+    # keep every one up to the last in memory)
+    path = trajectory(
+        fixed, X_train, y_train, steps=wanted[wanted >= 1], method="coupling"
     )
-    total = epochs * maps_per_epoch
-    sampled = np.unique(np.linspace(1, total, min(TRACE_POINTS, total)).astype(int))
-    pairs = np.unique(np.concatenate([sampled - 1, sampled]))
-    trace = trajectory(fixed, X_train, y_train, steps=pairs[pairs >= 1])
-    thetas_at = dict(zip(trace.steps.tolist(), trace.thetas()))
-    theta0 = np.zeros(trace.thetas().shape[1])
+    thetas = np.vstack(
+        [np.append(path.initial_coef, path.initial_intercept), path.thetas()]
+    )
+    row = {step: r for r, step in enumerate([0, *path.steps.tolist()])}
+    is_epoch = np.isin(path.steps, at_epochs)
+    objective = training_objective(
+        fixed,
+        X_train,
+        y_train,
+        coef=path.coef[is_epoch],
+        intercept=path.intercept[is_epoch],
+    )
     step_norms = [
-        float(np.linalg.norm(thetas_at[k] - thetas_at.get(k - 1, theta0)))
-        for k in sampled.tolist()
+        float(np.linalg.norm(thetas[row[k]] - thetas[row[k - 1]])) for k in at_steps
     ]
     return {
-        "order": order,
+        "objective_epochs": (at_epochs // maps_per_epoch).tolist(),
+        "objective": [float(v) for v in np.atleast_1d(objective)],
+        "step_norm_steps": at_steps.tolist(),
+        "step_norms": step_norms,
+        "curve_seconds": time.perf_counter() - start,
+    }
+
+
+def _summarize(method, sampling, runs, curves):
+    thetas = np.array([run["theta"] for run in runs])
+    scores = np.array([run["test_score"] for run in runs])
+
+    def mean(key):
+        return float(np.mean([run[key] for run in runs]))
+
+    return {
+        "order": method,
         "sampling": sampling,
-        "label": f"{order}/{sampling}",
+        "label": f"{method}/{sampling}",
         "test_score_mean": float(scores.mean()),
         "test_score_std": float(scores.std()),
-        "training_objective_mean": float(
-            np.mean([r["training_objective"] for r in runs])
-        ),
-        "jitter_mean": float(np.mean([r["jitter"] for r in runs])),
+        "training_objective_mean": mean("training_objective"),
+        "jitter_mean": mean("jitter"),
         "spread_across_seeds": float(
             np.linalg.norm(thetas - thetas.mean(axis=0), axis=1).mean()
         ),
-        "epochs_mean": float(np.mean([r["n_iter"] for r in runs])),
+        "epochs_mean": mean("n_iter"),
+        "maps_applied_mean": mean("maps_applied"),
         "all_converged": all(r["converged"] for r in runs),
-        "fit_seconds_mean": float(np.mean([r["fit_seconds"] for r in runs])),
-        "objective_per_epoch": [float(v) for v in objective],
-        "step_norm_steps": sampled.tolist(),
-        "step_norms": step_norms,
+        "fit_seconds_mean": mean("fit_seconds"),
+        **curves,
         "runs": runs,
     }
 
@@ -397,12 +606,12 @@ def _summarize(
 
 
 def format_table(results):
-    """The comparison as a Markdown table."""
+    """The comparison as a Markdown table, with what its columns mean beneath it."""
     metric = "accuracy" if results["task"] == "classification" else "R²"
     lines = [
         f"| configuration | test {metric} | training objective | final jitter "
-        "| spread across seeds | epochs | fit time (s) |",
-        "|---|---|---|---|---|---|---|",
+        "| spread across seeds | epochs | maps applied | fit time (s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for c in results["configurations"]:
         epochs = f"{c['epochs_mean']:.0f}" + ("" if c["all_converged"] else " (max)")
@@ -410,9 +619,31 @@ def format_table(results):
             f"| {c['label']} | {c['test_score_mean']:.4f} ± {c['test_score_std']:.4f} "
             f"| {c['training_objective_mean']:.5g} | {c['jitter_mean']:.2e} "
             f"| {c['spread_across_seeds']:.2e} | {epochs} "
-            f"| {c['fit_seconds_mean']:.3f} |"
+            f"| {c['maps_applied_mean']:,.0f} | {c['fit_seconds_mean']:.3f} |"
         )
-    return "\n".join(lines)
+    m, last = results["maps_per_epoch"], results["jitter_maps"]
+    notes = [
+        "Means over seeds. "
+        f"**final jitter**: mean ‖θ_k − θ_(k−1)‖ over the last {last} "
+        "maps of each run. **spread across seeds**: mean distance of the seeds' "
+        "solutions to their mean.",
+        "**epochs**: forward (and forward+average) stops when the training "
+        "objective no longer improves by tol; backward's count is the doubling "
+        "test's last evaluated epoch count (its iterate is recomputed from the "
+        "start at 1, 2, 4, … epochs until two successive ones agree to tol). "
+        "(max): max_iter reached without converging.",
+        f"**maps applied**: the update maps a fit computed (an epoch is {m:,} maps, "
+        "per one-vs-rest class): forward applies its epochs once; backward "
+        "applies every evaluated count, 1 + 2 + 4 + … + epochs. **fit time**: "
+        "seconds per fit, timed after a warm-up fit of every configuration "
+        "compiled or loaded its kernels.",
+    ]
+    return "\n".join(lines) + "\n\n" + "\n\n".join(notes)
+
+
+# Line style, marker and width per configuration: every curve stays visible
+# where several coincide.
+STYLES = [("-", "o", 3.2), ("--", "s", 2.0), (":", "^", 1.6), ("-.", "D", 1.2)]
 
 
 def write_figure(results, path):
@@ -424,34 +655,128 @@ def write_figure(results, path):
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for c in results["configurations"]:
-        objective = np.array(c["objective_per_epoch"])
-        left.plot(np.arange(1, len(objective) + 1), objective, label=c["label"])
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6))
+    for i, c in enumerate(results["configurations"]):
+        line, marker, width = STYLES[i % len(STYLES)]
+        style = dict(
+            ls=line, marker=marker, lw=width, ms=4, markevery=4, label=c["label"]
+        )
+        left.semilogx(c["objective_epochs"], c["objective"], **style)
         norms = np.maximum(np.array(c["step_norms"]), 1e-17)  # log scale: no zeros
-        right.semilogy(c["step_norm_steps"], norms, label=c["label"], lw=0.8)
+        right.loglog(c["step_norm_steps"], norms, **style)
+        # the table's number: seed 0's jitter where its fit stopped
+        seed0 = c["runs"][0]
+        right.plot(
+            seed0["n_iter"] * results["maps_per_epoch"],
+            seed0["jitter"],
+            marker="*",
+            ms=13,
+            color=right.lines[-1].get_color(),
+            mec="black",
+            ls="none",
+        )
     left.set(
         xlabel="epoch",
         ylabel="training objective",
-        title="Training objective of the iterate after each epoch",
+        title="Objective of the iterate after each epoch (seed 0)",
     )
     right.set(
         xlabel="step k (maps applied)",
-        ylabel="‖θ_k − θ_{k−1}‖",
-        title="Step norm per step (seed 0)",
+        ylabel=r"$\|\theta_k - \theta_{k-1}\|$",
+        title="Step norm per step (seed 0); ★ its final jitter",
     )
     for axis in (left, right):
         axis.grid(alpha=0.3)
-        axis.legend()
-    figure.tight_layout()
+    handles, labels = left.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    figure.tight_layout(rect=(0, 0.07, 1, 1))  # the legend below the panels
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return True
 
 
+# -- the command line -------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit code 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{PROG}: error: {message} (see {PROG} compare --help)\n")
+
+
+# Numeric options: flag, type, lower bound, whether the bound is excluded,
+# default (also the example in an error message), help.
+NUMERIC_OPTIONS = [
+    ("--seeds", int, 1, False, 5, "seeds per configuration"),
+    ("--alpha", float, 0, False, 0.01, "L2 strength"),
+    ("--eta0", float, 0, True, 0.05, "constant step size"),
+    ("--batch-size", int, 1, False, 8, "rows per update"),
+    ("--max-iter", int, 1, False, 1000, "maximum epochs"),
+    ("--tol", float, 0, True, 1e-3, "stopping tolerance"),
+]
+
+
+def _number(kind, low, strict, example):
+    """An argparse type: a ``kind`` above ``low`` (``strict``) or at least ``low``."""
+    bound = f"> {low}" if strict else f">= {low}"
+    noun = "an integer" if kind is int else "a number"
+
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if (
+            value is None
+            or not np.isfinite(value)
+            or (value <= low if strict else value < low)
+        ):
+            raise argparse.ArgumentTypeError(
+                f"must be {noun} {bound}, got {text!r}; for example {example}"
+            )
+        return value
+
+    convert.__name__ = noun
+    return convert
+
+
+def _fraction(text):
+    value = _number(float, 0, True, 0.25)(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction between 0 and 1, got {text!r}; for example 0.25"
+        )
+    return value
+
+
+def _help_list(entries):
+    return "\n".join(f"  {name:<17} {text}" for name, text in entries.items())
+
+
+EPILOG = f"""\
+orders (the part before ':' in --configs):
+{_help_list(METHOD_HELP)}
+
+sampling schemes (the part after ':'):
+{_help_list(SAMPLING_HELP)}
+
+data:
+  A CSV file needs a header row and --target; every other column is a numeric
+  feature. Missing values (blank or NaN cells) are refused with their count and
+  the first one's place, unless --dropna drops those rows. Column names must
+  be distinct. The task is inferred from the target unless --task is given.
+
+output (in --out):
+  compare.md    the report printed: the run, the table, what each column means
+  compare.json  every number, per seed
+  compare.png   objective per epoch and step norm per step (needs matplotlib)
+"""
+
+
 def build_parser():
     """The argument parser of the command line."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG, description="Compare SGD iteration orders on a data set."
     )
     parser.add_argument(
@@ -461,7 +786,15 @@ def build_parser():
     compare_parser = commands.add_parser(
         "compare",
         help="fit each order × sampling over several seeds and compare",
-        description=__doc__.split("\n\n")[1],
+        description=(
+            "Fit each order:sampling configuration over several seeds on a\n"
+            "standardized train/test split and print a table of test score,\n"
+            "training objective, final jitter, spread across seeds, epochs, maps\n"
+            "applied and fit time; write compare.md, compare.json and compare.png\n"
+            "into --out. With no --data: scikit-learn's breast-cancer data."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = compare_parser.add_argument
     add("--data", help="LIBSVM/svmlight or CSV file (default: bundled breast cancer)")
@@ -470,9 +803,14 @@ def build_parser():
         dest="data_format",
         choices=["auto", "svmlight", "csv"],
         default="auto",
-        help="file format (default: from the extension)",
+        help="file format (default: CSV for a .csv name, else LIBSVM)",
     )
     add("--target", help="the CSV column to predict")
+    add(
+        "--dropna",
+        action="store_true",
+        help="drop CSV rows with missing cells (default: refuse the file)",
+    )
     add(
         "--task",
         choices=["classification", "regression"],
@@ -481,15 +819,23 @@ def build_parser():
     add(
         "--configs",
         default=DEFAULT_CONFIGS,
-        help=f"order:sampling pairs, comma-separated (default: {DEFAULT_CONFIGS})",
+        help="order:sampling pairs, comma-separated (default: "
+        + DEFAULT_CONFIGS.replace(",", ", ")
+        + ")",
     )
-    add("--seeds", type=int, default=5, help="seeds per configuration (default: 5)")
-    add("--alpha", type=float, default=0.01, help="L2 strength (default: 0.01)")
-    add("--eta0", type=float, default=0.05, help="constant step size (default: 0.05)")
-    add("--batch-size", type=int, default=8, help="rows per update (default: 8)")
-    add("--max-iter", type=int, default=1000, help="maximum epochs (default: 1000)")
-    add("--tol", type=float, default=1e-3, help="stopping tolerance (default: 1e-3)")
-    add("--test-size", type=float, default=0.25, help="test fraction (default: 0.25)")
+    for flag, kind, low, strict, default, text in NUMERIC_OPTIONS:
+        add(
+            flag,
+            type=_number(kind, low, strict, default),
+            default=default,
+            help=f"{text} (default: {default})",
+        )
+    add(
+        "--test-size",
+        type=_fraction,
+        default=0.25,
+        help="test fraction (default: 0.25)",
+    )
     add(
         "--out",
         default="sklearn_order_compare",
@@ -508,38 +854,56 @@ def _no_notice(message):
     """Print nothing (no progress shown)."""
 
 
-def run(args):
-    """Run the comparison command; return the results."""
-    if args.seeds < 1:
-        raise CommandError("--seeds must be at least 1")
-    if not 0 < args.test_size < 1:
-        raise CommandError("--test-size must be between 0 and 1")
-    X, y, task, description = load_data(
-        args.data, args.data_format, args.target, args.task
-    )
-    out = Path(args.out)
+def _writable_folder(out):
+    """Create ``out`` if needed and check that files can be written in it."""
     try:
         out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out):
+            pass
     except OSError as error:
-        raise CommandError(f"cannot create the output folder {out}: {error}") from None
+        reason = error.strerror or str(error)
+        raise CommandError(
+            f"--out {out}: cannot write there ({reason}); choose another folder"
+        ) from None
+
+
+def _machine():
+    """The processor model, CPU count and system, for the report."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            names = [line for line in cpuinfo if line.startswith("model name")]
+        model = names[0].split(":", 1)[1].strip() if names else model
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs, {platform.system()}"
+
+
+def run(args):
+    """Run the comparison command; return the results."""
+    out = Path(args.out)
+    _writable_folder(out)  # before the run, not after it
+    X, y, task, description = load_data(
+        args.data, args.data_format, args.target, args.task, args.dropna
+    )
     # a first run compiles the kernels: say so in the progress output
     shown = _progress_shown(args.quiet)
     with compile_notices(_print_notice if shown else _no_notice):
         results = compare(X, y, task, args)
     results["data"] = description
-    table = format_table(results)
-    print(
+    results["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    results["machine"] = _machine()
+    report = (
         f"sklearn_order {__version__}: {description}, {task}, "
         f"{results['n_train']} train / {results['n_test']} test rows, "
-        f"{results['n_features']} features"
-    )
-    print(
+        f"{results['n_features']} features\n\n"
         f"constant eta0={args.eta0}, alpha={args.alpha}, batch_size={args.batch_size}, "
-        f"{args.seeds} seeds\n"
+        f"{args.seeds} seeds; run {results['date']} on {results['machine']}\n\n"
+        + format_table(results)
     )
-    print(table)
+    print(report)
     (out / "compare.json").write_text(json.dumps(results, indent=1))
-    (out / "compare.md").write_text(table + "\n")
+    (out / "compare.md").write_text(report + "\n")
     written = [out / "compare.json", out / "compare.md"]
     note = ""
     if write_figure(results, out / "compare.png"):
@@ -548,6 +912,46 @@ def run(args):
         note = " (the figure needs matplotlib: pip install 'sklearn_order[plot]')"
     print(f"\nwrote {', '.join(map(str, written))}{note}")
     return results
+
+
+class _PromptInterrupt:
+    """Within it, Ctrl-C ends the process at once with a one-line message.
+
+    Python runs signal handlers in the main thread between bytecodes, so a
+    compiled kernel call would delay Ctrl-C until it returns. Here the
+    signal's wake-up byte goes down a pipe to a watcher thread, which runs
+    while the kernels (compiled without the GIL) compute, prints the message
+    and exits with status 130. Only in the main thread; a no-op elsewhere.
+    """
+
+    def __enter__(self):
+        self.active = threading.current_thread() is threading.main_thread()
+        if self.active:
+            read, self.write = os.pipe()
+            os.set_blocking(self.write, False)
+            self.previous_fd = signal.set_wakeup_fd(self.write)
+            self.previous_handler = signal.signal(signal.SIGINT, _ignore_signal)
+            threading.Thread(target=_watch, args=(read,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.active:
+            signal.signal(signal.SIGINT, self.previous_handler)
+            signal.set_wakeup_fd(self.previous_fd)
+            os.close(self.write)  # ends the watcher
+
+
+def _ignore_signal(signum, frame):
+    """The main thread's SIGINT handler: the watcher thread does the work."""
+
+
+def _watch(read):
+    """Exit with status 130 when SIGINT's byte arrives on ``read``; stop at EOF."""
+    while data := os.read(read, 64):
+        if signal.SIGINT in data:
+            os.write(sys.stderr.fileno(), f"{PROG}: interrupted\n".encode())
+            os._exit(130)
+    os.close(read)
 
 
 def main(argv=None):
@@ -562,14 +966,22 @@ def main(argv=None):
         arguments.insert(0, "compare")  # the default command
     args = parser.parse_args(arguments)
     try:
-        run(args)
+        with _PromptInterrupt():
+            run(args)
     except CommandError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
-    except ValueError as error:  # the estimators' clear errors (e.g. divergence)
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+    except DivergenceError:
+        print(
+            f"{PROG}: error: SGD diverged with --eta0 {args.eta0}: lower --eta0 "
+            "(or raise --alpha)",
+            file=sys.stderr,
+        )
         return 1
-    except KeyboardInterrupt:
+    except ValueError as error:  # the estimators' other clear errors
+        print(f"{PROG}: error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # before or after the prompt handling above
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     return 0

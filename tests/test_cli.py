@@ -1,9 +1,13 @@
 """The command-line main job, end to end, as a user runs it."""
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +15,19 @@ from sklearn.datasets import dump_svmlight_file, make_classification, make_regre
 
 from sklearn_order import _cache, cli
 from sklearn_order._cache import COMPILE_NOTICE, announce_compile
+from sklearn_order.orders import doubling_schedule
+from sklearn_order.sampling import SAMPLINGS
 
 FAST = ["--seeds", "2", "--max-iter", "16", "--quiet"]
+
+
+# the subprocesses import the sklearn_order under test, installed or not
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(
+        [str(Path(cli.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
+    ),
+}
 
 
 def _run(args, cwd):
@@ -21,6 +36,7 @@ def _run(args, cwd):
         capture_output=True,
         text=True,
         cwd=cwd,
+        env=ENV,
         timeout=300,
     )
 
@@ -44,10 +60,18 @@ def _check_outputs(result, out, seeds=2):
         assert std == pytest.approx(config["test_score_std"], abs=5e-5)
         assert float(cells[3]) == pytest.approx(config["jitter_mean"], rel=1e-2)
         assert len(config["runs"]) == seeds
-        assert np.all(np.isfinite(config["objective_per_epoch"]))
-    assert (out / "compare.md").read_text().strip() == "\n".join(
-        result.stdout.split("\n\n")[1].splitlines()
-    ).strip()
+        assert np.all(np.isfinite(config["objective"]))
+    # compare.md is the printed report (run, table and notes), before the
+    # list of files written
+    printed = result.stdout.rsplit("\n\nwrote ", 1)[0]
+    assert (out / "compare.md").read_text().strip() == printed.strip()
+    assert f"run {results['date']} on {results['machine']}" in printed
+    assert "doubling test's last evaluated epoch count" in printed
+    for row, config in zip(rows, results["configurations"]):
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert float(cells[6].replace(",", "")) == pytest.approx(
+            config["maps_applied_mean"], abs=0.5
+        )
     return results
 
 
@@ -105,48 +129,308 @@ def test_default_run_needs_no_arguments(tmp_path):
     assert "breast cancer" in result.stdout
 
 
+def _main(args, cwd, monkeypatch, capsys):
+    """Run the command line in this process: (exit code, stdout, stderr)."""
+    monkeypatch.chdir(cwd)
+    try:
+        code = cli.main(args)
+    except SystemExit as stop:  # argparse's usage errors and --help
+        code = stop.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _csv_case(text, message, target="y"):
+    """A bad-input case: a CSV file d.csv with ``text``, and the message."""
+    return ["--data", "d.csv", "--target", target], {"d.csv": text}, message
+
+
+BLANK_TARGET = "a,b,price\n1,2,3.5\n2,3,\n3,4,5.25\n4,5,1.5\n"
+HUGE_INDEX = f"1 1:0.5 3:1\n0 2:1 {2**40}:1\n"
+WIDE_INDEX = "1 1:0.5 3:1\n0 2:1 300000000:1\n"
+
+
 @pytest.mark.parametrize(
     "args, files, message",
     [
-        (["--data", "missing.csv"], {}, "no such file: missing.csv"),
+        (["--data", "missing.csv"], {}, "--data missing.csv: no such file"),
+        (["--data", "folder"], {"folder/x.csv": "x,y\n1,2\n"}, "is a folder"),
         (["--data", "bad.svm"], {"bad.svm": "this is not\nsvmlight\n"}, "cannot read"),
-        (
-            ["--data", "d.csv", "--target", "nope"],
-            {"d.csv": "x,y\n1,2\n3,4\n"},
-            "no column 'nope'",
+        _csv_case(
+            "x,y\n1,2\n3,4\n",
+            "no column 'nope' for --target",
+            target="nope",
         ),
         (["--data", "d.csv"], {"d.csv": "x,y\n1,2\n"}, "needs --target"),
-        (
-            ["--data", "empty.csv", "--target", "y"],
-            {"empty.csv": "x,y\n"},
-            "holds no rows",
+        (["--data", "e.csv", "--target", "y"], {"e.csv": "x,y\n"}, "holds no rows"),
+        (["--data", "e.csv", "--target", "y"], {"e.csv": ""}, "e.csv is empty"),
+        _csv_case(
+            "x,y\nfoo,1\nbar,0\n",
+            "column 'x' is not numeric (data row 1 holds 'foo')",
+        ),
+        # a blank target cell: refused, not read as class labels
+        _csv_case(
+            BLANK_TARGET,
+            "1 missing cells (blank or NaN) in 1 rows, the first in column "
+            "'price' of data row 2; fill them, or pass --dropna",
+            target="price",
+        ),
+        _csv_case(
+            "age,y\n30,1\n,0\n41,1\n,0\n",
+            "2 missing cells (blank or NaN) in 2 rows, the first in column 'age' "
+            "of data row 2",
+        ),
+        _csv_case(
+            "age,y\n30,1\nNaN,0\n41,1\n",
+            "1 missing cells (blank or NaN) in 1 rows, the first in column 'age'",
+        ),
+        _csv_case(
+            "age,y\n30,1\ninf,0\n41,1\n",
+            "column 'age' holds an infinite value in data row 2",
+        ),
+        _csv_case(
+            "y,x,x\n1,2,3\n0,3,4\n",
+            "names column 'x' more than once (columns 2, 3)",
+        ),
+        _csv_case(
+            "y,,x\n1,2,3\n0,3,4\n",
+            "column 2 of the header has no name",
+        ),
+        _csv_case(
+            "x,y\n1,2,3\n4,5,6\n",
+            "some rows hold more cells than the header names (2)",
         ),
         (
-            ["--data", "d.csv", "--target", "y"],
-            {"d.csv": "x,y\nfoo,1\nbar,0\n"},
-            "column 'x'",
+            ["--data", "huge.svm"],
+            {"huge.svm": HUGE_INDEX},
+            f"line 2 holds feature index {2**40}, which makes more than",
         ),
+        (
+            ["--data", "wide.svm"],
+            {"wide.svm": WIDE_INDEX},
+            "line 2 holds feature index 300000000, which makes more than",
+        ),
+        (
+            ["--data", "d.csv", "--target", "y", "--task", "classification"],
+            {"d.csv": "x,y\n1,a\n2,a\n3,b\n"},
+            "class 'b' of the target has a single row",
+        ),
+        (["--batch-size", "0"], {}, "argument --batch-size: must be an integer >= 1"),
+        (["--eta0", "-0.1"], {}, "argument --eta0: must be a number > 0, got '-0.1'"),
+        (["--eta0", "0"], {}, "argument --eta0: must be a number > 0, got '0'"),
+        (["--eta0", "fast"], {}, "argument --eta0: must be a number > 0, got 'fast'"),
+        (["--alpha", "-1"], {}, "argument --alpha: must be a number >= 0"),
+        (["--tol", "0"], {}, "argument --tol: must be a number > 0"),
+        (["--max-iter", "0"], {}, "argument --max-iter: must be an integer >= 1"),
+        (["--seeds", "0"], {}, "argument --seeds: must be an integer >= 1"),
+        (["--test-size", "1.5"], {}, "argument --test-size: must be a fraction"),
         (["--configs", "sideways:reshuffle"], {}, "unknown order 'sideways'"),
-        (["--seeds", "0"], {}, "--seeds must be at least 1"),
+        (["--configs", "forward:sideways"], {}, "unknown sampling 'sideways'"),
+        (["--out", "taken"], {"taken": "a file"}, "--out taken: cannot write there"),
     ],
 )
-def test_bad_input_is_one_clear_line_and_a_non_zero_exit(
-    tmp_path, args, files, message
+def test_bad_input_is_one_clear_line_and_exit_code_2(
+    tmp_path, monkeypatch, capsys, args, files, message
 ):
     for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    result = _run(["compare", *args, "--quiet"], tmp_path)
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert message in result.stderr
+    code, out, err = _main(["compare", *args, "--quiet"], tmp_path, monkeypatch, capsys)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("sklearn-order: error: ")
+    assert message in lines[0]
+
+
+def test_bad_input_from_the_shell_is_one_line_without_traceback(tmp_path):
+    result = _run(["compare", "--batch-size", "0"], tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "sklearn-order: error: argument --batch-size: must be an integer >= 1, "
+        "got '0'; for example 8 (see sklearn-order compare --help)"
+    ]
+
+
+def _unwritable_folder(tmp_path):
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):  # root writes anyway: take a folder it cannot
+        folder = Path("/sys")
+        try:
+            (folder / "sklearn_order_probe").touch()
+        except OSError:
+            return folder
+        pytest.skip("no folder here is read-only to this user")
+    return folder
+
+
+def test_read_only_out_folder_is_refused_before_the_run(tmp_path, monkeypatch, capsys):
+    folder = _unwritable_folder(tmp_path)
+    start = time.perf_counter()
+    code, out, err = _main(
+        ["compare", "--out", str(folder), "--quiet"], tmp_path, monkeypatch, capsys
+    )
+    assert code == 2
+    assert out == ""  # refused before any fit
+    assert err.strip().splitlines() == [
+        f"sklearn-order: error: --out {folder}: cannot write there "
+        "(Permission denied); choose another folder"
+    ]
+    assert time.perf_counter() - start < 5
+
+
+def _compare_csv(lines, target, args, cwd, monkeypatch, capsys, encoding="utf-8"):
+    """Write ``lines`` to d.csv, run a short comparison: (results, stdout)."""
+    (cwd / "d.csv").write_text("\n".join(lines) + "\n", encoding=encoding)
+    code, out, err = _main(
+        ["--data", "d.csv", "--target", target, *args, "--out", "o", *FAST],
+        cwd,
+        monkeypatch,
+        capsys,
+    )
+    assert code == 0, err
+    return json.loads((cwd / "o" / "compare.json").read_text()), out
+
+
+def test_missing_values_can_be_dropped(tmp_path, monkeypatch, capsys):
+    X, y = make_regression(n_samples=60, n_features=2, noise=1.0, random_state=0)
+    lines = ["a,b,price"] + [f"{a},{b},{t}" for (a, b), t in zip(X, y)]
+    lines[5] = "," + lines[5].split(",", 1)[1]  # a blank feature
+    lines[9] = lines[9].rsplit(",", 1)[0] + ",NaN"  # NaN target
+    results, out = _compare_csv(
+        lines, "price", ["--dropna"], tmp_path, monkeypatch, capsys
+    )
+    assert results["task"] == "regression"
+    assert results["n_train"] + results["n_test"] == 58
+    assert "(2 rows with missing cells dropped)" in out
+
+
+def test_byte_order_mark_and_label_target(tmp_path, monkeypatch, capsys):
+    X, y = make_classification(
+        n_samples=80, n_features=3, n_informative=2, n_redundant=0, random_state=0
+    )
+    names = np.array(["cat", "dog"])[y]
+    lines = ["kind,a,b,c"] + [f"{n},{a},{b},{c}" for n, (a, b, c) in zip(names, X)]
+    results, _ = _compare_csv(
+        lines, "kind", [], tmp_path, monkeypatch, capsys, encoding="utf-8-sig"
+    )
+    assert results["task"] == "classification"
+    assert results["n_features"] == 3
+
+
+def test_divergence_is_one_line_naming_the_step_flag(tmp_path, monkeypatch, capsys):
+    X, y = make_regression(n_samples=80, n_features=3, noise=1.0, random_state=0)
+    lines = ["a,b,c,t"] + [",".join(map(str, [*row, t])) for row, t in zip(X, y)]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    code, out, err = _main(
+        ["--data", "d.csv", "--target", "t", "--eta0", "50", *FAST],
+        tmp_path,
+        monkeypatch,
+        capsys,
+    )
+    assert code == 1
+    assert out == ""
+    assert err.strip().splitlines() == [
+        "sklearn-order: error: SGD diverged with --eta0 50.0: lower --eta0 "
+        "(or raise --alpha)"
+    ]
+
+
+def test_help_lists_the_choices_in_plain_text(monkeypatch, capsys, tmp_path):
+    code, out, _ = _main(["compare", "--help"], tmp_path, monkeypatch, capsys)
+    assert code == 0
+    assert "`" not in out
+    for name in [*SAMPLINGS, "forward+average", "backward", "compare.md", "--dropna"]:
+        assert name in out
+    assert "Missing values (blank or NaN cells) are refused" in out
+
+
+def test_fit_times_compare_configurations_not_listing_order(tmp_path):
+    # forward listed first used to pay the kernels' compilation or loading;
+    # backward applies ~70 times its maps here, so it must take longer
+    result = _run(
+        [
+            "--configs",
+            "forward:reshuffle,backward:reshuffle",
+            "--seeds",
+            "3",
+            "--out",
+            "out",
+            "--quiet",
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    results = json.loads((tmp_path / "out" / "compare.json").read_text())
+    forward, backward = results["configurations"]
+    assert forward["fit_seconds_mean"] < backward["fit_seconds_mean"]
+    m = results["maps_per_epoch"]
+    for run in forward["runs"]:
+        assert run["maps_applied"] == run["n_iter"] * m
+    for run in backward["runs"]:  # converged at a doubled count: 1 + 2 + … + n
+        assert run["n_iter"] in doubling_schedule(1000)
+        assert run["maps_applied"] == (2 * run["n_iter"] - 1) * m
+
+
+def _large_csv(path, n_samples):
+    X, y = make_classification(
+        n_samples=n_samples, n_features=10, n_informative=6, random_state=0
+    )
+    data = np.column_stack([X, y])
+    header = ",".join([*(f"x{j}" for j in range(10)), "label"])
+    np.savetxt(path, data, fmt="%.6g", delimiter=",", header=header, comments="")
+
+
+def test_large_file_costs_a_bounded_multiple_of_its_fits(tmp_path):
+    # the jitter and the curves once replayed every backward iterate: O(K²)
+    # maps, hundreds of times the fits on a file like this one
+    _large_csv(tmp_path / "large.csv", 60_000)
+    result = _run(
+        ["--data", "large.csv", "--target", "label", "--seeds", "2", "--out", "out"],
+        tmp_path,
+    )
+    results = _check_outputs(result, tmp_path / "out")
+    runs = [run for c in results["configurations"] for run in c["runs"]]
+    fits = sum(run["fit_seconds"] for run in runs)
+    diagnostics = results["run_seconds"] - results["warm_up_seconds"] - fits
+    assert diagnostics < 15 * fits
+
+
+@pytest.mark.parametrize("delay", [0.5, 4.0])
+def test_ctrl_c_stops_the_run_within_a_second(tmp_path, delay):
+    _large_csv(tmp_path / "large.csv", 60_000)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sklearn_order", "compare", "--data", "large.csv"]
+        + ["--target", "label", "--out", "out", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=ENV,
+    )
+    while not (tmp_path / "out").is_dir():  # made once the command starts
+        assert process.poll() is None
+        time.sleep(0.02)
+    time.sleep(delay)
+    assert process.poll() is None, "the run ended before the interruption"
+    process.send_signal(signal.SIGINT)
+    start = time.perf_counter()
+    _, err = process.communicate(timeout=30)
+    assert time.perf_counter() - start < 1.0
+    assert process.returncode == 130
+    assert err.strip().splitlines() == ["sklearn-order: interrupted"]
 
 
 def test_console_script_is_installed():
     script = shutil.which("sklearn-order")
     if script is None:
         pytest.skip("the package was not installed with its console script")
-    result = subprocess.run([script, "--version"], capture_output=True, text=True)
+    result = subprocess.run(
+        [script, "--version"], capture_output=True, text=True, env=ENV
+    )
     assert result.returncode == 0
     assert result.stdout.startswith("sklearn-order ")
 
