@@ -1,0 +1,295 @@
+"""Tables and figures of the docs' benchopt section, from committed results.
+
+``python benchmarks/benchopt/report.py`` reads the parquet files that
+``benchopt run ... --output docs/benchmarks/benchopt/<name>.parquet`` wrote
+(``large.parquet`` and ``small.parquet`` by default) and writes, next to
+them, ``<name>.md`` (tables) and ``<name>_<problem>.png`` (relative
+suboptimality against time, one figure per data set and objective).
+
+Relative suboptimality is benchopt's ``(f − f*) / (f(0) − f*)``, with ``f*``
+the lowest objective any solver reached on that problem. A solver reaches a
+level at the first iteration count whose objective is within it; its time is
+that run's time (benchopt re-runs each solver from zero for each count),
+or the longest time of a run with fewer iterations where that is longer
+(timing noise).
+"""
+
+import argparse
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RESULTS = Path(__file__).parents[2] / "docs" / "benchmarks" / "benchopt"
+LEVELS = (1e-1, 1e-2, 1e-3)
+#: (our solver, scikit-learn's) pairs timed at equal epoch counts.
+PAIRS = (
+    (
+        "sklearn-order[average=False,order=forward,sampling=reshuffle]",
+        "sklearn-sgd[average=False]",
+    ),
+    (
+        "sklearn-order[average=False,order=backward,sampling=reshuffle]",
+        "sklearn-sgd[average=False]",
+    ),
+    (
+        "sklearn-order[average=True,order=forward,sampling=reshuffle]",
+        "sklearn-sgd[average=True]",
+    ),
+)
+
+
+def with_relative_suboptimality(df):
+    """``df`` with a ``problem`` label and a ``relative`` suboptimality column.
+
+    Parameters
+    ----------
+    df : DataFrame
+        benchopt's results (``dataset_name``, ``objective_name``,
+        ``p_obj_*``, ``solver_name``, ``stop_val``, ``time``,
+        ``objective_value``).
+
+    Returns
+    -------
+    DataFrame
+    """
+    df = df.copy()
+    dataset = df["dataset_name"].str.replace(
+        r",?(noise|random_state|nnz_per_row|zipf_exponent)=[^,\]]*", "", regex=True
+    )
+    df["problem"] = (
+        df["p_obj_model"] + " · " + dataset.str.replace("[]", "", regex=False)
+    )
+    groups = df.groupby("problem")["objective_value"]
+    best = groups.transform("min")
+    start = (
+        df["objective_value"]
+        .where(df["stop_val"] == 0)
+        .groupby(df["problem"])
+        .transform("max")
+    )
+    df["relative"] = (df["objective_value"] - best) / (start - best)
+    return df
+
+
+def time_to_levels(df):
+    """Per problem and solver: iterations run, best level, time to each of ``LEVELS``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        As returned by :func:`with_relative_suboptimality`.
+
+    Returns
+    -------
+    DataFrame
+        ``None`` where a solver never reached a level within its budget.
+    """
+    rows = []
+    for (problem, solver), curve in df.groupby(["problem", "solver_name"], sort=False):
+        curve = curve.groupby("stop_val").agg(
+            time=("time", "median"), relative=("relative", "median")
+        )
+        # more iterations cannot take less time: a shorter time is noise
+        curve["time"] = curve["time"].cummax()
+        row = dict(
+            problem=problem,
+            solver=solver,
+            iterations=int(curve.index.max()),
+            best=float(curve["relative"].min()),
+        )
+        for level in LEVELS:
+            reached = curve[curve["relative"] <= level]
+            row[f"{level:g}"] = float(reached["time"].iloc[0]) if len(reached) else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def equal_epoch_ratios(df):
+    """Our solvers' time over scikit-learn SGD's at the same epoch counts.
+
+    Parameters
+    ----------
+    df : DataFrame
+        As returned by :func:`with_relative_suboptimality`.
+
+    Returns
+    -------
+    DataFrame
+        Per problem and pair: the epoch counts both ran (≥ 1), the median,
+        lowest and highest time ratio over them, and the largest difference
+        of relative suboptimality at equal epochs (how far apart the two
+        objective trajectories are).
+    """
+    rows = []
+    for problem, runs in df.groupby("problem", sort=False):
+        for ours, theirs in PAIRS:
+            a = (
+                runs[runs["solver_name"] == ours]
+                .groupby("stop_val")[["time", "relative"]]
+                .median()
+            )
+            b = (
+                runs[runs["solver_name"] == theirs]
+                .groupby("stop_val")[["time", "relative"]]
+                .median()
+            )
+            epochs = sorted(set(a.index) & set(b.index) - {0})
+            if not epochs:
+                continue
+            ratio = a.loc[epochs, "time"] / b.loc[epochs, "time"]
+            gap = (a.loc[epochs, "relative"] - b.loc[epochs, "relative"]).abs()
+            rows.append(
+                dict(
+                    problem=problem,
+                    ours=ours,
+                    sklearn=theirs,
+                    epochs=f"{epochs[0]}–{epochs[-1]} ({len(epochs)})",
+                    median=float(ratio.median()),
+                    low=float(ratio.min()),
+                    high=float(ratio.max()),
+                    trajectory_gap=float(gap.max()),
+                )
+            )
+    return pd.DataFrame(rows)
+
+
+def _seconds(value):
+    return "never" if value is None or np.isnan(value) else f"{value:.3g} s"
+
+
+def markdown(df, levels, ratios, source):
+    """The report: machine, date, time-to-level and equal-epoch tables.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The results (machine and date columns are read from it).
+    levels, ratios : DataFrame
+        From :func:`time_to_levels` and :func:`equal_epoch_ratios`.
+    source : str
+        The results file's name.
+
+    Returns
+    -------
+    str
+    """
+    first = df.iloc[0]
+    lines = [
+        f"Results file `{source}`, run on {str(first['run_date'])[:16]} UTC; "
+        f"{first['system-cpus']} CPUs ({first['platform']} "
+        f"{first['platform-architecture']}), "
+        f"{first['system-ram (GB)']} GB RAM, shared with other jobs: compare times "
+        "within one problem. One repetition per point.",
+        "",
+    ]
+    for problem, table in levels.groupby("problem", sort=False):
+        lines += [
+            f"**{problem}**",
+            "",
+            "| solver | iterations run | lowest relative suboptimality | "
+            + " | ".join(f"time to {level:g}" for level in LEVELS)
+            + " |",
+            "|---|---:|---:|" + "---:|" * len(LEVELS),
+        ]
+        for row in table.to_dict("records"):
+            times = " | ".join(_seconds(row[f"{level:g}"]) for level in LEVELS)
+            best = f"{row['best']:.2g}"
+            lines.append(
+                f"| {row['solver']} | {row['iterations']} | {best} | {times} |"
+            )
+        lines.append("")
+    if len(ratios):
+        lines += [
+            "**Equal epoch counts: our time / scikit-learn SGD's time**",
+            "",
+            "| problem | ours | scikit-learn | epochs compared | median ratio | range "
+            "| largest trajectory gap |",
+            "|---|---|---|---|---:|---:|---:|",
+        ]
+        for row in ratios.itertuples(index=False):
+            lines.append(
+                f"| {row.problem} | {row.ours} | {row.sklearn} | {row.epochs} | "
+                f"{row.median:.2f} | {row.low:.2f}–{row.high:.2f} | "
+                f"{row.trajectory_gap:.2g} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(df, problem, path):
+    """Relative suboptimality against time, one line per solver (log-log).
+
+    Parameters
+    ----------
+    df : DataFrame
+        As returned by :func:`with_relative_suboptimality`.
+    problem : str
+    path : Path
+        Where the PNG goes.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    runs = df[(df["problem"] == problem) & (df["stop_val"] > 0)]
+    for solver, curve in runs.groupby("solver_name", sort=False):
+        curve = curve.groupby("stop_val")[["time", "relative"]].median()
+        style = "-" if solver.startswith("sklearn-order") else "--"
+        ax.loglog(
+            curve["time"],
+            np.maximum(curve["relative"], 1e-12),
+            style,
+            marker=".",
+            label=solver,
+        )
+    for level in LEVELS:
+        ax.axhline(level, color="grey", lw=0.5)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("relative suboptimality")
+    ax.set_title(problem)
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def report(path):
+    """Write ``<name>.md`` and the figures for one results file.
+
+    Parameters
+    ----------
+    path : Path
+        A benchopt parquet file.
+
+    Returns
+    -------
+    str
+        The markdown written.
+    """
+    df = with_relative_suboptimality(pd.read_parquet(path))
+    text = markdown(df, time_to_levels(df), equal_epoch_ratios(df), path.name)
+    path.with_suffix(".md").write_text(text)
+    for problem in df["problem"].unique():
+        slug = re.sub(r"[^a-z0-9]+", "_", problem.lower()).strip("_")
+        plot(df, problem, path.with_name(f"{path.stem}_{slug}.png"))
+    return text
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "results",
+        nargs="*",
+        type=Path,
+        default=[RESULTS / "large.parquet", RESULTS / "small.parquet"],
+    )
+    for path in parser.parse_args(argv).results:
+        print(report(path))
+
+
+if __name__ == "__main__":
+    main()
