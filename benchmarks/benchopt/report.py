@@ -73,13 +73,34 @@ def with_relative_suboptimality(df):
     return df
 
 
-def time_to_levels(df):
-    """Per problem and solver: iterations run, best level, time to each of ``LEVELS``.
+def solver_curves(df):
+    """Each solver's curve on each problem: median time and level per iteration count.
 
     Parameters
     ----------
     df : DataFrame
         As returned by :func:`with_relative_suboptimality`.
+
+    Returns
+    -------
+    dict
+        ``(problem, solver)`` to a DataFrame indexed by ``stop_val`` with
+        columns ``time`` and ``relative`` (medians over repetitions), in the
+        order of the results file.
+    """
+    return {
+        key: runs.groupby("stop_val")[["time", "relative"]].median()
+        for key, runs in df.groupby(["problem", "solver_name"], sort=False)
+    }
+
+
+def time_to_levels(curves):
+    """Per problem and solver: iterations run, best level, time to each of ``LEVELS``.
+
+    Parameters
+    ----------
+    curves : dict
+        From :func:`solver_curves`.
 
     Returns
     -------
@@ -87,12 +108,9 @@ def time_to_levels(df):
         ``None`` where a solver never reached a level within its budget.
     """
     rows = []
-    for (problem, solver), curve in df.groupby(["problem", "solver_name"], sort=False):
-        curve = curve.groupby("stop_val").agg(
-            time=("time", "median"), relative=("relative", "median")
-        )
+    for (problem, solver), curve in curves.items():
         # more iterations cannot take less time: a shorter time is noise
-        curve["time"] = curve["time"].cummax()
+        time = curve["time"].cummax()
         row = dict(
             problem=problem,
             solver=solver,
@@ -100,44 +118,36 @@ def time_to_levels(df):
             best=float(curve["relative"].min()),
         )
         for level in LEVELS:
-            reached = curve[curve["relative"] <= level]
-            row[f"{level:g}"] = float(reached["time"].iloc[0]) if len(reached) else None
+            reached = time[curve["relative"] <= level]
+            row[f"{level:g}"] = float(reached.iloc[0]) if len(reached) else None
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def equal_epoch_ratios(df):
+def equal_epoch_ratios(curves):
     """Our solvers' time over scikit-learn SGD's at the same epoch counts.
 
     Parameters
     ----------
-    df : DataFrame
-        As returned by :func:`with_relative_suboptimality`.
+    curves : dict
+        :func:`solver_curves`' output, keyed by ``(problem, solver)``.
 
     Returns
     -------
-    DataFrame
-        Per problem and pair: the epoch counts both ran (≥ 1), the median,
-        lowest and highest time ratio over them, and the largest difference
-        of relative suboptimality at equal epochs (how far apart the two
-        objective trajectories are).
+    pandas.DataFrame
+        Per problem and pair of :data:`PAIRS`: the epoch counts both ran
+        (≥ 1), the median, lowest and highest time ratio over them, and the
+        largest difference of relative suboptimality at equal epochs (how far
+        apart the two objective trajectories are).
     """
     rows = []
-    for problem, runs in df.groupby("problem", sort=False):
+    problems = dict.fromkeys(problem for problem, _ in curves)
+    for problem in problems:
         for ours, theirs in PAIRS:
-            a = (
-                runs[runs["solver_name"] == ours]
-                .groupby("stop_val")[["time", "relative"]]
-                .median()
-            )
-            b = (
-                runs[runs["solver_name"] == theirs]
-                .groupby("stop_val")[["time", "relative"]]
-                .median()
-            )
-            epochs = sorted(set(a.index) & set(b.index) - {0})
-            if not epochs:
+            if (problem, ours) not in curves or (problem, theirs) not in curves:
                 continue
+            a, b = curves[problem, ours], curves[problem, theirs]
+            epochs = sorted(set(a.index) & set(b.index) - {0})
             ratio = a.loc[epochs, "time"] / b.loc[epochs, "time"]
             gap = (a.loc[epochs, "relative"] - b.loc[epochs, "relative"]).abs()
             rows.append(
@@ -218,14 +228,15 @@ def markdown(df, levels, ratios, source):
     return "\n".join(lines)
 
 
-def plot(df, problem, path):
+def plot(curves, problem, path):
     """Relative suboptimality against time, one line per solver (log-log).
 
     Parameters
     ----------
-    df : DataFrame
-        As returned by :func:`with_relative_suboptimality`.
+    curves : dict
+        From :func:`solver_curves`.
     problem : str
+        Which problem's curves to draw.
     path : Path
         Where the PNG goes.
     """
@@ -235,9 +246,10 @@ def plot(df, problem, path):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5))
-    runs = df[(df["problem"] == problem) & (df["stop_val"] > 0)]
-    for solver, curve in runs.groupby("solver_name", sort=False):
-        curve = curve.groupby("stop_val")[["time", "relative"]].median()
+    for (name, solver), curve in curves.items():
+        if name != problem:
+            continue
+        curve = curve.drop(index=0, errors="ignore")
         style = "-" if solver.startswith("sklearn-order") else "--"
         ax.loglog(
             curve["time"],
@@ -249,7 +261,7 @@ def plot(df, problem, path):
     for level in LEVELS:
         ax.axhline(level, color="grey", lw=0.5)
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("relative suboptimality")
+    ax.set_ylabel("relative suboptimality (1e-12 where it reached f*)")
     ax.set_title(problem)
     ax.legend(fontsize=6)
     fig.tight_layout()
@@ -271,11 +283,13 @@ def report(path):
         The markdown written.
     """
     df = with_relative_suboptimality(pd.read_parquet(path))
-    text = markdown(df, time_to_levels(df), equal_epoch_ratios(df), path.name)
+    curves = solver_curves(df)
+    levels, ratios = time_to_levels(curves), equal_epoch_ratios(curves)
+    text = markdown(df, levels, ratios, path.name)
     path.with_suffix(".md").write_text(text)
     for problem in df["problem"].unique():
         slug = re.sub(r"[^a-z0-9]+", "_", problem.lower()).strip("_")
-        plot(df, problem, path.with_name(f"{path.stem}_{slug}.png"))
+        plot(curves, problem, path.with_name(f"{path.stem}_{slug}.png"))
     return text
 
 

@@ -2,10 +2,11 @@
 
 Self-contained: this file works unchanged in this repository's benchmark and
 dropped into the ``solvers/`` folder of benchopt's public
-``benchmark_logreg_l2`` or ``benchmark_ridge``; install sklearn-order in the
-environment that runs benchopt first (``pip install -e .`` from a clone: it
-declares no ``requirements`` for ``benchopt install`` to fetch). The model is read from the
-target: ±1 labels give L2 logistic regression, anything else ridge.
+``benchmark_logreg_l2`` or ``benchmark_ridge``. Install sklearn-order in the
+environment that runs benchopt first (``pip install -e .`` from a clone): the
+file declares no ``requirements`` for ``benchopt install`` to fetch. The model
+is read from the target: ±1 labels give L2 logistic regression, anything else
+ridge.
 """
 
 from benchopt import BaseSolver
