@@ -149,7 +149,7 @@ def test_benchmark_runs_on_the_smallest_dataset(tmp_path):
         if model == "logreg":  # beta = 0 on 442 rows
             assert runs[0] == pytest.approx(442 * np.log(2.0))
         assert runs[2] < 0.9 * runs[0], solver
-    text = report.report(tmp_path / "run.parquet")
+    text = report.report([tmp_path / "run.parquet"])
     assert "time to 0.01" in text and "median ratio" in text
     assert len(list(tmp_path.glob("run_*.png"))) == 2
 

@@ -2,16 +2,16 @@
 
 ``python benchmarks/benchopt/report.py`` reads the parquet files that
 ``benchopt run ... --output docs/benchmarks/benchopt/<name>.parquet`` wrote
-(``large.parquet`` and ``small.parquet`` by default) and writes, next to
+(``large``, ``equal_epochs`` and ``small`` by default) and writes, next to
 them, ``<name>.md`` (tables) and ``<name>_<problem>.png`` (relative
 suboptimality against time, one figure per data set and objective).
 
 Relative suboptimality is benchopt's ``(f − f*) / (f(0) − f*)``, with ``f*``
-the lowest objective any solver reached on that problem. A solver reaches a
-level at the first iteration count whose objective is within it; its time is
-that run's time (benchopt re-runs each solver from zero for each count),
-or the longest time of a run with fewer iterations where that is longer
-(timing noise).
+the lowest objective any solver reached on that problem in any of the files.
+A solver reaches a level at the first iteration count whose objective is
+within it; its time is that run's time (benchopt re-runs each solver from
+zero for each count), or the longest time of a run with fewer iterations
+where that is longer (timing noise).
 """
 
 import argparse
@@ -148,6 +148,8 @@ def equal_epoch_ratios(curves):
                 continue
             a, b = curves[problem, ours], curves[problem, theirs]
             epochs = sorted(set(a.index) & set(b.index) - {0})
+            if not epochs:
+                continue
             ratio = a.loc[epochs, "time"] / b.loc[epochs, "time"]
             gap = (a.loc[epochs, "relative"] - b.loc[epochs, "relative"]).abs()
             rows.append(
@@ -269,28 +271,37 @@ def plot(curves, problem, path):
     plt.close(fig)
 
 
-def report(path):
-    """Write ``<name>.md`` and the figures for one results file.
+def report(paths):
+    """Write ``<name>.md`` and the figures for each results file.
+
+    ``f*`` is the lowest objective on each problem over all the files, so a
+    file that compares a few solvers is measured against the same optimum as
+    the file with the full-batch references.
 
     Parameters
     ----------
-    path : Path
-        A benchopt parquet file.
+    paths : list of Path
+        benchopt parquet files.
 
     Returns
     -------
     str
-        The markdown written.
+        The markdown written, file after file.
     """
-    df = with_relative_suboptimality(pd.read_parquet(path))
-    curves = solver_curves(df)
-    levels, ratios = time_to_levels(curves), equal_epoch_ratios(curves)
-    text = markdown(df, levels, ratios, path.name)
-    path.with_suffix(".md").write_text(text)
-    for problem in df["problem"].unique():
-        slug = re.sub(r"[^a-z0-9]+", "_", problem.lower()).strip("_")
-        plot(curves, problem, path.with_name(f"{path.stem}_{slug}.png"))
-    return text
+    frames = [pd.read_parquet(path).assign(source=path.name) for path in paths]
+    df = with_relative_suboptimality(pd.concat(frames, ignore_index=True))
+    texts = []
+    for path in paths:
+        part = df[df["source"] == path.name]
+        curves = solver_curves(part)
+        levels, ratios = time_to_levels(curves), equal_epoch_ratios(curves)
+        text = markdown(part, levels, ratios, path.name)
+        path.with_suffix(".md").write_text(text)
+        for problem in part["problem"].unique():
+            slug = re.sub(r"[^a-z0-9]+", "_", problem.lower()).strip("_")
+            plot(curves, problem, path.with_name(f"{path.stem}_{slug}.png"))
+        texts.append(text)
+    return "\n".join(texts)
 
 
 def main(argv=None):
@@ -299,10 +310,12 @@ def main(argv=None):
         "results",
         nargs="*",
         type=Path,
-        default=[RESULTS / "large.parquet", RESULTS / "small.parquet"],
+        default=[
+            RESULTS / name
+            for name in ("large.parquet", "equal_epochs.parquet", "small.parquet")
+        ],
     )
-    for path in parser.parse_args(argv).results:
-        print(report(path))
+    print(report(parser.parse_args(argv).results))
 
 
 if __name__ == "__main__":
