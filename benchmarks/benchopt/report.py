@@ -193,7 +193,8 @@ def markdown(df, levels, ratios, source):
         f"{first['system-cpus']} CPUs ({first['platform']} "
         f"{first['platform-architecture']}), "
         f"{first['system-ram (GB)']} GB RAM, shared with other jobs: compare times "
-        "within one problem. One repetition per point.",
+        f"within one problem. Times: median of {df['idx_rep'].nunique()} "
+        "repetition(s) per point.",
         "",
     ]
     for problem, table in levels.groupby("problem", sort=False):

@@ -10,8 +10,9 @@ LOADERS = {"breast_cancer": load_breast_cancer, "diabetes": load_diabetes}
 class Dataset(BaseDataset):
     """``breast_cancer`` (569 × 30, two classes) or ``diabetes`` (442 × 10).
 
-    Features are standardized. The objective uses the target as it is for
-    ridge and as ±1 labels for logistic regression (the two classes of
+    Features are standardized and the target centered (the objectives fit no
+    intercept by default). The objective uses the target as it is for ridge
+    and as ±1 labels for logistic regression (the two classes of
     ``breast_cancer``; ``diabetes``' target around its median).
     """
 
@@ -21,4 +22,4 @@ class Dataset(BaseDataset):
 
     def get_data(self):
         X, y = LOADERS[self.data](return_X_y=True)
-        return dict(X=StandardScaler().fit_transform(X), y=y.astype(float))
+        return dict(X=StandardScaler().fit_transform(X), y=y - y.mean())
