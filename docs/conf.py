@@ -27,7 +27,13 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext"}
-exclude_patterns = ["_build", "study/*.md", "benchmarks/*.md", "auto_examples/*.ipynb"]
+exclude_patterns = [
+    "_build",
+    "study/*.md",
+    "benchmarks/*.md",
+    "benchmarks/benchopt/*.md",
+    "auto_examples/*.ipynb",
+]
 templates_path = ["_templates"]
 
 autosummary_generate = True
