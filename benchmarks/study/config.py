@@ -80,24 +80,21 @@ def study_config(quick, epochs=None, n_seeds=None):
     -------
     StudyConfig
     """
+    # what the two configurations share: the problem setting
+    setting = dict(batch_size=4, alpha=1e-2, power_t=0.5)
     if quick:
         config = StudyConfig(
             epochs=5,
-            batch_size=4,
-            alpha=1e-2,
-            power_t=0.5,
             seeds=tuple(range(2)),
             ridge_grid=(0.01, 0.1, 0.316, 1.0),
             logistic_grid=(0.01, 0.1, 1.0, 10.0),
             same_law_seeds=20,
             quick=True,
+            **setting,
         )
     else:
         config = StudyConfig(
             epochs=20,
-            batch_size=4,
-            alpha=1e-2,
-            power_t=0.5,
             seeds=tuple(range(10)),
             # Ridge reaches past the constant-step stability edge (~0.3-0.5
             # here) so the invscaling schedule's own edge shows too.
@@ -106,6 +103,7 @@ def study_config(quick, epochs=None, n_seeds=None):
             # grid stops at eta0 * alpha = 0.32 (the library refuses >= 1).
             logistic_grid=geometric_grid(-2.0, 1.5, 4),
             same_law_seeds=200,
+            **setting,
         )
     overrides = {}
     if epochs is not None:
