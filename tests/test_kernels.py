@@ -11,7 +11,8 @@ from scipy import sparse
 from sklearn_order.kernels import UpdateRule
 from sklearn_order.kernels.cpu import apply_steps, apply_update_map, mean_loss
 from sklearn_order.kernels.storage import (
-    Rows,
+    CSRRows,
+    DenseRows,
     add_row,
     kernel_rows,
     row_dot,
@@ -192,7 +193,7 @@ def _run(
     batches = n_batches(n, batch_size)
     first_step = first_epoch * batches
     status, _ = apply_steps(
-        X if isinstance(X, Rows) else kernel_rows(X),
+        X if isinstance(X, (DenseRows, CSRRows)) else kernel_rows(X),
         y,
         s,
         coef,
