@@ -17,19 +17,15 @@ Absolute times on shared machines are noise; read the ratios.
 """
 
 import argparse
-import datetime
 import importlib
-import json
 import os
-import platform
-import subprocess
 import sys
-import tarfile
 import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+from bench_compile import export_package, run_metadata, write_results
 from bench_epoch import COMMON, make_data, timed
 from bench_sparse import make_sparse_data
 from sklearn.linear_model import SGDClassifier
@@ -43,16 +39,8 @@ BASELINE_NAME = "sklearn_order_baseline"
 
 
 def import_baseline(ref, directory):
-    """Import ``ref``'s ``sklearn_order`` as :data:`BASELINE_NAME` (from ``git archive``)."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", ref, "sklearn_order"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    tar_path = Path(directory) / "baseline.tar"
-    tar_path.write_bytes(archive)
-    with tarfile.open(tar_path) as tar:
-        tar.extractall(directory, filter="data")
+    """Import ``ref``'s ``sklearn_order`` under the name :data:`BASELINE_NAME`."""
+    export_package(ref, directory)
     os.rename(Path(directory) / "sklearn_order", Path(directory) / BASELINE_NAME)
     sys.path.insert(0, str(directory))
     return importlib.import_module(BASELINE_NAME)
@@ -79,7 +67,11 @@ def compare(packages, case, epochs, repeats):
     name, X, y, order, batch_size = case
     models = {
         label: package.BackwardSGDClassifier(
-            order=order, batch_size=batch_size, max_iter=epochs, random_state=0, **COMMON
+            order=order,
+            batch_size=batch_size,
+            max_iter=epochs,
+            random_state=0,
+            **COMMON,
         )
         for label, package in packages.items()
     }
@@ -125,7 +117,8 @@ def markdown(results, meta):
         "non-zeros per row. Ratios are medians (time ÷ time); new ÷ baseline "
         "above 1.05 would be a regression beyond the 5% budget.",
         "",
-        "| case | order | batch | new ÷ sklearn | baseline ÷ sklearn | new ÷ baseline |",
+        "| case | order | batch | new ÷ sklearn | baseline ÷ sklearn "
+        "| new ÷ baseline |",
         "|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -160,23 +153,15 @@ def main():
         for case in cases(args):
             results.append(compare(packages, case, args.epochs, args.repeats))
             print(results[-1], flush=True)
-    meta = {
-        "command": "python benchmarks/bench_kernel_ab.py",
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
-        "baseline": args.baseline,
-        **{k: getattr(args, k) for k in ("n_samples", "n_features", "sparse_features",
-                                         "nnz", "epochs", "repeats")},
-    }
+    meta = run_metadata("python benchmarks/bench_kernel_ab.py")
+    meta["baseline"] = args.baseline
+    for name in ("n_samples", "n_features", "sparse_features", "nnz", "epochs"):
+        meta[name] = getattr(args, name)
+    meta["repeats"] = args.repeats
     table = markdown(results, meta)
     print(table)
     if not args.quick:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "kernel_ab.md").write_text(table)
-        (out / "kernel_ab.json").write_text(
-            json.dumps({"meta": meta, "results": results}, indent=2) + "\n"
-        )
+        write_results(args.out, "kernel_ab", table, meta, results)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,16 @@ Cases
 6. sparse CSR input against scikit-learn (both shuffled, and both in storage
    order) — ``bench_sparse.py``;
 7. ten classes: the multinomial problem against one-vs-rest —
-   ``bench_sparse.py``.
+   ``bench_sparse.py``;
+8. with ``--cold-compile``: the first dense and CSR fits and
+   ``python -m sklearn_order compare``, cold and warm, each in fresh
+   processes with an empty Numba cache — ``bench_compile.py``.
 
 Run::
 
     python benchmarks/run_suite.py            # the full suite (several minutes)
     python benchmarks/run_suite.py --quick    # under a minute (CI smoke test)
+    python benchmarks/run_suite.py --cold-compile   # adds case 8 (a few minutes)
 
 Writes ``suite.md``, ``suite.json`` and ``suite_scaling.png`` into ``--out``
 (default ``benchmarks/results``).
@@ -42,6 +46,7 @@ import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
+import bench_compile
 import numpy as np
 from bench_epoch import compile_seconds, make_data, time_dtype
 from bench_sparse import multiclass_rows, sparse_rows, sparse_table
@@ -184,6 +189,18 @@ def report(results):
         f"First fit in a fresh process: {results['compile']['no cache']:.1f} s "
         f"compiling, {results['compile']['from cache']:.2f} s loading the cache.",
         "",
+    ]
+    if "cold_compile" in results:
+        lines += [
+            "Cold start, empty Numba cache, fresh processes (`bench_compile.py`; "
+            "seconds): "
+            + ", ".join(
+                f"{key} {value:.2f}" for key, value in results["cold_compile"].items()
+            )
+            + ".",
+            "",
+        ]
+    lines += [
         f"## 1. Per-epoch time vs scikit-learn (n={results['epoch']['n_samples']:,}, "
         f"d={results['epoch']['n_features']}, log_loss, constant step)",
         "",
@@ -272,6 +289,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="under a minute")
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument(
+        "--cold-compile",
+        action="store_true",
+        help="also time first fits and `compare` from an empty Numba cache",
+    )
     args = parser.parse_args()
     quick = args.quick
     out = Path(args.out)
@@ -292,6 +314,9 @@ def main():
         "import_seconds": import_seconds(),
         "compile": compile_seconds(),
     }
+    if args.cold_compile:
+        cold, _ = bench_compile.run(repeats=1 if quick else 3, baseline=None)
+        results["cold_compile"] = cold["this checkout"]
     # single-threaded SGD on both sides: idle BLAS threads must not compete
     with threadpool_limits(limits=1):
         rows = time_dtype(np.float64, epoch_args) + time_dtype(np.float32, epoch_args)

@@ -10,10 +10,10 @@ types (:func:`kernel_rows`):
 
 Each operation is chosen at compile time from the type of ``X``
 (:func:`.dispatch.dispatch_on_type`), so a kernel compiled for dense rows
-contains no CSR code and the reverse; the chosen implementation is inlined
-into the kernel, like every small kernel function (an earlier compile-time
-dispatch that called its implementations as separate functions, once per
-row, was measured 9% slower on dense data).
+contains no CSR code and the reverse. The chosen implementation is compiled
+as a small function of its own and linked into the kernel; the epoch times
+of both storages stay those of the run-time branch this replaced
+(``benchmarks/bench_kernel_ab.py``, ``docs/benchmarks/kernel_ab.md``).
 
 Coefficients may carry a lazy scale ``s`` (CSR only): the weights are
 ``s · v`` with ``v`` stored. The L2 weight decay ``w ← (1 − η l2) w`` is then
