@@ -13,11 +13,12 @@ selects (``numba.extending.overload``):
 Called from Python (``NUMBA_DISABLE_JIT=1``, or a test), the same functions
 make the same choice from the argument's value.
 
-The chosen implementation is compiled as a function of its own (with the
-package's options) and linked into the kernel. Numba's own inlining
-(``overload(..., inline="always")``) re-types the implementation at every
-call site: in a trial it made the first dense fit's compilation about half
-as long again, for no measured gain in epoch time.
+By default the chosen implementation is compiled as a function of its own
+(with the package's options) and called. The row operations ask for
+``inline=True`` (``overload(..., inline="always")``: the implementation is
+inlined into the kernel after typing): called, the CSR operations made
+epochs 10–15% slower than the run-time branch they replace; inlined, they
+cost the same (``benchmarks/bench_kernel_ab.py``).
 """
 
 import functools
@@ -36,7 +37,7 @@ def _python(function):
     return getattr(function, "py_func", function)
 
 
-def dispatch_on_type(implementations, numba_key, python_key):
+def dispatch_on_type(implementations, numba_key, python_key, inline=False):
     """Decorator: a function implemented according to its first argument's type.
 
     Parameters
@@ -49,6 +50,9 @@ def dispatch_on_type(implementations, numba_key, python_key):
         (``None``: no implementation; Numba then reports a typing error).
     python_key : callable
         Value of the first argument -> key, for calls from Python.
+    inline : bool, default=False
+        Inline the chosen implementation into the caller (Numba's typed
+        inlining) instead of calling it.
 
     Returns
     -------
@@ -67,7 +71,10 @@ def dispatch_on_type(implementations, numba_key, python_key):
 
         functools.update_wrapper(dispatched, declaration)
         functools.update_wrapper(typer, declaration)
-        overload(dispatched, jit_options=_OVERLOAD_OPTIONS)(typer)
+        if inline:
+            overload(dispatched, inline="always")(typer)
+        else:
+            overload(dispatched, jit_options=_OVERLOAD_OPTIONS)(typer)
         return dispatched
 
     return decorate
