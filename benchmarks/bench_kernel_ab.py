@@ -140,6 +140,15 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="n=5,000, 2 repeats")
+    parser.add_argument(
+        "--case",
+        type=int,
+        action="append",
+        help="run only this case (its row number in the table, from 0); repeatable",
+    )
+    parser.add_argument(
+        "--name", default="kernel_ab", help="results file name (without extension)"
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"))
     args = parser.parse_args()
     if args.quick:
@@ -150,10 +159,12 @@ def main():
             "baseline": import_baseline(args.baseline, directory),
         }
         results = []
-        for case in cases(args):
+        for number, case in enumerate(cases(args)):
+            if args.case and number not in args.case:
+                continue
             results.append(compare(packages, case, args.epochs, args.repeats))
             print(results[-1], flush=True)
-    meta = run_metadata("python benchmarks/bench_kernel_ab.py")
+    meta = run_metadata("python " + " ".join(sys.argv))
     meta["baseline"] = args.baseline
     for name in ("n_samples", "n_features", "sparse_features", "nnz", "epochs"):
         meta[name] = getattr(args, name)
@@ -161,7 +172,7 @@ def main():
     table = markdown(results, meta)
     print(table)
     if not args.quick:
-        write_results(args.out, "kernel_ab", table, meta, results)
+        write_results(args.out, args.name, table, meta, results)
 
 
 if __name__ == "__main__":
