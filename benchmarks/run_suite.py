@@ -21,12 +21,16 @@ Cases
 6. sparse CSR input against scikit-learn (both shuffled, and both in storage
    order) — ``bench_sparse.py``;
 7. ten classes: the multinomial problem against one-vs-rest —
-   ``bench_sparse.py``.
+   ``bench_sparse.py``;
+8. with ``--cold-compile``: the first dense and CSR fits and
+   ``python -m sklearn_order compare``, cold and warm, each in fresh
+   processes with an empty Numba cache — ``bench_compile.py``.
 
 Run::
 
     python benchmarks/run_suite.py            # the full suite (several minutes)
     python benchmarks/run_suite.py --quick    # under a minute (CI smoke test)
+    python benchmarks/run_suite.py --cold-compile   # adds case 8 (a few minutes)
 
 Writes ``suite.md``, ``suite.json`` and ``suite_scaling.png`` into ``--out``
 (default ``benchmarks/results``), each saying when, on what machine and by
@@ -47,6 +51,7 @@ import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
+import bench_compile
 import numpy as np
 from bench_cuda import report as cuda_report
 from bench_epoch import compile_seconds, epoch_table, make_data, time_dtype
@@ -193,6 +198,16 @@ def sections(results):
         f"compiling, {results['compile']['from cache']:.2f} s loading the cache "
         "(excluded from every time below).",
     ]
+    if "cold_compile" in results:
+        done["compile"] += [
+            "",
+            "Cold start, empty Numba cache, fresh processes (`bench_compile.py`; "
+            "seconds): "
+            + ", ".join(
+                f"{key} {value:.2f}" for key, value in results["cold_compile"].items()
+            )
+            + ".",
+        ]
     done["epoch"] = [
         f"## 1. Per-epoch time vs scikit-learn (dense, n={epoch['n_samples']:,}, "
         f"d={epoch['n_features']}, log_loss, L2, constant step)",
@@ -327,6 +342,11 @@ def main():
         metavar="README_MD",
         help="also rewrite the results part of this README (between its markers)",
     )
+    parser.add_argument(
+        "--cold-compile",
+        action="store_true",
+        help="also time first fits and `compare` from an empty Numba cache",
+    )
     args = parser.parse_args()
     quick = args.quick
     out = Path(args.out)
@@ -343,6 +363,9 @@ def main():
         "import_seconds": import_seconds(),
         "compile": compile_seconds(),
     }
+    if args.cold_compile:
+        cold, _ = bench_compile.run(repeats=1 if quick else 3, baseline=None)
+        results["cold_compile"] = cold["this checkout"]
     # single-threaded SGD on both sides: idle BLAS threads must not compete
     with threadpool_limits(limits=1):
         rows = time_dtype(np.float64, epoch_args) + time_dtype(np.float32, epoch_args)

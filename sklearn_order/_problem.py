@@ -15,7 +15,20 @@ from scipy import sparse
 from sklearn.metrics import accuracy_score, r2_score
 
 from ._jit import parallel_region
-from .kernels import DERIVATIVE_AT_BOUND, NON_FINITE, OK, UpdateRule
+from .kernels import (
+    DERIVATIVE_AT_BOUND,
+    NON_FINITE,
+    OK,
+    Average,
+    BatchSequence,
+    Herding,
+    Model,
+    OptionalState,
+    Outputs,
+    Scratch,
+    StepRange,
+    UpdateRule,
+)
 from .kernels.cpu import apply_steps, mean_loss
 from .kernels.storage import kernel_rows
 from .kernels.trajectory import (
@@ -26,6 +39,11 @@ from .kernels.trajectory import (
     MAPS,
     N_CURSOR,
     STATUS,
+    AffineRange,
+    Chains,
+    Composition,
+    Coupling,
+    Threads,
     backward_affine,
     backward_chains,
 )
@@ -53,25 +71,20 @@ CHECKPOINT_COST = 128
 COUPLING_WINDOW = 4096
 # Checkpoint rings per thread (bytes).
 RING_BYTES = 16 * 2**20
-# Placeholders for the kernel's GraB arguments when the scheme does not use them
-_NO_TABLE = np.empty((0, 0), dtype=np.int64)
-_NO_HERDING = np.empty((0, 0))
-_NO_POINTERS = np.empty(0, dtype=np.int64)
-_NO_AVERAGE = np.empty(0)
 
 
 class Ordering(NamedTuple):
-    """GraB's arguments of the kernel: the order table and the herding state.
+    """GraB's state for the kernel: the order table and the herding state.
 
-    See :func:`sklearn_order.kernels.cpu.apply_steps`.
+    ``None`` fields where unused (see
+    :func:`sklearn_order.kernels.cpu.apply_steps`).
     """
 
-    table: np.ndarray
-    herding: np.ndarray
-    pointers: np.ndarray
+    table: np.ndarray | None
+    herding: Herding | None
 
 
-_NO_ORDERING = Ordering(_NO_TABLE, _NO_HERDING, _NO_POINTERS)
+_NO_ORDERING = Ordering(None, None)
 
 
 class DivergenceError(ValueError):
@@ -348,20 +361,28 @@ class Problem:
         """
         n_records = n_steps // record_every if record_every > 0 else 0
         records = np.empty((n_records, self.n_parameters))
-        if epoch_losses is None:
+        if track_loss and epoch_losses is None:
             epoch_losses = np.zeros(1)
         if ordering is None and reverse:
             last_epoch = (first_step + n_steps - 1) // self.n_batches
             table = self.order_table(coef, intercept, last_epoch + 1, eta, step_offset)
-            ordering = Ordering(table, _NO_HERDING, _NO_POINTERS)
+            ordering = Ordering(table, None)
         elif ordering is None:
             ordering = self._balancing_state()
         average_start = self.average_start if average and not reverse else 0
-        averaged = self.running_average() if average_start else _NO_AVERAGE
+        state = OptionalState(
+            ordering.herding,
+            Average(average_start, self.running_average()) if average_start else None,
+        )
         rows = self.kernel_rows()
-        order = np.empty(self.n_samples, dtype=np.int64)
-        work = np.empty(self.batch_size * self.n_outputs)
-        scale = np.ones(1)
+        model = Model(coef, intercept, np.ones(1))
+        sequence = BatchSequence(
+            self.sampling, self.seed, self.batch_size, ordering.table
+        )
+        scratch = Scratch(
+            np.empty(self.n_samples, dtype=np.int64),
+            np.empty(self.batch_size * self.n_outputs),
+        )
         first_epoch = first_step // self.n_batches
         chunk = self._maps_per_call(record_every)
         done = 0
@@ -370,33 +391,24 @@ class Problem:
             start = (
                 first_step + n_steps - done - count if reverse else first_step + done
             )
+            outputs = Outputs(
+                epoch_losses[start // self.n_batches - first_epoch :]
+                if track_loss
+                else None,
+                records[done // record_every :] if record_every > 0 else None,
+                record_every,
+            )
             status, epoch = apply_steps(
                 rows,
                 self.y,
                 self.sample_weight,
-                coef,
-                intercept,
-                scale,
+                model,
                 self.rule,
-                float(eta),
-                self.sampling,
-                self.seed,
-                self.batch_size,
-                start,
-                count,
-                reverse,
-                step_offset,
-                track_loss,
-                epoch_losses[start // self.n_batches - first_epoch :],
-                record_every,
-                records[done // record_every if record_every > 0 else 0 :],
-                ordering.table,
-                order,
-                work,
-                ordering.herding,
-                ordering.pointers,
-                average_start,
-                averaged,
+                sequence,
+                StepRange(start, count, reverse, step_offset, float(eta)),
+                outputs,
+                state,
+                scratch,
             )
             if status != OK:
                 raise self._divergence_error(status, epoch)
@@ -446,7 +458,7 @@ class Problem:
     def _balancing_state(self):
         """GraB's order table and herding state for forward calls (kept between calls).
 
-        Other schemes get empty placeholders.
+        Other schemes get ``None`` (no code for them in the kernel).
         """
         if self.sampling != GRAB:
             return _NO_ORDERING
@@ -455,8 +467,7 @@ class Problem:
             # (a call resuming mid-epoch reloads the current row)
             self.state["ordering"] = Ordering(
                 np.empty((2, self.n_samples), dtype=np.int64),
-                np.zeros((3, self.n_parameters)),
-                np.zeros(2, dtype=np.int64),
+                Herding(np.zeros((3, self.n_parameters)), np.zeros(2, dtype=np.int64)),
             )
         return self.state["ordering"]
 
@@ -466,16 +477,18 @@ class Problem:
         Only ``"grab"`` needs one: its orders are those GraB builds along
         forward SGD from ``(coef, intercept)`` (the backward pass's starting
         point), generated here by a forward pass over ``n_epochs − 1`` epochs
-        on copies. Other schemes get an empty placeholder.
+        on copies. Other schemes need none.
 
         Returns
         -------
-        ndarray of shape (n_epochs, n_samples), int64
+        ndarray of shape (n_epochs, n_samples), int64, or None
         """
         if self.sampling != GRAB:
-            return _NO_TABLE
+            return None
         table = np.empty((n_epochs, self.n_samples), dtype=np.int64)
-        fresh = Ordering(table, np.zeros((3, self.n_parameters)), np.zeros(2, np.int64))
+        fresh = Ordering(
+            table, Herding(np.zeros((3, self.n_parameters)), np.zeros(2, np.int64))
+        )
         self.apply(
             coef.copy(),
             intercept.copy(),
@@ -641,6 +654,10 @@ class Problem:
         rows = kernel_rows(self.X)
         orders = np.empty((n_threads, self.n_samples), dtype=np.int64)
         works = np.empty((n_threads, self.batch_size * self.n_outputs))
+        sequence = BatchSequence(self.sampling, self.seed, self.batch_size, table)
+        chains = Chains(steps, theta0, out, bounds)
+        threads = Threads(states, cursors, orders, works)
+        coupling = Coupling(saved, saved_levels, stride, float(tol))
         # about _WORK_PER_CALL per call, counting each map's fixed cost
         chunk = max(1, _WORK_PER_CALL // (self._multiply_adds_per_map() + MAP_OVERHEAD))
         n_maps = 0
@@ -655,23 +672,11 @@ class Problem:
                     self.sample_weight,
                     self.rule,
                     float(eta),
-                    self.sampling,
-                    self.seed,
-                    self.batch_size,
-                    steps,
-                    theta0,
-                    out,
-                    states,
-                    cursors,
-                    saved,
-                    saved_levels,
-                    stride,
-                    float(tol),
-                    bounds,
+                    sequence,
+                    chains,
+                    threads,
+                    coupling,
                     budget,
-                    orders,
-                    works,
-                    table,
                 )
             failed = np.flatnonzero(cursors[:, STATUS] != OK)
             if failed.size:
@@ -782,6 +787,8 @@ class Problem:
         order = np.empty(self.n_samples, dtype=np.int64)
         # calls of about _WORK_PER_CALL multiply-adds (2 d² per row of a batch)
         chunk = max(1, _WORK_PER_CALL // (2 * dim * dim * self.batch_size))
+        sequence = BatchSequence(self.sampling, self.seed, self.batch_size, table)
+        composition = Composition(M, v, u, order)
         for first in range(0, n_steps, chunk):
             backward_affine(
                 self.X,
@@ -789,20 +796,11 @@ class Problem:
                 self.sample_weight,
                 self.rule,
                 float(eta),
-                self.sampling,
-                self.seed,
-                self.batch_size,
-                first,
-                min(first + chunk, n_steps),
-                every,
-                start,
+                sequence,
+                AffineRange(first, min(first + chunk, n_steps), every, start),
                 theta0,
                 out,
-                M,
-                v,
-                u,
-                table,
-                order,
+                composition,
             )
         # The affine path has no loss derivative to watch; bound it instead:
         # |x·w + b − y| ≤ ‖w‖ max‖x‖ + |b| + max|y| at each recorded iterate.

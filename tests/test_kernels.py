@@ -1,5 +1,8 @@
 """Every kernel against the plain-NumPy reference in ``reference.py``."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import reference
@@ -8,10 +11,19 @@ from conftest import update_rule as _rule
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 
-from sklearn_order.kernels import UpdateRule
+from sklearn_order.kernels import (
+    BatchSequence,
+    Model,
+    OptionalState,
+    Outputs,
+    Scratch,
+    StepRange,
+    UpdateRule,
+)
 from sklearn_order.kernels.cpu import apply_steps, apply_update_map, mean_loss
 from sklearn_order.kernels.storage import (
-    Rows,
+    CSRRows,
+    DenseRows,
     add_row,
     kernel_rows,
     row_dot,
@@ -28,11 +40,8 @@ from sklearn_order.penalties import penalty_strengths
 from sklearn_order.sampling import SAMPLINGS, epoch_batches, n_batches
 from sklearn_order.schedules import CONSTANT, INVSCALING, LEARNING_RATES, step_size
 
-# placeholders for the GraB-only arguments of apply_steps
-NO_TABLE = np.empty((0, 0), dtype=np.int64)
-NO_HERDING = np.empty((0, 0))
-NO_POINTERS = np.empty(0, dtype=np.int64)
-NO_AVERAGE = np.empty(0)
+# apply_update_map's last argument: any array asks for the batch's loss
+TRACKED = np.zeros(1)
 SEEDED_SAMPLINGS = [name for name in SAMPLINGS if name != "grab"]
 PASSIVE_AGGRESSIVE = ["pa1", "pa2"]
 #: The loss each passive-aggressive schedule takes, per task.
@@ -125,13 +134,11 @@ def test_update_map_matches_reference(loss, penalty, dtype, storage, rng):
         rows,
         0,
         5,
-        coef,
-        intercept,
-        scale,
+        Model(coef, intercept, scale),
         _rule(loss, penalty),
         eta,
         np.empty(5),
-        True,
+        TRACKED,
     )
     assert status == 0
     w_ref, b_ref = reference.update_map(
@@ -158,13 +165,11 @@ def test_update_map_without_intercept_keeps_it(rng):
         np.arange(4),
         0,
         4,
-        coef,
-        intercept,
-        np.ones(1),
+        Model(coef, intercept, np.ones(1)),
         _rule("squared_error", "l2", fit_intercept=False),
         0.1,
         np.empty(4),
-        False,
+        None,
     )
     assert intercept[0] == 0.5
     assert np.all(coef != 0)
@@ -192,32 +197,16 @@ def _run(
     batches = n_batches(n, batch_size)
     first_step = first_epoch * batches
     status, _ = apply_steps(
-        X if isinstance(X, Rows) else kernel_rows(X),
+        X if isinstance(X, (DenseRows, CSRRows)) else kernel_rows(X),
         y,
         s,
-        coef,
-        intercept,
-        np.ones(1),
+        Model(coef, intercept, np.ones(1)),
         rule,
-        eta,
-        SAMPLINGS[sampling],
-        seed,
-        batch_size,
-        first_step,
-        epochs * batches,
-        reverse,
-        t_start - first_step,
-        False,
-        np.zeros(epochs),
-        0,
-        np.empty((0, w0.size + 1)),
-        NO_TABLE,
-        np.empty(n, dtype=np.int64),
-        np.empty(batch_size),
-        NO_HERDING,
-        NO_POINTERS,
-        0,
-        NO_AVERAGE,
+        BatchSequence(SAMPLINGS[sampling], seed, batch_size, None),
+        StepRange(first_step, epochs * batches, reverse, t_start - first_step, eta),
+        Outputs(None, None, 0),
+        OptionalState(None, None),
+        Scratch(np.empty(n, dtype=np.int64), np.empty(batch_size)),
     )
     assert status == 0
     return coef, intercept[0]
@@ -293,13 +282,11 @@ def test_multinomial_update_map_matches_reference(penalty, dtype, storage, rng):
         rows,
         0,
         5,
-        coef,
-        intercept,
-        scale,
+        Model(coef, intercept, scale),
         _multinomial_rule(penalty),
         0.3,
         np.empty(5 * k),
-        True,
+        TRACKED,
     )
     assert status == 0
     l2, l1 = penalty_strengths(penalty, 0.05, 0.4)
@@ -339,29 +326,13 @@ def test_multinomial_composition_matches_reference(order, storage, rng):
         _storage(X, storage),
         y,
         s,
-        coef,
-        intercept,
-        np.ones(1),
+        Model(coef, intercept, np.ones(1)),
         _multinomial_rule("l2"),
-        0.2,
-        SAMPLINGS["reshuffle"],
-        seed,
-        batch_size,
-        0,
-        maps,
-        order == "backward",
-        0,
-        False,
-        np.zeros(epochs),
-        0,
-        np.empty((0, k * (d + 1))),
-        NO_TABLE,
-        np.empty(n, dtype=np.int64),
-        np.empty(batch_size * k),
-        NO_HERDING,
-        NO_POINTERS,
-        0,
-        NO_AVERAGE,
+        BatchSequence(SAMPLINGS["reshuffle"], seed, batch_size, None),
+        StepRange(0, maps, order == "backward", 0, 0.2),
+        Outputs(None, None, 0),
+        OptionalState(None, None),
+        Scratch(np.empty(n, dtype=np.int64), np.empty(batch_size * k)),
     )
     assert status == 0
     batches = [
@@ -469,13 +440,11 @@ def test_backward_is_forward_over_the_reversed_sequence_exactly(
             rows,
             0,
             len(rows),
-            w,
-            b,
-            np.ones(1),
+            Model(w, b, np.ones(1)),
             rule,
             eta,
             work,
-            False,
+            None,
         )
         assert status == 0
     assert_array_equal(coef, w)
@@ -536,29 +505,13 @@ def test_recording_and_partial_ranges(rng):
             kernel_rows(X),
             y,
             s,
-            coef,
-            intercept,
-            np.ones(1),
+            Model(coef, intercept, np.ones(1)),
             rule,
-            0.05,
-            scheme,
-            3,
-            batch_size,
-            first,
-            count,
-            False,
-            0,
-            False,
-            np.zeros(4),
-            every,
-            records,
-            NO_TABLE,
-            np.empty(n, dtype=np.int64),
-            np.empty(batch_size),
-            NO_HERDING,
-            NO_POINTERS,
-            0,
-            NO_AVERAGE,
+            BatchSequence(scheme, 3, batch_size, None),
+            StepRange(first, count, False, 0, 0.05),
+            Outputs(None, records if every else None, every),
+            OptionalState(None, None),
+            Scratch(np.empty(n, dtype=np.int64), np.empty(batch_size)),
         )
         assert status == 0
         return records
@@ -627,13 +580,11 @@ def test_passive_aggressive_update_map_matches_reference(
         rows,
         0,
         batch,
-        coef,
-        intercept,
-        scale,
+        Model(coef, intercept, scale),
         _pa_rule(loss, penalty, learning_rate),
         C,
         np.empty(batch),
-        True,
+        TRACKED,
     )
     assert status == 0
     w_ref, b_ref = reference.update_map(
@@ -678,13 +629,11 @@ def test_pa1_batch_of_zero_rows_is_the_identity_and_pa2_is_not(loss, storage, rn
             rows,
             0,
             3,
-            coef,
-            intercept,
-            scale,
+            Model(coef, intercept, scale),
             _pa_rule(loss, "l2", learning_rate),
             0.5,
             np.empty(3),
-            False,
+            None,
         )
         assert status == 0
         w_ref, b_ref = reference.update_map(
@@ -753,3 +702,35 @@ def test_passive_aggressive_composition_matches_reference(
     )
     assert_allclose(coef, w_ref, rtol=1e-10, atol=1e-12)
     assert_allclose(intercept, b_ref, rtol=1e-10, atol=1e-12)
+
+
+_COMPILED_KERNELS = """
+import sys
+import numpy as np
+from scipy import sparse
+from sklearn_order import BackwardSGDClassifier
+from sklearn_order.kernels import cpu
+from sklearn_order.kernels.storage import CSRRows, DenseRows
+
+X = np.random.default_rng(0).standard_normal((40, 3))
+y = (X[:, 0] > 0).astype(int)
+storage = sys.argv[1]
+if storage == "csr":
+    X = sparse.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0))
+BackwardSGDClassifier(max_iter=3, tol=None, random_state=0).fit(X, y)
+(signature,) = cpu.apply_steps.signatures
+rows, sequence, outputs, state = signature[0], signature[5], signature[7], signature[8]
+expected = CSRRows if storage == "csr" else DenseRows
+assert rows.instance_class is expected, rows
+# switched off: GraB's table and herding, averaging, loss tracking, records
+none = type(state.types[0])
+assert isinstance(sequence.types[3], none), sequence
+assert all(isinstance(t, none) for t in state.types), state
+assert all(isinstance(t, none) for t in outputs.types[:2]), outputs
+"""
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_a_plain_fit_compiles_one_storage_and_no_switched_off_feature(storage):
+    """One ``apply_steps`` specialization: the storage fitted, features off ``None``."""
+    subprocess.run([sys.executable, "-c", _COMPILED_KERNELS, storage], check=True)

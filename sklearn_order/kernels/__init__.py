@@ -4,7 +4,14 @@
   (whose row operations are in ``storage``);
 - ``trajectory``: backward trajectories (parallel replay, affine composition);
 - ``cuda``: the CUDA twin of ``cpu.apply_steps`` (``device="cuda"``; imported
-  only then).
+  only then);
+- ``dispatch``: how a kernel's code is chosen from its arguments' types.
+
+The CPU kernels take their arguments grouped in the named records below
+(the model, the batch sequence, the range of maps, the outputs, the optional
+state, the scratch space). A kernel is compiled per storage of the rows and
+per combination of the features in use: a feature that is off is a ``None``
+field and costs no compiled code.
 
 Every kernel implements the same contract: the update map ``T_B`` of
 the user guide (:func:`~sklearn_order.kernels.cpu.apply_update_map`), parameterised
@@ -13,6 +20,8 @@ direction the composition order asks for.
 """
 
 from typing import NamedTuple
+
+import numpy as np
 
 # Status codes returned by the kernels.
 OK = 0
@@ -59,3 +68,160 @@ class UpdateRule(NamedTuple):
     power_t: float
     alpha: float
     optimal_t0: float
+
+
+# -- the records the kernels take ---------------------------------------------
+# Numba compiles a kernel per combination of the records' field types; a
+# feature that is off is a ``None`` field, for which the kernel contains none
+# of the feature's code (:func:`.dispatch.unless_none`).
+
+
+class Model(NamedTuple):
+    """The parameters ``θ`` a kernel updates in place.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_outputs * n_features,), float64
+        Stored weights ``v`` of the ``n_outputs`` models, one after the other.
+    intercept : ndarray of shape (n_outputs,), float64
+        Intercepts ``b``.
+    scale : ndarray of shape (1,), float64
+        Lazy scale ``s`` of the weights, ``w = s v`` (CSR rows; see
+        :mod:`.storage`); 1 for dense rows.
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    scale: np.ndarray
+
+
+class BatchSequence(NamedTuple):
+    """The seeded batch sequence: which rows each map takes.
+
+    Attributes
+    ----------
+    scheme : int
+        Sampling scheme (:data:`sklearn_order.sampling.SAMPLINGS`).
+    seed : int
+    batch_size : int
+    table : ndarray of shape (n_rows, n_samples), int64, or None
+        ``"grab"`` only (``None`` otherwise): epoch ``e ≥ 1`` reads its order
+        from ``table[e % n_rows]``. A forward call with :class:`Herding`
+        builds them: during epoch ``e`` it writes epoch ``e + 1``'s order
+        into ``table[(e + 1) % n_rows]`` (two rows suffice for a forward
+        pass; a backward pass over ``E`` epochs reads a table of ``E`` rows
+        built by a forward pass).
+    """
+
+    scheme: int
+    seed: int
+    batch_size: int
+    table: np.ndarray | None
+
+
+class StepRange(NamedTuple):
+    """Which maps a call applies, in which direction, with which step.
+
+    Attributes
+    ----------
+    first_step, n_steps : int
+        The maps ``first_step + 1 … first_step + n_steps`` (counted from 1
+        over the whole batch sequence).
+    reverse : bool
+        Apply the newest map first (backward composition).
+    step_offset : int
+        Shift of the schedule's step index (``partial_fit`` continues ``t_``).
+    eta : float
+        Base step size of the schedule.
+    """
+
+    first_step: int
+    n_steps: int
+    reverse: bool
+    step_offset: int
+    eta: float
+
+
+class Outputs(NamedTuple):
+    """What a call reports besides ``θ``; ``None`` fields are not computed.
+
+    Attributes
+    ----------
+    epoch_losses : ndarray of shape (n_epochs_spanned,), float64, or None
+        Each map's summed weighted loss (at pre-update predictions) is added
+        to ``epoch_losses[epoch − first_step // B]`` (the caller zeroes it).
+    records : ndarray of shape (n_steps // record_every, n_coef + n_outputs), or None
+        ``θ = (s v, b)`` — or, once averaging has started, the running mean —
+        copied into ``records[r − 1]`` after the ``r · record_every``-th map
+        applied by the call.
+    record_every : int
+        Positive when ``records`` is given.
+    """
+
+    epoch_losses: np.ndarray | None
+    records: np.ndarray | None
+    record_every: int
+
+
+class Herding(NamedTuple):
+    """GraB's herding state, kept between forward calls.
+
+    Attributes
+    ----------
+    sums : ndarray of shape (3, n_coef + n_outputs), float64
+        The running signed sum, the previous epoch's mean gradient and the
+        current epoch's mean gradient.
+    pointers : ndarray of shape (2,), int64
+        The next free positions at the front and at the back of the order
+        being built.
+    """
+
+    sums: np.ndarray
+    pointers: np.ndarray
+
+
+class Average(NamedTuple):
+    """Polyak–Ruppert averaging of the forward iterates.
+
+    Attributes
+    ----------
+    start : int
+        The running mean covers the iterates after maps ``start, start + 1,
+        …`` (step indices; positive).
+    mean : ndarray of shape (n_coef + n_outputs,), float64
+        The running mean ``(w̄, b̄)``, kept between calls. Updating it costs
+        ``O(n_coef)`` per map whatever the storage.
+    """
+
+    start: int
+    mean: np.ndarray
+
+
+class OptionalState(NamedTuple):
+    """State of the features a forward call may carry; ``None`` when off.
+
+    Attributes
+    ----------
+    herding : Herding or None
+        ``"grab"`` forward calls.
+    average : Average or None
+        Averaging (forward calls).
+    """
+
+    herding: Herding | None
+    average: Average | None
+
+
+class Scratch(NamedTuple):
+    """Scratch space of a call.
+
+    Attributes
+    ----------
+    order : ndarray of shape (n_samples,), int64
+        An epoch's row order.
+    work : ndarray of shape (batch_size * n_outputs,), float64
+        The update map's per-row terms.
+    """
+
+    order: np.ndarray
+    work: np.ndarray

@@ -18,6 +18,8 @@ that cost more than the arithmetic of a small batch.
 
 from math import fabs, isfinite
 
+import numpy as np
+
 from .._jit import jit, jit_inline, prefetch_item
 from ..losses import (
     MAX_DLOSS,
@@ -29,7 +31,8 @@ from ..losses import (
 from ..penalties import l2_decay, soft_threshold
 from ..sampling import GRAB, fill_epoch_order
 from ..schedules import PA1, is_passive_aggressive, row_step, step_size
-from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
+from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK, Model
+from .dispatch import unless_none
 from .storage import (
     add_row,
     fold_scale,
@@ -42,22 +45,25 @@ from .storage import (
 )
 
 PREFETCH_ROWS = 4
+# the lazy scale of weights that carry none
+_UNIT_SCALE = np.ones(1)
 
 
 @jit_inline
-def predictions(X, i, coef, intercept, scale, out, offset):
-    """``out[offset + k] = scale · (x_i · v_k) + b_k`` for every output ``k``.
+def predictions(X, i, model, out, offset):
+    """``out[offset + k] = s · (x_i · v_k) + b_k`` for every output ``k``.
 
     Returns
     -------
     bool
         Whether every prediction is finite.
     """
+    coef, intercept, scale = model
     n_outputs = intercept.shape[0]
     d = X.n_features
     finite = True
     for k in range(n_outputs):
-        p = scale * row_dot(X, i, coef, k * d) + intercept[k]
+        p = scale[0] * row_dot(X, i, coef, k * d) + intercept[k]
         out[offset + k] = p
         finite = finite and isfinite(p)
     return finite
@@ -65,7 +71,7 @@ def predictions(X, i, coef, intercept, scale, out, offset):
 
 @jit
 def passive_aggressive_steps(
-    X, y, sample_weight, order, start, stop, coef, intercept, scale, rule, eta, work
+    X, y, sample_weight, order, start, stop, model, rule, eta, work
 ):
     """The rows' terms of a passive-aggressive map (``"pa1"``/``"pa2"``; one output).
 
@@ -77,7 +83,7 @@ def passive_aggressive_steps(
 
     Parameters
     ----------
-    X, y, sample_weight, order, start, stop, coef, intercept, scale, rule, work
+    X, y, sample_weight, order, start, stop, model, rule, work
         As in :func:`apply_update_map`.
     eta : float
         The aggressiveness ``C`` (``eta0``).
@@ -98,7 +104,7 @@ def passive_aggressive_steps(
     skipped = 0
     for r in range(batch):
         i = order[start + r]
-        if not predictions(X, i, coef, intercept, scale[0], work, r):
+        if not predictions(X, i, model, work, r):
             return NON_FINITE, loss_sum, True
         p = work[r]
         d = loss_derivative(rule.loss, rule.loss_param, y[i], p)
@@ -116,21 +122,15 @@ def passive_aggressive_steps(
     return OK, loss_sum, skipped < batch
 
 
+@unless_none(default=0.0)
+def tracked_loss(epoch_losses, rule, y, p):
+    """``ℓ(p, y)`` when losses are tracked (``epoch_losses`` given), else 0."""
+    return loss_value(rule.loss, rule.loss_param, y, p)
+
+
 @jit_inline
 def apply_update_map(
-    X,
-    y,
-    sample_weight,
-    order,
-    start,
-    stop,
-    coef,
-    intercept,
-    scale,
-    rule,
-    eta,
-    work,
-    track_loss,
+    X, y, sample_weight, order, start, stop, model, rule, eta, work, epoch_losses
 ):
     """Apply the update map ``T_B`` of the batch ``B = order[start:stop]``, in place.
 
@@ -160,46 +160,34 @@ def apply_update_map(
         Row indices; the batch is ``order[start:stop]``.
     start, stop : int
         Bounds of the batch in ``order`` (``stop > start``).
-    coef : ndarray of shape (n_outputs * n_features,), float64
-        Stored weights ``v`` of the ``n_outputs`` models, updated in place.
-    intercept : ndarray of shape (n_outputs,), float64
-        Intercepts ``b``, updated in place.
-    scale : ndarray of shape (1,), float64
-        Lazy scale ``s`` of the weights, ``w = s v`` (CSR rows; see
-        :mod:`.storage`), updated in place; 1 for dense rows.
+    model : Model
+        ``(coef, intercept, scale)``, updated in place.
     rule : UpdateRule
     eta : float
         Step size of this map.
     work : ndarray of shape (>= (stop - start) * n_outputs,), float64
         Scratch space.
-    track_loss : bool
-        Whether to return the batch's weighted loss at the pre-update ``θ``.
+    epoch_losses : ndarray or None
+        Only whether it is ``None`` matters: if not, the batch's weighted
+        loss at the pre-update ``θ`` is returned (else the kernel does not
+        compute it).
 
     Returns
     -------
     status : int
         ``OK``, ``DERIVATIVE_AT_BOUND`` or ``NON_FINITE``.
     loss_sum : float
-        ``Σ_{i∈B} s_i ℓ(x_i·w + b, y_i)`` if ``track_loss`` else 0.
+        ``Σ_{i∈B} s_i ℓ(x_i·w + b, y_i)`` when tracked (passive-aggressive
+        schedules and the multinomial loss always compute it).
     """
+    coef, intercept, scale = model
     n_outputs = intercept.shape[0]
     batch = stop - start
     step = eta / batch
     loss_sum = 0.0
     if is_passive_aggressive(rule.schedule):
         status, loss_sum, moves = passive_aggressive_steps(
-            X,
-            y,
-            sample_weight,
-            order,
-            start,
-            stop,
-            coef,
-            intercept,
-            scale,
-            rule,
-            eta,
-            work,
+            X, y, sample_weight, order, start, stop, model, rule, eta, work
         )
         if status != OK or not moves:
             return status, loss_sum
@@ -208,7 +196,7 @@ def apply_update_map(
         for r in range(batch):
             i = order[start + r]
             base = r * n_outputs
-            if not predictions(X, i, coef, intercept, scale[0], work, base):
+            if not predictions(X, i, model, work, base):
                 return NON_FINITE, loss_sum
             if rule.loss == MULTINOMIAL_LOG_LOSS:
                 value = multinomial_loss(work, base, n_outputs, int(y[i]))
@@ -220,13 +208,8 @@ def apply_update_map(
                 if fabs(d) >= MAX_DLOSS:
                     return DERIVATIVE_AT_BOUND, loss_sum
                 work[base] = step * sample_weight[i] * d
-                value = (
-                    loss_value(rule.loss, rule.loss_param, y[i], p)
-                    if track_loss
-                    else 0.0
-                )
-            if track_loss:
-                loss_sum += sample_weight[i] * value
+                value = tracked_loss(epoch_losses, rule, y[i], p)
+            loss_sum += sample_weight[i] * value
 
     subtract_batch(
         X, order, start, stop, work, n_outputs, l2_decay(eta, rule.l2), coef, scale
@@ -243,40 +226,53 @@ def apply_update_map(
     return OK, loss_sum
 
 
+@unless_none(default=False)
+def read_order_table(table, scheme, epoch, order):
+    """Copy epoch ``epoch``'s order from GraB's ``table``; whether it did.
+
+    Seeded epochs (every scheme but GraB, and GraB's first epoch) are not in
+    the table; with no table (``None``) the kernel has no code for it.
+    """
+    if scheme != GRAB or epoch == 0:
+        return False
+    row = epoch % table.shape[0]
+    for r in range(order.shape[0]):
+        order[r] = table[row, r]
+    return True
+
+
 @jit_inline
-def load_epoch_order(scheme, seed, epoch, table, order, subset):
+def load_epoch_order(sequence, epoch, order, subset):
     """Write the row order of ``epoch`` into ``order``.
 
     Seeded schemes (and GraB's first epoch) are generated from
     ``(seed, epoch)`` over the positions ``0 … len(order) − 1``, then mapped
-    to rows through ``subset`` (see :class:`~.storage.Rows`) if it is not
-    empty; later GraB epochs are copied from ``table``, which holds rows.
+    to rows through ``subset`` (see :class:`~.storage.DenseRows`) if it is
+    not empty; later GraB epochs are copied from ``sequence.table``, which
+    holds rows.
     """
-    if scheme == GRAB and epoch > 0:
-        row = epoch % table.shape[0]
-        for r in range(order.shape[0]):
-            order[r] = table[row, r]
-    else:
-        fill_epoch_order(scheme, seed, epoch, order)
+    if not read_order_table(sequence.table, sequence.scheme, epoch, order):
+        fill_epoch_order(sequence.scheme, sequence.seed, epoch, order)
         if subset.shape[0] > 0:
             for r in range(order.shape[0]):
                 order[r] = subset[order[r]]
 
 
-@jit_inline
-def start_herding(herding, pointers, epoch, n_samples):
+@unless_none()
+def start_herding(herding, epoch, n_samples):
     """Begin an epoch of GraB: the last epoch's mean becomes the stale mean."""
-    for j in range(herding.shape[1]):
-        herding[1, j] = herding[2, j] if epoch > 0 else 0.0
-        herding[0, j] = 0.0
-        herding[2, j] = 0.0
+    sums, pointers = herding
+    for j in range(sums.shape[1]):
+        sums[1, j] = sums[2, j] if epoch > 0 else 0.0
+        sums[0, j] = 0.0
+        sums[2, j] = 0.0
     pointers[0] = 0
     pointers[1] = n_samples - 1
 
 
-@jit_inline
+@unless_none()
 def herd(
-    X, order, start, stop, work, step, n_outputs, n_samples, herding, pointers, nxt
+    herding, X, order, start, stop, work, step, n_outputs, n_samples, table, epoch
 ):
     """Place the batch's examples in the next epoch's order (GraB's herding).
 
@@ -285,15 +281,20 @@ def herd(
     ``c = g − m`` (``m``: the previous epoch's mean gradient, stale): if
     ``‖S + c‖ < ‖S − c‖`` (i.e. ``S·c < 0``) then ``S ← S + c`` and the
     example goes to the next free place ``nxt[pointers[0]]`` at the front,
-    else ``S ← S − c`` and it goes to ``nxt[pointers[1]]`` at the back (Lu, Guo
+    else ``S ← S − c`` and it goes to ``nxt[pointers[1]]`` at the back, ``nxt``
+    being the next epoch's row of the order ``table`` (Lu, Guo
     & De Sa, 2022, Algorithm 4). The current epoch's mean gradient
     accumulates in ``herding[2]``. Vectors are laid out as
     ``(w_1, …, w_K, b_1, …, b_K)`` (``K = n_outputs``); an example costs
     ``O(K n_features)`` whatever the storage (the stale mean is dense).
+    ``herding`` is a :class:`~sklearn_order.kernels.Herding` (``None``: no
+    code).
     """
-    size = herding.shape[1]
+    sums, pointers = herding
+    nxt = table[(epoch + 1) % table.shape[0]]
+    size = sums.shape[1]
     d = X.n_features
-    total, stale, mean = herding[0], herding[1], herding[2]
+    total, stale, mean = sums[0], sums[1], sums[2]
     for r in range(stop - start):
         i = order[start + r]
         base = r * n_outputs
@@ -321,8 +322,9 @@ def herd(
 
 
 @jit_inline
-def _finite(coef, intercept, scale):
+def _finite(model):
     """Whether every coefficient, intercept and the scale are finite."""
+    coef, intercept, scale = model
     if not isfinite(scale[0]):
         return False
     for k in range(intercept.shape[0]):
@@ -335,8 +337,9 @@ def _finite(coef, intercept, scale):
 
 
 @jit_inline
-def _copy_parameters(coef, intercept, scale, out):
+def _copy_parameters(model, out):
     """``out = (s v, b)``: the weights (lazy scale applied) then the intercepts."""
+    coef, intercept, scale = model
     n_coef = coef.shape[0]
     for j in range(n_coef):
         out[j] = scale[0] * coef[j]
@@ -344,34 +347,57 @@ def _copy_parameters(coef, intercept, scale, out):
         out[n_coef + k] = intercept[k]
 
 
+@unless_none(default=False)
+def update_average(average, t, model):
+    """Fold the iterate after the map of step index ``t`` into the running mean.
+
+    Returns whether averaging has started (``t ≥ average.start``); with no
+    average (``None``) the kernel has no code for it.
+    """
+    if t < average.start:
+        return False
+    coef, intercept, scale = model
+    mean = average.mean
+    n_coef = coef.shape[0]
+    weight = 1.0 / (t - average.start + 1)
+    for j in range(n_coef):
+        mean[j] += (scale[0] * coef[j] - mean[j]) * weight
+    for c in range(intercept.shape[0]):
+        j = n_coef + c
+        mean[j] += (intercept[c] - mean[j]) * weight
+    return True
+
+
+@unless_none()
+def copy_average(average, out):
+    """``out = (w̄, b̄)``, the running mean."""
+    for j in range(out.shape[0]):
+        out[j] = average.mean[j]
+
+
+@unless_none()
+def record_iterate(records, every, q, averaging, average, model):
+    """After the ``q + 1``-th map of a call, record what a fit of that length reports.
+
+    Every ``every`` maps: the running mean if ``averaging``, else ``θ``.
+    """
+    if (q + 1) % every == 0:
+        row = records[(q + 1) // every - 1]
+        if averaging:
+            copy_average(average, row)
+        else:
+            _copy_parameters(model, row)
+
+
+@unless_none()
+def add_epoch_loss(epoch_losses, index, batch_loss):
+    """``epoch_losses[index] += batch_loss`` when losses are tracked."""
+    epoch_losses[index] += batch_loss
+
+
 @jit
 def apply_steps(
-    X,
-    y,
-    sample_weight,
-    coef,
-    intercept,
-    scale,
-    rule,
-    eta,
-    scheme,
-    seed,
-    batch_size,
-    first_step,
-    n_steps,
-    reverse,
-    step_offset,
-    track_loss,
-    epoch_losses,
-    record_every,
-    records,
-    table,
-    order,
-    work,
-    herding,
-    pointers,
-    average_start,
-    averaged,
+    X, y, sample_weight, model, rule, sequence, steps, outputs, state, scratch
 ):
     """Apply the update maps ``first_step + 1 … first_step + n_steps``, in place.
 
@@ -384,62 +410,29 @@ def apply_steps(
     ``k + step_offset`` in the learning-rate schedule whichever direction it
     is applied in: a map is the same map in both orders.
 
+    A kernel is compiled per storage and per combination of the features in
+    use: a ``None`` field (no table, no herding, no average, no loss, no
+    records) compiles to no code.
+
     Parameters
     ----------
-    X, y, sample_weight, coef, intercept, rule
+    X, y, sample_weight, rule
         As in :func:`apply_update_map`.
-    scale : ndarray of shape (1,), float64
-        Scratch space for the lazy scale of the weights (CSR rows): the
-        weights are scaled in place on return, and ``scale[0]`` is 1.
-    eta : float
-        Base step size of the schedule.
-    scheme : int
-        Sampling scheme (:data:`sklearn_order.sampling.SAMPLINGS`).
-    seed : int
-        Seed of the batch sequence.
-    batch_size : int
-    first_step, n_steps : int
-        The maps ``first_step + 1 … first_step + n_steps``.
-    reverse : bool
-        Apply the newest map first.
-    step_offset : int
-        Shift of the schedule's step index (``partial_fit`` continues ``t_``).
-    track_loss : bool
-        Add each map's summed weighted loss (at pre-update predictions) to
-        ``epoch_losses[epoch − first_step // B]``.
-    epoch_losses : ndarray of shape (n_epochs_spanned,), float64
-        Output for ``track_loss`` (the caller zeroes it).
-    record_every : int
-        If positive, copy ``θ = (coef, intercept)`` — or, once averaging has
-        started, the running mean — into ``records[r − 1]`` after the
-        ``r · record_every``-th map applied by this call.
-    records : ndarray of shape (n_steps // record_every, n_coef + n_outputs)
-        (``n_coef = coef.shape[0]``, ``n_outputs = intercept.shape[0]``.)
-        Output for ``record_every``.
-    table : ndarray of shape (n_rows, n_samples), int64
-        ``"grab"`` only (else unused): epoch ``e ≥ 1`` reads its order from
-        ``table[e % n_rows]``. A forward call builds them: during epoch ``e``
-        it writes epoch ``e + 1``'s order into ``table[(e + 1) % n_rows]``
-        (two rows suffice for a forward pass; a backward pass over ``E``
-        epochs reads a table of ``E`` rows built by a forward pass).
-    order : ndarray of shape (n_samples,), int64
-        Scratch space for an epoch's row order.
-    work : ndarray of shape (batch_size * n_outputs,), float64
-        Scratch space for the update map.
-    herding : ndarray of shape (3, n_coef + n_outputs), float64
-        ``"grab"`` forward calls only: the running signed sum, the previous
-        epoch's mean gradient and the current epoch's mean gradient; kept
-        between calls so that an epoch-by-epoch fit continues the herding.
-    pointers : ndarray of shape (2,), int64
-        ``"grab"`` forward calls only: the next free positions at the front
-        and at the back of the order being built.
-    average_start : int
-        If positive, keep in ``averaged`` the running mean of the iterates
-        after maps ``average_start, average_start + 1, …`` (step indices,
-        Polyak–Ruppert averaging; forward calls).
-    averaged : ndarray of shape (n_coef + n_outputs,), float64
-        The running mean ``(w̄, b̄)``, kept between calls. Updating it costs
-        ``O(n_coef)`` per map whatever the storage.
+    model : Model
+        ``(coef, intercept, scale)``; ``scale`` is scratch space for the
+        lazy scale of the weights (CSR rows): the weights are scaled in place
+        on return, and ``scale[0]`` is 1.
+    sequence : BatchSequence
+        The seeded batch sequence (and GraB's order table).
+    steps : StepRange
+        The maps to apply, the direction, the schedule's offset and base step.
+    outputs : Outputs
+        Epoch losses and recorded iterates, each ``None`` when not wanted.
+    state : OptionalState
+        GraB's herding state (forward ``"grab"`` calls; it builds
+        ``sequence.table``'s next rows) and the running average (forward
+        calls), each ``None`` when off; kept between calls.
+    scratch : Scratch
 
     Returns
     -------
@@ -448,20 +441,23 @@ def apply_steps(
     failed_epoch : int
         Epoch in which the composition failed, ``-1`` if none.
     """
+    coef, intercept, scale = model
+    order, work = scratch
+    batch_size = sequence.batch_size
+    n_steps = steps.n_steps
+    reverse = steps.reverse
     n = n_visited(X, y)
-    n_coef = coef.shape[0]
     n_outputs = intercept.shape[0]
     batches = (n + batch_size - 1) // batch_size
-    first_epoch = first_step // batches
+    first_epoch = steps.first_step // batches
     # prefetch the rows of the map applied `ahead` maps later: about
     # PREFETCH_ROWS rows ahead of use, enough to cover a memory access
     ahead = max(1, PREFETCH_ROWS // batch_size)
-    balance = scheme == GRAB and not reverse
     scale[0] = 1.0
     loaded_epoch = -1
     # map k is batch `within` of epoch `epoch`, both stepped with k (integer
     # divisions per map would cost as much as a short sparse row)
-    k = first_step + n_steps - 1 if reverse else first_step  # 0-based map index
+    k = steps.first_step + n_steps - 1 if reverse else steps.first_step  # 0-based
     epoch = k // batches
     within = k - epoch * batches
     for q in range(n_steps):
@@ -479,11 +475,11 @@ def apply_steps(
                     epoch += 1
                     within = 0
         if epoch != loaded_epoch:
-            if loaded_epoch >= 0 and not _finite(coef, intercept, scale):
+            if loaded_epoch >= 0 and not _finite(model):
                 return NON_FINITE, loaded_epoch
-            load_epoch_order(scheme, seed, epoch, table, order, X.subset)
-            if balance and within == 0:  # a call may resume mid-epoch
-                start_herding(herding, pointers, epoch, n)
+            load_epoch_order(sequence, epoch, order, X.subset)
+            if within == 0:  # a call may resume mid-epoch
+                start_herding(state.herding, epoch, n)
             loaded_epoch = epoch
         start = within * batch_size
         stop = min(start + batch_size, n)
@@ -503,13 +499,9 @@ def apply_steps(
                 prefetch_row_start(X, i)
                 prefetch_item(y, i)
                 prefetch_item(sample_weight, i)
+        t = k + 1 + steps.step_offset
         eta_t = step_size(
-            rule.schedule,
-            eta,
-            k + 1 + step_offset,
-            rule.power_t,
-            rule.alpha,
-            rule.optimal_t0,
+            rule.schedule, steps.eta, t, rule.power_t, rule.alpha, rule.optimal_t0
         )
         status, batch_loss = apply_update_map(
             X,
@@ -518,51 +510,34 @@ def apply_steps(
             order,
             start,
             stop,
-            coef,
-            intercept,
-            scale,
+            model,
             rule,
             eta_t,
             work,
-            track_loss,
+            outputs.epoch_losses,
         )
         if status != OK:
             return status, epoch
-        if balance:
-            herd(
-                X,
-                order,
-                start,
-                stop,
-                work,
-                eta_t / (stop - start),
-                n_outputs,
-                n,
-                herding,
-                pointers,
-                table[(epoch + 1) % table.shape[0]],
-            )
-        if track_loss:
-            epoch_losses[epoch - first_epoch] += batch_loss
-        t = k + 1 + step_offset
-        averaging = average_start > 0 and t >= average_start
-        if averaging:
-            weight = 1.0 / (t - average_start + 1)
-            for j in range(n_coef):
-                averaged[j] += (scale[0] * coef[j] - averaged[j]) * weight
-            for c in range(n_outputs):
-                j = n_coef + c
-                averaged[j] += (intercept[c] - averaged[j]) * weight
-        if record_every > 0 and (q + 1) % record_every == 0:
-            # record what a fit of this length reports: the average, if any
-            row = records[(q + 1) // record_every - 1]
-            if averaging:
-                for j in range(n_coef + n_outputs):
-                    row[j] = averaged[j]
-            else:
-                _copy_parameters(coef, intercept, scale, row)
+        herd(
+            state.herding,
+            X,
+            order,
+            start,
+            stop,
+            work,
+            eta_t / (stop - start),
+            n_outputs,
+            n,
+            sequence.table,
+            epoch,
+        )
+        add_epoch_loss(outputs.epoch_losses, epoch - first_epoch, batch_loss)
+        averaging = update_average(state.average, t, model)
+        record_iterate(
+            outputs.records, outputs.record_every, q, averaging, state.average, model
+        )
     fold_scale(coef, scale)
-    if not _finite(coef, intercept, scale):
+    if not _finite(model):
         return NON_FINITE, loaded_epoch
     return OK, -1
 
@@ -575,10 +550,11 @@ def mean_loss(X, y, sample_weight, coef, intercept, rule, work):
     """
     n_outputs = intercept.shape[0]
     n = n_visited(X, y)
+    model = Model(coef, intercept, _UNIT_SCALE)
     total = 0.0
     for p in range(n):
         i = X.subset[p] if X.subset.shape[0] > 0 else p
-        predictions(X, i, coef, intercept, 1.0, work, 0)
+        predictions(X, i, model, work, 0)
         if rule.loss == MULTINOMIAL_LOG_LOSS:
             value = multinomial_loss(work, 0, n_outputs, int(y[i]))
         else:

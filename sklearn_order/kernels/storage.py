@@ -1,17 +1,20 @@
 """How the CPU kernels read and use the rows of ``X``, for each storage.
 
 The update map and the loop over maps (``cpu.py``) are written once, against
-the row operations defined here. The kernels take ``X`` as :class:`Rows`:
+the row operations defined here. The kernels take ``X`` as one of two
+types (:func:`kernel_rows`):
 
-- dense: a C-contiguous 2-D ndarray;
-- CSR: the three arrays of a SciPy CSR matrix (32- or 64-bit indices). Every
-  operation costs the row's non-zeros, never ``n_features``.
+- :class:`DenseRows`: a C-contiguous 2-D ndarray;
+- :class:`CSRRows`: the three arrays of a SciPy CSR matrix (32- or 64-bit
+  indices). Every operation costs the row's non-zeros, never ``n_features``.
 
-Each operation branches on ``X.is_sparse`` (the same way for every row, so
-the branch is predicted and costs nothing measurable) and is inlined into the
-kernels, like every small kernel function. A compile-time dispatch through
-``numba.extending.overload`` was measured 9% slower on dense data: its
-implementations are separate functions, called per row.
+Each operation is chosen at compile time from the type of ``X``
+(:func:`.dispatch.dispatch_on_type`), so a kernel compiled for dense rows
+contains no CSR code and the reverse. The chosen implementation is inlined
+into the kernel (an earlier compile-time dispatch that called its
+implementations once per row was measured 9% slower on dense data); epoch
+times stay those of the run-time branch this replaced
+(``benchmarks/bench_kernel_ab.py``, ``docs/benchmarks/kernel_ab.md``).
 
 Coefficients may carry a lazy scale ``s`` (CSR only): the weights are
 ``s · v`` with ``v`` stored. The L2 weight decay ``w ← (1 − η l2) w`` is then
@@ -25,33 +28,26 @@ import copy
 from typing import NamedTuple
 
 import numpy as np
+from numba import types
 from scipy import sparse
 
 from .._jit import CACHE_LINE_BYTES, jit_inline, jit_inline_dual, prefetch_item
 from .._jit import prefetch_row as prefetch_dense_row
+from .dispatch import dispatch_on_type
 
 #: Below this the lazy scale is folded into the stored weights (scikit-learn's
 #: threshold), long before ``v = w / s`` could overflow.
 MIN_SCALE = 1e-9
 
 
-class Rows(NamedTuple):
-    """The rows of ``X``, as the kernels take them.
+class DenseRows(NamedTuple):
+    """Dense rows of ``X``, as the kernels take them.
 
     Attributes
     ----------
-    dense : ndarray of shape (n_samples, n_features), float32 or float64
-        Dense storage (an empty ``(0, 0)`` array for CSR storage).
-    data : ndarray of shape (nnz,), float32 or float64
-        CSR storage: the stored values (empty for dense storage).
-    indices : ndarray of shape (nnz,), uint32 or uint64
-        CSR storage: the column of each stored value (SciPy's indices viewed
-        as unsigned).
-    indptr : ndarray of shape (n_samples + 1,), int32 or int64
-        CSR storage: row ``i`` is ``data[indptr[i]:indptr[i + 1]]``.
+    array : ndarray of shape (n_samples, n_features), float32 or float64
+        C-contiguous.
     n_features : int
-    is_sparse : bool
-        Which storage holds the rows.
     subset : ndarray of shape (n_visited,), int64
         The rows the kernels visit, in data order (the training rows when
         ``early_stopping`` holds some out); empty for every row. An epoch's
@@ -59,12 +55,31 @@ class Rows(NamedTuple):
         through ``subset``, so training on a subset reads ``X`` in place.
     """
 
-    dense: np.ndarray
+    array: np.ndarray
+    n_features: int
+    subset: np.ndarray
+
+
+class CSRRows(NamedTuple):
+    """CSR rows of ``X``, as the kernels take them.
+
+    Attributes
+    ----------
+    data : ndarray of shape (nnz,), float32 or float64
+        The stored values.
+    indices : ndarray of shape (nnz,), uint32 or uint64
+        The column of each stored value (SciPy's indices viewed as unsigned).
+    indptr : ndarray of shape (n_samples + 1,), int32 or int64
+        Row ``i`` is ``data[indptr[i]:indptr[i + 1]]``.
+    n_features : int
+    subset : ndarray of shape (n_visited,), int64
+        As :attr:`DenseRows.subset`.
+    """
+
     data: np.ndarray
     indices: np.ndarray
     indptr: np.ndarray
     n_features: int
-    is_sparse: bool
     subset: np.ndarray
 
 
@@ -72,7 +87,10 @@ ALL_ROWS = np.empty(0, dtype=np.int64)
 
 
 def kernel_rows(X, subset=None):
-    """``X`` in the form the kernels take (:class:`Rows`).
+    """``X`` in the form the kernels take: :class:`DenseRows` or :class:`CSRRows`.
+
+    The two are different types, so a kernel is compiled for one storage
+    at a time, with no code for the other.
 
     Parameters
     ----------
@@ -84,31 +102,15 @@ def kernel_rows(X, subset=None):
 
     Returns
     -------
-    Rows
+    DenseRows or CSRRows
     """
     subset = ALL_ROWS if subset is None else subset
     if sparse.issparse(X):
         unsigned = np.dtype(f"uint{X.indices.dtype.itemsize * 8}")
-        return Rows(
-            np.empty((0, 0), dtype=X.dtype),
-            X.data,
-            X.indices.view(unsigned),
-            X.indptr,
-            int(X.shape[1]),
-            True,
-            subset,
+        return CSRRows(
+            X.data, X.indices.view(unsigned), X.indptr, int(X.shape[1]), subset
         )
-    # empty CSR arrays typed as SciPy's default (32-bit) indices: dense and
-    # such CSR rows of one dtype share one compiled specialization
-    return Rows(
-        X,
-        np.empty(0, dtype=X.dtype),
-        np.empty(0, dtype=np.uint32),
-        np.empty(1, dtype=np.int32),
-        int(X.shape[1]),
-        False,
-        subset,
-    )
+    return DenseRows(X, int(X.shape[1]), subset)
 
 
 @jit_inline
@@ -374,18 +376,30 @@ def dense_row_sqnorm(X, i):
 
 
 @jit_inline
+def _dense_row_dot(X, i, w, offset):
+    return dense_row_dot(X.array, i, w, offset)
+
+
+@jit_inline
+def _dense_row_sqnorm(X, i):
+    return dense_row_sqnorm(X.array, i)
+
+
+@jit_inline
 def _dense_add_row(X, i, a, w, offset):
-    n = X.shape[1]
+    A = X.array
+    n = A.shape[1]
     v = w[offset : offset + n]
     for j in range(n):
-        v[j] += a * X[i, j]
+        v[j] += a * A[i, j]
 
 
 @jit_inline
 def _dense_subtract_batch(X, order, start, stop, work, n_outputs, decay, w, scale):
     # w_k ← decay·w_k − Σ_r work[r, k] x_r, the decay fused into the first
     # row that moves w_k (a separate pass if none does)
-    d = X.shape[1]
+    A = X.array
+    d = A.shape[1]
     batch = stop - start
     for k in range(n_outputs):
         v = w[k * d : (k + 1) * d]
@@ -397,11 +411,11 @@ def _dense_subtract_batch(X, order, start, stop, work, n_outputs, decay, w, scal
             i = order[start + r]
             if pending_decay:
                 for j in range(d):
-                    v[j] = decay * v[j] - g * X[i, j]
+                    v[j] = decay * v[j] - g * A[i, j]
                 pending_decay = False
             else:
                 for j in range(d):
-                    v[j] -= g * X[i, j]
+                    v[j] -= g * A[i, j]
         if pending_decay:
             for j in range(d):
                 v[j] *= decay
@@ -501,7 +515,22 @@ def _csr_subtract_batch(X, order, start, stop, work, n_outputs, decay, w, scale)
 
 
 @jit_inline
-def _prefetch_csr_row(X, i):
+def _dense_prefetch_row(X, i):
+    prefetch_dense_row(X.array, i)
+
+
+@jit_inline
+def _dense_prefetch_row_start(X, i):
+    pass
+
+
+@jit_inline
+def _csr_prefetch_row_start(X, i):
+    prefetch_item(X.indptr, i)
+
+
+@jit_inline
+def _csr_prefetch_row(X, i):
     step = CACHE_LINE_BYTES // X.data.itemsize
     for p in range(X.indptr[i], X.indptr[i + 1], step):
         prefetch_item(X.data, p)
@@ -511,13 +540,34 @@ def _prefetch_csr_row(X, i):
 # -- the operations, for either storage -------------------------------------
 
 
-@jit_inline
+def _storage_of_type(rows_type):
+    """``"dense"`` or ``"csr"`` for a Numba type of rows (``None`` if neither)."""
+    if isinstance(rows_type, types.BaseNamedTuple):
+        return _STORAGE_NAMES.get(rows_type.instance_class)
+    return None
+
+
+def _storage_of(rows):
+    return _STORAGE_NAMES[type(rows)]
+
+
+_STORAGE_NAMES = {DenseRows: "dense", CSRRows: "csr"}
+
+
+def _by_storage(dense, csr):
+    """The decorated operation, compiled as ``dense`` or ``csr`` from the rows' type."""
+    return dispatch_on_type(
+        {"dense": dense, "csr": csr}, _storage_of_type, _storage_of, inline=True
+    )
+
+
+@_by_storage(_dense_row_dot, _csr_row_dot)
 def row_dot(X, i, w, offset):
     """``x_i · w[offset : offset + n_features]``.
 
     Parameters
     ----------
-    X : Rows
+    X : DenseRows or CSRRows
     i : int
         Row index.
     w : ndarray, float64
@@ -529,35 +579,25 @@ def row_dot(X, i, w, offset):
     -------
     float
     """
-    if X.is_sparse:
-        return _csr_row_dot(X, i, w, offset)
-    return dense_row_dot(X.dense, i, w, offset)
 
 
-@jit_inline
+@_by_storage(_dense_row_sqnorm, _csr_row_sqnorm)
 def row_sqnorm(X, i):
     """``‖x_i‖²``, each square formed in float64 (the row's non-zeros for CSR)."""
-    if X.is_sparse:
-        return _csr_row_sqnorm(X, i)
-    return dense_row_sqnorm(X.dense, i)
 
 
-@jit_inline
+@_by_storage(_dense_add_row, _csr_add_row)
 def add_row(X, i, a, w, offset):
     """``w[offset : offset + n_features] += a x_i``, in place."""
-    if X.is_sparse:
-        _csr_add_row(X, i, a, w, offset)
-    else:
-        _dense_add_row(X.dense, i, a, w, offset)
 
 
-@jit_inline
+@_by_storage(_dense_subtract_batch, _csr_subtract_batch)
 def subtract_batch(X, order, start, stop, work, n_outputs, decay, w, scale):
     """``w_k ← decay · w_k − Σ_r work[r, k] x_r`` for each output ``k``, in place.
 
     Parameters
     ----------
-    X : Rows
+    X : DenseRows or CSRRows
     order : ndarray of int64
         The batch is rows ``order[start:stop]``.
     start, stop : int
@@ -572,15 +612,9 @@ def subtract_batch(X, order, start, stop, work, n_outputs, decay, w, scale):
     scale : ndarray of shape (1,), float64
         The lazy scale ``s`` (see the module notes; always 1 for dense rows).
     """
-    if X.is_sparse:
-        _csr_subtract_batch(X, order, start, stop, work, n_outputs, decay, w, scale)
-    else:
-        _dense_subtract_batch(
-            X.dense, order, start, stop, work, n_outputs, decay, w, scale
-        )
 
 
-@jit_inline
+@_by_storage(_dense_prefetch_row_start, _csr_prefetch_row_start)
 def prefetch_row_start(X, i):
     """Ask for where row ``i`` starts to be loaded into cache (CSR; a hint).
 
@@ -588,14 +622,8 @@ def prefetch_row_start(X, i):
     fetched a few maps before the row is, it does not delay the row's
     prefetch. Dense rows need nothing.
     """
-    if X.is_sparse:
-        prefetch_item(X.indptr, i)
 
 
-@jit_inline
+@_by_storage(_dense_prefetch_row, _csr_prefetch_row)
 def prefetch_row(X, i):
     """Ask for row ``i`` of ``X`` to be loaded into cache (a hint)."""
-    if X.is_sparse:
-        _prefetch_csr_row(X, i)
-    else:
-        prefetch_dense_row(X.dense, i)

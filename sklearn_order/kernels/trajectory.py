@@ -20,15 +20,124 @@ the caller returns to Python between calls (signals, Ctrl-C).
 """
 
 from math import copysign, sqrt
+from typing import NamedTuple
 
 import numba
+import numpy as np
 
 from .._jit import jit, jit_inline, jit_parallel
 from ..penalties import l2_decay
 from ..schedules import step_size
-from . import NON_FINITE, OK
+from . import NON_FINITE, OK, Model
 from .cpu import _finite, apply_update_map, load_epoch_order
 from .storage import ALL_ROWS, fold_scale
+
+
+class Chains(NamedTuple):
+    """The backward iterates :func:`backward_chains` computes, one chain each.
+
+    Attributes
+    ----------
+    steps : ndarray of shape (n_chains,), int64
+        The increasing ``k`` of each requested backward iterate.
+    theta0 : ndarray of shape (n_params,)
+        Starting point ``(w_0, b_0)``: the weights of the ``n_outputs``
+        models, then their intercepts.
+    out : ndarray of shape (n_chains, n_params)
+        Output: the backward iterates ``(w, b)``.
+    bounds : ndarray of shape (n_chains,), float64
+        Output: a bound on each result's distance to the replay's.
+    """
+
+    steps: np.ndarray
+    theta0: np.ndarray
+    out: np.ndarray
+    bounds: np.ndarray
+
+
+class Threads(NamedTuple):
+    """Each thread's position and scratch space, kept between calls.
+
+    Attributes
+    ----------
+    states : ndarray of shape (n_threads, n_params + 1)
+        Each thread's current state: stored weights, intercepts, lazy scale.
+    cursors : ndarray of shape (n_threads, N_CURSOR), int64
+        Each thread's position: ``CHAIN`` (its current chain, initially
+        ``t``), ``LEVEL`` (``-1`` before the chain starts), ``STATUS``
+        (``OK`` or a failure), ``FAILED_EPOCH``, ``MAPS`` (maps applied,
+        accumulated over calls), ``ANCHOR`` (the anchor chain, initially
+        ``-1``), ``ANCHOR_RING`` (which ring holds it) and ``FORCED``
+        (whether the current chain is a new anchor from its start).
+    orders : ndarray of shape (n_threads, n_samples), int64
+        Scratch space.
+    works : ndarray of shape (n_threads, batch_size * n_outputs)
+        Scratch space.
+    """
+
+    states: np.ndarray
+    cursors: np.ndarray
+    orders: np.ndarray
+    works: np.ndarray
+
+
+class Coupling(NamedTuple):
+    """The checkpoints of :func:`backward_chains`' coupling.
+
+    Attributes
+    ----------
+    saved : ndarray of shape (n_threads, 2, W, n_params + 1)
+        Each thread's two rings of checkpointed states (``W = 0``: replay).
+    saved_levels : ndarray of shape (n_threads, 2, W), int64
+        The level of each checkpoint (``-1``: empty).
+    stride : int
+        Checkpoint every ``stride`` levels.
+    tol : float
+        Distance within which a chain meets the anchor; 0 for bitwise
+        meetings only.
+    """
+
+    saved: np.ndarray
+    saved_levels: np.ndarray
+    stride: int
+    tol: float
+
+
+class AffineRange(NamedTuple):
+    """The maps a :func:`backward_affine` call composes, and what it records.
+
+    Attributes
+    ----------
+    first, last : int
+        Compose maps ``first + 1 … last`` onto ``F_first``.
+    every, skip : int
+        Record every ``every`` maps after the first ``skip``.
+    """
+
+    first: int
+    last: int
+    every: int
+    skip: int
+
+
+class Composition(NamedTuple):
+    """The composed affine map ``F_k = (M_k, v_k)``, kept between calls, and scratch.
+
+    Attributes
+    ----------
+    M : ndarray of shape (n_features + 1, n_features + 1)
+    v : ndarray of shape (n_features + 1,)
+    u : ndarray of shape (batch_size, n_features + 1)
+        Scratch space.
+    order : ndarray of shape (n_samples,), int64
+        Scratch space.
+    """
+
+    M: np.ndarray
+    v: np.ndarray
+    u: np.ndarray
+    order: np.ndarray
+
 
 #: Columns of :func:`backward_chains`' per-thread cursor.
 CHAIN, LEVEL, STATUS, FAILED_EPOCH, MAPS, ANCHOR, ANCHOR_RING, FORCED = range(8)
@@ -80,28 +189,7 @@ def _starts_anchor(steps, c, n_threads, anchor):
 
 @jit_parallel
 def backward_chains(
-    X,
-    y,
-    sample_weight,
-    rule,
-    eta,
-    scheme,
-    seed,
-    batch_size,
-    steps,
-    theta0,
-    out,
-    states,
-    cursors,
-    saved,
-    saved_levels,
-    stride,
-    tol,
-    bounds,
-    budget,
-    orders,
-    works,
-    table,
+    X, y, sample_weight, rule, eta, sequence, chains, threads, coupling, budget
 ):
     """``out[c] = T_1 ∘ … ∘ T_{steps[c]} (theta0)`` for every chain ``c``, resumably.
 
@@ -135,44 +223,23 @@ def backward_chains(
 
     Parameters
     ----------
-    X, y, sample_weight, rule, eta, scheme, seed, batch_size
+    X, y, sample_weight, rule
         As in :func:`~sklearn_order.kernels.cpu.apply_steps`.
-    steps : ndarray of shape (n_chains,), int64
-        The increasing ``k`` of each requested backward iterate.
-    theta0 : ndarray of shape (n_params,)
-        Starting point ``(w_0, b_0)``: the weights of the ``n_outputs``
-        models, then their intercepts.
-    out : ndarray of shape (n_chains, n_params)
-        The backward iterates ``(w, b)``.
-    states : ndarray of shape (n_threads, n_params + 1)
-        Each thread's current state: stored weights, intercepts, lazy scale.
-    cursors : ndarray of shape (n_threads, N_CURSOR), int64
-        Each thread's position: ``CHAIN`` (its current chain, initially
-        ``t``), ``LEVEL`` (``-1`` before the chain starts), ``STATUS``
-        (``OK`` or a failure), ``FAILED_EPOCH``, ``MAPS`` (maps applied,
-        accumulated over calls), ``ANCHOR`` (the anchor chain, initially
-        ``-1``), ``ANCHOR_RING`` (which ring holds it) and ``FORCED``
-        (whether the current chain is a new anchor from its start).
-    saved : ndarray of shape (n_threads, 2, W, n_params + 1)
-        Each thread's two rings of checkpointed states.
-    saved_levels : ndarray of shape (n_threads, 2, W), int64
-        The level of each checkpoint (``-1``: empty).
-    stride : int
-        Checkpoint every ``stride`` levels.
-    tol : float
-        Distance within which a chain meets the anchor; 0 for bitwise
-        meetings only.
-    bounds : ndarray of shape (n_chains,), float64
-        Output: a bound on each result's distance to the replay's.
+    eta : float
+        Base step size of the schedule.
+    sequence : BatchSequence
+        The batch sequence; GraB's table is shared and only read.
+    chains : Chains
+        The requested iterates, the start and the outputs.
+    threads : Threads
+    coupling : Coupling
     budget : int
         Maps per thread in this call.
-    orders : ndarray of shape (n_threads, n_samples), int64
-        Scratch space.
-    works : ndarray of shape (n_threads, batch_size * n_outputs)
-        Scratch space.
-    table : ndarray of shape (n_rows, n_samples), int64
-        GraB's epoch orders (see ``apply_steps``), shared and only read.
     """
+    steps, theta0, out, bounds = chains
+    states, cursors, orders, works = threads
+    saved, saved_levels, stride, tol = coupling
+    batch_size = sequence.batch_size
     n_threads = states.shape[0]
     n_params = theta0.shape[0]
     n_outputs = works.shape[1] // batch_size
@@ -186,6 +253,7 @@ def backward_chains(
         coef = state[:n_coef]
         intercept = state[n_coef:n_params]
         scale = state[n_params:]
+        model = Model(coef, intercept, scale)
         order = orders[t]
         work = works[t]
         c = cursors[t, CHAIN]
@@ -230,7 +298,7 @@ def backward_chains(
                     saved_levels[t, candidate, slot] = level
             if level == 0:  # chain c is done: the new anchor
                 fold_scale(coef, scale)
-                if not _finite(coef, intercept, scale):
+                if not _finite(model):
                     cursors[t, STATUS] = NON_FINITE
                     cursors[t, FAILED_EPOCH] = loaded if loaded >= 0 else 0
                     break
@@ -249,11 +317,11 @@ def backward_chains(
             k = level - 1  # 0-based index of the next map
             epoch = k // batches
             if epoch != loaded:
-                if loaded >= 0 and not _finite(coef, intercept, scale):
+                if loaded >= 0 and not _finite(model):
                     cursors[t, STATUS] = NON_FINITE
                     cursors[t, FAILED_EPOCH] = loaded
                     break
-                load_epoch_order(scheme, seed, epoch, table, order, ALL_ROWS)
+                load_epoch_order(sequence, epoch, order, ALL_ROWS)
                 loaded = epoch
             start = (k - epoch * batches) * batch_size
             stop = min(start + batch_size, n)
@@ -261,19 +329,7 @@ def backward_chains(
                 rule.schedule, eta, k + 1, rule.power_t, rule.alpha, rule.optimal_t0
             )
             status, _ = apply_update_map(
-                X,
-                y,
-                sample_weight,
-                order,
-                start,
-                stop,
-                coef,
-                intercept,
-                scale,
-                rule,
-                eta_t,
-                work,
-                False,
+                X, y, sample_weight, order, start, stop, model, rule, eta_t, work, None
             )
             if status != OK:
                 cursors[t, STATUS] = status
@@ -292,25 +348,7 @@ def backward_chains(
 
 @jit
 def backward_affine(
-    X,
-    y,
-    sample_weight,
-    rule,
-    eta,
-    scheme,
-    seed,
-    batch_size,
-    first,
-    last,
-    every,
-    skip,
-    theta0,
-    out,
-    M,
-    v,
-    u,
-    table,
-    order,
+    X, y, sample_weight, rule, eta, sequence, maps, theta0, out, composition
 ):
     """Backward iterates of an affine problem, from the maps ``first + 1 … last``.
 
@@ -321,26 +359,21 @@ def backward_affine(
 
     Parameters
     ----------
-    X, y, sample_weight, rule, eta, scheme, seed, batch_size
+    X : ndarray of shape (n_samples, n_features)
+        Dense rows.
+    y, sample_weight, rule
         As in :func:`~sklearn_order.kernels.cpu.apply_steps`; ``rule`` must
         be squared error with no L1 part.
-    first, last : int
-        Compose maps ``first + 1 … last`` onto ``F_first``.
-    every, skip : int
-        Record every ``every`` maps after the first ``skip``.
+    eta : float
+        Base step size of the schedule.
+    sequence : BatchSequence
+    maps : AffineRange
+        The maps to compose and the records to write.
     theta0 : ndarray of shape (n_features + 1,)
     out : ndarray of shape ((n_steps - skip) // every, n_features + 1)
         All the records of the whole composition of ``n_steps`` maps.
-    M : ndarray of shape (n_features + 1, n_features + 1)
-        ``M_k``, kept between calls.
-    v : ndarray of shape (n_features + 1,)
-        ``v_k``, kept between calls.
-    u : ndarray of shape (batch_size, n_features + 1)
-        Scratch space.
-    table : ndarray of shape (n_rows, n_samples), int64
-        GraB's epoch orders (see ``apply_steps``).
-    order : ndarray of shape (n_samples,), int64
-        Scratch space.
+    composition : Composition
+        ``(M_k, v_k)``, kept between calls, and scratch space.
 
     Notes
     -----
@@ -351,6 +384,9 @@ def backward_affine(
     ``A = D − Σ α_i P z_i z_iᵀ``, ``c = Σ α_i y_i P z_i`` and
     ``M A = M D − Σ_i (α_i M P z_i) z_iᵀ``.
     """
+    first, last, every, skip = maps
+    M, v, u, order = composition
+    batch_size = sequence.batch_size
     n = X.shape[0]
     d = X.shape[1]
     dim = d + 1
@@ -364,7 +400,7 @@ def backward_affine(
     for k in range(first, last):
         epoch = k // batches
         if epoch != loaded_epoch:
-            load_epoch_order(scheme, seed, epoch, table, order, ALL_ROWS)
+            load_epoch_order(sequence, epoch, order, ALL_ROWS)
             loaded_epoch = epoch
         start = (k - epoch * batches) * batch_size
         stop = min(start + batch_size, n)
