@@ -1,3 +1,4 @@
+import signal
 import zlib
 
 import numpy as np
@@ -12,6 +13,21 @@ from sklearn_order.losses import (
 )
 from sklearn_order.penalties import penalty_strengths
 from sklearn_order.schedules import CONSTANT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_is_handled():
+    """Let Ctrl-C raise ``KeyboardInterrupt`` here and in child processes.
+
+    A shell starts a background command (``cmd &`` in a script, ``nohup``)
+    with SIGINT ignored, and children inherit that: the Ctrl-C tests would
+    then send a signal nobody receives. Python handles SIGINT when it is
+    started from a terminal; this gives the test process (and, through it,
+    the children it starts) that same handling.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
 
 
 @pytest.fixture
