@@ -31,7 +31,7 @@ exclude_patterns = [
     "_build",
     "study/*.md",
     "benchmarks/*.md",
-    "benchmarks/benchopt/*.md",
+    "benchmarks/*/*.md",
     "auto_examples/*.ipynb",
 ]
 templates_path = ["_templates"]
