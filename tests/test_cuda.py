@@ -163,25 +163,27 @@ def test_device_twins_equal_the_cpu_functions(rng):
 # -- the kernel against the CPU kernel and the reference ---------------------------
 
 
-@needs_cuda
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("order", ["forward", "backward"])
-@pytest.mark.parametrize("loss", ALL_LOSSES)
-def test_kernel_matches_cpu_kernel_and_reference(loss, order, dtype, rng):
-    n, batch_size, epochs = 23, 5, 2  # last batch of 3 rows
-    cpu, gpu = _problems(loss, "elasticnet", dtype, rng, n=n, batch_size=batch_size)
+def _assert_matches_cpu_and_reference(
+    cpu, gpu, rng, loss, order, epochs, sampling, eta, **reference_options
+):
+    """The CUDA twin's ``epochs`` equal the CPU kernel's and the reference's.
+
+    ``cpu``/``gpu`` are :func:`_problems` with the elastic-net penalty
+    (alpha 0.05, l1_ratio 0.4), seed 11 and the given ``sampling``.
+    """
     theta0 = rng.normal(size=cpu.X.shape[1] + 1)
     kwargs = dict(
         first_step=0, n_steps=epochs * cpu.n_batches, reverse=order == "backward"
     )
-    coef, b, _ = _apply(gpu, theta0, eta=0.05, **kwargs)
-    coef_cpu, b_cpu, _ = _apply(cpu, theta0, eta=0.05, **kwargs)
+    coef, b, _ = _apply(gpu, theta0, eta=eta, **kwargs)
+    coef_cpu, b_cpu, _ = _apply(cpu, theta0, eta=eta, **kwargs)
     assert_allclose(coef, coef_cpu, rtol=FLOAT64_RTOL, atol=1e-13)
     assert_allclose(b, b_cpu, rtol=FLOAT64_RTOL, atol=1e-13)
+    n, batch_size = len(cpu.y), cpu.batch_size
     batches = [
         rows
         for e in range(epochs)
-        for rows in epoch_batches("reshuffle", n, batch_size, 11, e)
+        for rows in epoch_batches(sampling, n, batch_size, 11, e)
     ]
     l2, l1 = penalty_strengths("elasticnet", 0.05, 0.4)
     w_ref, b_ref = reference.compose(
@@ -192,14 +194,27 @@ def test_kernel_matches_cpu_kernel_and_reference(loss, order, dtype, rng):
         theta0[:-1],
         theta0[-1],
         order=order,
-        eta=0.05,
+        eta=eta,
         loss=loss,
         param=loss_parameter(loss, EPSILON),
         l2=l2,
         l1=l1,
+        **reference_options,
     )
     assert_allclose(coef, w_ref, rtol=1e-10, atol=1e-12)
     assert_allclose(b, b_ref, rtol=1e-10, atol=1e-12)
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["forward", "backward"])
+@pytest.mark.parametrize("loss", ALL_LOSSES)
+def test_kernel_matches_cpu_kernel_and_reference(loss, order, dtype, rng):
+    n, batch_size, epochs = 23, 5, 2  # last batch of 3 rows
+    cpu, gpu = _problems(loss, "elasticnet", dtype, rng, n=n, batch_size=batch_size)
+    _assert_matches_cpu_and_reference(
+        cpu, gpu, rng, loss, order, epochs, "reshuffle", eta=0.05
+    )
 
 
 @needs_cuda
@@ -269,37 +284,10 @@ def test_passive_aggressive_steps_match_cpu_and_reference(
         rule=dict(schedule=LEARNING_RATES[learning_rate]),
     )
     cpu.X[:5] = 0.0  # the CUDA twin shares this X (copied to the device on use)
-    theta0 = rng.normal(size=cpu.X.shape[1] + 1)
-    kwargs = dict(
-        first_step=0, n_steps=epochs * cpu.n_batches, reverse=order == "backward"
-    )
-    coef, b, _ = _apply(gpu, theta0, eta=C, **kwargs)
-    coef_cpu, b_cpu, _ = _apply(cpu, theta0, eta=C, **kwargs)
-    assert_allclose(coef, coef_cpu, rtol=FLOAT64_RTOL, atol=1e-13)
-    assert_allclose(b, b_cpu, rtol=FLOAT64_RTOL, atol=1e-13)
-    batches = [
-        rows
-        for e in range(epochs)
-        for rows in epoch_batches("cyclic", n, batch_size, 11, e)
-    ]
-    l2, l1 = penalty_strengths("elasticnet", 0.05, 0.4)
-    w_ref, b_ref = reference.compose(
-        cpu.X,
-        cpu.y,
-        cpu.sample_weight,
-        batches,
-        theta0[:-1],
-        theta0[-1],
-        order=order,
-        eta=C,
-        loss=loss,
-        param=loss_parameter(loss, EPSILON),
-        l2=l2,
-        l1=l1,
+    _assert_matches_cpu_and_reference(
+        cpu, gpu, rng, loss, order, epochs, "cyclic", eta=C,
         passive_aggressive=learning_rate,
-    )
-    assert_allclose(coef, w_ref, rtol=1e-10, atol=1e-12)
-    assert_allclose(b, b_ref, rtol=1e-10, atol=1e-12)
+    )  # fmt: skip
 
 
 @needs_cuda
