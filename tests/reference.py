@@ -149,6 +149,17 @@ def multinomial_loss(X, y, W, b):
     return log_sum - P[np.arange(len(y)), y.astype(int)]
 
 
+def batch_sequence(sampling, n_samples, batch_size, seed, n_epochs):
+    """The minibatches of ``n_epochs`` epochs in training order (row-index arrays)."""
+    from sklearn_order.sampling import epoch_batches
+
+    return [
+        rows
+        for epoch in range(n_epochs)
+        for rows in epoch_batches(sampling, n_samples, batch_size, seed, epoch)
+    ]
+
+
 def compose(X, y, s, batches, w0, b0, *, order, **rule):
     """Compose the maps of ``batches`` (oldest first) onto ``(w0, b0)``.
 

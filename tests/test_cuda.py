@@ -30,7 +30,7 @@ from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor, trajector
 from sklearn_order._problem import DivergenceError, Problem
 from sklearn_order.losses import LOSSES, loss_parameter
 from sklearn_order.penalties import penalty_strengths
-from sklearn_order.sampling import SAMPLINGS, epoch_batches
+from sklearn_order.sampling import SAMPLINGS
 from sklearn_order.schedules import INVSCALING, LEARNING_RATES, PA1, PA2
 
 SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
@@ -180,11 +180,7 @@ def _assert_matches_cpu_and_reference(
     assert_allclose(coef, coef_cpu, rtol=FLOAT64_RTOL, atol=1e-13)
     assert_allclose(b, b_cpu, rtol=FLOAT64_RTOL, atol=1e-13)
     n, batch_size = len(cpu.y), cpu.batch_size
-    batches = [
-        rows
-        for e in range(epochs)
-        for rows in epoch_batches(sampling, n, batch_size, 11, e)
-    ]
+    batches = reference.batch_sequence(sampling, n, batch_size, 11, epochs)
     l2, l1 = penalty_strengths("elasticnet", 0.05, 0.4)
     w_ref, b_ref = reference.compose(
         cpu.X,

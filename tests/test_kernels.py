@@ -237,11 +237,7 @@ def test_apply_steps_matches_reference_composition(
         w0=w0,
         b0=b0,
     )
-    batches = [
-        b
-        for e in range(epochs)
-        for b in epoch_batches("reshuffle", n, batch_size, seed, e)
-    ]
+    batches = reference.batch_sequence("reshuffle", n, batch_size, seed, epochs)
     w_ref, b_ref = reference.compose(
         X,
         y,
@@ -335,11 +331,7 @@ def test_multinomial_composition_matches_reference(order, storage, rng):
         Scratch(np.empty(n, dtype=np.int64), np.empty(batch_size * k)),
     )
     assert status == 0
-    batches = [
-        b
-        for e in range(epochs)
-        for b in epoch_batches("reshuffle", n, batch_size, seed, e)
-    ]
+    batches = reference.batch_sequence("reshuffle", n, batch_size, seed, epochs)
     if order == "backward":
         batches = batches[::-1]
     l2, _ = penalty_strengths("l2", 0.05, 0.4)
@@ -425,11 +417,7 @@ def test_backward_is_forward_over_the_reversed_sequence_exactly(
         b0=b0,
         eta=eta,
     )
-    batches = [
-        b
-        for e in range(epochs)
-        for b in epoch_batches("reshuffle", n, batch_size, seed, e)
-    ]
+    batches = reference.batch_sequence("reshuffle", n, batch_size, seed, epochs)
     w, b = w0.copy(), np.array([b0])
     work = np.empty(batch_size)
     for rows in reversed(batches):
@@ -472,11 +460,7 @@ def test_every_sampling_scheme_composes_its_own_sequence(sampling, order, rng):
         w0=w0,
         b0=0.0,
     )
-    batches = [
-        b
-        for e in range(epochs)
-        for b in epoch_batches(sampling, n, batch_size, seed, e)
-    ]
+    batches = reference.batch_sequence(sampling, n, batch_size, seed, epochs)
     w_ref, b_ref = reference.compose(
         X,
         y,
@@ -683,11 +667,7 @@ def test_passive_aggressive_composition_matches_reference(
         b0=b0,
         eta=0.4,
     )
-    batches = [
-        b
-        for e in range(epochs)
-        for b in epoch_batches("reshuffle", n, batch_size, seed, e)
-    ]
+    batches = reference.batch_sequence("reshuffle", n, batch_size, seed, epochs)
     w_ref, b_ref = reference.compose(
         X,
         y,
