@@ -4,29 +4,11 @@ Every committed results file starts with this, so that each number in the
 README and the docs can be traced to the file, the date and the machine.
 """
 
-import os
-import platform
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-
-def machine_description():
-    """The machine: CPU model, cores, architecture, Python version."""
-    model = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": model or "unknown CPU",
-        "machine": platform.machine(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-    }
+from sklearn_order._machine import machine_description
 
 
 def stamp():

@@ -16,7 +16,6 @@ With no ``--data`` it runs on scikit-learn's bundled breast-cancer data.
 import argparse
 import json
 import os
-import platform
 import re
 import signal
 import sys
@@ -31,6 +30,7 @@ from scipy import sparse
 
 from . import __version__
 from ._cache import compile_notices
+from ._machine import machine_description
 from ._problem import DivergenceError
 from .diagnostics import training_objective, trajectory
 from .estimators import BackwardSGDClassifier, BackwardSGDRegressor
@@ -869,14 +869,8 @@ def _writable_folder(out):
 
 def _machine():
     """The processor model, CPU count and system, for the report."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            names = [line for line in cpuinfo if line.startswith("model name")]
-        model = names[0].split(":", 1)[1].strip() if names else model
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} CPUs, {platform.system()}"
+    machine = machine_description()
+    return f"{machine['cpu']}, {machine['cores']} CPUs, {machine['system']}"
 
 
 def run(args):
