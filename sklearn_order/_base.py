@@ -35,6 +35,7 @@ from .schedules import (
     check_passive_aggressive_loss,
     is_passive_aggressive,
     optimal_offset,
+    passive_aggressive_variant,
 )
 
 
@@ -246,6 +247,7 @@ class BaseBackwardSGD(BaseEstimator):
             power_t=float(self.power_t),
             alpha=float(self.alpha),
             optimal_t0=float(t0),
+            passive_aggressive=passive_aggressive_variant(schedule),
         )
 
     def _step_size(self, X, weights, rows=None):

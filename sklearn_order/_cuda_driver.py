@@ -511,7 +511,7 @@ class CudaProblem(Problem):
         if averaged is None:
             averaged = np.zeros((n_blocks, 1))
         threads, groups, shared_bytes = launch_shape(d, self.batch_size)
-        rule = tuple(self.rule)
+        rule = self.rule.scalars()
         X = self.device.X_device()
         Y, S = self._targets_on_device()
         chunk = self._maps_per_launch(record_every)

@@ -93,6 +93,15 @@ def is_passive_aggressive(schedule):
     return schedule == PA1 or schedule == PA2
 
 
+def passive_aggressive_variant(schedule):
+    """``schedule`` if it is ``"pa1"``/``"pa2"``, else ``None``.
+
+    The :class:`~sklearn_order.kernels.UpdateRule` field that selects, by its
+    type, whether a kernel is compiled with the passive-aggressive row steps.
+    """
+    return int(schedule) if is_passive_aggressive(schedule) else None
+
+
 def optimal_offset(loss_code, loss_param, alpha):
     """Return ``t0`` of the ``"optimal"`` schedule (scikit-learn's heuristic).
 

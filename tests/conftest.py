@@ -12,7 +12,7 @@ from sklearn_order.losses import (
     loss_parameter,
 )
 from sklearn_order.penalties import penalty_strengths
-from sklearn_order.schedules import CONSTANT
+from sklearn_order.schedules import CONSTANT, passive_aggressive_variant
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,6 +71,7 @@ def update_rule(
         power_t,
         alpha,
         0.0,
+        passive_aggressive_variant(schedule),
     )
 
 

@@ -256,7 +256,7 @@ def test_apply_steps_matches_reference_composition(
 def _multinomial_rule(penalty, fit_intercept=True):
     l2, l1 = penalty_strengths(penalty, 0.05, 0.4)
     return UpdateRule(
-        MULTINOMIAL_LOG_LOSS, 0.0, l2, l1, fit_intercept, CONSTANT, 0.5, 0.05, 0.0
+        MULTINOMIAL_LOG_LOSS, 0.0, l2, l1, fit_intercept, CONSTANT, 0.5, 0.05, 0.0, None
     )
 
 

@@ -57,6 +57,11 @@ class UpdateRule(NamedTuple):
         Regularization constant, used by the ``"optimal"`` schedule.
     optimal_t0 : float
         Offset of the ``"optimal"`` schedule.
+    passive_aggressive : int or None
+        ``schedule`` again when it is ``"pa1"``/``"pa2"`` (each row then
+        takes its own step), else ``None``: a kernel compiled for the other
+        schedules contains no passive-aggressive code
+        (:func:`sklearn_order.schedules.passive_aggressive_variant`).
     """
 
     loss: int
@@ -68,6 +73,11 @@ class UpdateRule(NamedTuple):
     power_t: float
     alpha: float
     optimal_t0: float
+    passive_aggressive: int | None
+
+    def scalars(self):
+        """The fields ``loss`` to ``optimal_t0``: what the CUDA kernel takes."""
+        return tuple(self)[:9]
 
 
 # -- the records the kernels take ---------------------------------------------

@@ -30,7 +30,7 @@ from ..losses import (
 )
 from ..penalties import l2_decay, soft_threshold
 from ..sampling import GRAB, fill_epoch_order
-from ..schedules import PA1, is_passive_aggressive, row_step, step_size
+from ..schedules import PA1, row_step, step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK, Model
 from .dispatch import unless_none
 from .storage import (
@@ -69,20 +69,28 @@ def predictions(X, i, model, out, offset):
     return finite
 
 
-@jit
+#: What :func:`passive_aggressive_steps` returns for the other schedules:
+#: ``(handled, status, loss_sum, moves)`` with ``handled`` false.
+NOT_PASSIVE_AGGRESSIVE = (False, OK, 0.0, True)
+
+
+@unless_none(default=NOT_PASSIVE_AGGRESSIVE)
 def passive_aggressive_steps(
-    X, y, sample_weight, order, start, stop, model, rule, eta, work
+    variant, X, y, sample_weight, order, start, stop, model, rule, eta, work
 ):
     """The rows' terms of a passive-aggressive map (``"pa1"``/``"pa2"``; one output).
 
     ``work[r] ← (τ_r / |B|) s_i ℓ'(p_i, y_i)`` for row ``i = order[start + r]``,
-    with ``τ_r = row_step(schedule, C = eta, ℓ(p_i, y_i), ‖x_i‖²)`` at the
+    with ``τ_r = row_step(variant, C = eta, ℓ(p_i, y_i), ‖x_i‖²)`` at the
     pre-update ``θ``; PA-I rows with ``x_i = 0`` get 0 (no step is defined).
-    Kept out of :func:`apply_update_map`'s inlined loop so that the other
-    schedules compile to the same code as without it.
+    With ``variant=None`` (every other schedule) it is compiled to nothing
+    and returns :data:`NOT_PASSIVE_AGGRESSIVE`, so that only a
+    passive-aggressive fit pays for this code.
 
     Parameters
     ----------
+    variant : int or None
+        ``rule.passive_aggressive``: ``PA1``, ``PA2`` or ``None``.
     X, y, sample_weight, order, start, stop, model, rule, work
         As in :func:`apply_update_map`.
     eta : float
@@ -90,6 +98,8 @@ def passive_aggressive_steps(
 
     Returns
     -------
+    handled : bool
+        True (false only for ``variant=None``).
     status : int
         ``OK``, ``DERIVATIVE_AT_BOUND`` or ``NON_FINITE``.
     loss_sum : float
@@ -105,21 +115,21 @@ def passive_aggressive_steps(
     for r in range(batch):
         i = order[start + r]
         if not predictions(X, i, model, work, r):
-            return NON_FINITE, loss_sum, True
+            return True, NON_FINITE, loss_sum, True
         p = work[r]
         d = loss_derivative(rule.loss, rule.loss_param, y[i], p)
         if fabs(d) >= MAX_DLOSS:
-            return DERIVATIVE_AT_BOUND, loss_sum, True
+            return True, DERIVATIVE_AT_BOUND, loss_sum, True
         value = loss_value(rule.loss, rule.loss_param, y[i], p)
         loss_sum += sample_weight[i] * value
         sqnorm = row_sqnorm(X, i)
-        if sqnorm == 0.0 and rule.schedule == PA1:
+        if sqnorm == 0.0 and variant == PA1:
             skipped += 1
             work[r] = 0.0
         else:
-            tau = row_step(rule.schedule, eta, value, sqnorm)
+            tau = row_step(variant, eta, value, sqnorm)
             work[r] = tau / batch * sample_weight[i] * d
-    return OK, loss_sum, skipped < batch
+    return True, OK, loss_sum, skipped < batch
 
 
 @unless_none(default=0.0)
@@ -128,7 +138,7 @@ def tracked_loss(epoch_losses, rule, y, p):
     return loss_value(rule.loss, rule.loss_param, y, p)
 
 
-@jit_inline
+@jit
 def apply_update_map(
     X, y, sample_weight, order, start, stop, model, rule, eta, work, epoch_losses
 ):
@@ -146,6 +156,12 @@ def apply_update_map(
     threshold): :func:`passive_aggressive_steps`. Under PA-I rows with
     ``x_i = 0`` contribute nothing, and a batch of only such rows leaves ``θ``
     unchanged (scikit-learn skips such a sample).
+
+    Compiled as a function of its own rather than inlined into
+    :func:`apply_steps`: every variant of that kernel (one per combination
+    of the optional features) then calls the same compiled map, instead of
+    typing and optimizing it again, and calling it costs nothing measurable
+    per batch (``benchmarks/bench_kernel_ab.py``).
 
     Parameters
     ----------
@@ -184,11 +200,20 @@ def apply_update_map(
     n_outputs = intercept.shape[0]
     batch = stop - start
     step = eta / batch
-    loss_sum = 0.0
-    if is_passive_aggressive(rule.schedule):
-        status, loss_sum, moves = passive_aggressive_steps(
-            X, y, sample_weight, order, start, stop, model, rule, eta, work
-        )
+    handled, status, loss_sum, moves = passive_aggressive_steps(
+        rule.passive_aggressive,
+        X,
+        y,
+        sample_weight,
+        order,
+        start,
+        stop,
+        model,
+        rule,
+        eta,
+        work,
+    )
+    if handled:
         if status != OK or not moves:
             return status, loss_sum
     else:

@@ -102,11 +102,11 @@ def unless_none(default=None):
     """
 
     def decorate(function):
-        # Numba requires the implementation to name the first parameter as the
-        # declaration does; the rest may be taken as *args
-        first = next(iter(inspect.signature(_python(function)).parameters))
+        # Numba requires the implementation to take the declaration's
+        # parameters, under the same names (and its inliner takes no *args)
+        parameters = ", ".join(inspect.signature(_python(function)).parameters)
         namespace = {"default": default}
-        exec(f"def skipped({first}, *args):\n    return default", namespace)
+        exec(f"def skipped({parameters}):\n    return default", namespace)
         skipped = namespace["skipped"]
 
         def is_none(value):
