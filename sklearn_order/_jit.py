@@ -13,7 +13,8 @@ compilation policy is decided here and nowhere else:
 - ``fastmath=False``: reductions keep the order written in the source, which
   is what makes a fit bit-identical run to run and keeps the kernels within
   rounding of the NumPy reference.
-- ``nogil=True``: one-vs-rest classes are fitted concurrently in threads.
+- ``nogil=True``: one-vs-rest classes, and the chains of a backward
+  trajectory, run concurrently in host threads.
 - ``error_model="numpy"``: division follows IEEE rules instead of raising,
   which lets LLVM drop the zero checks from the inner loops.
 - ``_nrt=False``: no Numba runtime reference counting. The kernels never
@@ -32,9 +33,7 @@ compiled for the CPU as above and, on demand, as a CUDA device function by
 a CUDA twin is asked for.
 """
 
-import threading
 import types as pytypes
-from contextlib import nullcontext
 
 import numba
 from llvmlite import ir
@@ -55,36 +54,6 @@ JIT_OPTIONS = {
 def jit(function):
     """Compile ``function`` lazily with the package's Numba options."""
     return cached(numba.njit(**JIT_OPTIONS)(function))
-
-
-def jit_parallel(function):
-    """Like :func:`jit`, with ``numba.prange`` loops run in parallel threads.
-
-    Used where the work splits into independent pieces (the chains of a
-    backward replay); each piece is computed exactly as it would be serially,
-    so results do not depend on the number of threads.
-    """
-    return cached(numba.njit(parallel=True, **JIT_OPTIONS)(function))
-
-
-# Held around parallel regions where the threading layer is not thread-safe
-_PARALLEL_LOCK = threading.Lock()
-
-
-def parallel_region():
-    """A context manager to hold around each call of a :func:`jit_parallel` function.
-
-    Numba's ``workqueue`` threading layer (the one it falls back to without
-    OpenMP or TBB, or that ``NUMBA_THREADING_LAYER`` may select) aborts the
-    process when two host threads enter a parallel region at once. There,
-    and before the first parallel region has chosen the layer, the regions
-    are serialized by a lock; OpenMP and TBB run them concurrently.
-    """
-    try:
-        layer = numba.threading_layer()
-    except ValueError:  # no parallel region has run yet: the layer is unknown
-        layer = None
-    return _PARALLEL_LOCK if layer in (None, "workqueue") else nullcontext()
 
 
 def jit_inline(function):

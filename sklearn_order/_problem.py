@@ -6,6 +6,7 @@ the problem runs them on the compiled kernel and turns a failed status into a
 :class:`DivergenceError`.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -14,7 +15,6 @@ import numpy as np
 from scipy import sparse
 from sklearn.metrics import accuracy_score, r2_score
 
-from ._jit import parallel_region
 from .kernels import (
     DERIVATIVE_AT_BOUND,
     NON_FINITE,
@@ -661,34 +661,40 @@ class Problem:
         # about _WORK_PER_CALL per call, counting each map's fixed cost
         chunk = max(1, _WORK_PER_CALL // (self._multiply_adds_per_map() + MAP_OVERHEAD))
         n_maps = 0
-        while True:
-            budget = chunk
-            if max_maps is not None:  # stop just past the budget
-                budget = min(chunk, (max_maps - n_maps) // n_threads + 1)
-            with parallel_region():
-                backward_chains(
-                    rows,
-                    self.y,
-                    self.sample_weight,
-                    self.rule,
-                    float(eta),
-                    sequence,
-                    chains,
-                    threads,
-                    coupling,
-                    budget,
-                )
-            failed = np.flatnonzero(cursors[:, STATUS] != OK)
-            if failed.size:
-                t = failed[np.argmin(cursors[failed, FAILED_EPOCH])]
-                raise self._divergence_error(
-                    cursors[t, STATUS], cursors[t, FAILED_EPOCH]
-                )
-            n_maps = int(cursors[:, MAPS].sum())
-            if np.all(cursors[:, CHAIN] >= n_chains):
-                return out, n_maps, bounds
-            if max_maps is not None and n_maps > max_maps:
-                raise MapBudgetError(n_maps, exact=False)
+        with ThreadPoolExecutor(n_threads) as pool:
+            while True:
+                budget = chunk
+                if max_maps is not None:  # stop just past the budget
+                    budget = min(chunk, (max_maps - n_maps) // n_threads + 1)
+
+                def advance(thread, budget=budget):
+                    backward_chains(
+                        rows,
+                        self.y,
+                        self.sample_weight,
+                        self.rule,
+                        float(eta),
+                        sequence,
+                        chains,
+                        threads,
+                        coupling,
+                        budget,
+                        thread,
+                    )
+
+                # each thread writes only its own rows of the shared arrays
+                list(pool.map(advance, range(n_threads)))
+                failed = np.flatnonzero(cursors[:, STATUS] != OK)
+                if failed.size:
+                    t = failed[np.argmin(cursors[failed, FAILED_EPOCH])]
+                    raise self._divergence_error(
+                        cursors[t, STATUS], cursors[t, FAILED_EPOCH]
+                    )
+                n_maps = int(cursors[:, MAPS].sum())
+                if np.all(cursors[:, CHAIN] >= n_chains):
+                    return out, n_maps, bounds
+                if max_maps is not None and n_maps > max_maps:
+                    raise MapBudgetError(n_maps, exact=False)
 
     def check_nonexpansive(self, eta):
         """Raise unless every update map is non-expansive.

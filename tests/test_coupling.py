@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numba
@@ -224,44 +225,22 @@ def test_ctrl_c_stops_a_long_trajectory_within_a_second():
     assert float(caught) - sent < 1.0
 
 
-def _available_layers():
-    layers = ["workqueue"]
-    for layer, module in (("omp", "omppool"), ("tbb", "tbbpool")):
-        try:
-            __import__(f"numba.np.ufunc.{module}")
-        except ImportError:
-            continue
-        layers.append(layer)
-    return layers
+def test_concurrent_trajectories_match_serial():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = rng.integers(0, 3, 40)
+    models = [
+        BackwardSGDClassifier(alpha=a, batch_size=2, random_state=0)
+        for a in (1.0, 0.1, 0.01, 1e-4)
+    ]
 
+    def run(model):
+        return trajectory(model, X, y, n_steps=300).thetas()
 
-@pytest.mark.parametrize("layer", _available_layers())
-def test_concurrent_trajectories_under_each_threading_layer(layer):
-    child = _child(
-        """
-        from concurrent.futures import ThreadPoolExecutor
-        import numba
-        import numpy as np
-        from sklearn_order import BackwardSGDClassifier, trajectory
-        rng = np.random.default_rng(0)
-        X = rng.normal(size=(40, 3)); y = rng.integers(0, 3, 40)
-        models = [
-            BackwardSGDClassifier(alpha=a, batch_size=2, random_state=0)
-            for a in (1.0, 0.1, 0.01, 1e-4)
-        ]
-        def run(model):
-            return trajectory(model, X, y, n_steps=300).thetas()
-        with ThreadPoolExecutor(4) as pool:
-            together = list(pool.map(run, models))
-        alone = [run(model) for model in models]
-        assert all(a.tobytes() == b.tobytes() for a, b in zip(together, alone))
-        print(numba.threading_layer())
-        """,
-        env={"NUMBA_THREADING_LAYER": layer},
-    )
-    out, err = child.communicate(timeout=600)
-    assert child.returncode == 0, err
-    assert out.strip() == layer
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(run, models))
+    alone = [run(model) for model in models]
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(together, alone))
 
 
 @pytest.mark.parametrize("storage", ["dense", "csr"])

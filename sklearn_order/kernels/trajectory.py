@@ -5,7 +5,7 @@ unlike forward SGD, ``θ̃_k`` is not a step away from ``θ̃_{k−1}`` (the new
 map is applied *first*), so a trajectory is not one pass. Two ways to get it:
 
 - :func:`backward_chains`: every requested ``θ̃_k`` is a chain, a reversed
-  pass over maps ``k … 1`` from ``θ_0``; chains spread over threads. Plain
+  pass over maps ``k … 1`` from ``θ_0``; chains spread over host threads. Plain
   replay costs O(K²) maps for K steps. With coupling, a chain stops as soon
   as its state equals, bit for bit, the state an earlier chain had at the
   same level: from there both apply the same maps, so its result is that
@@ -22,10 +22,9 @@ the caller returns to Python between calls (signals, Ctrl-C).
 from math import copysign, sqrt
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
-from .._jit import jit, jit_inline, jit_parallel
+from .._jit import jit, jit_inline
 from ..penalties import l2_decay
 from ..schedules import step_size
 from . import NON_FINITE, OK, Model
@@ -187,17 +186,19 @@ def _starts_anchor(steps, c, n_threads, anchor):
     return ahead * ahead > 2.0 * k * gap
 
 
-@jit_parallel
+@jit
 def backward_chains(
-    X, y, sample_weight, rule, eta, sequence, chains, threads, coupling, budget
+    X, y, sample_weight, rule, eta, sequence, chains, threads, coupling, budget, thread
 ):
-    """``out[c] = T_1 ∘ … ∘ T_{steps[c]} (theta0)`` for every chain ``c``, resumably.
+    """``out[c] = T_1 ∘ … ∘ T_{steps[c]} (theta0)`` for one thread's chains, resumably.
 
-    Thread ``t`` computes chains ``t, t + n_threads, …`` in turn; each call
-    applies at most ``budget`` maps per thread and returns, the position of
-    every thread kept in ``cursors`` and ``states`` for the next call. The
-    caller calls again until every thread's chain index is past the last
-    chain (or a status is not ``OK``).
+    Thread ``t`` computes chains ``t, t + n_threads, …`` in turn, writing
+    only its own rows of ``threads``, ``coupling`` and ``out``: the caller
+    runs the threads' calls concurrently (the kernel releases the GIL). Each
+    call applies at most ``budget`` maps and returns, the thread's position
+    kept in ``cursors`` and ``states`` for its next call. The caller calls
+    again until every thread's chain index is past the last chain (or a
+    status is not ``OK``).
 
     The state of a chain at *level* ``j`` is ``T_{j+1} ∘ … ∘ T_k (θ_0)``: the
     maps ``j … 1`` are left to apply. Each thread keeps two rings of ``W``
@@ -235,6 +236,8 @@ def backward_chains(
     coupling : Coupling
     budget : int
         Maps per thread in this call.
+    thread : int
+        The thread ``t`` whose chains to advance.
     """
     steps, theta0, out, bounds = chains
     states, cursors, orders, works = threads
@@ -248,101 +251,101 @@ def backward_chains(
     ring = saved.shape[2]
     n = y.shape[0]
     batches = (n + batch_size - 1) // batch_size
-    for t in numba.prange(n_threads):
-        state = states[t]
-        coef = state[:n_coef]
-        intercept = state[n_coef:n_params]
-        scale = state[n_params:]
-        model = Model(coef, intercept, scale)
-        order = orders[t]
-        work = works[t]
-        c = cursors[t, CHAIN]
-        level = cursors[t, LEVEL]
-        anchor = cursors[t, ANCHOR]
-        anchor_ring = cursors[t, ANCHOR_RING]
-        forced = cursors[t, FORCED] != 0
-        # the next checkpoint level (a multiple of stride; -1: none)
-        checkpoint = level // stride * stride if ring > 0 and level > 0 else -1
-        loaded = -1
-        done = 0
-        while cursors[t, STATUS] == OK and c < n_chains and done < budget:
-            if level < 0:  # start chain c
-                for j in range(n_params):
-                    state[j] = theta0[j]
-                scale[0] = 1.0
-                level = steps[c]
-                forced = ring == 0 or _starts_anchor(steps, c, n_threads, anchor)
-                checkpoint = level // stride * stride if ring > 0 else -1
-                loaded = -1
-            if level == checkpoint and level > 0:
-                checkpoint -= stride
-                slot = (level // stride) % ring
-                if not forced and saved_levels[t, anchor_ring, slot] == level:
-                    anchored = saved[t, anchor_ring, slot]
-                    met = _same_state(state, anchored)
-                    distance = 0.0
-                    if not met and tol > 0.0:
-                        distance = _distance(state, anchored, n_coef)
-                        met = distance <= tol
-                    if met:
-                        for j in range(n_params):
-                            out[c, j] = out[anchor, j]
-                        bounds[c] = distance
-                        c += n_threads
-                        level = -1
-                        continue
-                if level > steps[c] - ring * stride:  # the chain's top checkpoints
-                    candidate = 1 - anchor_ring
-                    for j in range(n_params + 1):
-                        saved[t, candidate, slot, j] = state[j]
-                    saved_levels[t, candidate, slot] = level
-            if level == 0:  # chain c is done: the new anchor
-                fold_scale(coef, scale)
-                if not _finite(model):
-                    cursors[t, STATUS] = NON_FINITE
-                    cursors[t, FAILED_EPOCH] = loaded if loaded >= 0 else 0
-                    break
-                for j in range(n_params):
-                    out[c, j] = state[j]
-                bounds[c] = 0.0
-                if ring > 0:
-                    # the ring left holds another chain's checkpoints: empty it
-                    for slot in range(ring):
-                        saved_levels[t, anchor_ring, slot] = -1
-                    anchor_ring = 1 - anchor_ring
-                anchor = c
-                c += n_threads
-                level = -1
-                continue
-            k = level - 1  # 0-based index of the next map
-            epoch = k // batches
-            if epoch != loaded:
-                if loaded >= 0 and not _finite(model):
-                    cursors[t, STATUS] = NON_FINITE
-                    cursors[t, FAILED_EPOCH] = loaded
-                    break
-                load_epoch_order(sequence, epoch, order, ALL_ROWS)
-                loaded = epoch
-            start = (k - epoch * batches) * batch_size
-            stop = min(start + batch_size, n)
-            eta_t = step_size(
-                rule.schedule, eta, k + 1, rule.power_t, rule.alpha, rule.optimal_t0
-            )
-            status, _ = apply_update_map(
-                X, y, sample_weight, order, start, stop, model, rule, eta_t, work, None
-            )
-            if status != OK:
-                cursors[t, STATUS] = status
-                cursors[t, FAILED_EPOCH] = epoch
+    t = thread
+    state = states[t]
+    coef = state[:n_coef]
+    intercept = state[n_coef:n_params]
+    scale = state[n_params:]
+    model = Model(coef, intercept, scale)
+    order = orders[t]
+    work = works[t]
+    c = cursors[t, CHAIN]
+    level = cursors[t, LEVEL]
+    anchor = cursors[t, ANCHOR]
+    anchor_ring = cursors[t, ANCHOR_RING]
+    forced = cursors[t, FORCED] != 0
+    # the next checkpoint level (a multiple of stride; -1: none)
+    checkpoint = level // stride * stride if ring > 0 and level > 0 else -1
+    loaded = -1
+    done = 0
+    while cursors[t, STATUS] == OK and c < n_chains and done < budget:
+        if level < 0:  # start chain c
+            for j in range(n_params):
+                state[j] = theta0[j]
+            scale[0] = 1.0
+            level = steps[c]
+            forced = ring == 0 or _starts_anchor(steps, c, n_threads, anchor)
+            checkpoint = level // stride * stride if ring > 0 else -1
+            loaded = -1
+        if level == checkpoint and level > 0:
+            checkpoint -= stride
+            slot = (level // stride) % ring
+            if not forced and saved_levels[t, anchor_ring, slot] == level:
+                anchored = saved[t, anchor_ring, slot]
+                met = _same_state(state, anchored)
+                distance = 0.0
+                if not met and tol > 0.0:
+                    distance = _distance(state, anchored, n_coef)
+                    met = distance <= tol
+                if met:
+                    for j in range(n_params):
+                        out[c, j] = out[anchor, j]
+                    bounds[c] = distance
+                    c += n_threads
+                    level = -1
+                    continue
+            if level > steps[c] - ring * stride:  # the chain's top checkpoints
+                candidate = 1 - anchor_ring
+                for j in range(n_params + 1):
+                    saved[t, candidate, slot, j] = state[j]
+                saved_levels[t, candidate, slot] = level
+        if level == 0:  # chain c is done: the new anchor
+            fold_scale(coef, scale)
+            if not _finite(model):
+                cursors[t, STATUS] = NON_FINITE
+                cursors[t, FAILED_EPOCH] = loaded if loaded >= 0 else 0
                 break
-            level -= 1
-            done += 1
-        cursors[t, CHAIN] = c
-        cursors[t, LEVEL] = level
-        cursors[t, ANCHOR] = anchor
-        cursors[t, ANCHOR_RING] = anchor_ring
-        cursors[t, FORCED] = 1 if forced else 0
-        cursors[t, MAPS] += done
+            for j in range(n_params):
+                out[c, j] = state[j]
+            bounds[c] = 0.0
+            if ring > 0:
+                # the ring left holds another chain's checkpoints: empty it
+                for slot in range(ring):
+                    saved_levels[t, anchor_ring, slot] = -1
+                anchor_ring = 1 - anchor_ring
+            anchor = c
+            c += n_threads
+            level = -1
+            continue
+        k = level - 1  # 0-based index of the next map
+        epoch = k // batches
+        if epoch != loaded:
+            if loaded >= 0 and not _finite(model):
+                cursors[t, STATUS] = NON_FINITE
+                cursors[t, FAILED_EPOCH] = loaded
+                break
+            load_epoch_order(sequence, epoch, order, ALL_ROWS)
+            loaded = epoch
+        start = (k - epoch * batches) * batch_size
+        stop = min(start + batch_size, n)
+        eta_t = step_size(
+            rule.schedule, eta, k + 1, rule.power_t, rule.alpha, rule.optimal_t0
+        )
+        status, _ = apply_update_map(
+            X, y, sample_weight, order, start, stop, model, rule, eta_t, work, None
+        )
+        if status != OK:
+            cursors[t, STATUS] = status
+            cursors[t, FAILED_EPOCH] = epoch
+            break
+        level -= 1
+        done += 1
+    cursors[t, CHAIN] = c
+    cursors[t, LEVEL] = level
+    cursors[t, ANCHOR] = anchor
+    cursors[t, ANCHOR_RING] = anchor_ring
+    cursors[t, FORCED] = 1 if forced else 0
+    cursors[t, MAPS] += done
     return 0
 
 
