@@ -496,29 +496,29 @@ def training_objective(estimator, X, y, coef=None, intercept=None, sample_weight
 
 
 def _forward_at(problem, coef, intercept, steps, eta):
-    """Forward iterates (averaged, with ``average``) after each of ``steps`` maps."""
+    """Forward iterates (averaged, with ``average``) after each of ``steps`` maps.
+
+    One pass, stopped at each ``k`` to read ``θ_k`` (or the running mean once
+    averaging has begun, at step ``average_start``): the same kernel as a fit
+    without tolerance, so no other one is compiled.
+    """
     records = np.empty((len(steps), coef.shape[0] + 1))
+    averaging_from = problem.average_start
     done = 0
     for r, k in enumerate(steps):
-        # the map before k without recording, then map k recorded
         problem.apply(
             coef,
             intercept,
             first_step=done,
-            n_steps=int(k) - done - 1,
+            n_steps=int(k) - done,
             reverse=False,
             eta=eta,
         )
-        records[r] = problem.apply(
-            coef,
-            intercept,
-            first_step=int(k) - 1,
-            n_steps=1,
-            reverse=False,
-            eta=eta,
-            record_every=1,
-        )[0]
         done = int(k)
+        if averaging_from and done >= averaging_from:
+            records[r] = problem.running_average()
+        else:
+            records[r, :-1], records[r, -1] = coef, intercept[0]
     return records
 
 
