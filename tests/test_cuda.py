@@ -627,7 +627,7 @@ def test_kernel_compiles_for_a_gpu_within_its_register_budget(monkeypatch, tmp_p
             "get_current_device",
             lambda: type("Device", (), {"compute_capability": (9, 0)})(),
         )
-    rule = tuple(_rule("log_loss", "elasticnet"))
+    rule = _rule("log_loss", "elasticnet").scalars()
     for dtype in (np.float32, np.float64):
         f64, i64 = np.zeros((1, 5)), np.zeros(1, dtype=np.int64)
         args = (np.zeros((10, 4), dtype), f64, f64, i64, f64, i64, i64, True, 0)
