@@ -6,17 +6,22 @@ alternating pairs),
 compile time excluded and reported separately, plus the time of one plain
 NumPy pass over ``X`` (``X @ w``) as the memory-bandwidth floor.
 
+It also times one epoch of our kernel and of scikit-learn's against
+:func:`minimal_dense_epoch`, the least an SGD epoch over the same rows in the
+same order must do: how far each is from the floor of random row access.
+
 Run::
 
     python benchmarks/bench_epoch.py            # n=200,000, d=100 (issue #2)
     python benchmarks/bench_epoch.py --quick    # small smoke run
+    python benchmarks/bench_epoch.py --n-samples 100000 --n-features 400 \
+        --out docs/benchmarks/epoch_d400.md    # benchopt's dense problem
 
 Absolute times on shared machines are noise; read the ratios.
 """
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -24,11 +29,17 @@ import textwrap
 import time
 import warnings
 
+import numba
 import numpy as np
+from provenance import provenance, stamp
 from sklearn.linear_model import SGDClassifier
 from threadpoolctl import threadpool_limits
 
 from sklearn_order import BackwardSGDClassifier
+from sklearn_order._jit import _prefetch
+from sklearn_order._training import build_problems
+from sklearn_order.kernels.storage import dense_row_dot
+from sklearn_order.sampling import SAMPLINGS, fill_epoch_order
 
 COMMON = dict(
     loss="log_loss",
@@ -133,6 +144,117 @@ def time_dtype(dtype, args):
     return rows
 
 
+@numba.njit(error_model="numpy")
+def minimal_dense_epoch(X, y, w, order, eta, alpha):
+    """The least an SGD epoch over dense rows must do, as a floor for our kernel.
+
+    Forward, batch 1, log loss on ``±1`` targets, L2 decay fused into the
+    weight update, intercept, each row's cache lines prefetched four rows
+    ahead, our kernel's dot product (eight partial sums): the kernel's memory
+    accesses and arithmetic, without its generality (losses, schedules,
+    batches, sampling schemes, failure checks). Returns the intercept.
+    """
+    n, d = X.shape
+    b = 0.0
+    decay = 1.0 - eta * alpha
+    for q in range(order.shape[0]):
+        if q + 4 < order.shape[0]:
+            ahead = order[q + 4]
+            for j in range(0, d, 8):
+                _prefetch(X, (ahead, j))
+        i = order[q]
+        z = y[i] * (dense_row_dot(X, i, w, 0) + b)
+        g = eta * -y[i] / (1.0 + np.exp(z))
+        for j in range(d):
+            w[j] = decay * w[j] - g * X[i, j]
+        b -= g
+    return b
+
+
+def floor_rows(args):
+    """An epoch of our kernel and of scikit-learn's against the minimal loop.
+
+    The same float64 rows; ours and :func:`minimal_dense_epoch` visit them in
+    the same order (``"reshuffle"``: random rows, ``"cyclic"``: storage
+    order), scikit-learn in its own reshuffled order. scikit-learn runs only
+    whole fits: its epoch is ``(t_k − t_1) / (k − 1)`` for fits of ``k =
+    --epochs`` and 1 epochs, so that its input checks are not counted. Rows:
+    ``(sampling, kernel, minimal, sklearn, kernel / minimal, sklearn /
+    minimal)``, medians of alternating repeats.
+    """
+    X, y = make_data(args.n_samples, args.n_features, np.float64)
+    signs = np.where(y == 1, 1.0, -1.0)
+    epochs = max(2, args.epochs)
+
+    def sklearn_fit(n_epochs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            SGDClassifier(max_iter=n_epochs, random_state=0, **COMMON).fit(X, y)
+
+    def sklearn_epoch():
+        return (timed(lambda: sklearn_fit(epochs)) - timed(lambda: sklearn_fit(1))) / (
+            epochs - 1
+        )
+
+    rows = []
+    for sampling in ("reshuffle", "cyclic"):
+        estimator = BackwardSGDClassifier(
+            order="forward", sampling=sampling, random_state=0, **COMMON
+        )
+        problem = build_problems(estimator, X, [signs], [np.ones(len(y))], seed=0)[0]
+        order = np.empty(len(y), dtype=np.int64)
+        fill_epoch_order(SAMPLINGS[sampling], 0, 0, order)
+
+        def kernel(p=problem):
+            p.run(
+                np.zeros(X.shape[1]),
+                np.zeros(1),
+                first_epoch=0,
+                n_epochs=1,
+                reverse=False,
+                t_start=0,
+                eta=COMMON["eta0"],
+            )
+
+        def minimal(o=order):
+            minimal_dense_epoch(
+                X, signs, np.zeros(X.shape[1]), o, COMMON["eta0"], COMMON["alpha"]
+            )
+
+        kernel(), minimal()  # compile or load
+        times = [
+            (timed(kernel), timed(minimal), sklearn_epoch())
+            for _ in range(args.repeats)
+        ]
+        ours, floor, theirs = (float(np.median(t)) for t in zip(*times))
+        rows.append(
+            (
+                sampling,
+                ours,
+                floor,
+                theirs,
+                float(np.median([a / m for a, m, _ in times])),
+                float(np.median([t / m for _, m, t in times])),
+            )
+        )
+    return rows
+
+
+def floor_table(rows):
+    """The Markdown table of :func:`floor_rows`' rows."""
+    lines = [
+        "| our sampling | our kernel s/epoch | minimal loop s/epoch "
+        "| scikit-learn s/epoch | **kernel / minimal** | **scikit-learn / minimal** |",
+        "|---|---|---|---|---|---|",
+    ]
+    for sampling, ours, floor, theirs, ratio, sklearn_ratio in rows:
+        lines.append(
+            f"| {sampling} | {ours:.4f} | {floor:.4f} | {theirs:.4f} "
+            f"| **{ratio:.2f}** | **{sklearn_ratio:.2f}** |"
+        )
+    return "\n".join(lines)
+
+
 def epoch_table(rows):
     """The Markdown table of :func:`time_dtype`'s rows.
 
@@ -159,32 +281,48 @@ def main():
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="n=20,000, 3 repeats")
+    parser.add_argument("--out", help="also write the report to this Markdown file")
     args = parser.parse_args()
     if args.quick:
         args.n_samples, args.repeats = 20_000, 3
+    run = stamp()
 
-    print(
-        f"# Per-epoch time, log_loss, constant learning rate, "
-        f"n={args.n_samples:,}, d={args.n_features}"
-    )
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {args.epochs} epochs per fit, "
-        f"median of {args.repeats} alternating pairs, BLAS limited to 1 thread\n"
-    )
     # Both SGDs are single-threaded; idle BLAS threads spinning after the
     # NumPy floor would steal the core's sibling from whichever runs next.
     with threadpool_limits(limits=1):
         rows = time_dtype(np.float64, args) + time_dtype(np.float32, args)
-
-    print(epoch_table(rows))
+        floor = floor_rows(args)
     compile_times = compile_seconds()
-    print(
-        f"\ncompile time of the first fit in a fresh process: "
-        f"{compile_times['no cache']:.1f} s with an empty Numba cache, "
-        f"{compile_times['from cache']:.2f} s loading from the cache "
-        "(excluded from the per-epoch times above)"
+    report = "\n".join(
+        [
+            f"# Per-epoch time, log_loss, constant learning rate, "
+            f"n={args.n_samples:,}, d={args.n_features}",
+            "",
+            provenance(run, args.quick)
+            + f" {args.epochs} epochs per fit, median of {args.repeats} "
+            "alternating pairs, BLAS limited to 1 thread.",
+            "",
+            epoch_table(rows),
+            "",
+            "## One epoch against a minimal loop (float64, forward, batch 1)",
+            "",
+            floor_table(floor),
+            "",
+            "The minimal loop (`minimal_dense_epoch`) does the same memory "
+            "accesses and arithmetic with none of the kernel's generality: the "
+            "floor of this design. scikit-learn reshuffles in its own order; its "
+            "epoch is the difference of two fits' times, input checks excluded.",
+            "",
+            f"Compile time of the first fit in a fresh process: "
+            f"{compile_times['no cache']:.1f} s with an empty Numba cache, "
+            f"{compile_times['from cache']:.2f} s loading from the cache "
+            "(excluded from the per-epoch times above).",
+        ]
     )
+    print(report)
+    if args.out:
+        with open(args.out, "w") as out:
+            out.write(report + "\n")
 
 
 if __name__ == "__main__":
