@@ -47,29 +47,37 @@ def import_baseline(ref, directory):
 
 
 def cases(args):
-    """``(name, X, y, order, batch_size)`` of the dense and CSR cases."""
+    """``(name, X, y, order, batch_size, average)`` of the dense and CSR cases.
+
+    The averaged cases (``average=True`` on both sides, scikit-learn
+    included) come last, so that the numbers of the others stay put.
+    """
     X, y = make_data(args.n_samples, args.n_features, np.float64)
     S, z = make_sparse_data(args.n_samples, args.sparse_features, args.nnz)
     return [
-        ("dense float64", X, y, "forward", 1),
-        ("dense float64", X, y, "backward", 1),
-        ("dense float64", X, y, "forward", 32),
-        ("dense float32", X.astype(np.float32), y, "forward", 1),
-        ("csr float64", S, z, "forward", 1),
-        ("csr float64", S, z, "backward", 1),
-        ("csr float64", S, z, "forward", 32),
-        ("csr float32", S.astype(np.float32), z, "forward", 1),
+        ("dense float64", X, y, "forward", 1, False),
+        ("dense float64", X, y, "backward", 1, False),
+        ("dense float64", X, y, "forward", 32, False),
+        ("dense float32", X.astype(np.float32), y, "forward", 1, False),
+        ("csr float64", S, z, "forward", 1, False),
+        ("csr float64", S, z, "backward", 1, False),
+        ("csr float64", S, z, "forward", 32, False),
+        ("csr float32", S.astype(np.float32), z, "forward", 1, False),
+        ("dense float64 average", X, y, "forward", 1, True),
+        ("csr float64 average", S, z, "forward", 1, True),
+        ("csr float64 average", S, z, "forward", 32, True),
     ]
 
 
 def compare(packages, case, epochs, repeats):
     """Median ratios against scikit-learn and new/baseline, alternating fits."""
-    name, X, y, order, batch_size = case
+    name, X, y, order, batch_size, average = case
     models = {
         label: package.BackwardSGDClassifier(
             order=order,
             batch_size=batch_size,
             max_iter=epochs,
+            average=average,
             random_state=0,
             **COMMON,
         )
@@ -82,9 +90,13 @@ def compare(packages, case, epochs, repeats):
     def sklearn_fit():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            SGDClassifier(max_iter=epochs, shuffle=True, random_state=0, **COMMON).fit(
-                X, y
-            )
+            SGDClassifier(
+                max_iter=epochs,
+                shuffle=True,
+                average=average,
+                random_state=0,
+                **COMMON,
+            ).fit(X, y)
 
     samples = []
     for _ in range(repeats):

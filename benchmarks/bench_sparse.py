@@ -1,5 +1,5 @@
-"""Sparse (CSR) per-epoch time against scikit-learn's SGD, side by side; and the
-multinomial loss against one-vs-rest on a 10-class problem.
+"""Sparse (CSR) per-epoch time against scikit-learn's SGD, side by side (plain
+and averaged); and the multinomial loss against one-vs-rest on a 10-class problem.
 
 Both parts fit our estimator and the competitor on the same data in the same
 process, alternating, and report the median of the per-pair time ratios
@@ -15,6 +15,7 @@ Run::
 
     python benchmarks/bench_sparse.py           # n=100,000, d=100,000, 50 non-zeros/row
     python benchmarks/bench_sparse.py --quick   # small smoke run
+    python benchmarks/bench_sparse.py --part average   # only the averaged fits
 
 Absolute times on shared machines are noise; read the ratios.
 """
@@ -184,6 +185,39 @@ def minimal_epoch(data, columns, indptr, y, w, order, eta, alpha):
     return scale
 
 
+def average_rows(args):
+    """Averaged CSR fits (``average=True`` on both sides) against SGDClassifier's.
+
+    scikit-learn's averaged SGD keeps its running mean lazily (an update
+    costs the row's non-zeros); so does ours on CSR rows.
+    """
+    X, y = make_sparse_data(args.n_samples, args.n_features, args.nnz)
+    rows = []
+    for batch_size in (1, 32):
+        model = BackwardSGDClassifier(
+            order="forward",
+            sampling="reshuffle",
+            batch_size=batch_size,
+            average=True,
+            random_state=0,
+            **COMMON,
+        )
+        theirs = SGDClassifier(shuffle=True, average=True, random_state=0, **COMMON)
+        model.set_params(max_iter=1).fit(X[:100], y[:100])  # compile or load
+        rows.append(
+            ("float64", "forward", batch_size, "reshuffle")
+            + per_epoch_ratio(
+                lambda epochs, m=model: m.set_params(max_iter=epochs).fit(X, y),
+                lambda epochs, t=theirs: quiet(
+                    lambda: t.set_params(max_iter=epochs).fit(X, y)
+                ),
+                args.repeats,
+                args.epochs,
+            )
+        )
+    return rows
+
+
 def kernel_floor_rows(args):
     """One epoch of our CSR kernel against :func:`minimal_epoch`, same rows."""
     X, y = make_sparse_data(args.n_samples, args.n_features, args.nnz)
@@ -287,6 +321,10 @@ def sparse_table(rows, epochs):
     return "\n".join(lines)
 
 
+#: The parts of the benchmark, in the order they run (``--part``).
+PARTS = ("sparse", "average", "floor", "multiclass", "compile")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=100_000)
@@ -299,7 +337,14 @@ def main():
     parser.add_argument(
         "--quick", action="store_true", help="n=d=5,000, 8-epoch fits, 3 repeats"
     )
+    parser.add_argument(
+        "--part",
+        choices=PARTS,
+        action="append",
+        help="run only this part (repeatable; default: all)",
+    )
     args = parser.parse_args()
+    parts = args.part or PARTS
     if args.epochs < 2:
         parser.error("--epochs must be at least 2")
     if args.quick:
@@ -317,25 +362,39 @@ def main():
         f"median of {args.repeats} alternating repeats, BLAS limited to 1 thread\n"
     )
     with threadpool_limits(limits=1):
-        rows = sparse_rows(args)
-        floor = kernel_floor_rows(args)
-        multiclass = multiclass_rows(args)
-
-    print(sparse_table(rows, args.epochs))
-    print(
-        "\n## Our kernel against a minimal loop (float64, forward, batch 1, "
-        "one epoch)\n"
-    )
-    print("| sampling | kernel s/epoch | minimal loop s/epoch | kernel / minimal |")
-    print("|---|---|---|---|")
-    for sampling, kernel, minimal, ratio in floor:
-        print(f"| {sampling} | {kernel:.4f} | {minimal:.4f} | **{ratio:.2f}** |")
-    print(
-        "\nThe minimal loop (minimal_epoch) does the same memory accesses and "
-        "arithmetic with none of the kernel's generality: the floor of this design."
-    )
-    print("\n## 10 classes, batch 1, one thread: multinomial against one-vs-rest\n")
-    print(multiclass_table(multiclass))
+        if "sparse" in parts:
+            print(sparse_table(sparse_rows(args), args.epochs))
+        if "average" in parts:
+            print("\n## Averaged SGD (average=True on both sides)\n")
+            print(sparse_table(average_rows(args), args.epochs))
+        if "floor" in parts:
+            floor = kernel_floor_rows(args)
+            print(
+                "\n## Our kernel against a minimal loop (float64, forward, batch 1, "
+                "one epoch)\n"
+            )
+            print(
+                "| sampling | kernel s/epoch | minimal loop s/epoch "
+                "| kernel / minimal |"
+            )
+            print("|---|---|---|---|")
+            for sampling, kernel, minimal, ratio in floor:
+                print(
+                    f"| {sampling} | {kernel:.4f} | {minimal:.4f} | **{ratio:.2f}** |"
+                )
+            print(
+                "\nThe minimal loop (minimal_epoch) does the same memory accesses "
+                "and arithmetic with none of the kernel's generality: the floor of "
+                "this design."
+            )
+        if "multiclass" in parts:
+            print(
+                "\n## 10 classes, batch 1, one thread: multinomial against "
+                "one-vs-rest\n"
+            )
+            print(multiclass_table(multiclass_rows(args)))
+    if "compile" not in parts:
+        return
     compile_times = compile_seconds(
         "sparse.random(64, 8, density=0.5, format='csr', random_state=0)"
     )

@@ -372,7 +372,9 @@ class Problem:
         average_start = self.average_start if average and not reverse else 0
         state = OptionalState(
             ordering.herding,
-            Average(average_start, self.running_average()) if average_start else None,
+            Average(average_start, self.running_average(), np.zeros(3))
+            if average_start
+            else None,
         )
         rows = self.kernel_rows()
         model = Model(coef, intercept, np.ones(1))
@@ -431,9 +433,25 @@ class Problem:
         n_features = self.X.shape[1]
         row_cost = self.X.nnz / self.X.shape[0] if self.is_sparse else n_features
         per_map = self.batch_size * self.n_outputs * (row_cost + 1)
-        if self.average_start or self.rule.l1 > 0.0:  # O(n_features) per map
-            per_map += self.n_outputs * n_features
+        if self.rule.l1 > 0.0 or (self.average_start and not self._lazy_average()):
+            per_map += self.n_outputs * n_features  # O(n_features) per map
+        elif self.average_start:  # the batch's non-zeros once more
+            per_map += self.batch_size * self.n_outputs * row_cost
         return max(1, int(per_map))
+
+    def _lazy_average(self):
+        """Whether the kernel keeps the running mean lazily, at O(nnz) a map.
+
+        The fit-wide part of the kernel's test (``_lazy_average_map`` in
+        :mod:`sklearn_order.kernels.cpu`): CSR rows, no L1 penalty, and no
+        weight decay under a passive-aggressive schedule. It only sizes the
+        kernel calls.
+        """
+        return (
+            self.is_sparse
+            and self.rule.l1 == 0.0
+            and not (is_passive_aggressive(self.rule.schedule) and self.rule.l2 > 0.0)
+        )
 
     def running_average(self, initial=None):
         """The running mean ``(w̄, b̄)`` of the forward iterates (created on first use).

@@ -178,6 +178,46 @@ def compose(X, y, s, batches, w0, b0, *, order, **rule):
     return w, b
 
 
+def forward_iterates(X, y, s, batches, w0, b0, *, multinomial=False, **rule):
+    """Every iterate of forward SGD: ``θ_k = T_k(θ_{k−1})`` for ``k = 1 … K``.
+
+    ``rule`` holds the keyword arguments of :func:`update_map` (of
+    :func:`multinomial_update_map` with ``multinomial``, where ``w0`` has one
+    row per class and ``b0`` one intercept per class); ``eta`` may be a
+    callable of the 1-based step index ``t``.
+
+    Returns
+    -------
+    W : ndarray of shape (K, *w0.shape)
+    B : ndarray of shape (K, *b0.shape)
+    """
+    eta = rule.pop("eta")
+    step = eta if callable(eta) else (lambda t: eta)
+    update = multinomial_update_map if multinomial else update_map
+    w, b = np.array(w0, dtype=np.float64), np.array(b0, dtype=np.float64)
+    W, B = [], []
+    for t, rows in enumerate(batches, start=1):
+        w, b = update(X, y, s, rows, w, b, eta=step(t), **rule)
+        W.append(np.array(w, dtype=np.float64))
+        B.append(np.array(b, dtype=np.float64))
+    return np.array(W), np.array(B)
+
+
+def running_mean(iterates, start):
+    """Polyak–Ruppert average: the plain mean of ``iterates[start − 1:]``.
+
+    ``start`` is the 1-based index of the first iterate averaged. Each sum is
+    correctly rounded (``math.fsum``): the reference's own error is below an
+    ulp, whatever the order a kernel adds in.
+    """
+    import math
+
+    tail = np.asarray(iterates, dtype=np.float64)[start - 1 :]
+    flat = tail.reshape(len(tail), -1)
+    means = [math.fsum(column) / len(tail) for column in flat.T]
+    return np.array(means).reshape(tail.shape[1:])
+
+
 def grab_forward(X, y, s, first_order, n_epochs, batch_size, w0, b0, **rule):
     """Forward SGD with GraB orders (Lu, Guo & De Sa, 2022), in plain NumPy.
 

@@ -163,11 +163,13 @@ def test_sparse_input_with_every_option(params, rng):
     assert _relative_error(csr.coef_, dense_coef) < 1e-9
 
 
-def test_update_cost_follows_the_non_zeros_not_n_features(rng):
+@pytest.mark.parametrize("average", [False, True])
+def test_update_cost_follows_the_non_zeros_not_n_features(average, rng):
     """An update touches a row's non-zeros only (L2 kept as a lazy scale).
 
     2,000 rows × 10 non-zeros: 1,000 times more features cost about the same
-    time (an O(n_features) update would cost ~1,000 times more).
+    time (an O(n_features) update would cost ~1,000 times more). With
+    ``average`` the running mean is kept lazily too.
     """
 
     def seconds(n_features):
@@ -182,7 +184,9 @@ def test_update_cost_follows_the_non_zeros_not_n_features(rng):
             data_rvs=np.random.default_rng(1).standard_normal,
         )
         y = np.asarray(X.sum(axis=1)).ravel() > 0
-        model = BackwardSGDClassifier(order="forward", max_iter=3, tol=None)
+        model = BackwardSGDClassifier(
+            order="forward", average=average, max_iter=3, tol=None
+        )
         model.fit(X[:50], y[:50])  # compile
         start = time.perf_counter()
         model.fit(X, y)

@@ -193,18 +193,32 @@ class Herding(NamedTuple):
 class Average(NamedTuple):
     """Polyak–Ruppert averaging of the forward iterates.
 
+    On CSR rows the weights' part of the mean is kept lazily during a call
+    (:func:`~sklearn_order.kernels.cpu.update_average`): a map then costs
+    the batch's non-zeros, not ``n_coef``. Between calls ``mean`` is the
+    running mean itself; inside a call read it with
+    :func:`~sklearn_order.kernels.cpu.copy_average`.
+
     Attributes
     ----------
     start : int
         The running mean covers the iterates after maps ``start, start + 1,
         …`` (step indices; positive).
     mean : ndarray of shape (n_coef + n_outputs,), float64
-        The running mean ``(w̄, b̄)``, kept between calls. Updating it costs
-        ``O(n_coef)`` per map whatever the storage.
+        The running mean ``(w̄, b̄)``, kept between calls. Within a call, while
+        ``lazy[0] ≠ 0``, its first ``n_coef`` entries hold ``A`` of the lazy
+        form ``w̄ = (m_f / m)(A + γ w)``; the intercepts' part is always
+        ``b̄``.
+    lazy : ndarray of shape (3,), float64
+        ``(γ, m_f, m)``: the lazy form's factor, the number of iterates the
+        mean held when it was last folded (``A`` was then ``w̄``), and the
+        number it holds now. ``γ = 0``: ``mean`` is the running mean; so it
+        is at the start and the end of every call (pass zeros).
     """
 
     start: int
     mean: np.ndarray
+    lazy: np.ndarray
 
 
 class OptionalState(NamedTuple):

@@ -30,12 +30,13 @@ from ..losses import (
 )
 from ..penalties import l2_decay, soft_threshold
 from ..sampling import GRAB, fill_epoch_order
-from ..schedules import PA1, row_step, step_size
+from ..schedules import PA1, is_passive_aggressive, row_step, step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK, Model
 from .dispatch import unless_none
 from .storage import (
     add_row,
     fold_scale,
+    is_csr,
     n_visited,
     prefetch_row,
     prefetch_row_start,
@@ -372,9 +373,107 @@ def _copy_parameters(model, out):
         out[n_coef + k] = intercept[k]
 
 
+#: The lazy running mean is folded before a map would give the current
+#: iterate a weight above this in it (see :func:`update_average`): the
+#: cancellation between ``A`` and ``γ w`` then costs at most about this many
+#: ulps of a step. Without weight decay the weight stays below 1.
+AVERAGE_FOLD_WEIGHT = 16.0
+
+
+@jit_inline
+def _lazy_average_map(X, rule, decay):
+    """Whether the running mean can follow the map lazily (:func:`update_average`).
+
+    CSR rows (a constant of the kernel), a positive decay and no L1
+    soft-thresholding; passive-aggressive maps with weight decay are
+    excluded, since one that skips its batch leaves the weights undecayed.
+    """
+    return (
+        is_csr(X)
+        and decay > 0.0
+        and rule.l1 == 0.0
+        and not (is_passive_aggressive(rule.schedule) and rule.l2 > 0.0)
+    )
+
+
+@unless_none()
+def copy_average(average, model, out):
+    """``out = (w̄, b̄)``, the running mean (the one reading of :class:`~.Average`).
+
+    ``w̄ = (m_f / m)(A + γ s v)`` while the mean is lazy (``γ ≠ 0``), else
+    ``mean`` as stored. ``out`` may be ``average.mean`` itself.
+    """
+    coef, intercept, scale = model
+    mean = average.mean
+    gamma = average.lazy[0]
+    n_coef = coef.shape[0]
+    if gamma == 0.0:
+        for j in range(n_coef):
+            out[j] = mean[j]
+    else:
+        ratio = average.lazy[1] / average.lazy[2]
+        c = gamma * scale[0]
+        for j in range(n_coef):
+            out[j] = (mean[j] + c * coef[j]) * ratio
+    for k in range(intercept.shape[0]):
+        out[n_coef + k] = mean[n_coef + k]
+
+
+@unless_none()
+def fold_average(average, model):
+    """Store the running mean itself in ``average.mean`` (``γ ← 0``); O(n_coef).
+
+    Called at the end of every call, so that ``mean`` is the running mean
+    between calls.
+    """
+    if average.lazy[0] != 0.0:
+        copy_average(average, model, average.mean)
+        average.lazy[0] = 0.0
+
+
+@unless_none()
+def prepare_average(average, X, rule, eta, model):
+    """Before a map: fold the lazy mean if the map cannot be followed lazily.
+
+    That is, if it zeroes the weights or soft-thresholds them
+    (:func:`_lazy_average_map`), or if it would raise the current iterate's
+    weight in the mean, ``γ m_f / (decay · m)``, above
+    :data:`AVERAGE_FOLD_WEIGHT`.
+    """
+    gamma = average.lazy[0]
+    if gamma != 0.0:
+        decay = l2_decay(eta, rule.l2)
+        if not _lazy_average_map(X, rule, decay) or (
+            gamma * average.lazy[1] > AVERAGE_FOLD_WEIGHT * decay * average.lazy[2]
+        ):
+            fold_average(average, model)
+
+
 @unless_none(default=False)
-def update_average(average, t, model):
+def update_average(average, t, model, X, order, start, stop, work, rule, eta):
     """Fold the iterate after the map of step index ``t`` into the running mean.
+
+    The mean of the first ``m`` iterates is ``w̄_m = w̄_{m−1} + (w_m −
+    w̄_{m−1}) / m``. Computed so, it costs ``O(n_coef)`` per map, while on
+    CSR rows the map itself costs the batch's non-zeros: it moves the
+    weights as ``w' = λ w − G``, with ``λ = (1 − η l2)₊`` applied to the
+    lazy scale (``w = s v``) and ``G = Σ_r work[r] x_r`` sparse. The weights'
+    part of the mean is then kept lazily, as ``w̄_m = (m_f / m)(A + γ w_m)``:
+    after a fold ``A = w̄_{m_f}``, ``γ = 0``. Writing the previous iterate
+    as ``w = (w' + G) / λ``,
+
+        ``A + γ w = (A + (γ/λ) G) + (γ/λ) w'``, and
+        ``m w̄_m = (m − 1) w̄_{m−1} + w'`` adds ``w' / m_f`` to ``A + γ w``,
+
+    so a map updates ``A ← A + (γ/λ) G`` (the batch's non-zeros) and
+    ``γ ← γ/λ + 1/m_f`` (two scalars), whatever the lazy scale ``s`` does
+    (folds of ``s`` into ``v`` leave ``w`` unchanged). :func:`prepare_average`
+    folds the mean (``A ← w̄``, ``γ ← 0``; O(n_coef)) before a map it cannot
+    follow: ``λ = 0`` or L1 soft-thresholding (the map is dense anyway), or
+    ``γ`` grown so large under strong decay that ``A`` and ``γ w`` would
+    cancel each other's digits. The first iterate (``m = 1``), dense rows
+    (a dense map costs ``n_features`` per row anyway) and those maps use the
+    update above; the intercepts' mean always does (``O(n_outputs)``).
 
     Returns whether averaging has started (``t ≥ average.start``); with no
     average (``None``) the kernel has no code for it.
@@ -383,21 +482,35 @@ def update_average(average, t, model):
         return False
     coef, intercept, scale = model
     mean = average.mean
+    lazy = average.lazy
     n_coef = coef.shape[0]
-    weight = 1.0 / (t - average.start + 1)
-    for j in range(n_coef):
-        mean[j] += (scale[0] * coef[j] - mean[j]) * weight
-    for c in range(intercept.shape[0]):
+    n_outputs = intercept.shape[0]
+    seen = t - average.start + 1
+    weight = 1.0 / seen
+    for c in range(n_outputs):
         j = n_coef + c
         mean[j] += (intercept[c] - mean[j]) * weight
+    decay = l2_decay(eta, rule.l2)
+    if seen > 1 and _lazy_average_map(X, rule, decay):
+        gamma = lazy[0]
+        if gamma == 0.0:
+            lazy[1] = seen - 1.0  # mean holds w̄_{m−1}: A = w̄_{m_f}
+        else:
+            gamma /= decay
+            d = X.n_features
+            for r in range(stop - start):
+                i = order[start + r]
+                for k in range(n_outputs):
+                    g = work[r * n_outputs + k]
+                    if g != 0.0:
+                        add_row(X, i, gamma * g, mean, k * d)
+        lazy[0] = gamma + 1.0 / lazy[1]
+        lazy[2] = seen
+    else:
+        s = scale[0]
+        for j in range(n_coef):
+            mean[j] += (s * coef[j] - mean[j]) * weight
     return True
-
-
-@unless_none()
-def copy_average(average, out):
-    """``out = (w̄, b̄)``, the running mean."""
-    for j in range(out.shape[0]):
-        out[j] = average.mean[j]
 
 
 @unless_none()
@@ -409,7 +522,7 @@ def record_iterate(records, every, q, averaging, average, model):
     if (q + 1) % every == 0:
         row = records[(q + 1) // every - 1]
         if averaging:
-            copy_average(average, row)
+            copy_average(average, model, row)
         else:
             _copy_parameters(model, row)
 
@@ -501,6 +614,7 @@ def apply_steps(
                     within = 0
         if epoch != loaded_epoch:
             if loaded_epoch >= 0 and not _finite(model):
+                fold_average(state.average, model)
                 return NON_FINITE, loaded_epoch
             load_epoch_order(sequence, epoch, order, X.subset)
             if within == 0:  # a call may resume mid-epoch
@@ -528,6 +642,7 @@ def apply_steps(
         eta_t = step_size(
             rule.schedule, steps.eta, t, rule.power_t, rule.alpha, rule.optimal_t0
         )
+        prepare_average(state.average, X, rule, eta_t, model)
         status, batch_loss = apply_update_map(
             X,
             y,
@@ -542,6 +657,7 @@ def apply_steps(
             outputs.epoch_losses,
         )
         if status != OK:
+            fold_average(state.average, model)
             return status, epoch
         herd(
             state.herding,
@@ -557,10 +673,13 @@ def apply_steps(
             epoch,
         )
         add_epoch_loss(outputs.epoch_losses, epoch - first_epoch, batch_loss)
-        averaging = update_average(state.average, t, model)
+        averaging = update_average(
+            state.average, t, model, X, order, start, stop, work, rule, eta_t
+        )
         record_iterate(
             outputs.records, outputs.record_every, q, averaging, state.average, model
         )
+    fold_average(state.average, model)
     fold_scale(coef, scale)
     if not _finite(model):
         return NON_FINITE, loaded_epoch

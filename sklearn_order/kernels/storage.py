@@ -537,6 +537,16 @@ def _csr_prefetch_row(X, i):
         prefetch_item(X.indices, p)
 
 
+@jit_inline
+def _dense_is_csr(X):
+    return False
+
+
+@jit_inline
+def _csr_is_csr(X):
+    return True
+
+
 # -- the operations, for either storage -------------------------------------
 
 
@@ -611,6 +621,15 @@ def subtract_batch(X, order, start, stop, work, n_outputs, decay, w, scale):
         Stored weights ``v`` (the weights are ``scale[0] · v``).
     scale : ndarray of shape (1,), float64
         The lazy scale ``s`` (see the module notes; always 1 for dense rows).
+    """
+
+
+@_by_storage(_dense_is_csr, _csr_is_csr)
+def is_csr(X):
+    """Whether ``X`` is :class:`CSRRows` (a constant of the compiled kernel).
+
+    Lets a kernel choose, for its storage, between an update that costs the
+    rows' non-zeros and one that costs ``n_features`` (the running average).
     """
 
 
