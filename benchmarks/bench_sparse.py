@@ -205,7 +205,7 @@ def average_rows(args):
         theirs = SGDClassifier(shuffle=True, average=True, random_state=0, **COMMON)
         model.set_params(max_iter=1).fit(X[:100], y[:100])  # compile or load
         rows.append(
-            ("float64", "forward", batch_size, "reshuffle")
+            ("float64", "forward+average", batch_size, "reshuffle")
             + per_epoch_ratio(
                 lambda epochs, m=model: m.set_params(max_iter=epochs).fit(X, y),
                 lambda epochs, t=theirs: quiet(

@@ -19,7 +19,8 @@ Cases
 5. GPU results, if ``bench_cuda.py --out`` left any in ``<out>/gpu`` or
    ``benchmarks/results``;
 6. sparse CSR input against scikit-learn (both shuffled, and both in storage
-   order) — ``bench_sparse.py``;
+   order; and averaged SGD, ``average=True`` on both sides) —
+   ``bench_sparse.py``;
 7. ten classes: the multinomial problem against one-vs-rest —
    ``bench_sparse.py``;
 8. with ``--cold-compile``: the first dense and CSR fits and
@@ -55,7 +56,13 @@ import bench_compile
 import numpy as np
 from bench_cuda import report as cuda_report
 from bench_epoch import compile_seconds, epoch_table, make_data, time_dtype
-from bench_sparse import multiclass_rows, multiclass_table, sparse_rows, sparse_table
+from bench_sparse import (
+    average_rows,
+    multiclass_rows,
+    multiclass_table,
+    sparse_rows,
+    sparse_table,
+)
 from bench_trajectory import coupling_table, time_coupling, time_methods
 from provenance import provenance, stamp
 from threadpoolctl import threadpool_limits
@@ -407,7 +414,7 @@ def main():
                     "ours_fixed",
                     "sklearn_fixed",
                 ),
-                sparse_rows(sparse_args),
+                sparse_rows(sparse_args) + average_rows(sparse_args),
             ),
         }
         results["multiclass"] = _named(
