@@ -347,6 +347,38 @@ def herd(
             pointers[1] -= 1
 
 
+@jit
+def prefetch_ahead(X, y, sample_weight, order, within, batch_size, n, ahead, reverse):
+    """Prefetch what the maps after batch ``within`` of the loaded epoch will read.
+
+    In two stages: where the rows of the batch ``2 · ahead`` maps later start
+    (CSR) and their targets and weights, then the rows of the batch
+    ``ahead`` maps later, whose addresses are by then in cache. ``reverse``:
+    the maps run newest first, so later maps are earlier batches. Only
+    batches of the loaded epoch are prefetched (``order`` holds its rows).
+    """
+    batches = (n + batch_size - 1) // batch_size
+    within_ahead = within - ahead if reverse else within + ahead
+    if 0 <= within_ahead < batches:
+        ahead_start = within_ahead * batch_size
+        for r in range(ahead_start, min(ahead_start + batch_size, n)):
+            prefetch_row(X, order[r])
+    within_far = within - 2 * ahead if reverse else within + 2 * ahead
+    if 0 <= within_far < batches:
+        far_start = within_far * batch_size
+        for r in range(far_start, min(far_start + batch_size, n)):
+            i = order[r]
+            prefetch_row_start(X, i)
+            prefetch_item(y, i)
+            prefetch_item(sample_weight, i)
+
+
+@jit_inline
+def prefetch_distance(batch_size):
+    """Maps to prefetch ahead: about ``PREFETCH_ROWS`` rows, at least one map."""
+    return max(1, PREFETCH_ROWS // batch_size)
+
+
 @jit_inline
 def _finite(model):
     """Whether every coefficient, intercept and the scale are finite."""
@@ -590,7 +622,7 @@ def apply_steps(
     first_epoch = steps.first_step // batches
     # prefetch the rows of the map applied `ahead` maps later: about
     # PREFETCH_ROWS rows ahead of use, enough to cover a memory access
-    ahead = max(1, PREFETCH_ROWS // batch_size)
+    ahead = prefetch_distance(batch_size)
     scale[0] = 1.0
     loaded_epoch = -1
     # map k is batch `within` of epoch `epoch`, both stepped with k (integer
@@ -622,22 +654,9 @@ def apply_steps(
             loaded_epoch = epoch
         start = within * batch_size
         stop = min(start + batch_size, n)
-        # prefetch in two stages: where the rows of the map `2 ahead` maps later
-        # start (CSR) and their targets and weights, then the rows of the map
-        # `ahead` maps later, whose addresses are by then in cache
-        within_ahead = within - ahead if reverse else within + ahead
-        if 0 <= within_ahead < batches:
-            ahead_start = within_ahead * batch_size
-            for r in range(ahead_start, min(ahead_start + batch_size, n)):
-                prefetch_row(X, order[r])
-        within_far = within - 2 * ahead if reverse else within + 2 * ahead
-        if 0 <= within_far < batches:
-            far_start = within_far * batch_size
-            for r in range(far_start, min(far_start + batch_size, n)):
-                i = order[r]
-                prefetch_row_start(X, i)
-                prefetch_item(y, i)
-                prefetch_item(sample_weight, i)
+        prefetch_ahead(
+            X, y, sample_weight, order, within, batch_size, n, ahead, reverse
+        )
         t = k + 1 + steps.step_offset
         eta_t = step_size(
             rule.schedule, steps.eta, t, rule.power_t, rule.alpha, rule.optimal_t0

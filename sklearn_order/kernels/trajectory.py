@@ -28,7 +28,13 @@ from .._jit import jit, jit_inline
 from ..penalties import l2_decay
 from ..schedules import step_size
 from . import NON_FINITE, OK, Model
-from .cpu import _finite, apply_update_map, load_epoch_order
+from .cpu import (
+    _finite,
+    apply_update_map,
+    load_epoch_order,
+    prefetch_ahead,
+    prefetch_distance,
+)
 from .storage import ALL_ROWS, fold_scale
 
 
@@ -251,6 +257,7 @@ def backward_chains(
     ring = saved.shape[2]
     n = y.shape[0]
     batches = (n + batch_size - 1) // batch_size
+    ahead = prefetch_distance(batch_size)
     t = thread
     state = states[t]
     coef = state[:n_coef]
@@ -326,8 +333,11 @@ def backward_chains(
                 break
             load_epoch_order(sequence, epoch, order, ALL_ROWS)
             loaded = epoch
-        start = (k - epoch * batches) * batch_size
+        within = k - epoch * batches
+        start = within * batch_size
         stop = min(start + batch_size, n)
+        # a chain applies its maps newest first, as a backward fit does
+        prefetch_ahead(X, y, sample_weight, order, within, batch_size, n, ahead, True)
         eta_t = step_size(
             rule.schedule, eta, k + 1, rule.power_t, rule.alpha, rule.optimal_t0
         )
