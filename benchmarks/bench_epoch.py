@@ -171,6 +171,38 @@ def minimal_dense_epoch(X, y, w, order, eta, alpha):
     return b
 
 
+def kernel_epoch(X, signs, sampling):
+    """One forward epoch of our kernel on ``X`` (batch 1, :data:`COMMON`), and its rows.
+
+    Returns
+    -------
+    kernel : callable
+        Runs the epoch from zero coefficients, through the fit's own kernel
+        without the estimator around it.
+    order : ndarray of int64
+        The epoch's row order, for a loop that should visit the same rows.
+    """
+    estimator = BackwardSGDClassifier(
+        order="forward", sampling=sampling, random_state=0, **COMMON
+    )
+    problem = build_problems(estimator, X, [signs], [np.ones(len(signs))], seed=0)[0]
+    order = np.empty(len(signs), dtype=np.int64)
+    fill_epoch_order(SAMPLINGS[sampling], 0, 0, order)
+
+    def kernel():
+        problem.run(
+            np.zeros(X.shape[1]),
+            np.zeros(1),
+            first_epoch=0,
+            n_epochs=1,
+            reverse=False,
+            t_start=0,
+            eta=COMMON["eta0"],
+        )
+
+    return kernel, order
+
+
 def floor_rows(args):
     """An epoch of our kernel and of scikit-learn's against the minimal loop.
 
@@ -198,23 +230,7 @@ def floor_rows(args):
 
     rows = []
     for sampling in ("reshuffle", "cyclic"):
-        estimator = BackwardSGDClassifier(
-            order="forward", sampling=sampling, random_state=0, **COMMON
-        )
-        problem = build_problems(estimator, X, [signs], [np.ones(len(y))], seed=0)[0]
-        order = np.empty(len(y), dtype=np.int64)
-        fill_epoch_order(SAMPLINGS[sampling], 0, 0, order)
-
-        def kernel(p=problem):
-            p.run(
-                np.zeros(X.shape[1]),
-                np.zeros(1),
-                first_epoch=0,
-                n_epochs=1,
-                reverse=False,
-                t_start=0,
-                eta=COMMON["eta0"],
-            )
+        kernel, order = kernel_epoch(X, signs, sampling)
 
         def minimal(o=order):
             minimal_dense_epoch(

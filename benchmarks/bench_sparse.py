@@ -27,15 +27,13 @@ import warnings
 
 import numba
 import numpy as np
-from bench_epoch import COMMON, compile_seconds, timed
+from bench_epoch import COMMON, compile_seconds, kernel_epoch, timed
 from scipy import sparse
 from sklearn.linear_model import SGDClassifier
 from threadpoolctl import threadpool_limits
 
 from sklearn_order import BackwardSGDClassifier
 from sklearn_order._jit import _prefetch
-from sklearn_order._training import build_problems
-from sklearn_order.sampling import SAMPLINGS, fill_epoch_order
 
 
 def make_sparse_data(n_samples, n_features, nnz_per_row, n_classes=2, seed=0):
@@ -225,23 +223,7 @@ def kernel_floor_rows(args):
     columns = X.indices.view(np.uint32)
     rows = []
     for sampling in ("reshuffle", "cyclic"):
-        estimator = BackwardSGDClassifier(
-            order="forward", sampling=sampling, random_state=0, **COMMON
-        )
-        problem = build_problems(estimator, X, [signs], [np.ones(len(y))], seed=0)[0]
-        order = np.empty(len(y), dtype=np.int64)
-        fill_epoch_order(SAMPLINGS[sampling], 0, 0, order)
-
-        def kernel(p=problem):
-            p.run(
-                np.zeros(X.shape[1]),
-                np.zeros(1),
-                first_epoch=0,
-                n_epochs=1,
-                reverse=False,
-                t_start=0,
-                eta=COMMON["eta0"],
-            )
+        kernel, order = kernel_epoch(X, signs, sampling)
 
         def minimal(o=order):
             minimal_epoch(
