@@ -32,7 +32,8 @@ def test_quick_suite_writes_its_report(tmp_path):
             assert row["bitwise_equal"] and row["coupling_maps"] <= row["replay_maps"]
         else:
             assert row["max_distance"] <= row["error_bound"] <= row["coupling_tol"]
-    assert len(results["sparse"]["rows"]) == 5
+    orders = [row["order"] for row in results["sparse"]["rows"]]
+    assert len(orders) == 7 and orders.count("forward+average") == 2
     for row in results["sparse"]["rows"] + results["multiclass"]:
         assert row["ratio"] > 0
     assert (tmp_path / "suite_scaling.png").stat().st_size > 10_000
