@@ -29,7 +29,7 @@ from .kernels import (
     StepRange,
     UpdateRule,
 )
-from .kernels.cpu import apply_steps, mean_loss
+from .kernels.cpu import apply_steps, averages_lazily, mean_loss
 from .kernels.storage import kernel_rows
 from .kernels.trajectory import (
     ANCHOR,
@@ -442,16 +442,10 @@ class Problem:
     def _lazy_average(self):
         """Whether the kernel keeps the running mean lazily, at O(nnz) a map.
 
-        The fit-wide part of the kernel's test (``_lazy_average_map`` in
-        :mod:`sklearn_order.kernels.cpu`): CSR rows, no L1 penalty, and no
-        weight decay under a passive-aggressive schedule. It only sizes the
-        kernel calls.
+        CSR rows and a rule that allows it (:func:`~.kernels.cpu.averages_lazily`,
+        the kernel's own test); it only sizes the kernel calls.
         """
-        return (
-            self.is_sparse
-            and self.rule.l1 == 0.0
-            and not (is_passive_aggressive(self.rule.schedule) and self.rule.l2 > 0.0)
-        )
+        return self.is_sparse and averages_lazily(self.rule)
 
     def running_average(self, initial=None):
         """The running mean ``(w̄, b̄)`` of the forward iterates (created on first use).

@@ -412,20 +412,29 @@ def _copy_parameters(model, out):
 AVERAGE_FOLD_WEIGHT = 16.0
 
 
+@jit
+def averages_lazily(rule):
+    """Whether a fit's running mean may follow its maps lazily on CSR rows.
+
+    No L1 soft-thresholding (it moves every weight), and no weight decay
+    under a passive-aggressive schedule (a map that skips its batch leaves
+    the weights undecayed). The one statement of this rule: the kernel adds
+    the per-map conditions (:func:`_lazy_average_map`), and the problem uses
+    it to size its kernel calls.
+    """
+    return rule.l1 == 0.0 and not (
+        is_passive_aggressive(rule.schedule) and rule.l2 > 0.0
+    )
+
+
 @jit_inline
 def _lazy_average_map(X, rule, decay):
-    """Whether the running mean can follow the map lazily (:func:`update_average`).
+    """Whether the running mean can follow this map lazily (:func:`update_average`).
 
-    CSR rows (a constant of the kernel), a positive decay and no L1
-    soft-thresholding; passive-aggressive maps with weight decay are
-    excluded, since one that skips its batch leaves the weights undecayed.
+    CSR rows (a constant of the kernel), a positive decay, and a rule that
+    allows it (:func:`averages_lazily`).
     """
-    return (
-        is_csr(X)
-        and decay > 0.0
-        and rule.l1 == 0.0
-        and not (is_passive_aggressive(rule.schedule) and rule.l2 > 0.0)
-    )
+    return is_csr(X) and decay > 0.0 and averages_lazily(rule)
 
 
 @unless_none()
