@@ -149,15 +149,80 @@ def multinomial_loss(X, y, W, b):
     return log_sum - P[np.arange(len(y)), y.astype(int)]
 
 
+# -- sampling schemes, from their definitions ----------------------------------
+#
+# SplitMix64 (Steele, Lea & Flood, 2014) on Python integers modulo 2**64, a
+# Fisher-Yates shuffle, and each scheme's rule: written from the definitions,
+# not from the package's compiled generator, so the two can check each other.
+
+_MASK64 = 2**64 - 1
+
+
+def splitmix64(state):
+    """One SplitMix64 step on Python integers: ``(new_state, output)``."""
+    state = (state + 0x9E3779B97F4A7C15) & _MASK64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return state, z ^ (z >> 31)
+
+
+def _uniform_below(state, bound):
+    """An integer in ``[0, bound)`` from the top 53 bits of one output."""
+    state, r = splitmix64(state)
+    return state, int(float(r >> 11) * 2.0**-53 * bound)
+
+
+def _epoch_state(seed, epoch):
+    """The generator state of one epoch: the seed's first output, keyed by epoch."""
+    _, mixed_seed = splitmix64(seed)
+    return mixed_seed ^ ((epoch * 0xD1B54A32D192ED03) & _MASK64)
+
+
+def _permutation(n, state):
+    """Fisher-Yates shuffle of ``range(n)``, drawing from ``state``."""
+    out = list(range(n))
+    for i in range(n - 1, 0, -1):
+        state, j = _uniform_below(state, i + 1)
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+def epoch_order(sampling, n_samples, seed, epoch):
+    """The row order of one epoch of a seeded scheme, from its definition.
+
+    ``"cyclic"``: data order. ``"reshuffle"`` (and ``"grab"``'s first epoch):
+    a new permutation each epoch. ``"once"``: epoch 0's permutation, every
+    epoch. ``"flipflop"``: permutation ``p`` in epoch ``2p``, reversed in epoch
+    ``2p + 1``. ``"with_replacement"``: ``n_samples`` independent uniform draws.
+    """
+    if sampling == "cyclic":
+        order = list(range(n_samples))
+    elif sampling == "reshuffle" or (sampling == "grab" and epoch == 0):
+        order = _permutation(n_samples, _epoch_state(seed, epoch))
+    elif sampling == "once":
+        order = _permutation(n_samples, _epoch_state(seed, 0))
+    elif sampling == "flipflop":
+        order = _permutation(n_samples, _epoch_state(seed, epoch // 2))
+        if epoch % 2 == 1:
+            order = order[::-1]
+    elif sampling == "with_replacement":
+        state, order = _epoch_state(seed, epoch), []
+        for _ in range(n_samples):
+            state, row = _uniform_below(state, n_samples)
+            order.append(row)
+    else:
+        raise ValueError(f"no seeded order for {sampling!r} in epoch {epoch}")
+    return np.array(order, dtype=np.int64)
+
+
 def batch_sequence(sampling, n_samples, batch_size, seed, n_epochs):
     """The minibatches of ``n_epochs`` epochs in training order (row-index arrays)."""
-    from sklearn_order.sampling import epoch_batches
-
-    return [
-        rows
-        for epoch in range(n_epochs)
-        for rows in epoch_batches(sampling, n_samples, batch_size, seed, epoch)
-    ]
+    batches = []
+    for epoch in range(n_epochs):
+        order = epoch_order(sampling, n_samples, seed, epoch)
+        batches += [order[s : s + batch_size] for s in range(0, n_samples, batch_size)]
+    return batches
 
 
 def compose(X, y, s, batches, w0, b0, *, order, **rule):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import reference
 from numpy.testing import assert_array_equal
 
 from sklearn_order.sampling import SAMPLINGS, epoch_batches, n_batches
@@ -12,6 +13,38 @@ PERMUTATION_SCHEMES = [s for s in SEEDED if s != "with_replacement"]
 
 def _epoch(sampling, n, seed, epoch):
     return np.concatenate(epoch_batches(sampling, n, n, seed=seed, epoch=epoch))
+
+
+def test_the_reference_generator_is_splitmix64():
+    # the first outputs from state 0 published with SplitMix64 (Vigna's
+    # splitmix64.c, Java's SplittableRandom): the reference is the algorithm
+    state, outputs = 0, []
+    for _ in range(3):
+        state, z = reference.splitmix64(state)
+        outputs.append(z)
+    assert outputs == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
+
+
+@pytest.mark.parametrize("sampling", SEEDED)
+@pytest.mark.parametrize("seed", [0, 1, 7, 2**31 - 2])
+@pytest.mark.parametrize("n, batch_size", [(1, 1), (2, 1), (10, 3), (37, 8), (7, 20)])
+def test_epochs_equal_the_reference_written_from_the_definitions(
+    sampling, seed, n, batch_size
+):
+    for epoch in range(5):
+        ours = epoch_batches(sampling, n, batch_size, seed=seed, epoch=epoch)
+        expected = reference.batch_sequence(sampling, n, batch_size, seed, epoch + 1)
+        expected = expected[epoch * n_batches(n, batch_size) :]
+        assert len(ours) == len(expected)
+        for got, want in zip(ours, expected):
+            assert_array_equal(got, want)
+
+
+def test_grab_first_epoch_equals_the_reference_reshuffle():
+    assert_array_equal(
+        np.concatenate(epoch_batches("grab", 50, 7, seed=3, epoch=0)),
+        reference.epoch_order("reshuffle", 50, 3, 0),
+    )
 
 
 @pytest.mark.parametrize("sampling", SEEDED)
