@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseBackwardSGD, TrainingData, atomic_fit
-from .kernels.storage import check_sparse_structure
+from ._validation import check_sparse_structure
 from .losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
 
 _DTYPES = [np.float64, np.float32]

@@ -36,13 +36,13 @@ from .dispatch import unless_none
 from .storage import (
     add_row,
     fold_scale,
-    is_csr,
     n_visited,
     prefetch_row,
     prefetch_row_start,
     row_dot,
     row_sqnorm,
     subtract_batch,
+    updates_touch_only_nonzeros,
 )
 
 PREFETCH_ROWS = 4
@@ -434,7 +434,7 @@ def _lazy_average_map(X, rule, decay):
     CSR rows (a constant of the kernel), a positive decay, and a rule that
     allows it (:func:`averages_lazily`).
     """
-    return is_csr(X) and decay > 0.0 and averages_lazily(rule)
+    return updates_touch_only_nonzeros(X) and decay > 0.0 and averages_lazily(rule)
 
 
 @unless_none()
