@@ -193,10 +193,6 @@ def warm_up(variants=VARIANTS, jobs=None, report=None):
     list of (Variant, float, int)
         Each variant with its wall time and the number of functions compiled.
     """
-    if jobs is None:
-        jobs = os.cpu_count() or 1
-    if jobs < 1:
-        raise ValueError(f"jobs must be a positive integer; got {jobs}.")
     results = []
 
     def done(variant, outcome):
@@ -204,18 +200,49 @@ def warm_up(variants=VARIANTS, jobs=None, report=None):
         if report is not None:
             report(variant, *outcome)
 
+    _run_in_processes(run_variant, [(v,) for v in variants], jobs, done)
+    return results
+
+
+def _run_in_processes(function, tasks, jobs=None, done=None):
+    """Run ``function(*task)`` for each task, in worker processes sharing the cache.
+
+    For calls whose purpose is to leave compiled kernels in the on-disk
+    cache. Each worker is a fresh interpreter ("spawn": never a fork of a
+    process that may hold Numba's or a thread pool's locks), and a result
+    comes back as a return value.
+
+    Parameters
+    ----------
+    function : callable
+        A module-level function (workers import it by name).
+    tasks : sequence of tuple
+        The arguments of each call (picklable).
+    jobs : int, default=None
+        Worker processes; ``None`` means one per CPU. With ``jobs=1``, or
+        when no cache directory can be written (compiled code could not
+        outlive a worker), the calls run in this process.
+    done : callable, default=None
+        Called as ``done(task[0], result)`` after each call, in completion
+        order.
+    """
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if jobs < 1:
+        raise ValueError(f"jobs must be a positive integer; got {jobs}.")
+    done = done or _quiet_done
     if jobs == 1 or cache_directory() is None:
-        for variant in variants:
-            done(variant, run_variant(variant))
-        return results
-    # "spawn": a fresh interpreter per worker, never a fork of a process that
-    # may hold Numba's or a thread pool's locks
+        for task in tasks:
+            done(task[0], function(*task))
+        return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=min(jobs, len(variants)),
-        mp_context=context,
+        max_workers=min(jobs, len(tasks)), mp_context=context
     ) as pool:
-        futures = {pool.submit(run_variant, variant): variant for variant in variants}
+        futures = {pool.submit(function, *task): task for task in tasks}
         for future in as_completed(futures):
-            done(futures[future], future.result())
-    return results
+            done(futures[future][0], future.result())
+
+
+def _quiet_done(first_argument, result):
+    """Ignore a finished call."""
