@@ -301,9 +301,11 @@ def report(results):
         "read the ratios.",
         "",
     ]
+    # each section starts with a comment naming it (invisible in rendered
+    # Markdown), where the documentation's pages cut the report into parts
     for name in parts:
-        lines += parts[name] + [""]
-    return "\n".join(lines)
+        lines += [f"<!-- section: {name} -->", ""] + parts[name] + [""]
+    return "\n".join(lines + ["<!-- end -->", ""])
 
 
 #: What the README shows of a run, in this order, between the markers below.
