@@ -176,8 +176,9 @@ METHODS_TEXT = """
   `backward`: `order="backward", learning_rate="constant"`;
   `forward_averaged`: the forward constant-step iterates averaged over the last
   half of the run (Polyak–Ruppert tail average, `ā_K = mean(θ_j, K/2 < j ≤ K)`,
-  computed from `trajectory(..., every=1)`: the library has no `average`
-  parameter); `forward_invscaling`: `order="forward",
+  computed from `trajectory(..., every=1)`; the estimators' `average=True`
+  averages from the first map instead, and was added after this study);
+  `forward_invscaling`: `order="forward",
   learning_rate="invscaling", power_t=0.5`, i.e. `η_t = eta0/√t` with `t`
   counting maps. All run the same K maps from θ_0 = 0.
 - **θ\\*** minimizes the library's objective
@@ -391,7 +392,10 @@ def write_markdown(results, figures, path):
     # page from another folder, where relative image paths would not resolve
     # (and ``sphinx-build -W`` fails on an unreadable image).
     out.append("\n## Figures\n")
-    out.append("PNG files in the same folder as this page:\n")
+    out.append(
+        "PNG files in `docs/study/` (each is shown on the documentation's "
+        "order-study page):\n"
+    )
     out.extend(
         f"- `{f}`: "
         + (
