@@ -18,6 +18,7 @@ version = release = sklearn_order.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     # MathJax served from the built site, not a CDN: formulas render offline
     "sphinx-mathjax-offline",
@@ -33,8 +34,19 @@ exclude_patterns = [
     "benchmarks/*.md",
     "benchmarks/*/*.md",
     "auto_examples/*.ipynb",
+    "_intersphinx",
 ]
 templates_path = ["_templates"]
+
+# Links into scikit-learn, NumPy, SciPy and Dask. The build has no network
+# (CI included), so the inventories are files in _intersphinx/, written from
+# the installed packages by _intersphinx/make_inventories.py.
+intersphinx_mapping = {
+    "sklearn": ("https://scikit-learn.org/stable/", "_intersphinx/sklearn.inv"),
+    "numpy": ("https://numpy.org/doc/stable/", "_intersphinx/numpy.inv"),
+    "scipy": ("https://docs.scipy.org/doc/scipy/", "_intersphinx/scipy.inv"),
+    "dask": ("https://distributed.dask.org/en/stable/", "_intersphinx/dask.inv"),
+}
 
 autosummary_generate = True
 # Our own methods only: scikit-learn's inherited and metadata-routing methods
@@ -55,6 +67,10 @@ html_title = f"sklearn_order {release}"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": False,
+    # every top-level page in the navbar at 1400 px, none under "More"
+    "header_links_before_dropdown": 8,
+    # "On this page" lists subsections too
+    "show_toc_level": 2,
     # the examples' pages have no sections to list: their code gets the width
     "secondary_sidebar_items": {
         "**": ["page-toc", "sourcelink"],
@@ -65,10 +81,12 @@ html_theme_options = {
     },
 }
 # The left "Section Navigation" sidebar lists a section's sub-pages: only the
-# API reference (its generated pages) and the gallery have any, so the other
-# top-level pages go without it (it would be empty).
+# API reference (its generated pages), the benchmarks and the gallery have
+# any, so the other top-level pages go without it (it would be empty).
 html_sidebars = {
-    page.stem: [] for page in Path(__file__).parent.glob("*.rst") if page.stem != "api"
+    page.stem: []
+    for page in Path(__file__).parent.glob("*.rst")
+    if page.stem not in ("api", "benchmarks")
 }
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
