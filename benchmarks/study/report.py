@@ -258,12 +258,14 @@ def write_markdown(results, figures, path):
     )
 
     out.append("## Problems\n")
+    # the descriptions go below the table: in it they would make it wider
+    # than a documentation page
     out.append(
         markdown_table(
-            ["problem", "description", "n train", "n test", "d", "maps/epoch",
+            ["problem", "n train", "n test", "d", "maps/epoch",
              "K maps", "‖θ*‖", "‖∇J(θ*)‖", "μ"],
             [
-                [name, e["title"], str(e["n_train"]), str(e["n_test"]),
+                [name, str(e["n_train"]), str(e["n_test"]),
                  str(e["n_features"]), str(e["maps_per_epoch"]), str(e["n_steps"]),
                  f"{e['theta_star_norm']:.3g}", f"{e['optimum_gradient_norm']:.1e}",
                  f"{e['curvature']:.3g}"]
@@ -271,6 +273,8 @@ def write_markdown(results, figures, path):
             ],
         )
     )  # fmt: skip
+    out.append("")
+    out.extend(f"- **{name}**: {e['title']}" for name, e in problems.items())
 
     out.append("\n## Stability: largest grid eta0 with no diverging seed\n")
     out.append(
