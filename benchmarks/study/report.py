@@ -196,7 +196,7 @@ METHODS_TEXT = """
   averaging the average of the last half of the first k iterates). All from
   `trajectory(every=1)`: a forward pass, the exact affine composition for
   ridge backward, parallel replay (O(K²) maps) for logistic backward. Each
-  trace's final iterate is checked against `fit(max_iter=epochs)`.
+  trace's final iterate is checked against a `fit` with `max_iter=epochs`.
 - **epoch move**: `‖out(K) − out(K − maps per epoch)‖`, how much the last
   epoch changed the returned model.
 - **test score**: `.score` on the held-out split (R² for ridge, accuracy for
