@@ -59,6 +59,10 @@ autodoc_default_options = {
         for method in ("fit", "partial_fit", "score", "predict", "predict_proba")
     ),
 }
+# API pages are titled by the short name (the signature gives the module), and
+# their "On this page" lists the methods by name alone, so neither is broken
+# mid-word to fit
+toc_object_entries_show_parents = "hide"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 

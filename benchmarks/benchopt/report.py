@@ -204,7 +204,7 @@ def short_problem(problem):
 
 
 def _legend(solvers):
-    """The full benchopt name of each short label in a table."""
+    """The full benchopt name of each short label in the tables, once each."""
     return "Solvers: " + "; ".join(
         f"**{short_solver(solver)}** `{solver}`" for solver in dict.fromkeys(solvers)
     )
@@ -256,7 +256,7 @@ def markdown(df, levels, ratios, source):
                 f"| {short_solver(row['solver'])} | {times} | {best} "
                 f"| {row['iterations']} |"
             )
-        lines += ["", _legend(table["solver"]), ""]
+        lines.append("")
     if len(levels):
         lines += [
             "**time to L**: seconds until the relative suboptimality first fell "
@@ -286,9 +286,12 @@ def markdown(df, levels, ratios, source):
             "**epochs**: the counts compared (how many). **gap**: the largest "
             "difference of relative suboptimality at equal epochs.",
             "",
-            _legend(list(ratios["ours"]) + list(ratios["sklearn"])),
-            "",
         ]
+    solvers = list(levels["solver"]) if len(levels) else []
+    if len(ratios):
+        solvers += list(ratios["ours"]) + list(ratios["sklearn"])
+    if solvers:
+        lines += [_legend(solvers), ""]
     return "\n".join(lines)
 
 
