@@ -233,3 +233,13 @@ def test_table_check_reads_only_the_article():
         "<article", "<table><tr><td>" + "w" * 500 + "</td></tr></table><article"
     )
     assert check.overflowing_tables(page) == []
+
+
+@pytest.mark.parametrize(
+    "page", [page for page in PAGES if page.suffix == ".rst"], ids=lambda p: p.name
+)
+def test_no_bullet_starts_with_an_unescaped_initial(page):
+    # reStructuredText reads "- P. Diaconis, ..." as a list enumerated from P:
+    # an author's initial must be escaped ("- P\. Diaconis")
+    text = page.read_text(encoding="utf-8")
+    assert not re.findall(r"^\s*[-*+] [A-Za-z]\. ", text, re.M)
