@@ -113,15 +113,19 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def figures_in(out, results):
+    """The figures of ``results`` in ``out``: one per problem, then the trajectories."""
+    names = [*results["problems"], "trajectories"]
+    return [f"{name}.png" for name in names if (out / f"{name}.png").is_file()]
+
+
 def main(argv=None):
     """Run the study and write ``results.md``, ``results.json`` and figures."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.from_json:
         results = json.loads((args.out / "results.json").read_text(encoding="utf-8"))
-        names = [*results["problems"], "trajectories"]
-        figures = [f"{n}.png" for n in names if (args.out / f"{n}.png").is_file()]
-        write_markdown(results, figures, args.out / "results.md")
+        write_markdown(results, figures_in(args.out, results), args.out / "results.md")
         return 0
     start = time.perf_counter()
     config = study_config(args.quick, args.epochs, args.seeds)
