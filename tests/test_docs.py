@@ -160,11 +160,15 @@ def test_benchmark_summary_quotes_its_cited_results_files():
             )
 
 
-def test_gpu_page_states_the_current_number_of_cuda_tests():
-    stated = re.findall(
-        r"now\s+holds\s+(\d+)\s+tests", (DOCS / "gpu.rst").read_text(encoding="utf-8")
-    )
-    assert len(stated) == 1
+def test_gpu_pages_state_the_current_number_of_cuda_tests():
+    stated = [
+        number
+        for page in (DOCS / "gpu.rst", ROOT / "README.md")
+        for number in re.findall(
+            r"now\s+holds\s+(\d+)\s+tests", page.read_text(encoding="utf-8")
+        )
+    ]
+    assert len(stated) == 2
     collected = subprocess.run(
         [
             sys.executable,
@@ -183,7 +187,7 @@ def test_gpu_page_states_the_current_number_of_cuda_tests():
     ).stdout
     count = re.search(r"(\d+) tests? collected", collected)
     assert count is not None, collected[-2000:]
-    assert int(stated[0]) == int(count.group(1))
+    assert {int(number) for number in stated} == {int(count.group(1))}
 
 
 def _page(cells, sidebar=False):
