@@ -224,22 +224,27 @@ def _kernel_resources():
 
 
 def _kernel_lines(results):
-    return "".join(
-        f"\nkernel: {kernel['registers']} registers per thread, blocks of at most "
-        f"{kernel['max_threads_per_block']} threads"
+    """A line per distinct kernel resource use (the signatures often share one)."""
+    kernels = dict.fromkeys(
+        (kernel["registers"], kernel["max_threads_per_block"])
         for kernel in results.get("kernel_resources", [])
+    )
+    return "".join(
+        f"\nKernel: {registers} registers per thread, blocks of at most "
+        f"{threads} threads."
+        for registers, threads in kernels
     )
 
 
 def report(results):
-    """The results as a Markdown table."""
+    """The results as Markdown: the ratio first, then the times, then a legend."""
     lines = [
         f"GPU: {results['gpu']}; CPU: {results['cpu']}"
         + (f"; measured on {results['date']}" if "date" in results else ""),
-        f"data: {results['n_samples']:,} × {results['n_features']} dense, log_loss",
         "",
-        "| configuration | cpu (s) | gpu (s) | speedup (cpu s / gpu s) "
-        "| gpu 1-epoch fit with transfers (s) | max rel diff |",
+        f"Data: {results['n_samples']:,} × {results['n_features']} dense, log_loss.",
+        "",
+        "| **CPU ÷ GPU** | configuration | CPU s | GPU s | GPU fit s | max rel diff |",
         "|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
@@ -247,19 +252,53 @@ def report(results):
         # a per-epoch time is a difference of two fits: where the fits' fixed
         # costs vary by more than the epochs take, it is noise, not a speed
         noise = min(row["cpu_s"], row["gpu_s"]) <= 0
-        speedup = "noise (a time ≤ 0)" if noise else f"{row['speedup']:.2g}×"
+        speedup = "noise" if noise else f"**{row['speedup']:.2g}×**"
+        gpu = "≤ 0 (noise)" if row["gpu_s"] <= 0 else f"{row['gpu_s']:.3f}"
         lines.append(
-            f"| {row['configuration']} | {row['cpu_s']:.3f} | {row['gpu_s']:.3f} "
-            f"| {speedup} | {'' if fit is None else f'{fit:.3f}'} "
-            f"| {row['max_rel_diff']:.1e} |"
+            f"| {speedup} | {row['configuration']} | {row['cpu_s']:.3f} | {gpu} "
+            f"| {'' if fit is None else f'{fit:.3f}'} | {row['max_rel_diff']:.1e} |"
         )
-    lines.append("")
+    lines += [
+        "",
+        "**CPU ÷ GPU**: the CPU's time over the GPU's (above 1: the GPU is "
+        "faster). **CPU s**, **GPU s**: seconds per epoch (the difference of two "
+        "fits' times over the epochs between them; where the fits' fixed costs "
+        "vary by more than the epochs take, it comes out ≤ 0: noise), or per fit "
+        "where the configuration says so. **GPU fit s**: a 1-epoch GPU fit with "
+        "its transfers and set-up. **max rel diff**: largest relative difference "
+        "of the GPU's coefficients from the CPU's.",
+        "",
+    ]
     for dtype, times in results["compile_s"].items():
         lines.append(
-            f"compile time, {dtype} (excluded above): cpu {times['cpu']:.1f} s, "
-            f"gpu {times['cuda']:.1f} s"
+            f"Compile time, {dtype} (excluded above): CPU {times['cpu']:.1f} s, "
+            f"GPU {times['cuda']:.1f} s."
         )
+        lines.append("")
     return "\n".join(lines)
+
+
+def markdown(results, tests_log=None):
+    """The whole ``cuda.md``: :func:`report`, the kernel's resources, totals.
+
+    Parameters
+    ----------
+    results : dict
+        A run's results (``cuda.json``).
+    tests_log : Path, optional
+        The CUDA tests' log of the same run, whose summary line is quoted.
+    """
+    text = report(results) + _kernel_lines(results)
+    if "total_s" in results:
+        text += f"\n\nTotal {results['total_s']:.0f} s"
+        if results.get("tests_passed") is not None:
+            passed = results["tests_passed"]
+            text += "; CUDA tests " + ("passed" if passed else "FAILED")
+            if tests_log is not None and tests_log.is_file():
+                summary = tests_log.read_text().strip().splitlines()[-1]
+                text += f" ({summary.strip('= ')}: `{tests_log.name}`)"
+        text += "."
+    return text
 
 
 def _write(results, out, tests, start):
@@ -270,11 +309,7 @@ def _write(results, out, tests, start):
     results["tests_passed"] = None if tests is None else tests.returncode == 0
     results["kernel_resources"] = _kernel_resources()
     results["total_s"] = time.perf_counter() - start
-    text = report(results)
-    text += _kernel_lines(results)
-    text += f"\n\ntotal {results['total_s']:.0f} s"
-    if tests is not None:
-        text += f"; CUDA tests {'passed' if tests.returncode == 0 else 'FAILED'}"
+    text = markdown(results, out / "cuda_tests.log" if out else None)
     if out:
         out.mkdir(parents=True, exist_ok=True)
         (out / "cuda.md").write_text(text + "\n")
@@ -290,12 +325,16 @@ def main(argv=None):
         "--report",
         type=Path,
         metavar="CUDA_JSON",
-        help="print the table of an earlier run's cuda.json, and run nothing",
+        help="print the report of an earlier run's cuda.json (with --out, also "
+        "rewrite cuda.md there), and run nothing",
     )
     args = parser.parse_args(argv)
     if args.report:
         results = json.loads(args.report.read_text())
-        print(report(results) + _kernel_lines(results))
+        text = markdown(results, args.report.with_name("cuda_tests.log"))
+        if args.out:
+            (args.out / "cuda.md").write_text(text + "\n")
+        print(text)
         return 0
     start = time.perf_counter()
     tests = None

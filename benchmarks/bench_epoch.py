@@ -272,21 +272,28 @@ def floor_table(rows):
 
 
 def epoch_table(rows):
-    """The Markdown table of :func:`time_dtype`'s rows.
+    """The Markdown table of :func:`time_dtype`'s rows, ratios first, and its legend.
 
     The bold ratio is the median of the per-pair ratios, which need not equal
     the quotient of the two median times beside it.
     """
     lines = [
-        "| dtype | order | batch | ours s/epoch | sklearn s/epoch (batch 1) "
-        "| **ours / sklearn** (median of paired ratios) | ours / NumPy pass |",
+        "| **ours / sklearn** | ours / NumPy | dtype | order | batch | ours s "
+        "| sklearn s |",
         "|---|---|---|---|---|---|---|",
     ]
     for dtype, order, batch, ours, theirs, ratio, floor in rows:
         lines.append(
-            f"| {dtype} | {order} | {batch} | {ours:.4f} | {theirs:.4f} "
-            f"| **{ratio:.2f}** | {ours / floor:.1f} |"
+            f"| **{ratio:.2f}** | {ours / floor:.1f} | {dtype} | {order} | {batch} "
+            f"| {ours:.4f} | {theirs:.4f} |"
         )
+    lines += [
+        "",
+        "**ours / sklearn**: median of the paired ratios of our time per epoch to "
+        "scikit-learn's (`SGDClassifier`, batch 1). **ours / NumPy**: our time "
+        "over one NumPy pass over `X`. **ours s**, **sklearn s**: median seconds "
+        "per epoch.",
+    ]
     return "\n".join(lines)
 
 

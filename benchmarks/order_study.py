@@ -104,13 +104,29 @@ def parse_args(argv):
     )
     parser.add_argument("--epochs", type=int, default=None, help="override epochs")
     parser.add_argument("--seeds", type=int, default=None, help="number of seeds")
+    parser.add_argument(
+        "--from-json",
+        action="store_true",
+        help="run nothing: rewrite results.md in --out from its results.json "
+        "and figures (after a change to the report's layout)",
+    )
     return parser.parse_args(argv)
+
+
+def figures_in(out, results):
+    """The figures of ``results`` in ``out``: one per problem, then the trajectories."""
+    names = [*results["problems"], "trajectories"]
+    return [f"{name}.png" for name in names if (out / f"{name}.png").is_file()]
 
 
 def main(argv=None):
     """Run the study and write ``results.md``, ``results.json`` and figures."""
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.from_json:
+        results = json.loads((args.out / "results.json").read_text(encoding="utf-8"))
+        write_markdown(results, figures_in(args.out, results), args.out / "results.md")
+        return 0
     start = time.perf_counter()
     config = study_config(args.quick, args.epochs, args.seeds)
     args.out.mkdir(parents=True, exist_ok=True)

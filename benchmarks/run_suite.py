@@ -301,9 +301,11 @@ def report(results):
         "read the ratios.",
         "",
     ]
+    # each section starts with a comment naming it (invisible in rendered
+    # Markdown), where the documentation's pages cut the report into parts
     for name in parts:
-        lines += parts[name] + [""]
-    return "\n".join(lines)
+        lines += [f"<!-- section: {name} -->", ""] + parts[name] + [""]
+    return "\n".join(lines + ["<!-- end -->", ""])
 
 
 #: What the README shows of a run, in this order, between the markers below.
@@ -350,14 +352,23 @@ def main():
         help="also rewrite the results part of this README (between its markers)",
     )
     parser.add_argument(
+        "--from-json",
+        metavar="SUITE_JSON",
+        help="measure nothing: rewrite suite.md in --out (and --readme) from an "
+        "earlier run's suite.json, e.g. after a change to the tables' layout",
+    )
+    parser.add_argument(
         "--cold-compile",
         action="store_true",
         help="also time first fits and `compare` from an empty Numba cache",
     )
     args = parser.parse_args()
-    quick = args.quick
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.from_json:
+        write_reports(json.loads(Path(args.from_json).read_text()), out, args.readme)
+        return
+    quick = args.quick
     epoch_args = SimpleNamespace(
         n_samples=20_000 if quick else 200_000,
         n_features=100,
@@ -428,21 +439,27 @@ def main():
         "coupling": time_coupling(quick, repeats=1 if quick else 3),
     }
     results["gpu"] = gpu_results(out)
-    text = report(results)
-    (out / "suite.md").write_text(text)
     (out / "suite.json").write_text(json.dumps(results, indent=1, default=float))
     plotted = write_plot(results, out / "suite_scaling.png")
-    if args.readme:
-        readme = Path(args.readme)
+    write_reports(results, out, args.readme)
+    print(
+        f"wrote {out / 'suite.json'}"
+        + (f", {out / 'suite_scaling.png'}" if plotted else "")
+    )
+
+
+def write_reports(results, out, readme=None):
+    """Write ``suite.md`` into ``out`` and, with ``readme``, the README's results."""
+    text = report(results)
+    (out / "suite.md").write_text(text)
+    if readme:
+        readme = Path(readme)
         suite_md = os.path.relpath(out / "suite.md", readme.resolve().parent)
         readme.write_text(
             replace_readme_block(readme.read_text(), readme_block(results, suite_md))
         )
     print(text)
-    print(
-        f"wrote {out / 'suite.md'}, {out / 'suite.json'}"
-        + (f", {out / 'suite_scaling.png'}" if plotted else "")
-    )
+    print(f"wrote {out / 'suite.md'}" + (f" and {readme}" if readme else ""))
 
 
 if __name__ == "__main__":

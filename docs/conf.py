@@ -18,6 +18,7 @@ version = release = sklearn_order.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     # MathJax served from the built site, not a CDN: formulas render offline
     "sphinx-mathjax-offline",
@@ -33,8 +34,19 @@ exclude_patterns = [
     "benchmarks/*.md",
     "benchmarks/*/*.md",
     "auto_examples/*.ipynb",
+    "_intersphinx",
 ]
 templates_path = ["_templates"]
+
+# Links into scikit-learn, NumPy, SciPy and Dask. The build has no network
+# (CI included), so the inventories are files in _intersphinx/, written from
+# the installed packages by _intersphinx/make_inventories.py.
+intersphinx_mapping = {
+    "sklearn": ("https://scikit-learn.org/stable/", "_intersphinx/sklearn.inv"),
+    "numpy": ("https://numpy.org/doc/stable/", "_intersphinx/numpy.inv"),
+    "scipy": ("https://docs.scipy.org/doc/scipy/", "_intersphinx/scipy.inv"),
+    "dask": ("https://distributed.dask.org/en/stable/", "_intersphinx/dask.inv"),
+}
 
 autosummary_generate = True
 # Our own methods only: scikit-learn's inherited and metadata-routing methods
@@ -47,6 +59,10 @@ autodoc_default_options = {
         for method in ("fit", "partial_fit", "score", "predict", "predict_proba")
     ),
 }
+# API pages are titled by the short name (the signature gives the module), and
+# their "On this page" lists the methods by name alone, so neither is broken
+# mid-word to fit
+toc_object_entries_show_parents = "hide"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
@@ -55,6 +71,10 @@ html_title = f"sklearn_order {release}"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": False,
+    # every top-level page in the navbar at 1400 px, none under "More"
+    "header_links_before_dropdown": 8,
+    # "On this page" lists subsections too
+    "show_toc_level": 2,
     # the examples' pages have no sections to list: their code gets the width
     "secondary_sidebar_items": {
         "**": ["page-toc", "sourcelink"],
@@ -65,15 +85,23 @@ html_theme_options = {
     },
 }
 # The left "Section Navigation" sidebar lists a section's sub-pages: only the
-# API reference (its generated pages) and the gallery have any, so the other
-# top-level pages go without it (it would be empty).
+# API reference (its generated pages), the benchmarks and the gallery have
+# any, so the other top-level pages go without it (it would be empty).
 html_sidebars = {
-    page.stem: [] for page in Path(__file__).parent.glob("*.rst") if page.stem != "api"
+    page.stem: []
+    for page in Path(__file__).parent.glob("*.rst")
+    if page.stem not in ("api", "benchmarks")
 }
+# The benchmark detail pages give their wide tables the article's full width;
+# the summary page (its sidebar lists them) links each one.
+html_sidebars["benchmarks/*"] = []
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 
 myst_enable_extensions = ["dollarmath"]
+# The benchmark pages include parts of generated reports under their own
+# title, so those parts start at "##"
+suppress_warnings = ["myst.header"]
 
 # The examples run at build time (each under ~20 s on two cores), so a broken
 # example fails the build; ``-D plot_gallery=0`` skips running them while

@@ -11,6 +11,8 @@ Needs the ``distributed`` extra: ``pip install -e ".[distributed]"``. Not
 executed when the documentation is built (it starts a cluster).
 """
 
+# sphinx_gallery_thumbnail_path = "_static/dask_thumbnail.png"
+
 import logging
 import time
 

@@ -147,7 +147,7 @@ def trajectory(
     coupling_tol=0.0,
     max_maps=MAX_TRAJECTORY_MAPS,
 ):
-    """Iterates of the estimator's composition order after every ``every`` maps.
+    r"""Iterates of the estimator's composition order after every ``every`` maps.
 
     The estimator's parameters (order, sampling, batch size, loss, penalty,
     learning rate and ``random_state``) define the batch sequence and the
@@ -159,7 +159,8 @@ def trajectory(
     - backward, ``"affine"``: for ``loss="squared_error"`` with penalty
       ``None`` or ``"l2"`` on dense ``X``, the maps are composed exactly as
       affine maps, in O(n_features² · batch_size) per map;
-    - backward, ``"replay"``: each ``θ̃_k = T_1 ∘ … ∘ T_k (θ_0)`` is its own
+    - backward, ``"replay"``: each
+      :math:`\tilde\theta_k = T_1 \circ \dots \circ T_k(\theta_0)` is its own
       reversed pass from ``θ_0`` (a chain: k maps), chains in parallel
       threads: O(K²/every) maps;
     - backward, ``"coupling"``: the replay's chains, each stopped as soon as
@@ -524,14 +525,15 @@ def _forward_at(problem, coef, intercept, steps, eta):
 
 @dataclass(frozen=True)
 class Coalescence:
-    """Distances between backward iterates started from different points.
+    r"""Distances between backward iterates started from different points.
 
     Attributes
     ----------
     steps : ndarray of shape (n_records,)
         Map counts ``k``.
     distances : ndarray of shape (n_records,)
-        Largest pairwise distance ``max_{a,b} ‖θ̃_k(θ_0^a) − θ̃_k(θ_0^b)‖``.
+        Largest pairwise distance
+        :math:`\max_{a,b} \|\tilde\theta_k(\theta_0^a) - \tilde\theta_k(\theta_0^b)\|`.
     initial_distance : float
         The largest pairwise distance between the starting points.
     rate : float
@@ -562,9 +564,10 @@ def coalescence(
     sample_weight=None,
     random_state=None,
 ):
-    """Run the backward iterates from several starting points; report their distance.
+    r"""Run the backward iterates from several starting points; report their distance.
 
-    In a contractive region the backward iterates ``θ̃_k(θ_0)`` forget their
+    In a contractive region the backward iterates :math:`\tilde\theta_k(\theta_0)`
+    forget their
     starting point geometrically fast: their pairwise
     distance is a certificate of contraction. If it does not fall, a
     :class:`ContractionWarning` says so (for example unregularized logistic

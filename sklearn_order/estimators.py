@@ -86,9 +86,12 @@ def _label_classes(y):
 _SHARED_PARAMETERS_DOC = """
     order : {"backward", "forward"}, default="backward"
         How the minibatch update maps ``T_1, T_2, …`` are composed.
-        ``"forward"`` is ordinary SGD, ``θ_K = T_K ∘ … ∘ T_1 (θ_0)``.
+        ``"forward"`` is ordinary SGD,
+        :math:`\\theta_K = T_K \\circ \\dots \\circ T_1(\\theta_0)`.
         ``"backward"`` applies the newest map first to the starting point and
-        the oldest last, ``θ̃_K = T_1 ∘ … ∘ T_K (θ_0)``; computed in one
+        the oldest last,
+        :math:`\\tilde\\theta_K = T_1 \\circ \\dots \\circ T_K(\\theta_0)`; computed
+        in one
         reversed pass. With a constant learning rate the backward iterates
         converge to a point where the forward ones keep fluctuating.
 

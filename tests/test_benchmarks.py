@@ -67,3 +67,33 @@ def test_readme_memory_table_is_the_committed_run():
     assert len(rows) == 5
     readme = (ROOT / "README.md").read_text()
     assert all(row in readme for row in rows)
+
+
+def test_committed_reports_are_their_results_rendered(monkeypatch, tmp_path):
+    """suite.md, cuda.md and the study's results.md are what their generators
+    write from the committed JSON: a change to a report's layout is
+    regenerated (``--from-json``/``--report``), never edited by hand."""
+    monkeypatch.syspath_prepend(str(SUITE.parent))
+    run_suite = importlib.import_module("run_suite")
+    bench_cuda = importlib.import_module("bench_cuda")
+    study_report = importlib.import_module("study.report")
+    order_study = importlib.import_module("order_study")
+
+    suite = json.loads((COMMITTED / "suite.json").read_text())
+    assert (COMMITTED / "suite.md").read_text() == run_suite.report(suite)
+
+    gpu = COMMITTED / "gpu"
+    cuda = json.loads((gpu / "cuda.json").read_text())
+    rendered = bench_cuda.markdown(cuda, gpu / "cuda_tests.log")
+    assert (gpu / "cuda.md").read_text() == rendered + "\n"
+    # one line per distinct kernel resource use, not one per signature
+    assert rendered.count("registers per thread") == 1
+
+    study = ROOT / "docs" / "study"
+    results = json.loads((study / "results.json").read_text(encoding="utf-8"))
+    figures = order_study.figures_in(study, results)
+    assert len(figures) == 5
+    study_report.write_markdown(results, figures, tmp_path / "results.md")
+    assert (tmp_path / "results.md").read_text(encoding="utf-8") == (
+        study / "results.md"
+    ).read_text(encoding="utf-8")

@@ -167,6 +167,49 @@ def equal_epoch_ratios(curves):
     return pd.DataFrame(rows)
 
 
+def _parameters(name):
+    """``"solver[a=1,b=x]"`` as ``("solver", {"a": "1", "b": "x"})``."""
+    head, _, rest = name.partition("[")
+    pairs = (item.split("=", 1) for item in rest.rstrip("]").split(",") if item)
+    return head, dict(pairs)
+
+
+def short_solver(name):
+    """A solver's table label: ``"ours backward"``, ``"sklearn SGD+avg"``, ``"lbfgs"``.
+
+    The full benchopt names (``sklearn-order[average=False,order=backward,
+    sampling=reshuffle]``) are the table's legend.
+    """
+    head, params = _parameters(name)
+    average = "+avg" if params.get("average") == "True" else ""
+    if head == "sklearn-order":
+        sampling = params.get("sampling", "reshuffle")
+        return f"ours {params.get('order', '')}{average}" + (
+            "" if sampling == "reshuffle" else f", {sampling}"
+        )
+    if head == "sklearn-sgd":
+        return f"sklearn SGD{average}"
+    return params.get("solver", name)
+
+
+def short_problem(problem):
+    """``"logreg · simulated-dense[n_features=400,n_samples=100000]"`` as
+    ``"logreg, dense 100,000×400"``."""
+    model, _, dataset = problem.partition(" · ")
+    head, params = _parameters(dataset)
+    if "n_samples" in params:
+        shape = f"{int(params['n_samples']):,}×{int(params['n_features']):,}"
+        return f"{model}, {head.removeprefix('simulated-')} {shape}"
+    return f"{model}, {params.get('data', head)}"
+
+
+def _legend(solvers):
+    """The full benchopt name of each short label in the tables, once each."""
+    return "Solvers: " + "; ".join(
+        f"**{short_solver(solver)}** `{solver}`" for solver in dict.fromkeys(solvers)
+    )
+
+
 def _seconds(value):
     return "never" if value is None or np.isnan(value) else f"{value:.3g} s"
 
@@ -199,35 +242,56 @@ def markdown(df, levels, ratios, source):
     ]
     for problem, table in levels.groupby("problem", sort=False):
         lines += [
-            f"**{problem}**",
+            f"**{short_problem(problem)}** (`{problem}`)",
             "",
-            "| solver | iterations run | lowest relative suboptimality | "
+            "| solver | "
             + " | ".join(f"time to {level:g}" for level in LEVELS)
-            + " |",
-            "|---|---:|---:|" + "---:|" * len(LEVELS),
+            + " | lowest level | iterations |",
+            "|---|" + "---:|" * len(LEVELS) + "---:|---:|",
         ]
         for row in table.to_dict("records"):
             times = " | ".join(_seconds(row[f"{level:g}"]) for level in LEVELS)
             best = f"{row['best']:.2g}"
             lines.append(
-                f"| {row['solver']} | {row['iterations']} | {best} | {times} |"
+                f"| {short_solver(row['solver'])} | {times} | {best} "
+                f"| {row['iterations']} |"
             )
         lines.append("")
+    if len(levels):
+        lines += [
+            "**time to L**: seconds until the relative suboptimality first fell "
+            "to L or below (never: not within the solver's budget). **lowest "
+            "level**: the lowest relative suboptimality reached. **iterations**: "
+            "the iterations (epochs for the SGD solvers) of its longest run.",
+            "",
+        ]
     if len(ratios):
         lines += [
             "**Equal epoch counts: our time / scikit-learn SGD's time**",
             "",
-            "| problem | ours | scikit-learn | epochs compared | median ratio | range "
-            "| largest trajectory gap |",
-            "|---|---|---|---|---:|---:|---:|",
+            "| **median ratio** | range | problem | ours | against | epochs | gap |",
+            "|---:|---:|---|---|---|---|---:|",
         ]
         for row in ratios.itertuples(index=False):
             lines.append(
-                f"| {row.problem} | {row.ours} | {row.sklearn} | {row.epochs} | "
-                f"{row.median:.2f} | {row.low:.2f}–{row.high:.2f} | "
-                f"{row.trajectory_gap:.2g} |"
+                f"| **{row.median:.2f}** | {row.low:.2f}–{row.high:.2f} "
+                f"| {short_problem(row.problem)} | {short_solver(row.ours)} "
+                f"| {short_solver(row.sklearn)} | {row.epochs} "
+                f"| {row.trajectory_gap:.2g} |"
             )
-        lines.append("")
+        lines += [
+            "",
+            "**median ratio**: the median over the epoch counts both ran of our "
+            "time over scikit-learn's at that count (range: lowest–highest). "
+            "**epochs**: the counts compared (how many). **gap**: the largest "
+            "difference of relative suboptimality at equal epochs.",
+            "",
+        ]
+    solvers = list(levels["solver"]) if len(levels) else []
+    if len(ratios):
+        solvers += list(ratios["ours"]) + list(ratios["sklearn"])
+    if solvers:
+        lines += [_legend(solvers), ""]
     return "\n".join(lines)
 
 
@@ -259,13 +323,13 @@ def plot(curves, problem, path):
             np.maximum(curve["relative"], 1e-12),
             style,
             marker=".",
-            label=solver,
+            label=short_solver(solver),
         )
     for level in LEVELS:
         ax.axhline(level, color="grey", lw=0.5)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("relative suboptimality (1e-12 where it reached f*)")
-    ax.set_title(problem)
+    ax.set_title(short_problem(problem))
     ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -176,8 +176,9 @@ METHODS_TEXT = """
   `backward`: `order="backward", learning_rate="constant"`;
   `forward_averaged`: the forward constant-step iterates averaged over the last
   half of the run (Polyak–Ruppert tail average, `ā_K = mean(θ_j, K/2 < j ≤ K)`,
-  computed from `trajectory(..., every=1)`: the library has no `average`
-  parameter); `forward_invscaling`: `order="forward",
+  computed from `trajectory(..., every=1)`; the estimators' `average=True`
+  averages from the first map instead, and was added after this study);
+  `forward_invscaling`: `order="forward",
   learning_rate="invscaling", power_t=0.5`, i.e. `η_t = eta0/√t` with `t`
   counting maps. All run the same K maps from θ_0 = 0.
 - **θ\\*** minimizes the library's objective
@@ -195,7 +196,7 @@ METHODS_TEXT = """
   averaging the average of the last half of the first k iterates). All from
   `trajectory(every=1)`: a forward pass, the exact affine composition for
   ridge backward, parallel replay (O(K²) maps) for logistic backward. Each
-  trace's final iterate is checked against `fit(max_iter=epochs)`.
+  trace's final iterate is checked against a `fit` with `max_iter=epochs`.
 - **epoch move**: `‖out(K) − out(K − maps per epoch)‖`, how much the last
   epoch changed the returned model.
 - **test score**: `.score` on the held-out split (R² for ridge, accuracy for
@@ -257,12 +258,14 @@ def write_markdown(results, figures, path):
     )
 
     out.append("## Problems\n")
+    # the descriptions go below the table: in it they would make it wider
+    # than a documentation page
     out.append(
         markdown_table(
-            ["problem", "description", "n train", "n test", "d", "maps/epoch",
+            ["problem", "n train", "n test", "d", "maps/epoch",
              "K maps", "‖θ*‖", "‖∇J(θ*)‖", "μ"],
             [
-                [name, e["title"], str(e["n_train"]), str(e["n_test"]),
+                [name, str(e["n_train"]), str(e["n_test"]),
                  str(e["n_features"]), str(e["maps_per_epoch"]), str(e["n_steps"]),
                  f"{e['theta_star_norm']:.3g}", f"{e['optimum_gradient_norm']:.1e}",
                  f"{e['curvature']:.3g}"]
@@ -270,6 +273,8 @@ def write_markdown(results, figures, path):
             ],
         )
     )  # fmt: skip
+    out.append("")
+    out.extend(f"- **{name}**: {e['title']}" for name, e in problems.items())
 
     out.append("\n## Stability: largest grid eta0 with no diverging seed\n")
     out.append(
@@ -391,7 +396,10 @@ def write_markdown(results, figures, path):
     # page from another folder, where relative image paths would not resolve
     # (and ``sphinx-build -W`` fails on an unreadable image).
     out.append("\n## Figures\n")
-    out.append("PNG files in the same folder as this page:\n")
+    out.append(
+        "PNG files in `docs/study/` (each is shown on the documentation's "
+        "order-study page):\n"
+    )
     out.extend(
         f"- `{f}`: "
         + (
