@@ -181,7 +181,8 @@ def target_scale(targets, weights, rows=None):
 
     How far the predictions must travel from zero to fit the targets: the
     distance ``D`` of :func:`auto_step_size`'s horizon step, in prediction
-    units. Computed without overflow (scaled by the largest ``|y|``).
+    units. Computed without overflow (scaled by the largest ``|y|`` and the
+    largest weight).
 
     Parameters
     ----------
@@ -202,10 +203,11 @@ def target_scale(targets, weights, rows=None):
         if rows is not None:
             target, weight = target[rows], weight[rows]
         largest = float(np.max(np.abs(target), initial=0.0))
-        total = float(np.sum(weight))
-        if largest > 0 and total > 0:
-            mean_square = float(np.dot(weight, (target / largest) ** 2)) / total
-            scale = max(scale, largest * math.sqrt(mean_square))
+        heaviest = float(np.max(weight, initial=0.0))
+        if largest > 0 and heaviest > 0:
+            weight = weight / heaviest  # sums of at most n_samples: finite
+            mean_square = float(np.dot(weight, (target / largest) ** 2))
+            scale = max(scale, largest * math.sqrt(mean_square / np.sum(weight)))
     return scale
 
 
@@ -291,8 +293,9 @@ def auto_step_size(
     Raises
     ------
     ValueError
-        If the weighted squared norms overflow float64, or ``targets`` is
-        missing for a loss that needs it.
+        If the weighted squared norms overflow float64, ``targets`` is
+        missing for a loss that needs it, or the horizon step rounds to zero
+        (targets too small beside the rows' norms).
     """
     largest_weight = weights[0]
     for other in weights[1:]:
