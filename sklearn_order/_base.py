@@ -250,12 +250,13 @@ class BaseBackwardSGD(BaseEstimator):
             passive_aggressive=passive_aggressive_variant(schedule),
         )
 
-    def _step_size(self, X, weights, rows=None):
+    def _step_size(self, X, targets, weights, rows=None, n_epochs=None):
         """The base step size: ``eta0``, or its value for ``eta0="auto"``.
 
-        See :func:`~sklearn_order.schedules.auto_step_size`. For
-        ``"pa1"``/``"pa2"``, ``eta0`` is the aggressiveness ``C``, and
-        ``"auto"`` means ``C = 1`` (scikit-learn's ``PassiveAggressive*``
+        See :func:`~sklearn_order.schedules.auto_step_size`; its horizon is
+        ``n_epochs`` epochs of batches (``max_iter`` by default: a fit's
+        most). For ``"pa1"``/``"pa2"``, ``eta0`` is the aggressiveness ``C``,
+        and ``"auto"`` means ``C = 1`` (scikit-learn's ``PassiveAggressive*``
         default): each row's step is already sized by its own norm.
         """
         if self.eta0 != "auto":
@@ -263,7 +264,19 @@ class BaseBackwardSGD(BaseEstimator):
         rule = self._update_rule()
         if is_passive_aggressive(rule.schedule):
             return 1.0
-        return auto_step_size(X, weights, rule.loss, rule.fit_intercept, rule.l2, rows)
+        n_visited = X.shape[0] if rows is None else rows.shape[0]
+        n_batches = -(-n_visited // int(self.batch_size))  # ceiling division
+        n_epochs = int(self.max_iter) if n_epochs is None else n_epochs
+        return auto_step_size(
+            X,
+            weights,
+            rule.loss,
+            rule.fit_intercept,
+            rule.l2,
+            rows,
+            targets=targets,
+            n_maps=max(n_epochs * n_batches, 1),
+        )
 
     def _stopping_rule(self, eta0):
         return StoppingRule(
@@ -382,8 +395,9 @@ class BaseBackwardSGD(BaseEstimator):
             intercept = np.array(self._standard_intercept if averaging else previous[1])
             initial_average = previous if averaging else None
             t_start = self.t_
-        # eta0="auto": the smallest step of the chunks seen, safe for all of them
-        eta0 = self._step_size(X, weights)
+        # eta0="auto": the smallest step of the chunks seen, safe for all of
+        # them; the horizon of a call is its one pass
+        eta0 = self._step_size(X, targets, weights, n_epochs=1)
         if not first_call and self.eta0 == "auto":
             eta0 = min(eta0, self.eta0_)
         training = pass_problems(

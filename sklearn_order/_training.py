@@ -249,7 +249,7 @@ def build_problems(
     n_outputs = n_rows if estimator._multinomial() else 1
     n_visited = X.shape[0] if rows is None else rows.shape[0]
     if eta0 is None:
-        eta0 = estimator._step_size(X, weights, rows)
+        eta0 = estimator._step_size(X, targets, weights, rows)
     # a batch holds at most every row: the same batches, and work buffers
     # sized by the data rather than by the parameter
     batch_size = min(int(estimator.batch_size), max(n_visited, 1))

@@ -165,21 +165,26 @@ _SHARED_PARAMETERS_DOC = """
         rows with ``x_i = 0`` (a batch of only such rows changes nothing).
 
     eta0 : "auto" or float, default="auto"
-        Initial (or constant) step size. ``"auto"``: the largest step for
-        which every update map is a contraction, from one pass over the data,
-        ``1 / (L · max_i s_i (‖x_i‖² + fit_intercept) + alpha (1 − l1_ratio))``
-        with ``L`` the loss's curvature bound (1/4 for ``log_loss``, 1/2 for
+        Initial (or constant) step size. ``"auto"``: a step that cannot
+        diverge, from one pass over the data,
+        ``1 / (K · max_i s_i (‖x_i‖² + fit_intercept) + alpha (1 − l1_ratio))``
+        with ``s_i`` the row's sample × class weight. For the smooth losses
+        ``K = L``, the loss's curvature bound (1/4 for ``log_loss``, 1/2 for
         the multinomial loss, 2 for the squared hinge, modified Huber and
-        squared epsilon-insensitive losses, 1 otherwise; for the non-smooth
-        hinge, perceptron and epsilon-insensitive losses a choice scaled to
-        the data) and ``s_i`` the row's sample × class weight — scikit-learn's
-        ``sag`` step size. It cannot diverge, and the backward iterates
-        coalesce with it for the smooth losses. It makes unscaled data safe,
-        not fast: the step is sized by the largest row, so small features and
-        the intercept (whose "feature" is 1) move slowly; scale the data for
-        speed. The value used is ``eta0_``; ``partial_fit`` uses the smallest
-        value over the chunks seen so far (pass a float for it to compose the
-        same maps as ``fit``). With ``"pa1"``/``"pa2"``, ``eta0`` is the
+        squared epsilon-insensitive losses, 1 for squared error and Huber):
+        the largest step for which every update map is a contraction,
+        scikit-learn's ``sag`` step size; the backward iterates coalesce
+        with it. For the non-smooth hinge and perceptron losses ``K = 1``.
+        For the non-smooth ``epsilon_insensitive`` ``K = sqrt(T) / Y``, with
+        ``T`` the maps of ``max_iter`` epochs (of one pass for
+        ``partial_fit``) and ``Y`` the targets' weighted root mean square:
+        the subgradient method's constant step for that horizon, which
+        follows the targets' units (see the theory page). It makes unscaled
+        data safe, not fast: the step is sized by the largest row, so small
+        features and the intercept (whose "feature" is 1) move slowly; scale
+        the data for speed. The value used is ``eta0_``; ``partial_fit`` uses
+        the smallest value over the chunks seen so far (pass a float for it
+        to compose the same maps as ``fit``). With ``"pa1"``/``"pa2"``, ``eta0`` is the
         aggressiveness ``C`` and ``"auto"`` is ``C = 1``. (scikit-learn's SGD
         default is ``0.01``, which diverges on unscaled data.)
 

@@ -36,7 +36,7 @@ from scipy import sparse
 from sklearn.utils.extmath import row_norms
 
 from ._jit import jit_dual
-from .losses import LOSS_SMOOTHNESS, loss_derivative
+from .losses import LOSS_SMOOTHNESS, LOSSES, loss_derivative
 
 CONSTANT = 0
 OPTIMAL = 1
@@ -164,6 +164,53 @@ def _curvature(loss_code):
     return 1.0 if smoothness is None else smoothness
 
 
+#: Losses whose ``eta0="auto"`` is the subgradient method's step for the fit's
+#: horizon (:func:`auto_step_size`): the non-smooth regression losses. Their
+#: accuracy is read on the predictions, in the targets' units, which a step
+#: sized by ``L = 1`` ignores; the margin losses keep ``L = 1`` (their
+#: targets are ±1 and their predictions are judged by their sign).
+HORIZON_STEP_LOSSES = frozenset(
+    loss.code
+    for loss in LOSSES.values()
+    if loss.task == "regression" and loss.smoothness is None
+)
+
+
+def target_scale(targets, weights, rows=None):
+    """The weighted root mean square of the targets, largest over the outputs.
+
+    How far the predictions must travel from zero to fit the targets: the
+    distance ``D`` of :func:`auto_step_size`'s horizon step, in prediction
+    units. Computed without overflow (scaled by the largest ``|y|`` and the
+    largest weight).
+
+    Parameters
+    ----------
+    targets, weights : list of ndarray of shape (n_samples,)
+        One target vector and one weight vector per output.
+    rows : ndarray of int64, default=None
+        The rows trained on; ``None`` for all.
+
+    Returns
+    -------
+    float
+        ``0`` where every target, or every weight, is zero.
+    """
+    scale = 0.0
+    for target, weight in zip(targets, weights):
+        target = np.asarray(target, dtype=np.float64)
+        weight = np.broadcast_to(np.asarray(weight, dtype=np.float64), target.shape)
+        if rows is not None:
+            target, weight = target[rows], weight[rows]
+        largest = float(np.max(np.abs(target), initial=0.0))
+        heaviest = float(np.max(weight, initial=0.0))
+        if largest > 0 and heaviest > 0:
+            weight = weight / heaviest  # sums of at most n_samples: finite
+            mean_square = float(np.dot(weight, (target / largest) ** 2))
+            scale = max(scale, largest * math.sqrt(mean_square / np.sum(weight)))
+    return scale
+
+
 def weighted_squared_norms(X, weight, fit_intercept):
     """``s_i (‖x_i‖² + fit_intercept)`` per row: each row's curvature scale.
 
@@ -191,17 +238,35 @@ def weighted_squared_norms(X, weight, fit_intercept):
         return weight * (squared + float(fit_intercept))
 
 
-def auto_step_size(X, weights, loss_code, fit_intercept, l2, rows=None):
-    """``eta0="auto"``: the largest step for which every update map contracts.
+def auto_step_size(
+    X, weights, loss_code, fit_intercept, l2, rows=None, *, targets=None, n_maps=1
+):
+    """``eta0="auto"``: a step that cannot diverge, sized by the loss and the data.
 
-    ``η = 1 / (L · max_i s_i (‖x_i‖² + fit_intercept) + l2)`` with ``L`` the
-    smoothness of the loss (:func:`_curvature`) and ``s_i`` the row's
-    sample × class weight (largest over the outputs). A batch's Hessian in
-    ``θ = (w, b)`` is then at most ``1/η`` in every direction, so each map
-    shrinks distances (with margin: contraction needs ``η L ‖z‖² < 2``); the
-    L2 decay only helps. For squared error and log loss this is
-    scikit-learn's ``sag`` step size (``get_auto_step_size``). One pass over
-    ``X``.
+    ``η = 1 / (K · max_i s_i (‖x_i‖² + fit_intercept) + l2)`` with ``s_i``
+    the row's sample × class weight (largest over the outputs) and ``K``:
+
+    - for a smooth loss, and for the margin losses (hinge, perceptron),
+      ``K = L``, the smoothness of the loss (:func:`_curvature`; 1 for the
+      margin losses). For a smooth loss a batch's Hessian in ``θ = (w, b)``
+      is then at most ``1/η`` in every direction, so each map shrinks
+      distances (with margin: contraction needs ``η L ‖z‖² < 2``); the L2
+      decay only helps. For squared error and log loss this is
+      scikit-learn's ``sag`` step size (``get_auto_step_size``);
+    - for a non-smooth regression loss (:data:`HORIZON_STEP_LOSSES`:
+      ``epsilon_insensitive``), ``K = sqrt(n_maps) / Y`` with ``Y`` the
+      targets' weighted root mean square (:func:`target_scale`): the
+      subgradient method's constant step ``D / (G sqrt(T))`` for ``T =
+      n_maps`` maps, with the subgradient bound ``G = max_i ‖z_i‖`` (the
+      loss's derivative is ±1) and ``D = Y / max_i ‖z_i‖``, the least
+      distance from zero to a ``θ`` whose predictions have the targets'
+      size. That step minimises the classic bound ``D² / (2ηT) + ηG² / 2``
+      on the objective after ``T`` maps; one map moves a prediction by at
+      most ``Y / sqrt(T)``, so the step follows the targets' units as well
+      as the features'. With ``Y = 0`` (nothing to fit from zero), ``K = 1``.
+
+    The derivative of the non-smooth losses is bounded by 1, so no step of
+    theirs can diverge; ``η · l2 < 1`` always. One pass over ``X``.
 
     Parameters
     ----------
@@ -214,10 +279,23 @@ def auto_step_size(X, weights, loss_code, fit_intercept, l2, rows=None):
         The L2 strength ``alpha (1 − l1_ratio)``.
     rows : ndarray of int64, default=None
         The rows trained on; ``None`` for all.
+    targets : list of ndarray of shape (n_samples,), default=None
+        One target vector per output; needed for the losses of
+        :data:`HORIZON_STEP_LOSSES`.
+    n_maps : int, default=1
+        The horizon ``T``: the most update maps the fit composes
+        (``max_iter`` epochs of batches; one epoch for ``partial_fit``).
 
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        If the weighted squared norms overflow float64, ``targets`` is
+        missing for a loss that needs it, or the horizon step rounds to zero
+        (targets too small beside the rows' norms).
     """
     largest_weight = weights[0]
     for other in weights[1:]:
@@ -232,7 +310,24 @@ def auto_step_size(X, weights, loss_code, fit_intercept, l2, rows=None):
             "eta0='auto' cannot size a step: the rows' weighted squared norms "
             "overflow float64. Scale the data (e.g. with StandardScaler)."
         )
-    curvature = _curvature(loss_code) * scale + l2
+    factor = _curvature(loss_code)
+    reach = None
+    if loss_code in HORIZON_STEP_LOSSES:
+        if targets is None:
+            raise ValueError(
+                "auto_step_size needs the targets to size the step of a "
+                "non-smooth regression loss."
+            )
+        reach = target_scale(targets, weights, rows)
+        if reach > 0:
+            factor = math.sqrt(n_maps) / reach
+    curvature = factor * scale + l2
     if not curvature > 0:  # nothing to fit (all rows zero, no intercept)
         return 1.0
+    if not np.isfinite(curvature):  # a step that rounds to zero fits nothing
+        raise ValueError(
+            "eta0='auto' cannot size a step: the targets (root mean square "
+            f"{reach:.3g}) are too small beside the rows' squared norms "
+            f"(largest {scale:.3g}). Scale the targets or the data."
+        )
     return 1.0 / curvature

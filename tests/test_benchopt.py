@@ -203,3 +203,25 @@ def test_solver_file_drops_into_a_benchmark_without_fit_intercept(tmp_path):
     values = results.set_index("stop_val")["objective_value"]
     assert values[0] == pytest.approx(200 * np.log(2.0))
     assert values[2] < values[0]
+
+
+@pytest.mark.parametrize("model", ["logreg", "ridge"])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_both_solvers_get_the_same_precomputed_step(rng, model, fit_intercept):
+    # the step is sized once in set_objective, outside the timed runs, for
+    # ours as for scikit-learn's: equal-epoch times then compare equal work
+    X = rng.normal(size=(50, 4)) * np.array([1.0, 3.0, 10.0, 0.5])
+    y = np.sign(rng.normal(size=50)) if model == "logreg" else rng.normal(size=50)
+    alpha = mean_loss_alpha(2.0, X.shape[0])
+    steps = {}
+    for name, parameters in [
+        ("sklearn_order", dict(order="backward", sampling="reshuffle", average=False)),
+        ("sklearn_sgd", dict(average=False)),
+    ]:
+        module = _load(BENCHMARK / "solvers" / f"{name}.py", f"benchopt_{name}")
+        solver = module.Solver.get_instance(**parameters)
+        solver.set_objective(X, y, 2.0, fit_intercept)
+        steps[name] = solver.estimator.eta0
+    expected = default_step(X, model, alpha, fit_intercept)
+    assert steps == {"sklearn_order": expected, "sklearn_sgd": expected}
+    assert isinstance(expected, float)

@@ -15,6 +15,7 @@ from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
 from sklearn_order.benchmarking import (
     MODEL_LOSS,
     EpochRuns,
+    default_step,
     glm_model,
     mean_loss_alpha,
 )
@@ -26,9 +27,13 @@ class Solver(EpochRuns, BaseSolver):
     """``order`` × ``sampling`` × {constant step, forward iterate averaging}.
 
     One benchopt iteration is one epoch: ``run(n)`` fits ``n`` epochs from
-    zero (``tol=None``) with the constant step ``eta0="auto"`` and batch size
-    1, as scikit-learn's ``SGDClassifier`` in the ``sklearn-sgd`` solver. The
-    Numba kernels are compiled in ``warm_up``, outside the timed runs.
+    zero (``tol=None``) with the constant step that ``eta0="auto"`` takes, and
+    batch size 1, as scikit-learn's ``SGDClassifier`` in the ``sklearn-sgd``
+    solver. That step is computed once, in ``set_objective``, and passed as a
+    number, exactly as the ``sklearn-sgd`` solver gets it: a timed run then
+    does the same work in both solvers (no pass over ``X`` to size the step
+    in ours). The Numba kernels are compiled in ``warm_up``, outside the
+    timed runs.
     """
 
     name = "sklearn-order"
@@ -55,16 +60,18 @@ class Solver(EpochRuns, BaseSolver):
     def set_objective(self, X, y, lmbd, fit_intercept=False):
         self.X, self.y, self.fit_intercept = X, y, fit_intercept
         model = glm_model(y)
+        alpha = mean_loss_alpha(lmbd, X.shape[0])
         self.estimator = ESTIMATORS[model](
             loss=MODEL_LOSS[model],
             penalty="l2",
-            alpha=mean_loss_alpha(lmbd, X.shape[0]),
+            alpha=alpha,
             fit_intercept=fit_intercept,
             order=self.order,
             sampling=self.sampling,
             average=self.average,
             learning_rate="constant",
-            eta0="auto",
+            # eta0="auto"'s value, sized here rather than in each timed fit
+            eta0=default_step(X, model, alpha, fit_intercept),
             tol=None,
             random_state=0,
         )
