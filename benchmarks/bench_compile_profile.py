@@ -1,0 +1,267 @@
+"""Where a first fit's compile time goes, and what a full warm-up costs.
+
+Two measurements, each in fresh processes with an empty Numba cache
+(``NUMBA_CACHE_DIR``):
+
+1. **The first fit's profile.** The default ``BackwardSGDClassifier`` fit on
+   200 × 5 float64 data, dense and CSR. Every function Numba compiles is
+   timed from its compile events: *inclusive* (its own pipeline, plus the
+   callees compiled while it was being typed) and *self* (inclusive less
+   those callees). Numba's per-pass timings (``get_metadata(sig)
+   ["pipeline_times"]``) split each function's own time into type
+   inference and lowering (LLVM code generation and optimization happen in
+   the lowering pass); a caller's type inference includes its callees'
+   compilations, which are taken out. The shares of the fit's compile time
+   are less sensitive to a loaded machine than the seconds.
+2. **The warm-up.** ``python -m sklearn_order warmup --jobs J``: how many
+   variants it compiles, how many functions, wall and CPU seconds, and then
+   the first fit of each kind loaded from the warmed cache.
+
+Run::
+
+    python benchmarks/bench_compile_profile.py   # docs/benchmarks/compile_profile.*
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from provenance import provenance, stamp  # noqa: E402
+
+# Profiles the first fit in the child, after the imports; prints JSON.
+_PROFILE = """
+import json, sys, time
+import numpy as np
+from numba.core import event
+from scipy import sparse
+from sklearn_order import BackwardSGDClassifier
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((200, 5))
+y = (X[:, 0] > 0).astype(int)
+if sys.argv[1] == "csr":
+    X = sparse.csr_matrix(np.where(np.abs(X) > 1.0, X, 0.0))
+model = BackwardSGDClassifier(random_state=0)
+start, cpu = time.perf_counter(), time.process_time()
+with event.install_recorder("numba:compile") as recorder:
+    model.fit(X, y)
+wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+
+# compile events nest (a callee compiles while its caller is typed)
+functions, stack = [], []
+for timestamp, ev in recorder.buffer:
+    if ev.is_start:
+        stack.append([ev.data["dispatcher"], ev.data["args"], timestamp, 0.0])
+        continue
+    dispatcher, args, started, in_callees = stack.pop()
+    inclusive = timestamp - started
+    if stack:
+        stack[-1][3] += inclusive
+    stages = {"type inference": 0.0, "lowering": 0.0, "other": 0.0}
+    try:
+        overload = dispatcher.overloads[tuple(args)]
+        for passes in overload.metadata["pipeline_times"].values():
+            for name, timing in passes.items():
+                seconds = timing.init + timing.run + timing.finalize
+                if "type_inference" in name:
+                    stages["type inference"] += seconds
+                elif "lowering" in name:
+                    stages["lowering"] += seconds
+                else:
+                    stages["other"] += seconds
+    except (KeyError, TypeError, AttributeError):
+        pass
+    stages["type inference"] = max(0.0, stages["type inference"] - in_callees)
+    function = dispatcher.py_func
+    functions.append({
+        "function": f"{function.__module__ or ''}.{function.__qualname__}".lstrip("."),
+        "inclusive": inclusive,
+        "self": inclusive - in_callees,
+        **stages,
+    })
+print(json.dumps({"wall": wall, "cpu": cpu, "functions": functions}))
+"""
+
+
+def _environment(cache):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT)
+    env["NUMBA_CACHE_DIR"] = str(cache)
+    return env
+
+
+def profile_first_fit(kind):
+    """The profile of a first ``kind`` fit in a fresh process, empty cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        done = subprocess.run(
+            [sys.executable, "-c", _PROFILE, kind],
+            env=_environment(cache),
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=tempfile.gettempdir(),
+        )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+# Each first fit of a kind after the warm-up, in one fresh process each.
+_LOADED_FIT = """
+import sys, time, warnings
+from sklearn_order.warmup import VARIANTS, run_variant
+warnings.simplefilter("ignore")
+variant = VARIANTS[int(sys.argv[1])]
+seconds, n_compiled = run_variant(variant)
+print(seconds, n_compiled)
+"""
+
+
+def warm_up_cost(jobs):
+    """Wall and CPU seconds of a cold ``warmup --jobs``; then loads of each kind."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = _environment(cache)
+        start, cpu = time.perf_counter(), _children_cpu()
+        done = subprocess.run(
+            [sys.executable, "-m", "sklearn_order", "warmup", "--jobs", str(jobs)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=tempfile.gettempdir(),
+        )
+        wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
+        lines = done.stdout.splitlines()
+        n_variants = int(lines[0].split(": ")[1].split()[0])
+        n_compiled_variants = sum(" compiled " in line for line in lines[1:-1])
+        n_functions = int(lines[-1].split(": ")[1].split()[0])
+        # the first variant of each job and storage: a first fit of that kind
+        from sklearn_order.warmup import VARIANTS
+
+        seen, loads = set(), []
+        for index, variant in enumerate(VARIANTS):
+            key = (variant.job, variant.estimator, variant.storage)
+            if key in seen:
+                continue
+            seen.add(key)
+            out = subprocess.run(
+                [sys.executable, "-c", _LOADED_FIT, str(index)],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=tempfile.gettempdir(),
+            ).stdout.split()
+            loads.append(
+                {
+                    "variant": variant.name,
+                    "seconds": float(out[0]),
+                    "compiled": int(out[1]),
+                }
+            )
+    return {
+        "jobs": jobs,
+        "wall": wall,
+        "cpu": cpu,
+        "variants": n_variants,
+        "variants compiled": n_compiled_variants,
+        "functions compiled": n_functions,
+        "loads": loads,
+    }
+
+
+def _top(functions, n=12):
+    return sorted(functions, key=lambda f: -f["self"])[:n]
+
+
+def markdown(results, meta):
+    lines = [
+        "# Compile profile: where a first fit's seconds go",
+        "",
+        provenance(meta) + f" Load average at the start: {meta['load']}.",
+        "",
+    ]
+    for kind, profile in results["first fit"].items():
+        functions = profile["functions"]
+        total = sum(f["self"] for f in functions)
+        inference = sum(f["type inference"] for f in functions)
+        lowering = sum(f["lowering"] for f in functions)
+        lines += [
+            f"## First {kind} fit (200 × 5 float64, default classifier)",
+            "",
+            f"{profile['wall']:.2f} s wall, {profile['cpu']:.2f} s CPU for the fit; "
+            f"{len(functions)} functions compiled, {total:.2f} s of compile time: "
+            f"type inference {inference / total:.0%}, lowering (LLVM code "
+            f"generation and optimization) {lowering / total:.0%}, other passes "
+            f"{(total - inference - lowering) / total:.0%}.",
+            "",
+            "| function | self (s) | share | type inference (s) | lowering (s) |",
+            "|---|---|---|---|---|",
+        ]
+        for f in _top(functions):
+            lines.append(
+                f"| `{f['function'].removeprefix('sklearn_order.')}` "
+                f"| {f['self']:.3f} | {f['self'] / total:.0%} "
+                f"| {f['type inference']:.3f} | {f['lowering']:.3f} |"
+            )
+        lines.append("")
+    warm = results["warm-up"]
+    lines += [
+        f"## `python -m sklearn_order warmup --jobs {warm['jobs']}`, empty cache",
+        "",
+        f"{warm['variants']} variants (every job × estimator setting × storage × "
+        f"dtype it lists), of which {warm['variants compiled']} compiled something "
+        f"new: {warm['functions compiled']} functions in {warm['wall']:.1f} s wall, "
+        f"{warm['cpu']:.1f} s CPU over its processes. The rest loaded what an "
+        "earlier variant had compiled.",
+        "",
+        "Then a first computation of each kind, each in a fresh process, "
+        "loading from that cache:",
+        "",
+        "| computation | seconds | functions compiled |",
+        "|---|---|---|",
+    ]
+    for load in warm["loads"]:
+        lines.append(
+            f"| {load['variant']} | {load['seconds']:.2f} | {load['compiled']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2, help="warm-up processes")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"))
+    args = parser.parse_args()
+    meta = stamp()
+    meta["load"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    results = {
+        "first fit": {kind: profile_first_fit(kind) for kind in ("dense", "csr")},
+        "warm-up": warm_up_cost(args.jobs),
+    }
+    table = markdown(results, meta)
+    print(table)
+    if not args.no_write:
+        out = Path(args.out)
+        (out / "compile_profile.md").write_text(table)
+        (out / "compile_profile.json").write_text(
+            json.dumps({"meta": meta, "results": results}, indent=1) + "\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
