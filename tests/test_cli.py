@@ -402,9 +402,11 @@ def test_large_file_costs_a_bounded_multiple_of_its_fits(tmp_path):
 @pytest.mark.parametrize("delay", [0.5, 4.0])
 def test_ctrl_c_stops_the_run_within_a_second(tmp_path, delay):
     _large_csv(tmp_path / "large.csv", 60_000)
+    # 100,000 seeds: hours of fits on any machine, so the signal always finds
+    # the run under way (a run sized by time ended before it on a fast one)
     process = subprocess.Popen(
         [sys.executable, "-m", "sklearn_order", "compare", "--data", "large.csv"]
-        + ["--target", "label", "--out", "out", "--quiet"],
+        + ["--target", "label", "--seeds", "100000", "--out", "out", "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
