@@ -514,9 +514,15 @@ class BaseBackwardSGD(BaseEstimator):
 
     @staticmethod
     def _sample_weight(sample_weight, X):
-        return _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        """Float64 weights of ``X``'s rows; every error names ``sample_weight``."""
+        try:
+            return _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        except (TypeError, ValueError) as error:
+            if "ample weight" in str(error) or "sample_weight" in str(error):
+                raise
+            raise ValueError(f"sample_weight: {error}") from error
 
     @staticmethod
     def _initial_parameters(coef_init, intercept_init, n_outputs, n_features):
