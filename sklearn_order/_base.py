@@ -11,7 +11,6 @@ diagnostics call too.
 
 import functools
 import inspect
-import warnings
 from numbers import Integral, Real
 from typing import NamedTuple
 
@@ -22,6 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._training import fit_problems, pass_problems
+from ._warnings import warn
 from .kernels import UpdateRule
 from .losses import LOSSES, MULTINOMIAL_LOG_LOSS, loss_parameter
 from .orders import ORDERS, StoppingRule
@@ -161,12 +161,11 @@ class BaseBackwardSGD(BaseEstimator):
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'.")
         if self.power_t < 0:
-            warnings.warn(
+            warn(
                 "Negative values for `power_t` are deprecated (as in "
                 "scikit-learn 1.8) and will raise an error in a future version. "
                 "Use values in the range [0.0, inf) instead.",
                 FutureWarning,
-                stacklevel=3,
             )
         if self.learning_rate != "optimal" and self.eta0 != "auto":
             if self.eta0 == 0:
@@ -182,7 +181,7 @@ class BaseBackwardSGD(BaseEstimator):
                     "or use eta0='auto'."
                 )
         if self.order == "backward" and self.learning_rate in ("invscaling", "optimal"):
-            warnings.warn(
+            warn(
                 f"order='backward' with the decaying learning_rate="
                 f"{self.learning_rate!r}: the backward composition applies the "
                 "first map, which has the largest step, last, so the returned "
@@ -190,7 +189,6 @@ class BaseBackwardSGD(BaseEstimator):
                 "learning_rate='constant' (the backward iterates then converge "
                 "to a point), or order='forward' with a decaying step.",
                 UserWarning,
-                stacklevel=3,
             )
         if self.order == "backward" and self.average:
             raise ValueError(
@@ -530,9 +528,15 @@ class BaseBackwardSGD(BaseEstimator):
 
     @staticmethod
     def _sample_weight(sample_weight, X):
-        return _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        """Float64 weights of ``X``'s rows; every error names ``sample_weight``."""
+        try:
+            return _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        except (TypeError, ValueError) as error:
+            if "ample weight" in str(error) or "sample_weight" in str(error):
+                raise
+            raise ValueError(f"sample_weight: {error}") from error
 
     @staticmethod
     def _initial_parameters(coef_init, intercept_init, n_outputs, n_features):

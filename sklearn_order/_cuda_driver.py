@@ -48,7 +48,8 @@ MIN_ROWS_PER_GROUP = 8
 #: Largest batch-order table on the device (bytes); longer fits upload it in
 #: pieces.
 TABLE_BYTES = 256 * 2**20
-#: Multiply-adds per launch (a few tenths of a second on one multiprocessor):
+#: Work per launch, in the units of :meth:`Problem.map_cost` (about a
+#: multiply-add each; a few tenths of a second on one multiprocessor):
 #: between launches Python handles signals, so Ctrl-C stops a long fit.
 WORK_PER_LAUNCH = 2_000_000_000
 
@@ -304,7 +305,10 @@ class CudaProblem(Problem):
         return self.state["device_targets"]
 
     def _maps_per_launch(self, record_every):
-        per_map = self.batch_size * (self.X.shape[1] + 1)
+        # a map's fixed cost counts too: on narrow rows it is most of a map
+        per_map = self.map_cost(
+            averaging=self.average_start > 0, record_every=record_every
+        )
         maps = max(1, WORK_PER_LAUNCH // per_map)
         # a launch spans at most the epochs one table piece holds
         epochs = max(1, TABLE_BYTES // (4 * self.n_samples))

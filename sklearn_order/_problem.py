@@ -57,12 +57,16 @@ from .penalties import penalty_value
 from .sampling import GRAB, n_batches
 from .schedules import is_passive_aggressive, step_size, weighted_squared_norms
 
-# Multiply-adds per kernel call (~0.1 s): the granularity at which a long fit
+# The work of one kernel call, in the units of :meth:`Problem.map_cost` (about
+# a multiply-add each; about 0.1 s): the granularity at which a long fit
 # returns to Python, where signals such as Ctrl-C are handled.
 _WORK_PER_CALL = 100_000_000
-# The fixed cost of a map (loss derivative, step size, loop), in multiply-adds:
-# for small rows it outweighs the rows' arithmetic.
+# The fixed cost of a map (step size, batch bookkeeping, loop), in those
+# units: for small rows it outweighs the rows' arithmetic.
 MAP_OVERHEAD = 100
+# The fixed cost of a batch row for each output (its loss derivative, the
+# fetch of a row from a random place in memory), in those units.
+ROW_OVERHEAD = 20
 # A coupled chain's checkpoint (compare, then copy the state) costs at most
 # about 1/CHECKPOINT_COST of the maps between two checkpoints.
 CHECKPOINT_COST = 128
@@ -386,7 +390,11 @@ class Problem:
             np.empty(self.batch_size * self.n_outputs),
         )
         first_epoch = first_step // self.n_batches
-        chunk = self._maps_per_call(record_every)
+        chunk = self._maps_per_call(
+            record_every,
+            herding=ordering.herding is not None,
+            averaging=average_start > 0,
+        )
         done = 0
         while done < n_steps:
             count = min(chunk, n_steps - done)
@@ -418,26 +426,78 @@ class Problem:
             done += count
         return records
 
-    def _maps_per_call(self, record_every):
-        """Maps per kernel call: about ``_WORK_PER_CALL`` multiply-adds.
+    def _maps_per_call(self, record_every, *, herding=False, averaging=False):
+        """Maps per kernel call of :meth:`apply`: about ``_WORK_PER_CALL`` of work.
 
         A multiple of ``record_every`` so that records fall on whole calls.
         """
-        maps = max(1, _WORK_PER_CALL // self._multiply_adds_per_map())
+        maps = max(
+            1,
+            _WORK_PER_CALL
+            // self.map_cost(
+                herding=herding, averaging=averaging, record_every=record_every
+            ),
+        )
         if record_every > 0:
             maps = max(record_every, maps - maps % record_every)
         return maps
 
-    def _multiply_adds_per_map(self):
-        """About how many multiply-adds one map costs."""
+    def map_cost(self, *, herding=False, averaging=False, record_every=0, affine=False):
+        """About how long one map of a kernel call takes, in multiply-adds.
+
+        The one estimate every kernel call is sized by, so that each call
+        lasts about the same time (~0.1 s for ``_WORK_PER_CALL``) whatever
+        the shape: everything a map does counts, its fixed cost included.
+
+        Parameters
+        ----------
+        herding : bool, default=False
+            The map also places its rows for GraB's next epoch (forward
+            ``"grab"``): ``O(n_parameters)`` per row, whatever the storage.
+        averaging : bool, default=False
+            The map also updates the running mean (``O(n_features)``, or the
+            batch's non-zeros when it is lazy).
+        record_every : int, default=0
+            If positive, ``θ`` is copied out every ``record_every`` maps.
+        affine : bool, default=False
+            The map composes an affine map's matrix instead
+            (:meth:`backward_affine_iterates`): ``2 (n_features + 1)²`` per
+            row.
+
+        Returns
+        -------
+        int
+        """
         n_features = self.X.shape[1]
-        row_cost = self.X.nnz / self.X.shape[0] if self.is_sparse else n_features
-        per_map = self.batch_size * self.n_outputs * (row_cost + 1)
-        if self.rule.l1 > 0.0 or (self.average_start and not self._lazy_average()):
-            per_map += self.n_outputs * n_features  # O(n_features) per map
-        elif self.average_start:  # the batch's non-zeros once more
-            per_map += self.batch_size * self.n_outputs * row_cost
-        return max(1, int(per_map))
+        n_outputs = self.n_outputs
+        row = self.X.nnz / self.X.shape[0] if self.is_sparse else n_features
+        if affine:
+            per_row = 2.0 * (n_features + 1) ** 2
+        else:
+            # the predictions, then the update (passive-aggressive steps read
+            # the row a third time, for its norm)
+            passes = 3 if is_passive_aggressive(self.rule.schedule) else 2
+            per_row = n_outputs * (passes * row + ROW_OVERHEAD)
+        cost = MAP_OVERHEAD + self.batch_size * per_row
+        if affine:
+            return max(1, int(cost))
+        if self.rule.l1 > 0.0 or not self.is_sparse:
+            # soft-threshold every weight (L1), or the dense weight decay
+            cost += n_outputs * n_features
+        if herding:  # per row: S·m and S -= ±m (dense), then three row passes
+            cost += self.batch_size * (
+                2 * self.n_parameters + 3 * n_outputs * (row + ROW_OVERHEAD)
+            )
+        if averaging:  # the batch's non-zeros once more (lazy), or every weight
+            lazy = self.batch_size * row if self._lazy_average() else n_features
+            cost += n_outputs * (lazy + ROW_OVERHEAD)
+        if record_every > 0:
+            cost += self.n_parameters / record_every
+        # each epoch loads its order and checks θ (GraB also restarts its
+        # sums), shared by the epoch's maps
+        per_epoch = self.n_samples + self.n_parameters * (4 if herding else 1)
+        cost += per_epoch / self.n_batches
+        return max(1, int(cost))
 
     def _lazy_average(self):
         """Whether the kernel keeps the running mean lazily, at O(nnz) a map.
@@ -670,8 +730,7 @@ class Problem:
         chains = Chains(steps, theta0, out, bounds)
         threads = Threads(states, cursors, orders, works)
         coupling = Coupling(saved, saved_levels, stride, float(tol))
-        # about _WORK_PER_CALL per call, counting each map's fixed cost
-        chunk = max(1, _WORK_PER_CALL // (self._multiply_adds_per_map() + MAP_OVERHEAD))
+        chunk = max(1, _WORK_PER_CALL // self.map_cost())
         n_maps = 0
         with ThreadPoolExecutor(n_threads) as pool:
             while True:
@@ -766,8 +825,7 @@ class Problem:
         """
         if not coupling:
             return 1, 0
-        per_map = self._multiply_adds_per_map() + MAP_OVERHEAD
-        stride = max(1, -(-CHECKPOINT_COST * self.n_parameters // per_map))
+        stride = max(1, -(-CHECKPOINT_COST * self.n_parameters // self.map_cost()))
         gap = int((steps[n_threads:] - steps[:-n_threads]).max(initial=1))
         ahead = gap + int(np.sqrt(2.0 * float(steps[-1]) * gap))
         ring = -(-(ahead + COUPLING_WINDOW) // stride) + 1
@@ -803,8 +861,7 @@ class Problem:
         u = np.empty((self.batch_size, dim))
         table = self._table_for(theta0, n_steps, eta)
         order = np.empty(self.n_samples, dtype=np.int64)
-        # calls of about _WORK_PER_CALL multiply-adds (2 d² per row of a batch)
-        chunk = max(1, _WORK_PER_CALL // (2 * dim * dim * self.batch_size))
+        chunk = max(1, _WORK_PER_CALL // self.map_cost(affine=True))
         sequence = BatchSequence(self.sampling, self.seed, self.batch_size, table)
         composition = Composition(M, v, u, order)
         for first in range(0, n_steps, chunk):

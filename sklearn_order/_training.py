@@ -19,7 +19,6 @@ them.
 """
 
 import itertools
-import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -29,6 +28,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._problem import Problem, cancel_fit
+from ._warnings import warn
 from .orders import ORDERS
 from .sampling import SAMPLINGS
 
@@ -436,13 +436,12 @@ def fit_problems(
             if estimator.order == "backward"
             else "the training objective kept improving by more than tol"
         )
-        warnings.warn(
+        warn(
             f"Maximum number of iterations (max_iter={estimator.max_iter}) reached "
             f"before convergence: {criterion}. Consider increasing max_iter, "
             "or check that the problem is well conditioned (regularized, "
             "scaled data).",
             ConvergenceWarning,
-            stacklevel=5,  # fit_problems, _fit_training_data, fit, atomic_fit
         )
     assembled = _assemble(estimator, fits, coef.shape, n_maps)
     return Training(*assembled, n_iter, n_maps, problems[0].eta0)

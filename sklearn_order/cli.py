@@ -25,6 +25,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numba
 import numpy as np
 from scipy import sparse
 
@@ -48,9 +49,9 @@ JITTER_MAPS = 8
 CURVE_POINTS = 24
 # Epochs of the warm-up fits, which compile or load every kernel before timing.
 WARM_UP_EPOCHS = 2
-# Widest data accepted: the runs and their curves hold many float64 vectors
-# of this width.
-MAX_FEATURES = 2**20
+# Most bytes of iterates the figures' curves hold at once: on wide data the
+# curves are computed in pieces of at most this many θ.
+CURVE_BYTES = 64 * 2**20
 SAMPLING_HELP = {
     "cyclic": "the rows in data order, every epoch",
     "reshuffle": "a new seeded permutation every epoch",
@@ -162,28 +163,124 @@ def _read_svmlight(path):
     try:
         X, y = load_svmlight_file(str(path))
     except OverflowError:
-        X = None  # a feature index beyond 64 bits: located below
+        X = None  # a feature index beyond the reader's index type: located below
     except (ValueError, UnicodeDecodeError, RuntimeError) as error:
         raise CommandError(f"cannot read {path} as LIBSVM/svmlight: {error}") from None
-    if X is None or X.shape[1] > MAX_FEATURES:
+    if X is None:
         index, line = _widest_feature(path)
         raise CommandError(
-            f"{path}: line {line} holds feature index {index}, which makes more "
-            f"than {MAX_FEATURES:,} feature columns (the most supported); "
-            "renumber the features from 1 (or 0) without gaps"
+            f"{path}: line {line} holds feature index {index}, too large for the "
+            "LIBSVM reader; renumber the features from 1 (or 0) without gaps"
         )
     return X, y  # CSR: the estimators train on sparse rows directly
 
 
 def _widest_feature(path):
-    """The first feature index of a LIBSVM file beyond MAX_FEATURES, and its line."""
+    """The largest feature index of a LIBSVM file, and the first line holding it."""
     pattern = re.compile(rb"(\d+):")
+    widest, where = -1, 0
     with open(path, "rb") as handle:
         for line_number, line in enumerate(handle, 1):
             for match in pattern.finditer(line.split(b"#", 1)[0]):
-                if int(match.group(1)) >= MAX_FEATURES:
-                    return int(match.group(1)), line_number
-    raise AssertionError("no feature index beyond MAX_FEATURES")  # pragma: no cover
+                if int(match.group(1)) > widest:
+                    widest, where = int(match.group(1)), line_number
+    return widest, where
+
+
+def _data_bytes(X):
+    """Bytes of ``X``'s arrays (dense, or CSR's three)."""
+    if sparse.issparse(X):
+        return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    return X.nbytes
+
+
+def _n_parameters(task, y, n_features):
+    """Length of a run's θ: one weight vector and intercept per output."""
+    n_classes = np.unique(y).size if task == "classification" else 1
+    return (n_classes if n_classes > 2 else 1) * (n_features + 1)
+
+
+def _curve_piece(n_parameters):
+    """How many iterates one piece of the figures' curves records (at least 2)."""
+    return max(2, CURVE_BYTES // (8 * n_parameters))
+
+
+def memory_estimate(X, y, task, args):
+    """About how many bytes a run needs, by part.
+
+    The data (as loaded, its train/test split, and the split scaled); every
+    kept θ (one per configuration and seed); the figures' curves (the
+    iterates of two pieces, and those of a run's jitter); and one fit's working
+    state (its θ, GraB's and the average's vectors, the coupled chains'
+    checkpoints; backward GraB's order table, ``max_iter × n_train`` indices).
+
+    Returns
+    -------
+    dict of str to int
+    """
+    theta = 8 * _n_parameters(task, y, X.shape[1])
+    configs = parse_configs(args.configs)
+    fit = (8 + 4 * numba.get_num_threads()) * theta
+    if ("backward", "grab") in configs:
+        fit += 8 * args.max_iter * int(X.shape[0] * (1 - args.test_size))
+    return {
+        "data": 3 * _data_bytes(X),
+        "kept θ": len(configs) * args.seeds * theta,
+        "curves": (2 * _curve_piece(theta // 8) + JITTER_MAPS + 1) * theta,
+        "fits": fit,
+    }
+
+
+def _available_memory():
+    """Bytes of memory available to a new allocation, or None if unknown."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _size(n_bytes):
+    """``n_bytes`` for a person: ``1.5 GiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n_bytes < 1024 or unit == "TiB":
+            return f"{n_bytes:.3g} {unit}" if unit != "B" else f"{n_bytes} B"
+        n_bytes /= 1024
+
+
+def check_memory(X, y, task, args, available):
+    """Refuse a run whose :func:`memory_estimate` exceeds ``available`` bytes.
+
+    Raises
+    ------
+    CommandError
+        With the estimate by part, and the flags that lower it.
+    """
+    parts = memory_estimate(X, y, task, args)
+    total = sum(parts.values())
+    if available is None or total <= available:
+        return
+    n_parameters = _n_parameters(task, y, X.shape[1])
+    gaps = ""
+    if args.data is not None and sparse.issparse(X):
+        index, line = _widest_feature(args.data)
+        gaps = (
+            f"; if the feature indices have gaps, renumber them (line {line} holds "
+            f"feature index {index}, which makes {X.shape[1]:,} columns)"
+        )
+    raise CommandError(
+        f"the run needs about {_size(total)} of memory ("
+        + ", ".join(f"{name} {_size(value)}" for name, value in parts.items())
+        + f"), more than the {_size(available)} available; lower --seeds or "
+        f"--configs (each seed of each configuration keeps a θ of "
+        f"{n_parameters:,} numbers){gaps}"
+    )
 
 
 def _read_csv(path, target, dropna):
@@ -379,8 +476,11 @@ def compare(X, y, task, args):
 
     Returns
     -------
-    dict
+    results : dict
         JSON-ready results: one entry per configuration.
+    thetas : dict of str to ndarray of shape (seeds, n_parameters)
+        Every run's ``θ`` (weights, then intercepts), keyed ``order:sampling``
+        as ``--configs`` spells them.
     """
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
@@ -401,14 +501,18 @@ def compare(X, y, task, args):
         progress.step(f"{method}/{sampling} warm-up")
         _warm_up(task, method, sampling, args, X_train, y_train)
     warm_up_seconds = time.perf_counter() - start
-    runs = {}
+    runs, thetas = {}, {}
     for method, sampling in configs:
         runs[method, sampling] = []
+        kept = []
         for seed in range(args.seeds):
             progress.step(f"{method}/{sampling} seed {seed}")
-            runs[method, sampling].append(
-                _one_run(task, method, sampling, seed, args, data, maps_per_epoch)
+            run, theta = _one_run(
+                task, method, sampling, seed, args, data, maps_per_epoch
             )
+            runs[method, sampling].append(run)
+            kept.append(theta)
+        thetas[f"{method}:{sampling}"] = np.array(kept)
     results = []
     for (method, sampling), config_runs in runs.items():
         progress.step(f"{method}/{sampling} curves")
@@ -420,11 +524,12 @@ def compare(X, y, task, args):
                 method,
                 sampling,
                 config_runs,
+                thetas[f"{method}:{sampling}"],
                 _curves(task, method, sampling, args, data, maps_per_epoch, epochs),
             )
         )
     progress.close()
-    return {
+    results = {
         "version": __version__,
         "task": task,
         "n_train": int(X_train.shape[0]),
@@ -445,6 +550,7 @@ def compare(X, y, task, args):
         },
         "configurations": results,
     }
+    return results, thetas
 
 
 def _warm_up(task, method, sampling, args, X_train, y_train):
@@ -514,6 +620,7 @@ def _one_run(task, method, sampling, seed, args, data, maps_per_epoch):
     step_norms = ending.step_norms()
     if first >= 1:  # the first record is the start of the window, not a step
         step_norms = step_norms[1:]
+    theta = _theta(model)
     return {
         "seed": seed,
         "test_score": float(model.score(X_test, y_test)),
@@ -531,8 +638,9 @@ def _one_run(task, method, sampling, seed, args, data, maps_per_epoch):
         "fit_seconds": fit_time,
         "jitter": float(step_norms.mean()),
         "jitter_seconds": time.perf_counter() - start,
-        "theta": _theta(model).tolist(),
-    }
+        "theta_norm": float(np.linalg.norm(theta)),
+        "theta_nonzero": int(np.count_nonzero(theta)),
+    }, theta
 
 
 def _log_points(last, n_points):
@@ -546,6 +654,9 @@ def _curves(task, method, sampling, args, data, maps_per_epoch, epochs):
     Each backward iterate is its own reversed pass, so the curves record
     ``CURVE_POINTS`` epochs and ``CURVE_POINTS`` steps ``k`` (with ``k − 1``)
     up to ``epochs``: a bounded number of passes, whatever the run's length.
+    On wide data the iterates are computed in pieces of at most
+    ``CURVE_BYTES`` (:func:`_curve_piece`), so that the curves never hold
+    more than two pieces.
     """
     X_train, y_train = data[:2]
     start = time.perf_counter()
@@ -553,37 +664,46 @@ def _curves(task, method, sampling, args, data, maps_per_epoch, epochs):
     at_epochs = _log_points(epochs, CURVE_POINTS) * maps_per_epoch
     at_steps = _log_points(epochs * maps_per_epoch, CURVE_POINTS)
     wanted = np.union1d(np.union1d(at_steps - 1, at_steps), at_epochs)
-    # coupled chains record only the wanted iterates (the affine path would
-    # keep every one up to the last in memory)
-    path = trajectory(
-        fixed, X_train, y_train, steps=wanted[wanted >= 1], method="coupling"
-    )
-    thetas = np.vstack(
-        [np.append(path.initial_coef, path.initial_intercept), path.thetas()]
-    )
-    row = {step: r for r, step in enumerate([0, *path.steps.tolist()])}
-    is_epoch = np.isin(path.steps, at_epochs)
-    objective = training_objective(
-        fixed,
-        X_train,
-        y_train,
-        coef=path.coef[is_epoch],
-        intercept=path.intercept[is_epoch],
-    )
-    step_norms = [
-        float(np.linalg.norm(thetas[row[k]] - thetas[row[k - 1]])) for k in at_steps
-    ]
+    wanted = wanted[wanted >= 1]
+    piece = _curve_piece(_n_parameters(task, y_train, X_train.shape[1]))
+    objective, step_norms = [], {}
+    previous = None  # the last iterate computed: step k − 1 of the next wanted k
+    for first in range(0, wanted.size, piece):
+        # coupled chains record only the wanted iterates (the affine path would
+        # keep every one up to the last in memory)
+        path = trajectory(
+            fixed,
+            X_train,
+            y_train,
+            steps=wanted[first : first + piece],
+            method="coupling",
+        )
+        if previous is None:
+            previous = (0, np.append(path.initial_coef, path.initial_intercept))
+        is_epoch = np.isin(path.steps, at_epochs)
+        if is_epoch.any():
+            values = training_objective(
+                fixed,
+                X_train,
+                y_train,
+                coef=path.coef[is_epoch],
+                intercept=path.intercept[is_epoch],
+            )
+            objective.extend(float(v) for v in np.atleast_1d(values))
+        for step, theta in zip(path.steps.tolist(), path.thetas()):
+            if step in at_steps:  # k − 1 is wanted too: the iterate just before
+                step_norms[step] = float(np.linalg.norm(theta - previous[1]))
+            previous = (step, theta.copy())
     return {
         "objective_epochs": (at_epochs // maps_per_epoch).tolist(),
-        "objective": [float(v) for v in np.atleast_1d(objective)],
+        "objective": objective,
         "step_norm_steps": at_steps.tolist(),
-        "step_norms": step_norms,
+        "step_norms": [step_norms[k] for k in at_steps.tolist()],
         "curve_seconds": time.perf_counter() - start,
     }
 
 
-def _summarize(method, sampling, runs, curves):
-    thetas = np.array([run["theta"] for run in runs])
+def _summarize(method, sampling, runs, thetas, curves):
     scores = np.array([run["test_score"] for run in runs])
 
     def mean(key):
@@ -776,7 +896,11 @@ data:
 
 output (in --out):
   compare.md    the report printed: the run, the table, what each column means
-  compare.json  every number, per seed
+  compare.json  every number, per seed (each run's θ as its norm and its
+                count of non-zeros)
+  compare_theta.npz  with --save-theta: every run's θ (coef_ then intercept_),
+                one array of shape (seeds, n_parameters) per configuration,
+                keyed order:sampling
   compare.png   objective per epoch and step norm per step (needs matplotlib)
 """
 
@@ -848,6 +972,12 @@ def build_parser():
         default="sklearn_order_compare",
         help="output folder (default: ./sklearn_order_compare)",
     )
+    add(
+        "--save-theta",
+        action="store_true",
+        help="also write every run's coefficients to compare_theta.npz "
+        "(compare.json keeps their norms)",
+    )
     add("--quiet", action="store_true", help="no progress bar")
     warmup_parser = commands.add_parser(
         "warmup",
@@ -906,10 +1036,11 @@ def run(args):
     X, y, task, description = load_data(
         args.data, args.data_format, args.target, args.task, args.dropna
     )
+    check_memory(X, y, task, args, _available_memory())
     # a first run compiles the kernels: say so in the progress output
     shown = _progress_shown(args.quiet)
     with compile_notices(_print_notice if shown else _no_notice):
-        results = compare(X, y, task, args)
+        results, thetas = compare(X, y, task, args)
     results["data"] = description
     results["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results["machine"] = _machine()
@@ -925,6 +1056,9 @@ def run(args):
     (out / "compare.json").write_text(json.dumps(results, indent=1))
     (out / "compare.md").write_text(report + "\n")
     written = [out / "compare.json", out / "compare.md"]
+    if args.save_theta:
+        np.savez(out / "compare_theta.npz", **thetas)
+        written.append(out / "compare_theta.npz")
     note = ""
     if write_figure(results, out / "compare.png"):
         written.append(out / "compare.png")

@@ -7,7 +7,6 @@ from several starting points and reports how fast they meet: a certificate
 that the maps contract, or a warning that they do not.
 """
 
-import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -18,6 +17,7 @@ from sklearn.utils import check_random_state
 from ._base import BaseBackwardSGD
 from ._problem import MapBudgetError
 from ._training import training_problems
+from ._warnings import warn
 
 TRAJECTORY_METHODS = ("auto", "coupling", "replay", "affine")
 #: Default budget of :func:`trajectory`: the most update maps it applies.
@@ -652,14 +652,13 @@ def coalescence(
     rate = _geometric_rate(paths[0].steps, distances, initial)
     contractive = bool(rate < 1.0 and distances[-1] <= reduction * initial)
     if not contractive:
-        warnings.warn(
+        warn(
             f"the backward iterates from {len(paths)} starting points did not "
             f"coalesce: their distance went from {initial:.3g} to "
             f"{distances[-1]:.3g} in {paths[0].steps[-1]} maps (fitted rate "
             f"{rate:.6f} per map). The maps are not contractive here: add or "
             "raise the L2 penalty (alpha), lower eta0, or run more steps.",
             ContractionWarning,
-            stacklevel=2,
         )
     return Coalescence(
         steps=paths[0].steps,

@@ -12,12 +12,17 @@ from numbers import Integral
 import numpy as np
 from scipy import sparse
 from scipy.special import expit, softmax
-from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.base import ClassifierMixin, RegressorMixin, is_regressor
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from ._base import BaseBackwardSGD, TrainingData, atomic_fit
 from ._validation import check_sparse_structure
@@ -66,6 +71,57 @@ def _validate_samples(estimator, X):
     check_is_fitted(estimator)
     X = _checked_structure(X)
     return validate_data(estimator, X, reset=False, order="C", **_INPUT)
+
+
+def _score_inputs(estimator, X, y, sample_weight):
+    """``(X, y, sample_weight)`` for ``score``, checked as ``fit`` checks them.
+
+    scikit-learn's metrics would otherwise refuse bad targets or weights from
+    inside themselves, naming their own arguments (``y_true``) or none.
+
+    Raises
+    ------
+    ValueError
+        Naming ``y`` or ``sample_weight``: ``y`` missing, not 1-D, of another
+        length than ``X``, not finite (or not numeric, for a regressor), of
+        another kind than ``classes_``; weights as ``fit`` refuses them.
+    """
+    X = _validate_samples(estimator, X)
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__}.score needs y, the true targets of X."
+        )
+    y = column_or_1d(y, warn=False)
+    if is_regressor(estimator) or y.dtype.kind in "fc":
+        try:
+            y = check_array(
+                y,
+                ensure_2d=False,
+                dtype=np.float64 if is_regressor(estimator) else None,
+                input_name="y",
+            )
+        except (TypeError, ValueError) as error:
+            if "y" in str(error).split():
+                raise
+            raise ValueError(f"y must hold numeric targets: {error}") from error
+    if not is_regressor(estimator):
+        textual = {
+            kind in "OUS" for kind in (y.dtype.kind, estimator.classes_.dtype.kind)
+        }
+        if len(textual) > 1:
+            raise ValueError(
+                f"y holds labels of dtype {y.dtype}, but the classifier was "
+                f"fitted on classes_ {estimator.classes_.tolist()!r}: strings and "
+                "numbers cannot be compared."
+            )
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"y has {y.shape[0]} targets for the {X.shape[0]} rows of X "
+            "(inconsistent numbers of samples)."
+        )
+    if sample_weight is not None:
+        sample_weight = estimator._sample_weight(sample_weight, X)
+    return X, y, sample_weight
 
 
 def _label_classes(y):
@@ -618,6 +674,28 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         scores = self._linear_scores(X) + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on ``(X, y)``, as scikit-learn's classifiers score.
+
+        ``y`` and ``sample_weight`` are checked as ``fit`` checks them, and
+        a bad one is refused by name.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True labels of ``X``.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Sample weights (non-negative, not all zero).
+
+        Returns
+        -------
+        score : float
+            Weighted accuracy of ``self.predict(X)``.
+        """
+        return super().score(*_score_inputs(self, X, y, sample_weight))
+
     def predict(self, X):
         """Predict class labels.
 
@@ -852,6 +930,29 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
     def _set_coefficients(self, coef, intercept, dtype):
         self.coef_ = self._in_dtype(coef[0], dtype)
         self.intercept_ = self._in_dtype(intercept, dtype)
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R² on ``(X, y)``, as scikit-learn's
+        regressors score.
+
+        ``y`` and ``sample_weight`` are checked as ``fit`` checks them, and
+        a bad one is refused by name.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True targets of ``X``.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Sample weights (non-negative, not all zero).
+
+        Returns
+        -------
+        score : float
+            R² of ``self.predict(X)``.
+        """
+        return super().score(*_score_inputs(self, X, y, sample_weight))
 
     def predict(self, X):
         """Predict targets, ``X @ coef_ + intercept_``.

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 from sklearn.datasets import dump_svmlight_file, make_classification, make_regression
 
 from sklearn_order import _cache, cli
@@ -94,6 +95,77 @@ def test_svmlight_classification(tmp_path):
     assert averaged["jitter_mean"] < forward["jitter_mean"]
 
 
+def _wide_svmlight(path, n_samples, n_features, per_row=10):
+    """A LIBSVM file of ``per_row`` random features per row, the last one used."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(0)
+    columns = rng.integers(0, n_features, size=(n_samples, per_row))
+    columns[0, 0] = n_features - 1
+    columns[1, 0] = 0  # read as zero-based, as written
+    X = sparse.csr_matrix(
+        (
+            rng.normal(size=n_samples * per_row),
+            columns.ravel(),
+            np.arange(0, n_samples * per_row + 1, per_row),
+        ),
+        shape=(n_samples, n_features),
+    )
+    y = (X @ rng.normal(size=n_features) > 0).astype(int)
+    dump_svmlight_file(X, y, str(path))
+
+
+def test_a_file_of_two_million_features_runs_end_to_end(tmp_path, monkeypatch, capsys):
+    # news20 has 1.35 M features: no fixed width limit, a memory estimate
+    _wide_svmlight(tmp_path / "wide.svm", 10_000, 2_000_000)
+    run = ["--data", "wide.svm", "--configs", "backward:reshuffle", "--max-iter", "3"]
+    # refused only beyond the memory available, with the estimate and the flag
+    estimate = cli.memory_estimate(
+        *cli.load_data(str(tmp_path / "wide.svm"), "auto", None, None)[:3],
+        cli.build_parser().parse_args(["compare", *run, "--seeds", "50"]),
+    )
+    monkeypatch.setattr(cli, "_available_memory", lambda: sum(estimate.values()) - 1)
+    code, out, err = _main(
+        ["compare", *run, "--seeds", "50", "--quiet"], tmp_path, monkeypatch, capsys
+    )
+    assert code == 2 and out == ""
+    assert "the run needs about" in err and "lower --seeds" in err
+    assert "2,000,001 numbers" in err  # each kept θ
+    # with what this machine has, and two seeds, it runs
+    result = _run(
+        ["compare", *run, "--seeds", "2", "--quiet", "--out", "out", "--save-theta"],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    results = json.loads((tmp_path / "out" / "compare.json").read_text())
+    assert results["n_features"] == 2_000_000
+    # compare.json holds summaries of θ, not θ: a few kB whatever the width
+    assert (tmp_path / "out" / "compare.json").stat().st_size < 50_000
+    (config,) = results["configurations"]
+    assert len(config["step_norms"]) == len(config["step_norm_steps"])
+    assert np.isfinite(config["step_norms"]).all()
+    thetas = np.load(tmp_path / "out" / "compare_theta.npz")
+    assert thetas.files == ["backward:reshuffle"]
+    theta = thetas["backward:reshuffle"]
+    assert theta.shape == (2, 2_000_001)
+    norms = [run["theta_norm"] for run in config["runs"]]
+    assert_allclose(np.linalg.norm(theta, axis=1), norms)
+    assert [run["theta_nonzero"] for run in config["runs"]] == [
+        np.count_nonzero(t) for t in theta
+    ]
+    assert (tmp_path / "out" / "compare.png").stat().st_size > 10_000
+
+
+def test_theta_is_written_only_on_request(tmp_path):
+    result = _run(["compare", "--out", "out", *FAST], tmp_path)
+    results = _check_outputs(result, tmp_path / "out")
+    assert not (tmp_path / "out" / "compare_theta.npz").exists()
+    for config in results["configurations"]:
+        for run in config["runs"]:
+            assert "theta" not in run
+            assert run["theta_norm"] > 0
+
+
 def test_csv_regression_with_chosen_configurations(tmp_path):
     X, y = make_regression(n_samples=100, n_features=3, noise=1.0, random_state=0)
     lines = ["a,b,c,price"] + [",".join(map(str, [*row, t])) for row, t in zip(X, y)]
@@ -146,8 +218,12 @@ def _csv_case(text, message, target="y"):
 
 
 BLANK_TARGET = "a,b,price\n1,2,3.5\n2,3,\n3,4,5.25\n4,5,1.5\n"
-HUGE_INDEX = f"1 1:0.5 3:1\n0 2:1 {2**40}:1\n"
-WIDE_INDEX = "1 1:0.5 3:1\n0 2:1 300000000:1\n"
+# two rows per class (a stratified split), one feature index far out
+HUGE_INDEX = f"1 1:0.5 3:1\n0 2:1 {2**40}:1\n1 1:1\n0 2:0.5\n"
+WIDE_INDEX = "1 1:0.5 3:1\n0 2:1 300000000:1\n1 1:1\n0 2:0.5\n"
+#: Memory the bad-input tests see as available (the refusals of too wide a
+#: file then do not depend on the machine's).
+AVAILABLE = 16 * 2**30
 
 
 @pytest.mark.parametrize(
@@ -203,12 +279,12 @@ WIDE_INDEX = "1 1:0.5 3:1\n0 2:1 300000000:1\n"
         (
             ["--data", "huge.svm"],
             {"huge.svm": HUGE_INDEX},
-            f"line 2 holds feature index {2**40}, which makes more than",
+            f"line 2 holds feature index {2**40}, too large for the LIBSVM reader",
         ),
         (
             ["--data", "wide.svm"],
             {"wide.svm": WIDE_INDEX},
-            "line 2 holds feature index 300000000, which makes more than",
+            "more than the 16 GiB available; lower --seeds or --configs",
         ),
         (
             ["--data", "d.csv", "--target", "y", "--task", "classification"],
@@ -235,6 +311,7 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
+    monkeypatch.setattr(cli, "_available_memory", lambda: AVAILABLE)
     code, out, err = _main(["compare", *args, "--quiet"], tmp_path, monkeypatch, capsys)
     assert code == 2
     assert out == ""
@@ -402,9 +479,11 @@ def test_large_file_costs_a_bounded_multiple_of_its_fits(tmp_path):
 @pytest.mark.parametrize("delay", [0.5, 4.0])
 def test_ctrl_c_stops_the_run_within_a_second(tmp_path, delay):
     _large_csv(tmp_path / "large.csv", 60_000)
+    # 100,000 seeds: hours of fits on any machine, so the signal always finds
+    # the run under way (a run sized by time ended before it on a fast one)
     process = subprocess.Popen(
         [sys.executable, "-m", "sklearn_order", "compare", "--data", "large.csv"]
-        + ["--target", "label", "--out", "out", "--quiet"],
+        + ["--target", "label", "--seeds", "100000", "--out", "out", "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

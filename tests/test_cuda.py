@@ -16,6 +16,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -393,6 +394,27 @@ def test_launch_shape_of_the_benchmark_problem(monkeypatch):
     assert launch_shape(256, 32) == (800, 3, 8 * (257 + 3 * 258))
     assert launch_shape(256, 16) == (544, 2, 8 * (257 + 2 * 258))
     assert launch_shape(7000, 256)[2] == 0  # θ in global memory
+
+
+def test_a_launch_counts_each_maps_fixed_cost(monkeypatch):
+    # on 1,000,000 × 2 rows a launch sized by the rows' multiply-adds alone
+    # held ~7e8 maps (minutes between returns to Python): the fixed cost of a
+    # map counts too, as for the CPU's calls (one estimate, Problem.map_cost)
+    import sklearn_order._cuda_driver as driver
+    from sklearn_order._problem import MAP_OVERHEAD
+    from sklearn_order._training import training_problems
+
+    X = np.random.default_rng(0).normal(size=(1_000_000, 2))
+    model = BackwardSGDRegressor(max_iter=10**6, tol=None)
+    (problem,) = training_problems(model, X, X[:, 0])[1]
+    monkeypatch.setattr(driver, "TABLE_BYTES", 2**62)  # not the limit here
+    on_device = driver.CudaProblem(
+        **{f.name: getattr(problem, f.name) for f in fields(Problem) if f.init},
+        device=None,
+    )
+    maps = on_device._maps_per_launch(0)
+    assert maps == driver.WORK_PER_LAUNCH // problem.map_cost()
+    assert maps * MAP_OVERHEAD <= driver.WORK_PER_LAUNCH
 
 
 # -- the estimators ----------------------------------------------------------------

@@ -496,10 +496,7 @@ def _dense_case(draw, base, case):
 def _targets_case(draw, case, y, n):
     """Hostile targets or weights: (y, sample_weight, repaired or None, names)."""
     options = ["none"] * 4 + ["y NaN", "y length", "y 2-D"]
-    options += ["weights NaN", "weights length"]
-    if case.entry != "score":  # score hands weights to scikit-learn's metric as
-        # they are, as scikit-learn's estimators do
-        options += ["weights negative", "weights zero"]
+    options += ["weights NaN", "weights length", "weights negative", "weights zero"]
     options += ["weights scalar", "weights int", "weights 2-D"]
     if case.kind == "regressor":
         options += ["y inf", "y int"]
@@ -513,9 +510,8 @@ def _targets_case(draw, case, y, n):
     if change in ("y NaN", "y inf"):
         bad = y.astype(np.float64)
         bad[0] = np.nan if change == "y NaN" else np.inf
-        # score: scikit-learn's metrics say "Input contains NaN"
-        return bad, None, None, ["y", "Input contains"]
-    if change == "y length":
+        return bad, None, None, ["y"]
+    if change == "y length":  # fit: scikit-learn's message, which names no array
         return y[:-1], None, None, ["inconsistent numbers of samples"]
     if change == "y 2-D":
         return np.column_stack([y, y]), None, None, ["y", "1d", "column"]
@@ -534,15 +530,13 @@ def _targets_case(draw, case, y, n):
         return y, bad, None, ["sample_weight"]
     if change == "weights negative":
         return y, -ones, None, ["sample_weight"]
-    if change == "weights length":  # score: scikit-learn's metrics' message
-        return y, ones[:-1], None, ["sample_weight", "inconsistent numbers of samp"]
+    if change == "weights length":
+        return y, ones[:-1], None, ["sample_weight"]
     if change == "weights zero":
-        return y, 0 * ones, None, ["[Ss]ample weight"]
+        return y, 0 * ones, None, ["[Ss]ample.weight"]
     if change == "weights 2-D":
         return y, ones[:, None] * [1, 1], None, ["[Ss]ample weight"]
-    if change == "weights scalar":
-        if case.entry == "score":  # scikit-learn's metrics refuse a scalar
-            return y, 2.0, None, ["sample_weight"]
+    if change == "weights scalar":  # every entry takes it, as fit does
         return y, 2.0, (y, 2.0 * ones), None
     # weights int
     weights = np.arange(n) % 3 + 1

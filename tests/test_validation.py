@@ -255,3 +255,58 @@ def test_backward_order_with_a_decaying_step_warns(learning_rate):
     )
     with pytest.warns(UserWarning, match="largest step, last"):
         model.fit(X, y)
+
+
+def _bad_targets(Estimator, y):
+    """(bad y, what the error must say) for ``score``."""
+    n = len(y)
+    with_nan = y.astype(float)
+    with_nan[2] = np.nan
+    with_inf = y.astype(float)
+    with_inf[2] = np.inf
+    cases = [
+        (None, r"needs y"),
+        (y[:-3], r"y has 27 targets for the 30 rows of X"),
+        (np.column_stack([y, y]), r"y should be a 1d array"),
+        (with_nan, r"Input y contains NaN"),
+        (with_inf, r"Input y contains infinity"),
+    ]
+    if Estimator is BackwardSGDRegressor:
+        cases.append((np.array(["a"] * n), r"y must hold numeric targets"))
+    else:
+        cases.append((np.array(["a"] * n), r"y holds labels of dtype <U1"))
+    return cases
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_score_names_a_bad_y(Estimator):
+    X, y = _data(Estimator)
+    model = Estimator(max_iter=5, tol=None, random_state=0).fit(X, y)
+    for bad, message in _bad_targets(Estimator, y):
+        with pytest.raises(ValueError, match=message):
+            model.score(X, bad)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_score_names_bad_weights_as_fit_does(Estimator):
+    X, y = _data(Estimator)
+    model = Estimator(max_iter=5, tol=None, random_state=0).fit(X, y)
+    ones = np.ones(len(y))
+    with_nan = ones.copy()
+    with_nan[4] = np.nan
+    bad_weights = (ones[:-1], with_nan, -ones, 0 * ones, ones[:, None] * [1, 1])
+    for bad in (*bad_weights, ["a"] * len(y)):
+        with pytest.raises(ValueError) as fitting:
+            Estimator(max_iter=5, tol=None).fit(X, y, sample_weight=bad)
+        with pytest.raises(ValueError) as scoring:
+            model.score(X, y, sample_weight=bad)
+        assert "sample_weight" in str(scoring.value) or "Sample weights" in str(
+            scoring.value
+        )
+        assert str(scoring.value) == str(fitting.value)  # the same check
+    # valid weights, a scalar among them, score as before
+    assert model.score(X, y, sample_weight=2.0) == model.score(X, y)
+    weights = np.arange(len(y)) % 3 + 1.0
+    assert model.score(X, y, sample_weight=weights) == pytest.approx(
+        model.score(X, y, sample_weight=list(weights))
+    )
