@@ -1,5 +1,6 @@
 """``python -m sklearn_order warmup``: every kernel a fit may need, compiled ahead."""
 
+import os
 import subprocess
 import sys
 
@@ -51,8 +52,8 @@ for storage in STORAGES:
             model = kind(max_iter=3, random_state=0, **params)
             calls = [("fit", lambda: model.fit(X, y, sample_weight=np.ones(len(y))))]
             if not params.get("early_stopping"):
-                classes = {"classes": np.unique(y)} if kind is C else {}
-                calls.append(("partial_fit", lambda: model.partial_fit(X, y, **classes)))
+                kw = {"classes": np.unique(y)} if kind is C else {}
+                calls.append(("partial_fit", lambda: model.partial_fit(X, y, **kw)))
             if params.get("multi_class") != "multinomial":
                 calls.append(("trajectory", lambda: trajectory(model, X, y, n_steps=5)))
                 if params.get("order", "backward") == "backward":
@@ -127,3 +128,42 @@ def test_every_storage_and_dtype_of_every_kind_is_listed():
     assert len(warmup.VARIANTS) == len(kinds) * len(warmup.STORAGES) * len(
         warmup.DTYPES
     )
+
+
+# A first fit in a fresh process with an empty cache: the functions it compiled.
+_FIRST_FIT_COMPILES = """
+import numpy as np
+from numba.core import event
+from sklearn_order import BackwardSGDClassifier
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((200, 5))
+y = (X[:, 0] > 0).astype(int)
+with event.install_recorder("numba:compile") as recorder:
+    BackwardSGDClassifier(random_state=0).fit(X, y)
+for _, ev in recorder.buffer:
+    if ev.is_start:
+        function = ev.data["dispatcher"].py_func
+        print(function.__module__, function.__qualname__, *ev.data["args"], sep="|")
+"""
+
+
+def test_a_dense_float64_fit_compiles_only_what_it_calls(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_FIT_COMPILES],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    compiled = [line.split("|") for line in done.stdout.splitlines()]
+    assert compiled, done.stderr
+    names = {f"{module}.{name}" for module, name, *_ in compiled}
+    assert "sklearn_order.kernels.cpu.apply_steps" in names
+    # not the diagnostics' kernels, not the CSR row operations, not float32
+    assert not any(".trajectory" in name for name in names), names
+    assert not any("_csr_" in name or "CSRRows" in name for name in names), names
+    arguments = " ".join(" ".join(types) for _, _, *types in compiled)
+    assert "float32" not in arguments
+    assert "CSRRows" not in arguments
