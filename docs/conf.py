@@ -72,7 +72,7 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": False,
     # every top-level page in the navbar at 1400 px, none under "More"
-    "header_links_before_dropdown": 8,
+    "header_links_before_dropdown": 9,
     # "On this page" lists subsections too
     "show_toc_level": 2,
     # the examples' pages have no sections to list: their code gets the width
