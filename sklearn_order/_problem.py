@@ -52,6 +52,7 @@ from .losses import (
     MAX_DLOSS,
     MULTINOMIAL_LOG_LOSS,
     SQUARED_ERROR,
+    prediction_bound,
 )
 from .penalties import penalty_value
 from .sampling import GRAB, n_batches
@@ -178,7 +179,8 @@ class Problem:
     sample_weight : ndarray of shape (n_samples,), float64
         Sample × class weights.
     rule : UpdateRule
-        The update map's loss, penalty and schedule.
+        The update map's loss, penalty and schedule. Its
+        ``prediction_bound`` is set from ``y`` on construction.
     sampling : int
         Sampling scheme code.
     seed : int
@@ -207,6 +209,9 @@ class Problem:
         multinomial loss), whatever the loss (a classifier may use a
         regression loss): early stopping then scores held-out accuracy, else
         R².
+    auto_step : bool
+        Whether ``eta0`` is the value of ``eta0="auto"`` (error messages then
+        do not advise it).
 
     Attributes
     ----------
@@ -229,7 +234,15 @@ class Problem:
     n_outputs: int = 1
     rows: np.ndarray | None = None
     classification: bool = False
+    auto_step: bool = False
     state: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        # The kernels call a clipped derivative divergence only past the
+        # targets' own scale: the rule carries that bound for these targets.
+        bound = prediction_bound(self.y)
+        if self.rule.prediction_bound != bound:
+            object.__setattr__(self, "rule", self.rule._replace(prediction_bound=bound))
 
     @property
     def n_samples(self):
@@ -257,6 +270,7 @@ class Problem:
         t_start,
         eta,
         track_loss=False,
+        where=None,
     ):
         """Compose the maps of an epoch range onto ``(coef, intercept)`` in place.
 
@@ -274,6 +288,9 @@ class Problem:
             Base step size.
         track_loss : bool, default=False
             Return each epoch's summed weighted loss.
+        where : str, default=None
+            Where a divergence happened, for its message (as in
+            :meth:`apply`).
 
         Returns
         -------
@@ -298,6 +315,7 @@ class Problem:
             step_offset=t_start - first_step,
             track_loss=track_loss,
             epoch_losses=epoch_losses,
+            where=where,
         )
         return epoch_losses
 
@@ -316,6 +334,7 @@ class Problem:
         record_every=0,
         ordering=None,
         average=True,
+        where=None,
     ):
         """Apply the maps ``first_step + 1 … first_step + n_steps`` in place.
 
@@ -347,6 +366,9 @@ class Problem:
         average : bool, default=True
             With ``average_start``, let forward calls update the running mean
             kept in :attr:`state`.
+        where : str, default=None
+            Where a divergence happened, for its message; by default the
+            epoch of the batch sequence (``"in epoch 3"``).
 
         Returns
         -------
@@ -413,7 +435,7 @@ class Problem:
                 scratch,
             )
             if status != OK:
-                raise self._divergence_error(status, epoch)
+                raise self._divergence_error(status, epoch, where)
             check_not_cancelled(self.state)
             done += count
         return records
@@ -538,6 +560,76 @@ class Problem:
             np.empty(self.n_outputs),
         )
         return data_term + penalty_value(coef, self.rule.l2, self.rule.l1)
+
+    def check_targets_reachable(self, n_epochs):
+        """Refuse targets that clipped steps cannot reach within ``n_epochs``.
+
+        With the loss derivative clipped to ``±MAX_DLOSS`` (as in
+        scikit-learn), a map moves any prediction by at most
+        ``η_t · MAX_DLOSS · max_i s_i · (max_i ‖x_i‖² + fit_intercept)``; the
+        step sizes of every schedule but the passive-aggressive ones never
+        exceed the first, so ``n_epochs`` epochs from ``θ = 0`` move the
+        predictions by at most that times the number of maps. Targets beyond
+        that reach cannot be fitted, whatever the order.
+
+        Parameters
+        ----------
+        n_epochs : int
+            The epoch budget (``max_iter``).
+
+        Raises
+        ------
+        ValueError
+            If ``max |y|`` exceeds the reach.
+        """
+        y = self.y if self.rows is None else self.y[self.rows]
+        largest = float(np.max(np.abs(y), initial=0.0))
+        if largest <= MAX_DLOSS or is_passive_aggressive(self.rule.schedule):
+            return  # the derivative is clipped nowhere at θ = 0
+        rule = self.rule
+        first_step = step_size(
+            rule.schedule, self.eta0, 1, rule.power_t, rule.alpha, rule.optimal_t0
+        )
+        curvature = float(np.max(self.sample_weight, initial=0.0)) * float(
+            np.max(weighted_squared_norms(self.X, 1.0, rule.fit_intercept), initial=0.0)
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            reach = n_epochs * self.n_batches * first_step * MAX_DLOSS * curvature
+        if largest > reach:
+            raise ValueError(
+                f"The targets are too large for the clipped loss derivative: "
+                f"max |y| = {largest:.3g}, but with the derivative clipped to "
+                f"±{MAX_DLOSS:g} (as in scikit-learn) max_iter={n_epochs} epochs "
+                f"of these steps move a prediction by at most {reach:.3g}. "
+                "Center or scale y, for example with "
+                "sklearn.compose.TransformedTargetRegressor(regressor=..., "
+                "transformer=StandardScaler())."
+            )
+
+    def constant_model(self):
+        """``θ`` of the model that predicts the weighted mean target everywhere.
+
+        The origin from which the doubling test measures the size of an
+        iterate: ``w = 0`` and, for a regression with an intercept, ``b`` the
+        weighted mean of ``y``; ``θ = 0`` otherwise. An offset that the
+        intercept absorbs (targets around 1e12, say) then does not make a
+        coarse fit look converged relative to its own size.
+
+        Returns
+        -------
+        ndarray of shape (n_parameters,)
+        """
+        theta = np.zeros(self.n_parameters)
+        if not self.classification and self.rule.fit_intercept:
+            y = self.y if self.rows is None else self.y[self.rows]
+            weights = (
+                self.sample_weight
+                if self.rows is None
+                else self.sample_weight[self.rows]
+            )
+            if weights.sum() > 0:
+                theta[-self.n_outputs :] = np.average(y, weights=weights)
+        return theta
 
     @property
     def validates(self):
@@ -848,24 +940,39 @@ class Problem:
     def _max_row_norm(self):
         return float(np.sqrt(weighted_squared_norms(self.X, 1.0, False).max()))
 
-    def _divergence_error(self, status, epoch):
-        """The error for a failed ``status`` in (0-based) ``epoch``."""
-        what = (
-            "the loss derivative reached its clipping bound"
-            if status == DERIVATIVE_AT_BOUND
-            else "the predictions or coefficients stopped being finite"
-        )
+    def _divergence_error(self, status, epoch, where=None):
+        """The error for a failed ``status`` in (0-based) ``epoch``.
+
+        ``where`` replaces "in epoch ``epoch + 1``" (a ``partial_fit`` pass
+        is not an epoch of a sequence). The remedies never include the
+        setting in use: ``eta0="auto"`` is not advised when it set the step.
+        """
+        where = f"in epoch {epoch + 1}" if where is None else where
+        if status == DERIVATIVE_AT_BOUND:
+            what = (
+                "a prediction grew past what the targets explain (its loss "
+                "derivative at the clipping bound, its size above "
+                f"{self.rule.prediction_bound:.3g} = {MAX_DLOSS:g} + ‖y‖₂)"
+            )
+        else:
+            what = "the predictions or coefficients stopped being finite"
         if self.learning_rate_name == "optimal":
             rate = (
                 "learning_rate='optimal', whose step sizes 1/(alpha·(t0 + t)) do "
                 "not use eta0"
             )
             remedy = "raise alpha, or use learning_rate='constant' with eta0='auto'"
+        elif self.auto_step:
+            rate = (
+                f"learning_rate={self.learning_rate_name!r} with eta0='auto' "
+                f"(= {self.eta0:g})"
+            )
+            remedy = "check the data for extreme values"
         else:
             rate = f"learning_rate={self.learning_rate_name!r} with eta0={self.eta0:g}"
             remedy = "lower eta0, or use eta0='auto' (a step that cannot diverge)"
         return DivergenceError(
-            f"SGD diverged in epoch {epoch + 1}: {what}. The learning rate is too "
+            f"SGD diverged {where}: {what}. The learning rate is too "
             f"large for this data ({rate}). Scale the data (e.g. with "
             f"StandardScaler), or {remedy}."
         )

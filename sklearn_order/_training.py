@@ -99,7 +99,7 @@ def pass_output(problem, coef, intercept, *, order, **run):
     order : str
         A key of :data:`~sklearn_order.orders.ORDERS`: the direction of the pass.
     **run
-        ``first_epoch``, ``t_start`` and ``eta`` of
+        ``first_epoch``, ``t_start``, ``eta`` and ``where`` of
         :meth:`~sklearn_order._problem.Problem.run`.
 
     Returns
@@ -269,9 +269,12 @@ def build_problems(
             n_outputs=n_outputs,
             rows=rows,
             classification=not is_regressor(estimator),
+            auto_step=isinstance(estimator.eta0, str),
         )
         for k, (target, weight) in enumerate(zip(targets, weights))
     ]
+    for problem in problems:
+        problem.check_targets_reachable(int(estimator.max_iter))
     if estimator.device == "cuda":
         from ._cuda_driver import on_device  # imports numba.cuda: only here
 
@@ -519,6 +522,8 @@ def pass_problems(
         first_epoch=epoch_key,
         t_start=t_start,
         eta=problems[0].eta0,
+        # a pass is not an epoch of one sequence: name it by its maps
+        where=f"in this partial_fit pass (after {t_start} earlier update maps)",
     )
     n_maps = problems[0].n_batches
     assembled = _assemble(estimator, fits, coef.shape, t_start + n_maps)
