@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, is_regressor
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from ._problem import DivergenceError
 from ._training import fit_problems, pass_problems
 from .kernels import UpdateRule
 from .losses import LOSSES, MULTINOMIAL_LOG_LOSS, loss_parameter
@@ -175,7 +176,8 @@ class BaseBackwardSGD(BaseEstimator):
                 )
             l2, _ = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
             if self.eta0 * l2 >= 1:
-                raise ValueError(
+                # the fit cannot go on numerically: one DivergenceError family
+                raise DivergenceError(
                     f"eta0 * alpha * (1 - l1_ratio) = {self.eta0 * l2:.3g} >= 1: "
                     "the L2 weight decay (1 - eta * alpha * (1 - l1_ratio)) would "
                     "set the weights to zero at every step. Lower eta0 or alpha, "
@@ -397,7 +399,7 @@ class BaseBackwardSGD(BaseEstimator):
             initial_average=initial_average,
             eta0=eta0,
         )
-        return self._publish(training, classes, X.dtype, t_start)
+        return self._publish(training, classes, X, t_start)
 
     def _split_validation(self, data):
         """Hold out ``validation_fraction`` of the rows (stratified by class).
@@ -472,18 +474,26 @@ class BaseBackwardSGD(BaseEstimator):
             rows,
             validation,
         )
-        return self._publish(training, data.classes, data.X.dtype)
+        return self._publish(training, data.classes, data.X)
 
-    def _publish(self, training, classes, dtype, t_start=0):
+    def _publish(self, training, classes, X, t_start=0):
         """Set the fitted attributes from a :class:`~._training.Training`.
 
-        With ``average`` the last iterates are kept in ``_standard_coef``
-        and ``_standard_intercept``, so that ``partial_fit`` can continue
-        from them. ``t_start`` counts the maps before this training.
+        The coefficients take the dtype of the training data ``X``. With
+        ``average`` the last iterates are kept in ``_standard_coef`` and
+        ``_standard_intercept``, so that ``partial_fit`` can continue from
+        them. ``t_start`` counts the maps before this training.
+
+        Raises
+        ------
+        DivergenceError
+            If the coefficients, or the model's predictions on ``X``, are not
+            finite in that dtype.
         """
         if classes is not None:
             self.classes_ = classes
-        self._set_coefficients(training.coef, training.intercept, dtype)
+        self._set_coefficients(training.coef, training.intercept, X.dtype)
+        self._check_predictions_finite(X)
         if training.standard is None:
             for name in ("_standard_coef", "_standard_intercept"):
                 self.__dict__.pop(name, None)
@@ -494,19 +504,41 @@ class BaseBackwardSGD(BaseEstimator):
         self.eta0_ = training.eta0
         return self
 
+    def _check_predictions_finite(self, X):
+        """Refuse a model whose predictions on its training data overflow.
+
+        Predictions are computed in the data's dtype, as scikit-learn keeps
+        float32 (so a float32 model could return ``±inf`` for the very rows it
+        was fitted on); such a model cannot be used, and its fit failed
+        numerically.
+
+        Raises
+        ------
+        DivergenceError
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = self._linear_scores(X) + self.intercept_
+        if not np.all(np.isfinite(scores)):
+            raise DivergenceError(
+                f"the fitted model's predictions on its training data overflow "
+                f"{X.dtype.name} (the coefficients fit, their products with X do "
+                "not): scale the data (e.g. with StandardScaler), lower eta0, or "
+                "fit on float64 data."
+            )
+
     @staticmethod
     def _in_dtype(values, dtype):
         """``values`` (computed in float64) in the training data's dtype.
 
         Raises
         ------
-        ValueError
+        DivergenceError
             If they do not fit in ``dtype`` (float32 overflow).
         """
         with np.errstate(over="ignore"):
             cast = values.astype(dtype)
         if not np.all(np.isfinite(cast)):
-            raise ValueError(
+            raise DivergenceError(
                 f"the fitted coefficients (largest magnitude "
                 f"{np.abs(values).max():.3g}) overflow {np.dtype(dtype).name}: "
                 "scale the data (e.g. with StandardScaler), lower eta0, or fit "

@@ -89,15 +89,30 @@ _NO_ORDERING = Ordering(None, None)
 
 
 class DivergenceError(ValueError):
-    """The SGD iterates diverged: the learning rate is too large for the data.
+    """The fit cannot go on numerically: the iterates diverged or overflow.
 
-    Raised by ``fit`` and ``partial_fit`` of the estimators, and by
-    :func:`~sklearn_order.trajectory` and :func:`~sklearn_order.coalescence`,
-    when an update map sends the predictions or coefficients to infinity or
-    NaN, or drives the loss derivative to its clipping bound (the iterates
-    grow without bound). The estimator is left as it was before the call
-    (unfitted, or with its previous fit). The message names the epoch, the
-    learning rate and the step size that caused it.
+    One family for every numerical failure of a fit, raised by ``fit`` and
+    ``partial_fit`` of the estimators, and by
+    :func:`~sklearn_order.trajectory` and :func:`~sklearn_order.coalescence`.
+    It covers exactly:
+
+    - a prediction or a coefficient stops being finite during the fit;
+    - a prediction grows past what the targets explain: the loss derivative
+      is clipped to ``±1e12`` (as in scikit-learn), and a prediction at the
+      bound larger than ``1e12 + ‖y‖₂`` in magnitude is divergence (a large
+      target reaching the bound at ``θ = 0`` is not);
+    - ``eta0 · alpha · (1 − l1_ratio) ≥ 1``: the L2 weight decay would zero
+      the weights at every step (raised before any work);
+    - the fitted coefficients, or the fitted model's predictions on its
+      training data, overflow the data's dtype (float32).
+
+    Targets too large for clipped steps to reach within ``max_iter`` epochs
+    are a plain :class:`ValueError` (bad data, not a failed fit), as are
+    invalid parameters and data.
+
+    The estimator is left as it was before the call (unfitted, or with its
+    previous fit). The message names where it happened and what set the
+    step, and advises only settings not already in use.
 
     What to do: scale the data (for example with
     :class:`~sklearn.preprocessing.StandardScaler`); lower ``eta0``, or use
@@ -105,8 +120,8 @@ class DivergenceError(ValueError):
     ``learning_rate="optimal"``, raise ``alpha``.
 
     It subclasses :class:`ValueError`, so code that catches ``ValueError``
-    also catches it; catch ``DivergenceError`` to tell a diverging run from
-    invalid parameters or data.
+    also catches it; catch ``DivergenceError`` to tell a numerical failure
+    from invalid parameters or data.
 
     Examples
     --------
@@ -950,9 +965,9 @@ class Problem:
         where = f"in epoch {epoch + 1}" if where is None else where
         if status == DERIVATIVE_AT_BOUND:
             what = (
-                "a prediction grew past what the targets explain (its loss "
-                "derivative at the clipping bound, its size above "
-                f"{self.rule.prediction_bound:.3g} = {MAX_DLOSS:g} + ‖y‖₂)"
+                "a prediction grew past what the targets explain (|prediction| "
+                f"above {MAX_DLOSS:g} + ‖y‖₂, where the loss derivative is "
+                "clipped)"
             )
         else:
             what = "the predictions or coefficients stopped being finite"
