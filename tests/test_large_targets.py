@@ -44,9 +44,7 @@ def _scikit_learn_r2(scale):
 @pytest.mark.parametrize("storage", ["dense", "csr"])
 @pytest.mark.parametrize("order", ["forward", "backward"])
 @pytest.mark.parametrize("scale", SCALES)
-def test_large_targets_fit_as_scikit_learn_with_the_default_step(
-    scale, order, storage
-):
+def test_large_targets_fit_as_scikit_learn_with_the_default_step(scale, order, storage):
     # before: DivergenceError in epoch 1 ("... or use eta0='auto'", in use)
     X, y = _data(scale)
     X = _storage(X, storage)
