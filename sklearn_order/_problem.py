@@ -309,8 +309,8 @@ class Problem:
 
         Returns
         -------
-        epoch_losses : ndarray of shape (n_epochs,)
-            Zeros unless ``track_loss``.
+        epoch_losses : ndarray of shape (n_epochs,), or (1,) of zero
+            Each epoch's summed weighted loss with ``track_loss``.
 
         Raises
         ------
@@ -319,7 +319,9 @@ class Problem:
             stopped being finite.
         """
         first_step = first_epoch * self.n_batches
-        epoch_losses = np.zeros(n_epochs)
+        # one slot unless tracked: a run of max_iter epochs allocates nothing
+        # in proportion to max_iter
+        epoch_losses = np.zeros(n_epochs if track_loss else 1)
         self.apply(
             coef,
             intercept,

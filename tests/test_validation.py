@@ -255,3 +255,67 @@ def test_backward_order_with_a_decaying_step_warns(learning_rate):
     )
     with pytest.warns(UserWarning, match="largest step, last"):
         model.fit(X, y)
+
+
+# -- one DivergenceError family: every "the fit cannot go on numerically" ------
+
+
+def _overflowing_float32(Estimator):
+    """float32 data on which a huge step fits finite float64 iterates."""
+    X, y = _data(Estimator, n=50)
+    return (10 * X).astype(np.float32), y
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_weight_decay_at_or_above_one_is_a_divergence_error(Estimator):
+    X, y = _data(Estimator)
+    with pytest.raises(sklearn_order.DivergenceError, match=r"eta0 \* alpha"):
+        Estimator(eta0=1.0, alpha=1.0).fit(X, y)
+
+
+def test_float32_coefficient_overflow_is_a_divergence_error():
+    X, y = _overflowing_float32(BackwardSGDClassifier)
+    model = BackwardSGDClassifier(
+        eta0=1e37, penalty=None, max_iter=5, tol=None, random_state=0
+    )
+    with pytest.raises(sklearn_order.DivergenceError, match="overflow float32"):
+        model.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+
+
+def test_a_model_predicting_infinity_on_its_training_data_is_refused():
+    """float32 coefficients that fit float32 but whose products with X do not
+    (before: ``decision_function`` returned ±inf for 17 of the 50 rows)."""
+    X, y = _overflowing_float32(BackwardSGDClassifier)
+    model = BackwardSGDClassifier(
+        eta0=1e36, penalty=None, max_iter=5, tol=None, random_state=0
+    )
+    with pytest.raises(sklearn_order.DivergenceError, match="predictions on its"):
+        model.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    # the same fit in float64 predicts finitely: it is kept
+    model.fit(X.astype(np.float64), y)
+    assert np.all(np.isfinite(model.decision_function(X.astype(np.float64))))
+
+
+def test_partial_fit_divergence_names_the_pass_not_a_map_count():
+    X, y = _data(BackwardSGDRegressor, n=80)
+    model = BackwardSGDRegressor(eta0=0.05, order="forward", random_state=0)
+    model.partial_fit(X, y).partial_fit(X, y)
+    with pytest.raises(sklearn_order.DivergenceError) as error:
+        model.partial_fit(X * 100, y)
+    message = str(error.value)
+    # before: "SGD diverged in epoch 161"
+    assert "in this partial_fit pass (after 160 earlier update maps)" in message
+    assert "epoch" not in message
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_max_iter_beyond_the_map_budget_is_a_value_error(order):
+    X, y = _data(BackwardSGDRegressor)
+    model = BackwardSGDRegressor(max_iter=10**15, tol=None, order=order)
+    # before: NumPy's MemoryError ("Unable to allocate 7.11 PiB")
+    with pytest.raises(ValueError, match=r"max_iter=1000000000000000 .*2\*\*53"):
+        model.fit(X, y)
