@@ -286,7 +286,7 @@ def test_float32_coefficient_overflow_is_a_divergence_error():
 
 def test_a_model_predicting_infinity_on_its_training_data_is_refused():
     """float32 coefficients that fit float32 but whose products with X do not
-    (before: ``decision_function`` returned ±inf for 17 of the 50 rows)."""
+    (before: ``decision_function`` returned ±inf for 23 of the 50 rows)."""
     X, y = _overflowing_float32(BackwardSGDClassifier)
     model = BackwardSGDClassifier(
         eta0=1e36, penalty=None, max_iter=5, tol=None, random_state=0
