@@ -39,6 +39,21 @@ from .schedules import (
     passive_aggressive_variant,
 )
 
+#: How errors name a starting point the caller passed, and one that
+#: ``warm_start`` took from the last fit.
+INIT_NAMES = ("coef_init", "intercept_init")
+PREVIOUS_FIT = "the previous fit's {} (warm_start=True)"
+
+
+def _fresh_fit_advice(name):
+    """The remedy for a starting point of the wrong shape, by where it came from."""
+    if name.startswith("the previous fit"):
+        return (
+            " The data has other classes or features than the previous fit: "
+            "set warm_start=False to start afresh."
+        )
+    return ""
+
 
 def atomic_fit(method):
     """Decorate ``fit``/``partial_fit``: publish the fitted state in one step.
@@ -332,13 +347,25 @@ class BaseBackwardSGD(BaseEstimator):
     # -- helpers for the estimators -----------------------------------------
 
     def _warm_start_init(self, coef_init, intercept_init):
-        """The starting point: as given, else the previous fit with ``warm_start``."""
+        """The starting point: as given, else the previous fit with ``warm_start``.
+
+        Returns
+        -------
+        coef_init, intercept_init : array-like or None
+        names : tuple of (str, str)
+            What each came from, for error messages: a ``warm_start`` refit
+            the data no longer fits names the previous fit, not a
+            ``coef_init`` the caller never passed.
+        """
+        names = list(INIT_NAMES)
         if self.warm_start and hasattr(self, "coef_"):
             if coef_init is None:
                 coef_init = self._dense_coef()
+                names[0] = PREVIOUS_FIT.format("coef_")
             if intercept_init is None:
                 intercept_init = self.intercept_
-        return coef_init, intercept_init
+                names[1] = PREVIOUS_FIT.format("intercept_")
+        return coef_init, intercept_init, tuple(names)
 
     @staticmethod
     def _n_reported_rows(classes):
@@ -553,8 +580,17 @@ class BaseBackwardSGD(BaseEstimator):
         )
 
     @staticmethod
-    def _initial_parameters(coef_init, intercept_init, n_outputs, n_features):
+    def _initial_parameters(
+        coef_init,
+        intercept_init,
+        n_outputs,
+        n_features,
+        names=INIT_NAMES,
+    ):
         """Float64 copies of the starting point, shapes checked.
+
+        ``names`` say where ``coef_init`` and ``intercept_init`` came from
+        (:meth:`_warm_start_init`), for the errors.
 
         Returns
         -------
@@ -567,15 +603,17 @@ class BaseBackwardSGD(BaseEstimator):
             given = np.asarray(coef_init, dtype=np.float64)
             if given.size != coef.size or given.shape[-1] != n_features:
                 raise ValueError(
-                    f"coef_init has shape {given.shape}; expected "
-                    f"{(n_outputs, n_features) if n_outputs > 1 else (n_features,)}."
+                    f"{names[0]} has shape {given.shape}; expected "
+                    f"{(n_outputs, n_features) if n_outputs > 1 else (n_features,)}"
+                    f" for this data.{_fresh_fit_advice(names[0])}"
                 )
             coef[:] = given.reshape(coef.shape)
         if intercept_init is not None:
             given = np.asarray(intercept_init, dtype=np.float64)
             if given.size != n_outputs:
                 raise ValueError(
-                    f"intercept_init has shape {given.shape}; expected ({n_outputs},)."
+                    f"{names[1]} has shape {given.shape}; expected ({n_outputs},) "
+                    f"for this data.{_fresh_fit_advice(names[1])}"
                 )
             intercept[:] = given.reshape(-1)
         if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):

@@ -19,7 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseBackwardSGD, TrainingData, atomic_fit
+from ._base import INIT_NAMES, BaseBackwardSGD, TrainingData, atomic_fit
 from .kernels.storage import check_sparse_structure
 from .losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
 
@@ -493,12 +493,17 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             The fitted estimator.
         """
         self._check_params()
-        coef_init, intercept_init = self._warm_start_init(coef_init, intercept_init)
-        data = self._training_data(X, y, sample_weight, coef_init, intercept_init)
+        *start, names = self._warm_start_init(coef_init, intercept_init)
+        data = self._training_data(X, y, sample_weight, *start, names)
         return self._fit_training_data(data)
 
-    def _training_data(self, X, y, sample_weight, coef_init, intercept_init):
-        """Validate; one ``±1`` target and weight vector per one-vs-rest problem."""
+    def _training_data(
+        self, X, y, sample_weight, coef_init, intercept_init, names=INIT_NAMES
+    ):
+        """Validate; one ``±1`` target and weight vector per one-vs-rest problem.
+
+        ``names``: where the starting point came from (for errors).
+        """
         X, y = _validate_training_data(self, X, y)
         classes = _label_classes(y)
         if classes.size < 2:
@@ -510,7 +515,11 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         targets, weights = self._outputs(y, sample_weight, classes)
         coef, intercept = self._coefficient_rows(
             *self._initial_parameters(
-                coef_init, intercept_init, self._n_reported_rows(classes), X.shape[1]
+                coef_init,
+                intercept_init,
+                self._n_reported_rows(classes),
+                X.shape[1],
+                names,
             )
         )
         return TrainingData(X, targets, weights, coef, intercept, classes)
@@ -801,16 +810,21 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
             The fitted estimator.
         """
         self._check_params()
-        coef_init, intercept_init = self._warm_start_init(coef_init, intercept_init)
-        data = self._training_data(X, y, sample_weight, coef_init, intercept_init)
+        *start, names = self._warm_start_init(coef_init, intercept_init)
+        data = self._training_data(X, y, sample_weight, *start, names)
         return self._fit_training_data(data)
 
-    def _training_data(self, X, y, sample_weight, coef_init, intercept_init):
-        """Validate; the one target and weight vector of the regression."""
+    def _training_data(
+        self, X, y, sample_weight, coef_init, intercept_init, names=INIT_NAMES
+    ):
+        """Validate; the one target and weight vector of the regression.
+
+        ``names``: where the starting point came from (for errors).
+        """
         X, y = self._validate_xy(X, y, reset=True)
         sample_weight = self._sample_weight(sample_weight, X)
         coef, intercept = self._initial_parameters(
-            coef_init, intercept_init, 1, X.shape[1]
+            coef_init, intercept_init, 1, X.shape[1], names
         )
         return TrainingData(X, [y], [sample_weight], coef, intercept, None)
 

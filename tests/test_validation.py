@@ -319,3 +319,25 @@ def test_max_iter_beyond_the_map_budget_is_a_value_error(order):
     # before: NumPy's MemoryError ("Unable to allocate 7.11 PiB")
     with pytest.raises(ValueError, match=r"max_iter=1000000000000000 .*2\*\*53"):
         model.fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_warm_start_refit_the_data_no_longer_fits_names_the_previous_fit(Estimator):
+    """Before: "coef_init has shape (3, 3); expected (3,)", naming a parameter
+    the caller never passed."""
+    X, _ = _data(Estimator, n=60)
+    y = np.arange(60) % 3
+    model = Estimator(warm_start=True, random_state=0).fit(X, y)
+    if Estimator is BackwardSGDClassifier:
+        X_new, y_new = X, y % 2  # fewer classes
+    else:
+        X_new, y_new = X[:, :2], y  # fewer features
+    with pytest.raises(ValueError) as error:
+        model.fit(X_new, y_new)
+    message = str(error.value)
+    assert message.startswith("the previous fit's coef_ (warm_start=True) has shape")
+    assert "coef_init" not in message
+    assert "set warm_start=False" in message
+    # a coef_init the caller does pass is still named as such
+    with pytest.raises(ValueError, match=r"^coef_init has shape \(7,\)"):
+        model.fit(X_new, y_new, coef_init=np.zeros(7))
