@@ -258,30 +258,13 @@ def test_backward_order_with_a_decaying_step_warns(learning_rate):
 
 
 # -- one DivergenceError family: every "the fit cannot go on numerically" ------
+# (the weight decay and float32 coefficient overflow: tests/test_hardening.py)
 
 
 def _overflowing_float32(Estimator):
     """float32 data on which a huge step fits finite float64 iterates."""
     X, y = _data(Estimator, n=50)
     return (10 * X).astype(np.float32), y
-
-
-@pytest.mark.parametrize("Estimator", ESTIMATORS)
-def test_weight_decay_at_or_above_one_is_a_divergence_error(Estimator):
-    X, y = _data(Estimator)
-    with pytest.raises(sklearn_order.DivergenceError, match=r"eta0 \* alpha"):
-        Estimator(eta0=1.0, alpha=1.0).fit(X, y)
-
-
-def test_float32_coefficient_overflow_is_a_divergence_error():
-    X, y = _overflowing_float32(BackwardSGDClassifier)
-    model = BackwardSGDClassifier(
-        eta0=1e37, penalty=None, max_iter=5, tol=None, random_state=0
-    )
-    with pytest.raises(sklearn_order.DivergenceError, match="overflow float32"):
-        model.fit(X, y)
-    with pytest.raises(NotFittedError):
-        check_is_fitted(model)
 
 
 def test_a_model_predicting_infinity_on_its_training_data_is_refused():
