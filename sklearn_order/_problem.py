@@ -694,8 +694,15 @@ class Problem:
 
     @property
     def has_affine_trajectory(self):
-        """Whether :meth:`backward_affine_iterates` applies (affine maps, dense X)."""
-        return self.is_affine and not self.is_sparse
+        """Whether :meth:`backward_affine_iterates` applies (affine maps, dense X,
+        targets below the derivative's clipping bound)."""
+        # targets at the clipping bound clip the derivative at θ = 0, where
+        # the maps stop being affine
+        return (
+            self.is_affine
+            and not self.is_sparse
+            and np.abs(self.y).max(initial=0.0) < MAX_DLOSS
+        )
 
     #: Whether :meth:`backward_iterates` stops chains where they meet.
     couples_chains = True
@@ -930,21 +937,28 @@ class Problem:
                 composition,
             )
         # The affine path has no loss derivative to watch; bound it instead:
-        # |x·w + b − y| ≤ ‖w‖ max‖x‖ + |b| + max|y| at each recorded iterate.
+        # |x·w + b| ≤ ‖w‖ max‖x‖ + |b| =: P, so |x·w + b − y| ≤ P + max|y|, at
+        # each recorded iterate. The maps are affine only while no derivative
+        # reaches its clipping bound.
         with np.errstate(over="ignore", invalid="ignore"):
-            bound = (
-                np.linalg.norm(out[:, :-1], axis=1) * self._max_row_norm()
-                + np.abs(out[:, -1])
-                + np.abs(self.y).max()
-            )
-        bad = np.flatnonzero(~(bound < MAX_DLOSS))
+            predictions = np.linalg.norm(
+                out[:, :-1], axis=1
+            ) * self._max_row_norm() + np.abs(out[:, -1])
+            residuals = predictions + np.abs(self.y).max()
+        bad = np.flatnonzero(~(residuals < MAX_DLOSS))
         if bad.size:
             step = start + (bad[0] + 1) * every
-            status = (
-                NON_FINITE
-                if not np.isfinite(out[bad[0]]).all()
-                else DERIVATIVE_AT_BOUND
-            )
+            if not np.isfinite(out[bad[0]]).all():
+                status = NON_FINITE
+            elif not predictions[bad[0]] <= self.rule.prediction_bound:
+                status = DERIVATIVE_AT_BOUND
+            else:  # large targets, not divergence: the maps clip, not affine
+                raise ValueError(
+                    "the affine trajectory needs residuals below the loss "
+                    f"derivative's clipping bound ({MAX_DLOSS:g}), where the "
+                    "update maps are affine; these targets (up to "
+                    f"{np.abs(self.y).max():.3g}) reach it. Use method='replay'."
+                )
             raise self._divergence_error(status, (step - 1) // self.n_batches)
         return out
 

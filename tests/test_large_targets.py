@@ -16,7 +16,7 @@ import pytest
 from scipy import sparse
 from sklearn.linear_model import SGDRegressor
 
-from sklearn_order import BackwardSGDRegressor, DivergenceError
+from sklearn_order import BackwardSGDRegressor, DivergenceError, trajectory
 
 SCALES = [1e12, 1e13, 1e14]
 
@@ -130,3 +130,19 @@ def test_the_message_never_advises_the_step_in_use():
     _, problems = training_problems(model.set_params(eta0=0.5), X, y)
     message = str(problems[0]._divergence_error(DERIVATIVE_AT_BOUND, 0))
     assert "use eta0='auto'" in message
+
+
+def test_trajectory_on_large_targets_replays_the_clipped_maps():
+    """The affine path composes unclipped maps: with targets at the bound
+    ``"auto"`` replays the maps instead, and ``"affine"`` says why it cannot
+    (before: a DivergenceError from either)."""
+    X, y = _data(2e12)
+    model = BackwardSGDRegressor(random_state=0)
+    path = trajectory(model, X, y, n_steps=300)
+    assert path.method != "affine"
+    replayed = trajectory(model, X, y, n_steps=300, method="replay")
+    np.testing.assert_array_equal(path.coef, replayed.coef)
+    assert abs(path.intercept[-1, 0] - 2e12) < 1e3
+    with pytest.raises(ValueError, match="Use method='replay'") as error:
+        trajectory(model, X, y, n_steps=300, method="affine")
+    assert not isinstance(error.value, DivergenceError)
