@@ -131,7 +131,9 @@ _SHARED_PARAMETERS_DOC = """
         objective along the epoch instead, so epoch counts can differ).
         Backward: evaluate the backward iterate at 1, 2, 4, … epochs (capped
         by ``max_iter``) and stop when two successive ones differ by at most
-        ``tol`` times their norm. ``None`` runs ``max_iter`` epochs.
+        ``tol`` times their distance from the constant model (``w = 0`` and,
+        for a regression with an intercept, ``b`` the weighted mean target).
+        ``None`` runs ``max_iter`` epochs.
 
     n_iter_no_change : int, default=5
         Epochs without improvement before a forward fit stops (or, with
