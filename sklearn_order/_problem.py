@@ -994,11 +994,13 @@ class Problem:
             )
             remedy = "raise alpha, or use learning_rate='constant' with eta0='auto'"
         elif self.auto_step:
-            rate = (
-                f"learning_rate={self.learning_rate_name!r} with eta0='auto' "
-                f"(= {self.eta0:g})"
+            return DivergenceError(
+                f"SGD diverged {where}: {what}. The step was eta0='auto' (= "
+                f"{self.eta0:g}, learning_rate={self.learning_rate_name!r}), for "
+                "which every update map contracts, so the data is the likely "
+                "cause: scale it (e.g. with StandardScaler) and check it for "
+                "extreme values."
             )
-            remedy = "check the data for extreme values"
         else:
             rate = f"learning_rate={self.learning_rate_name!r} with eta0={self.eta0:g}"
             remedy = "lower eta0, or use eta0='auto' (a step that cannot diverge)"

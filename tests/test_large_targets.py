@@ -125,8 +125,9 @@ def test_the_message_never_advises_the_step_in_use():
     _, problems = training_problems(model, X, y)
     assert isinstance(problems[0], Problem) and problems[0].auto_step
     message = str(problems[0]._divergence_error(DERIVATIVE_AT_BOUND, 0))
-    assert "eta0='auto' (=" in message
+    assert "The step was eta0='auto' (=" in message
     assert "use eta0='auto'" not in message
+    assert "too large" not in message
     _, problems = training_problems(model.set_params(eta0=0.5), X, y)
     message = str(problems[0]._divergence_error(DERIVATIVE_AT_BOUND, 0))
     assert "use eta0='auto'" in message
