@@ -149,7 +149,10 @@ def apply_update_map(
     ``T_B(θ) = S_{η l1}((1 − η l2)₊ w − η g_B(θ))``, ``b ← b − η g_B^b(θ)``
     with ``g_B(θ) = (1/|B|) Σ_{i∈B} s_i ∇_θ ℓ(x_i·w + b, y_i)``: every
     derivative is taken at the pre-update ``θ``, so the result is a function
-    of ``θ`` and ``B`` alone. This is the one definition of the update map.
+    of ``θ`` and ``B`` alone, and clipped to ``±MAX_DLOSS`` as in
+    scikit-learn (:func:`~sklearn_order.losses.clipped_derivative`, which
+    also tells divergence from a large target). This is the one definition
+    of the update map.
 
     Passive-aggressive schedules (``"pa1"``, ``"pa2"``; scalar losses) replace
     ``η`` in row ``i``'s term by its own step
