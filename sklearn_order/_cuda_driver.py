@@ -366,7 +366,7 @@ class CudaProblem(Problem):
         Raises
         ------
         DivergenceError
-            If the loss derivative reached its clipping bound or the iterates
+            If a prediction grew past what the targets explain or the iterates
             stopped being finite.
         """
         if ordering is not None:

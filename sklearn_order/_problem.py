@@ -315,7 +315,7 @@ class Problem:
         Raises
         ------
         DivergenceError
-            If the loss derivative reached its clipping bound or the iterates
+            If a prediction grew past what the targets explain or the iterates
             stopped being finite.
         """
         first_step = first_epoch * self.n_batches
@@ -395,7 +395,7 @@ class Problem:
         Raises
         ------
         DivergenceError
-            If the loss derivative reached its clipping bound or the iterates
+            If a prediction grew past what the targets explain or the iterates
             stopped being finite.
         """
         n_records = n_steps // record_every if record_every > 0 else 0

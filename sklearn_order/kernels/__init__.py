@@ -27,8 +27,8 @@ from ..losses import MAX_DLOSS
 
 # Status codes returned by the kernels.
 OK = 0
-# the loss derivative reached its clipping bound at a prediction past every
-# target by more than the bound (``losses.clipped_derivative``)
+# the loss derivative reached its clipping bound at a prediction past what the
+# targets explain (``losses.clipped_derivative``)
 DERIVATIVE_AT_BOUND = 1
 NON_FINITE = 2  # a prediction or a coefficient stopped being finite
 

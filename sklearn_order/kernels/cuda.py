@@ -38,7 +38,8 @@ bit-identical run to run for a given launch shape. With one row group the
 arithmetic is the CPU kernel's, in its order; with several, the sum over the
 batch is re-associated at group boundaries (a rounding-level difference).
 On a GPU, fused multiply-adds also differ from the CPU in the last bit.
-Failures (a non-finite prediction, a derivative at its clipping bound) are
+Failures (a non-finite prediction, a prediction past what the targets
+explain) are
 resolved to the first failing row with an atomic minimum, so the reported
 status is the CPU's.
 
