@@ -586,7 +586,8 @@ class Problem:
         ``η_t · MAX_DLOSS · max_i s_i · (max_i ‖x_i‖² + fit_intercept)``; the
         step sizes of every schedule but the passive-aggressive ones never
         exceed the first, so ``n_epochs`` epochs from ``θ = 0`` move the
-        predictions by at most that times the number of maps. Targets beyond
+        predictions by at most that times the number of maps (the L2 decay
+        and the L1 threshold only pull them back toward 0). Targets beyond
         that reach cannot be fitted, whatever the order.
 
         Parameters
@@ -599,8 +600,7 @@ class Problem:
         ValueError
             If ``max |y|`` exceeds the reach.
         """
-        y = self.y if self.rows is None else self.y[self.rows]
-        largest = float(np.max(np.abs(y), initial=0.0))
+        largest = float(np.max(np.abs(self._trained(self.y)), initial=0.0))
         if largest <= MAX_DLOSS or is_passive_aggressive(self.rule.schedule):
             return  # the derivative is clipped nowhere at θ = 0
         rule = self.rule
@@ -638,15 +638,16 @@ class Problem:
         """
         theta = np.zeros(self.n_parameters)
         if not self.classification and self.rule.fit_intercept:
-            y = self.y if self.rows is None else self.y[self.rows]
-            weights = (
-                self.sample_weight
-                if self.rows is None
-                else self.sample_weight[self.rows]
-            )
+            weights = self._trained(self.sample_weight)
             if weights.sum() > 0:
-                theta[-self.n_outputs :] = np.average(y, weights=weights)
+                theta[-self.n_outputs :] = np.average(
+                    self._trained(self.y), weights=weights
+                )
         return theta
+
+    def _trained(self, values):
+        """The entries of ``values`` (one per row of ``X``) of the rows trained on."""
+        return values if self.rows is None else values[self.rows]
 
     @property
     def validates(self):
