@@ -262,8 +262,10 @@ def prediction_bound(y):
     largest = float(np.max(np.abs(y), initial=0.0))
     if largest == 0.0 or not np.isfinite(largest):
         return MAX_DLOSS + largest
-    # ‖y‖₂ = max|y| ‖y / max|y|‖₂, without overflowing the squares
-    return MAX_DLOSS + largest * float(np.linalg.norm(y / largest))
+    # ‖y‖₂ = max|y| ‖y / max|y|‖₂, without overflowing the squares; summed
+    # by NumPy, not BLAS (np.linalg.norm), whose threads would stay spinning
+    # on the cores after the call and slow the fit's kernel down
+    return MAX_DLOSS + largest * float(np.sqrt(np.sum(np.square(y / largest))))
 
 
 @jit
