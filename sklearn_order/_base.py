@@ -543,8 +543,27 @@ class BaseBackwardSGD(BaseEstimator):
         ------
         DivergenceError
         """
+        coef = np.atleast_2d(self.coef_)
+        values = X.data if sparse.issparse(X) else X
+        if values.size == 0:
+            return
+        # |x·w + b| ≤ max|x| · n_features · max|w| + max|b| (in float64): when
+        # that fits the dtype no prediction (nor partial sum) can overflow, and
+        # the exact pass below, as costly as an epoch's predictions, is skipped
+        largest = max(float(values.max()), -float(values.min()))
         with np.errstate(over="ignore", invalid="ignore"):
-            scores = self._linear_scores(X) + self.intercept_
+            bound = largest * X.shape[1] * float(np.abs(coef).max(initial=0.0))
+            bound += float(np.abs(self.intercept_).max(initial=0.0))
+        if bound < np.finfo(X.dtype).max:
+            return
+        with np.errstate(over="ignore", invalid="ignore"):
+            if sparse.issparse(X):
+                scores = X @ coef.T
+            else:
+                # not X @ coef.T: BLAS threads would stay spinning on the cores
+                # after the call, and halve the speed of the next fit's kernel
+                scores = np.einsum("ij,kj->ik", X, coef)
+            scores += self.intercept_
         if not np.all(np.isfinite(scores)):
             raise DivergenceError(
                 f"the fitted model's predictions on its training data overflow "
