@@ -15,7 +15,8 @@ training_objective
 Trajectory, Coalescence, ContractionWarning
     What those two return or warn.
 DivergenceError
-    Raised when the SGD iterates diverge (the learning rate is too large).
+    Raised when a fit cannot go on numerically (diverging or overflowing
+    iterates).
 
 Importing the package compiles nothing: the Numba kernels are compiled on
 first use, which the ``"sklearn_order"`` logger announces once, and cached on

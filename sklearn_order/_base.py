@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, is_regressor
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from ._problem import DivergenceError
 from ._training import fit_problems, pass_problems
 from ._warnings import warn
 from .kernels import UpdateRule
@@ -37,6 +38,21 @@ from .schedules import (
     optimal_offset,
     passive_aggressive_variant,
 )
+
+#: How errors name a starting point the caller passed, and one that
+#: ``warm_start`` took from the last fit.
+INIT_NAMES = ("coef_init", "intercept_init")
+PREVIOUS_FIT = "the previous fit's {} (warm_start=True)"
+
+
+def _fresh_fit_advice(name):
+    """The remedy for a starting point of the wrong shape, by where it came from."""
+    if name.startswith("the previous fit"):
+        return (
+            " The data has other classes or features than the previous fit: "
+            "set warm_start=False to start afresh."
+        )
+    return ""
 
 
 def atomic_fit(method):
@@ -174,7 +190,8 @@ class BaseBackwardSGD(BaseEstimator):
                 )
             l2, _ = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
             if self.eta0 * l2 >= 1:
-                raise ValueError(
+                # the fit cannot go on numerically: one DivergenceError family
+                raise DivergenceError(
                     f"eta0 * alpha * (1 - l1_ratio) = {self.eta0 * l2:.3g} >= 1: "
                     "the L2 weight decay (1 - eta * alpha * (1 - l1_ratio)) would "
                     "set the weights to zero at every step. Lower eta0 or alpha, "
@@ -341,13 +358,25 @@ class BaseBackwardSGD(BaseEstimator):
     # -- helpers for the estimators -----------------------------------------
 
     def _warm_start_init(self, coef_init, intercept_init):
-        """The starting point: as given, else the previous fit with ``warm_start``."""
+        """The starting point: as given, else the previous fit with ``warm_start``.
+
+        Returns
+        -------
+        coef_init, intercept_init : array-like or None
+        names : tuple of (str, str)
+            What each came from, for error messages: a ``warm_start`` refit
+            the data no longer fits names the previous fit, not a
+            ``coef_init`` the caller never passed.
+        """
+        names = list(INIT_NAMES)
         if self.warm_start and hasattr(self, "coef_"):
             if coef_init is None:
                 coef_init = self._dense_coef()
+                names[0] = PREVIOUS_FIT.format("coef_")
             if intercept_init is None:
                 intercept_init = self.intercept_
-        return coef_init, intercept_init
+                names[1] = PREVIOUS_FIT.format("intercept_")
+        return coef_init, intercept_init, tuple(names)
 
     @staticmethod
     def _n_reported_rows(classes):
@@ -409,7 +438,7 @@ class BaseBackwardSGD(BaseEstimator):
             initial_average=initial_average,
             eta0=eta0,
         )
-        return self._publish(training, classes, X.dtype, t_start)
+        return self._publish(training, classes, X, t_start)
 
     def _split_validation(self, data):
         """Hold out ``validation_fraction`` of the rows (stratified by class).
@@ -484,18 +513,26 @@ class BaseBackwardSGD(BaseEstimator):
             rows,
             validation,
         )
-        return self._publish(training, data.classes, data.X.dtype)
+        return self._publish(training, data.classes, data.X)
 
-    def _publish(self, training, classes, dtype, t_start=0):
+    def _publish(self, training, classes, X, t_start=0):
         """Set the fitted attributes from a :class:`~._training.Training`.
 
-        With ``average`` the last iterates are kept in ``_standard_coef``
-        and ``_standard_intercept``, so that ``partial_fit`` can continue
-        from them. ``t_start`` counts the maps before this training.
+        The coefficients take the dtype of the training data ``X``. With
+        ``average`` the last iterates are kept in ``_standard_coef`` and
+        ``_standard_intercept``, so that ``partial_fit`` can continue from
+        them. ``t_start`` counts the maps before this training.
+
+        Raises
+        ------
+        DivergenceError
+            If the coefficients, or the model's predictions on ``X``, are not
+            finite in that dtype.
         """
         if classes is not None:
             self.classes_ = classes
-        self._set_coefficients(training.coef, training.intercept, dtype)
+        self._set_coefficients(training.coef, training.intercept, X.dtype)
+        self._check_predictions_finite(X)
         if training.standard is None:
             for name in ("_standard_coef", "_standard_intercept"):
                 self.__dict__.pop(name, None)
@@ -506,19 +543,60 @@ class BaseBackwardSGD(BaseEstimator):
         self.eta0_ = training.eta0
         return self
 
+    def _check_predictions_finite(self, X):
+        """Refuse a model whose predictions on its training data overflow.
+
+        Predictions are computed in the data's dtype, as scikit-learn keeps
+        float32 (so a float32 model could return ``±inf`` for the very rows it
+        was fitted on); such a model cannot be used, and its fit failed
+        numerically.
+
+        Raises
+        ------
+        DivergenceError
+        """
+        coef = np.atleast_2d(self.coef_)
+        values = X.data if sparse.issparse(X) else X
+        if values.size == 0:
+            return
+        # |x·w + b| ≤ max|x| · n_features · max|w| + max|b| (in float64): when
+        # that fits the dtype no prediction (nor partial sum) can overflow, and
+        # the exact pass below, as costly as an epoch's predictions, is skipped
+        largest = max(float(values.max()), -float(values.min()))
+        with np.errstate(over="ignore", invalid="ignore"):
+            bound = largest * X.shape[1] * float(np.abs(coef).max(initial=0.0))
+            bound += float(np.abs(self.intercept_).max(initial=0.0))
+        if bound < np.finfo(X.dtype).max:
+            return
+        with np.errstate(over="ignore", invalid="ignore"):
+            if sparse.issparse(X):
+                scores = X @ coef.T
+            else:
+                # not X @ coef.T: BLAS threads would stay spinning on the cores
+                # after the call, and halve the speed of the next fit's kernel
+                scores = np.einsum("ij,kj->ik", X, coef)
+            scores += self.intercept_
+        if not np.all(np.isfinite(scores)):
+            raise DivergenceError(
+                f"the fitted model's predictions on its training data overflow "
+                f"{X.dtype.name} (the coefficients fit, their products with X do "
+                "not): scale the data (e.g. with StandardScaler), lower eta0, or "
+                "fit on float64 data."
+            )
+
     @staticmethod
     def _in_dtype(values, dtype):
         """``values`` (computed in float64) in the training data's dtype.
 
         Raises
         ------
-        ValueError
+        DivergenceError
             If they do not fit in ``dtype`` (float32 overflow).
         """
         with np.errstate(over="ignore"):
             cast = values.astype(dtype)
         if not np.all(np.isfinite(cast)):
-            raise ValueError(
+            raise DivergenceError(
                 f"the fitted coefficients (largest magnitude "
                 f"{np.abs(values).max():.3g}) overflow {np.dtype(dtype).name}: "
                 "scale the data (e.g. with StandardScaler), lower eta0, or fit "
@@ -539,8 +617,17 @@ class BaseBackwardSGD(BaseEstimator):
             raise ValueError(f"sample_weight: {error}") from error
 
     @staticmethod
-    def _initial_parameters(coef_init, intercept_init, n_outputs, n_features):
+    def _initial_parameters(
+        coef_init,
+        intercept_init,
+        n_outputs,
+        n_features,
+        names=INIT_NAMES,
+    ):
         """Float64 copies of the starting point, shapes checked.
+
+        ``names`` say where ``coef_init`` and ``intercept_init`` came from
+        (:meth:`_warm_start_init`), for the errors.
 
         Returns
         -------
@@ -553,15 +640,17 @@ class BaseBackwardSGD(BaseEstimator):
             given = np.asarray(coef_init, dtype=np.float64)
             if given.size != coef.size or given.shape[-1] != n_features:
                 raise ValueError(
-                    f"coef_init has shape {given.shape}; expected "
-                    f"{(n_outputs, n_features) if n_outputs > 1 else (n_features,)}."
+                    f"{names[0]} has shape {given.shape}; expected "
+                    f"{(n_outputs, n_features) if n_outputs > 1 else (n_features,)}"
+                    f" for this data.{_fresh_fit_advice(names[0])}"
                 )
             coef[:] = given.reshape(coef.shape)
         if intercept_init is not None:
             given = np.asarray(intercept_init, dtype=np.float64)
             if given.size != n_outputs:
                 raise ValueError(
-                    f"intercept_init has shape {given.shape}; expected ({n_outputs},)."
+                    f"{names[1]} has shape {given.shape}; expected ({n_outputs},) "
+                    f"for this data.{_fresh_fit_advice(names[1])}"
                 )
             intercept[:] = given.reshape(-1)
         if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):

@@ -332,6 +332,7 @@ class CudaProblem(Problem):
         record_every=0,
         ordering=None,
         average=True,
+        where=None,
     ):
         """Apply the maps ``first_step + 1 … first_step + n_steps`` in place (GPU).
 
@@ -369,7 +370,7 @@ class CudaProblem(Problem):
         Raises
         ------
         DivergenceError
-            If the loss derivative reached its clipping bound or the iterates
+            If a prediction grew past what the targets explain or the iterates
             stopped being finite.
         """
         if ordering is not None:
@@ -399,7 +400,7 @@ class CudaProblem(Problem):
             averaged=averaged,
         )
         if statuses[0, 0] != OK:
-            raise self._divergence_error(statuses[0, 0], statuses[0, 1])
+            raise self._divergence_error(statuses[0, 0], statuses[0, 1], where)
         coef[:] = theta[0, :d]
         intercept[0] = theta[0, d]
         if track_loss:

@@ -52,6 +52,7 @@ from .losses import (
     MAX_DLOSS,
     MULTINOMIAL_LOG_LOSS,
     SQUARED_ERROR,
+    prediction_bound,
 )
 from .penalties import penalty_value
 from .sampling import GRAB, n_batches
@@ -92,15 +93,30 @@ _NO_ORDERING = Ordering(None, None)
 
 
 class DivergenceError(ValueError):
-    """The SGD iterates diverged: the learning rate is too large for the data.
+    """The fit cannot go on numerically: the iterates diverged or overflow.
 
-    Raised by ``fit`` and ``partial_fit`` of the estimators, and by
-    :func:`~sklearn_order.trajectory` and :func:`~sklearn_order.coalescence`,
-    when an update map sends the predictions or coefficients to infinity or
-    NaN, or drives the loss derivative to its clipping bound (the iterates
-    grow without bound). The estimator is left as it was before the call
-    (unfitted, or with its previous fit). The message names the epoch, the
-    learning rate and the step size that caused it.
+    One family for every numerical failure of a fit, raised by ``fit`` and
+    ``partial_fit`` of the estimators, and by
+    :func:`~sklearn_order.trajectory` and :func:`~sklearn_order.coalescence`.
+    It covers exactly:
+
+    - a prediction or a coefficient stops being finite during the fit;
+    - a prediction grows past what the targets explain: the loss derivative
+      is clipped to ``±1e12`` (as in scikit-learn), and a prediction at the
+      bound larger than ``1e12 + ‖y‖₂`` in magnitude is divergence (a large
+      target reaching the bound at ``θ = 0`` is not);
+    - ``eta0 · alpha · (1 − l1_ratio) ≥ 1``: the L2 weight decay would zero
+      the weights at every step (raised before any work);
+    - the fitted coefficients, or the fitted model's predictions on its
+      training data, overflow the data's dtype (float32).
+
+    Targets too large for clipped steps to reach within ``max_iter`` epochs
+    are a plain :class:`ValueError` (bad data, not a failed fit), as are
+    invalid parameters and data.
+
+    The estimator is left as it was before the call (unfitted, or with its
+    previous fit). The message names where it happened and what set the
+    step, and advises only settings not already in use.
 
     What to do: scale the data (for example with
     :class:`~sklearn.preprocessing.StandardScaler`); lower ``eta0``, or use
@@ -108,8 +124,8 @@ class DivergenceError(ValueError):
     ``learning_rate="optimal"``, raise ``alpha``.
 
     It subclasses :class:`ValueError`, so code that catches ``ValueError``
-    also catches it; catch ``DivergenceError`` to tell a diverging run from
-    invalid parameters or data.
+    also catches it; catch ``DivergenceError`` to tell a numerical failure
+    from invalid parameters or data.
 
     Examples
     --------
@@ -182,7 +198,8 @@ class Problem:
     sample_weight : ndarray of shape (n_samples,), float64
         Sample × class weights.
     rule : UpdateRule
-        The update map's loss, penalty and schedule.
+        The update map's loss, penalty and schedule. Its
+        ``prediction_bound`` is set from ``y`` on construction.
     sampling : int
         Sampling scheme code.
     seed : int
@@ -211,6 +228,9 @@ class Problem:
         multinomial loss), whatever the loss (a classifier may use a
         regression loss): early stopping then scores held-out accuracy, else
         R².
+    auto_step : bool
+        Whether ``eta0`` is the value of ``eta0="auto"`` (error messages then
+        do not advise it).
 
     Attributes
     ----------
@@ -233,7 +253,15 @@ class Problem:
     n_outputs: int = 1
     rows: np.ndarray | None = None
     classification: bool = False
+    auto_step: bool = False
     state: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        # The kernels call a clipped derivative divergence only past the
+        # targets' own scale: the rule carries that bound for these targets.
+        bound = prediction_bound(self.y)
+        if self.rule.prediction_bound != bound:
+            object.__setattr__(self, "rule", self.rule._replace(prediction_bound=bound))
 
     @property
     def n_samples(self):
@@ -261,6 +289,7 @@ class Problem:
         t_start,
         eta,
         track_loss=False,
+        where=None,
     ):
         """Compose the maps of an epoch range onto ``(coef, intercept)`` in place.
 
@@ -278,20 +307,25 @@ class Problem:
             Base step size.
         track_loss : bool, default=False
             Return each epoch's summed weighted loss.
+        where : str, default=None
+            Where a divergence happened, for its message (as in
+            :meth:`apply`).
 
         Returns
         -------
-        epoch_losses : ndarray of shape (n_epochs,)
-            Zeros unless ``track_loss``.
+        epoch_losses : ndarray of shape (n_epochs,), or (1,) of zero
+            Each epoch's summed weighted loss with ``track_loss``.
 
         Raises
         ------
         DivergenceError
-            If the loss derivative reached its clipping bound or the iterates
+            If a prediction grew past what the targets explain or the iterates
             stopped being finite.
         """
         first_step = first_epoch * self.n_batches
-        epoch_losses = np.zeros(n_epochs)
+        # one slot unless tracked: a run of max_iter epochs allocates nothing
+        # in proportion to max_iter
+        epoch_losses = np.zeros(n_epochs if track_loss else 1)
         self.apply(
             coef,
             intercept,
@@ -302,6 +336,7 @@ class Problem:
             step_offset=t_start - first_step,
             track_loss=track_loss,
             epoch_losses=epoch_losses,
+            where=where,
         )
         return epoch_losses
 
@@ -320,6 +355,7 @@ class Problem:
         record_every=0,
         ordering=None,
         average=True,
+        where=None,
     ):
         """Apply the maps ``first_step + 1 … first_step + n_steps`` in place.
 
@@ -351,6 +387,9 @@ class Problem:
         average : bool, default=True
             With ``average_start``, let forward calls update the running mean
             kept in :attr:`state`.
+        where : str, default=None
+            Where a divergence happened, for its message; by default the
+            epoch of the batch sequence (``"in epoch 3"``).
 
         Returns
         -------
@@ -360,7 +399,7 @@ class Problem:
         Raises
         ------
         DivergenceError
-            If the loss derivative reached its clipping bound or the iterates
+            If a prediction grew past what the targets explain or the iterates
             stopped being finite.
         """
         n_records = n_steps // record_every if record_every > 0 else 0
@@ -421,7 +460,7 @@ class Problem:
                 scratch,
             )
             if status != OK:
-                raise self._divergence_error(status, epoch)
+                raise self._divergence_error(status, epoch, where)
             check_not_cancelled(self.state)
             done += count
         return records
@@ -599,6 +638,77 @@ class Problem:
         )
         return data_term + penalty_value(coef, self.rule.l2, self.rule.l1)
 
+    def check_targets_reachable(self, n_epochs):
+        """Refuse targets that clipped steps cannot reach within ``n_epochs``.
+
+        With the loss derivative clipped to ``±MAX_DLOSS`` (as in
+        scikit-learn), a map moves any prediction by at most
+        ``η_t · MAX_DLOSS · max_i s_i · (max_i ‖x_i‖² + fit_intercept)``; the
+        step sizes of every schedule but the passive-aggressive ones never
+        exceed the first, so ``n_epochs`` epochs from ``θ = 0`` move the
+        predictions by at most that times the number of maps (the L2 decay
+        and the L1 threshold only pull them back toward 0). Targets beyond
+        that reach cannot be fitted, whatever the order.
+
+        Parameters
+        ----------
+        n_epochs : int
+            The epoch budget (``max_iter``).
+
+        Raises
+        ------
+        ValueError
+            If ``max |y|`` exceeds the reach.
+        """
+        largest = float(np.max(np.abs(self._trained(self.y)), initial=0.0))
+        if largest <= MAX_DLOSS or is_passive_aggressive(self.rule.schedule):
+            return  # the derivative is clipped nowhere at θ = 0
+        rule = self.rule
+        first_step = step_size(
+            rule.schedule, self.eta0, 1, rule.power_t, rule.alpha, rule.optimal_t0
+        )
+        curvature = float(np.max(self.sample_weight, initial=0.0)) * float(
+            np.max(weighted_squared_norms(self.X, 1.0, rule.fit_intercept), initial=0.0)
+        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            reach = n_epochs * self.n_batches * first_step * MAX_DLOSS * curvature
+        if largest > reach:
+            raise ValueError(
+                f"The targets are too large for the clipped loss derivative: "
+                f"max |y| = {largest:.3g}, but with the derivative clipped to "
+                f"±{MAX_DLOSS:g} (as in scikit-learn) max_iter={n_epochs} epochs "
+                f"of these steps move a prediction by at most {reach:.3g}. "
+                "Center or scale y, for example with "
+                "sklearn.compose.TransformedTargetRegressor(regressor=..., "
+                "transformer=StandardScaler())."
+            )
+
+    def constant_model(self):
+        """``θ`` of the model that predicts the weighted mean target everywhere.
+
+        The origin from which the doubling test measures the size of an
+        iterate: ``w = 0`` and, for a regression with an intercept, ``b`` the
+        weighted mean of ``y``; ``θ = 0`` otherwise. An offset that the
+        intercept absorbs (targets around 1e12, say) then does not make a
+        coarse fit look converged relative to its own size.
+
+        Returns
+        -------
+        ndarray of shape (n_parameters,)
+        """
+        theta = np.zeros(self.n_parameters)
+        if not self.classification and self.rule.fit_intercept:
+            weights = self._trained(self.sample_weight)
+            if weights.sum() > 0:
+                theta[-self.n_outputs :] = np.average(
+                    self._trained(self.y), weights=weights
+                )
+        return theta
+
+    def _trained(self, values):
+        """The entries of ``values`` (one per row of ``X``) of the rows trained on."""
+        return values if self.rows is None else values[self.rows]
+
     @property
     def validates(self):
         """Whether early stopping judges a held-out score."""
@@ -645,8 +755,15 @@ class Problem:
 
     @property
     def has_affine_trajectory(self):
-        """Whether :meth:`backward_affine_iterates` applies (affine maps, dense X)."""
-        return self.is_affine and not self.is_sparse
+        """Whether :meth:`backward_affine_iterates` applies (affine maps, dense X,
+        targets below the derivative's clipping bound)."""
+        # targets at the clipping bound clip the derivative at θ = 0, where
+        # the maps stop being affine
+        return (
+            self.is_affine
+            and not self.is_sparse
+            and np.abs(self.y).max(initial=0.0) < MAX_DLOSS
+        )
 
     #: Whether :meth:`backward_iterates` stops chains where they meet.
     couples_chains = True
@@ -878,21 +995,28 @@ class Problem:
                 composition,
             )
         # The affine path has no loss derivative to watch; bound it instead:
-        # |x·w + b − y| ≤ ‖w‖ max‖x‖ + |b| + max|y| at each recorded iterate.
+        # |x·w + b| ≤ ‖w‖ max‖x‖ + |b| =: P, so |x·w + b − y| ≤ P + max|y|, at
+        # each recorded iterate. The maps are affine only while no derivative
+        # reaches its clipping bound.
         with np.errstate(over="ignore", invalid="ignore"):
-            bound = (
-                np.linalg.norm(out[:, :-1], axis=1) * self._max_row_norm()
-                + np.abs(out[:, -1])
-                + np.abs(self.y).max()
-            )
-        bad = np.flatnonzero(~(bound < MAX_DLOSS))
+            predictions = np.linalg.norm(
+                out[:, :-1], axis=1
+            ) * self._max_row_norm() + np.abs(out[:, -1])
+            residuals = predictions + np.abs(self.y).max()
+        bad = np.flatnonzero(~(residuals < MAX_DLOSS))
         if bad.size:
             step = start + (bad[0] + 1) * every
-            status = (
-                NON_FINITE
-                if not np.isfinite(out[bad[0]]).all()
-                else DERIVATIVE_AT_BOUND
-            )
+            if not np.isfinite(out[bad[0]]).all():
+                status = NON_FINITE
+            elif not predictions[bad[0]] <= self.rule.prediction_bound:
+                status = DERIVATIVE_AT_BOUND
+            else:  # large targets, not divergence: the maps clip, not affine
+                raise ValueError(
+                    "the affine trajectory needs residuals below the loss "
+                    f"derivative's clipping bound ({MAX_DLOSS:g}), where the "
+                    "update maps are affine; these targets (up to "
+                    f"{np.abs(self.y).max():.3g}) reach it. Use method='replay'."
+                )
             raise self._divergence_error(status, (step - 1) // self.n_batches)
         return out
 
@@ -905,24 +1029,41 @@ class Problem:
     def _max_row_norm(self):
         return float(np.sqrt(weighted_squared_norms(self.X, 1.0, False).max()))
 
-    def _divergence_error(self, status, epoch):
-        """The error for a failed ``status`` in (0-based) ``epoch``."""
-        what = (
-            "the loss derivative reached its clipping bound"
-            if status == DERIVATIVE_AT_BOUND
-            else "the predictions or coefficients stopped being finite"
-        )
+    def _divergence_error(self, status, epoch, where=None):
+        """The error for a failed ``status`` in (0-based) ``epoch``.
+
+        ``where`` replaces "in epoch ``epoch + 1``" (a ``partial_fit`` pass
+        is not an epoch of a sequence). The remedies never include the
+        setting in use: ``eta0="auto"`` is not advised when it set the step.
+        """
+        where = f"in epoch {epoch + 1}" if where is None else where
+        if status == DERIVATIVE_AT_BOUND:
+            what = (
+                "a prediction grew past what the targets explain (|prediction| "
+                f"above {MAX_DLOSS:g} + ‖y‖₂, where the loss derivative is "
+                "clipped)"
+            )
+        else:
+            what = "the predictions or coefficients stopped being finite"
         if self.learning_rate_name == "optimal":
             rate = (
                 "learning_rate='optimal', whose step sizes 1/(alpha·(t0 + t)) do "
                 "not use eta0"
             )
             remedy = "raise alpha, or use learning_rate='constant' with eta0='auto'"
+        elif self.auto_step:
+            return DivergenceError(
+                f"SGD diverged {where}: {what}. The step was eta0='auto' (= "
+                f"{self.eta0:g}, learning_rate={self.learning_rate_name!r}), for "
+                "which every update map contracts, so the data is the likely "
+                "cause: scale it (e.g. with StandardScaler) and check it for "
+                "extreme values."
+            )
         else:
             rate = f"learning_rate={self.learning_rate_name!r} with eta0={self.eta0:g}"
             remedy = "lower eta0, or use eta0='auto' (a step that cannot diverge)"
         return DivergenceError(
-            f"SGD diverged in epoch {epoch + 1}: {what}. The learning rate is too "
+            f"SGD diverged {where}: {what}. The learning rate is too "
             f"large for this data ({rate}). Scale the data (e.g. with "
             f"StandardScaler), or {remedy}."
         )

@@ -99,7 +99,7 @@ def pass_output(problem, coef, intercept, *, order, **run):
     order : str
         A key of :data:`~sklearn_order.orders.ORDERS`: the direction of the pass.
     **run
-        ``first_epoch``, ``t_start`` and ``eta`` of
+        ``first_epoch``, ``t_start``, ``eta`` and ``where`` of
         :meth:`~sklearn_order._problem.Problem.run`.
 
     Returns
@@ -269,9 +269,12 @@ def build_problems(
             n_outputs=n_outputs,
             rows=rows,
             classification=not is_regressor(estimator),
+            auto_step=isinstance(estimator.eta0, str),
         )
         for k, (target, weight) in enumerate(zip(targets, weights))
     ]
+    for problem in problems:
+        problem.check_targets_reachable(int(estimator.max_iter))
     if estimator.device == "cuda":
         from ._cuda_driver import on_device  # imports numba.cuda: only here
 
@@ -374,6 +377,34 @@ def _assemble(estimator, fits, shape, last_step):
     return coef, intercept, standard
 
 
+#: The most update maps a fit may count: the schedules take the map's index
+#: as a float64, exact for every integer up to 2**53.
+MAX_FIT_MAPS = 2**53
+
+
+def check_map_budget(n_maps, what, remedy):
+    """Refuse a fit that would count more than :data:`MAX_FIT_MAPS` maps.
+
+    Parameters
+    ----------
+    n_maps : int
+        The map count the fit would reach.
+    what : str
+        What asks for them, for the message (``"max_iter=… epochs of …"``).
+    remedy : str
+
+    Raises
+    ------
+    ValueError
+    """
+    if n_maps > MAX_FIT_MAPS:
+        raise ValueError(
+            f"{what} reach map {n_maps:.3g}, beyond the budget of "
+            f"2**53 = {MAX_FIT_MAPS:.3g} maps (the schedules count maps in "
+            f"float64, exact up to 2**53). {remedy}"
+        )
+
+
 def fit_problems(
     estimator, X, targets, weights, coef, intercept, rows=None, validation=None
 ):
@@ -417,6 +448,11 @@ def fit_problems(
         validation=validation,
         n_rows=len(coef),
         rows=rows,
+    )
+    check_map_budget(
+        estimator.max_iter * problems[0].n_batches,
+        f"max_iter={estimator.max_iter} epochs of {problems[0].n_batches} update maps",
+        "Lower max_iter (with tol=None every epoch runs).",
     )
     fits = _run_order(
         estimator,
@@ -501,6 +537,11 @@ def pass_problems(
         n_rows=len(coef),
         eta0=eta0,
     )
+    check_map_budget(
+        t_start + problems[0].n_batches,
+        f"this partial_fit pass after t_={t_start} update maps",
+        "Start a new estimator (or fit) instead of continuing this one.",
+    )
     # GraB balances an epoch with the previous epoch of the same data; a
     # chunk has none, so it is visited in GraB's first (seeded) order.
     epoch_key = 0 if estimator.sampling == "grab" else t_start % _PARTIAL_FIT_EPOCH_KEYS
@@ -518,6 +559,8 @@ def pass_problems(
         first_epoch=epoch_key,
         t_start=t_start,
         eta=problems[0].eta0,
+        # a pass is not an epoch of one sequence: name it by its maps
+        where=f"in this partial_fit pass (after {t_start} earlier update maps)",
     )
     n_maps = problems[0].n_batches
     assembled = _assemble(estimator, fits, coef.shape, t_start + n_maps)

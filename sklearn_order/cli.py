@@ -837,7 +837,6 @@ class _Parser(argparse.ArgumentParser):
 NUMERIC_OPTIONS = [
     ("--seeds", int, 1, False, 5, "seeds per configuration"),
     ("--alpha", float, 0, False, 0.01, "L2 strength"),
-    ("--eta0", float, 0, True, 0.05, "constant step size"),
     ("--batch-size", int, 1, False, 8, "rows per update"),
     ("--max-iter", int, 1, False, 1000, "maximum epochs"),
     ("--tol", float, 0, True, 1e-3, "stopping tolerance"),
@@ -866,6 +865,18 @@ def _number(kind, low, strict, example):
 
     convert.__name__ = noun
     return convert
+
+
+def _step(text):
+    """An argparse type for ``--eta0``: ``"auto"`` or a number above 0."""
+    if text == "auto":
+        return text
+    try:
+        return _number(float, 0, True, 0.05)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be a number > 0 or 'auto', got {text!r}; for example 0.05"
+        ) from None
 
 
 def _fraction(text):
@@ -961,6 +972,17 @@ def build_parser():
             default=default,
             help=f"{text} (default: {default})",
         )
+    add(
+        "--eta0",
+        type=_step,
+        default=0.05,
+        help="constant step size, or 'auto' (the library's default: the largest "
+        "step for which every update map contracts). The default here is a "
+        "fixed 0.05, so that every configuration takes one stated step: on the "
+        "standardized data compared it is stable and about 5 times 'auto' "
+        "(about 0.01 on the bundled data), so the orders settle within --max-iter "
+        "(default: 0.05)",
+    )
     add(
         "--test-size",
         type=_fraction,
@@ -1148,12 +1170,16 @@ def main(argv=None):
     except CommandError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
-    except DivergenceError:
-        print(
-            f"{PROG}: error: SGD diverged with --eta0 {args.eta0}: lower --eta0 "
-            "(or raise --alpha)",
-            file=sys.stderr,
-        )
+    except DivergenceError as error:
+        if args.eta0 != "auto" and str(error).startswith("SGD diverged"):
+            # the iterates diverged with a given step: name the flag
+            print(
+                f"{PROG}: error: SGD diverged with --eta0 {args.eta0}: lower "
+                "--eta0 (or raise --alpha), or use --eta0 auto",
+                file=sys.stderr,
+            )
+        else:  # the library's own message: it advises no setting in use
+            print(f"{PROG}: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 1
     except ValueError as error:  # the estimators' other clear errors
         print(f"{PROG}: error: {' '.join(str(error).split())}", file=sys.stderr)

@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._base import BaseBackwardSGD, TrainingData, atomic_fit
+from ._base import INIT_NAMES, BaseBackwardSGD, TrainingData, atomic_fit
 from ._validation import check_sparse_structure
 from .losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
 
@@ -190,7 +190,9 @@ _SHARED_PARAMETERS_DOC = """
         objective along the epoch instead, so epoch counts can differ).
         Backward: evaluate the backward iterate at 1, 2, 4, … epochs (capped
         by ``max_iter``) and stop when two successive ones differ by at most
-        ``tol`` times their norm. ``None`` runs ``max_iter`` epochs.
+        ``tol`` times their distance from the constant model (``w = 0`` and,
+        for a regression with an intercept, ``b`` the weighted mean target).
+        ``None`` runs ``max_iter`` epochs.
 
     n_iter_no_change : int, default=5
         Epochs without improvement before a forward fit stops (or, with
@@ -557,12 +559,17 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             The fitted estimator.
         """
         self._check_params()
-        coef_init, intercept_init = self._warm_start_init(coef_init, intercept_init)
-        data = self._training_data(X, y, sample_weight, coef_init, intercept_init)
+        *start, names = self._warm_start_init(coef_init, intercept_init)
+        data = self._training_data(X, y, sample_weight, *start, names)
         return self._fit_training_data(data)
 
-    def _training_data(self, X, y, sample_weight, coef_init, intercept_init):
-        """Validate; one ``±1`` target and weight vector per one-vs-rest problem."""
+    def _training_data(
+        self, X, y, sample_weight, coef_init, intercept_init, names=INIT_NAMES
+    ):
+        """Validate; one ``±1`` target and weight vector per one-vs-rest problem.
+
+        ``names``: where the starting point came from (for errors).
+        """
         X, y = _validate_training_data(self, X, y)
         classes = _label_classes(y)
         if classes.size < 2:
@@ -574,7 +581,11 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         targets, weights = self._outputs(y, sample_weight, classes)
         coef, intercept = self._coefficient_rows(
             *self._initial_parameters(
-                coef_init, intercept_init, self._n_reported_rows(classes), X.shape[1]
+                coef_init,
+                intercept_init,
+                self._n_reported_rows(classes),
+                X.shape[1],
+                names,
             )
         )
         return TrainingData(X, targets, weights, coef, intercept, classes)
@@ -887,16 +898,21 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
             The fitted estimator.
         """
         self._check_params()
-        coef_init, intercept_init = self._warm_start_init(coef_init, intercept_init)
-        data = self._training_data(X, y, sample_weight, coef_init, intercept_init)
+        *start, names = self._warm_start_init(coef_init, intercept_init)
+        data = self._training_data(X, y, sample_weight, *start, names)
         return self._fit_training_data(data)
 
-    def _training_data(self, X, y, sample_weight, coef_init, intercept_init):
-        """Validate; the one target and weight vector of the regression."""
+    def _training_data(
+        self, X, y, sample_weight, coef_init, intercept_init, names=INIT_NAMES
+    ):
+        """Validate; the one target and weight vector of the regression.
+
+        ``names``: where the starting point came from (for errors).
+        """
         X, y = self._validate_xy(X, y, reset=True)
         sample_weight = self._sample_weight(sample_weight, X)
         coef, intercept = self._initial_parameters(
-            coef_init, intercept_init, 1, X.shape[1]
+            coef_init, intercept_init, 1, X.shape[1], names
         )
         return TrainingData(X, [y], [sample_weight], coef, intercept, None)
 

@@ -22,6 +22,8 @@ takes one prediction per class, :func:`multinomial_loss`.
 from math import exp, fabs, log, log1p
 from typing import NamedTuple
 
+import numpy as np
+
 from ._jit import jit, jit_dual
 
 # Integer codes: compile-time constants inside the kernels.
@@ -35,9 +37,10 @@ EPSILON_INSENSITIVE = 6  # parameter: epsilon
 SQUARED_EPSILON_INSENSITIVE = 7  # parameter: epsilon
 MULTINOMIAL_LOG_LOSS = 8  # one prediction per class; target: the class index
 
-#: scikit-learn clips the loss derivative to ``[-MAX_DLOSS, MAX_DLOSS]``. Here,
-#: reaching the bound means the iterates are diverging: the fit stops with an
-#: error instead of returning the garbage that clipping produces.
+#: The loss derivative is clipped to ``[-MAX_DLOSS, MAX_DLOSS]``, as in
+#: scikit-learn (:func:`clipped_derivative`). Reaching the bound is not in
+#: itself divergence (a target of 1e13 reaches it at ``θ = 0``); a prediction
+#: beyond what the targets explain is (:func:`prediction_bound`).
 MAX_DLOSS = 1e12
 
 
@@ -211,6 +214,58 @@ def loss_derivative(code, param, y, p):
         elif z < -param:
             return 2.0 * (-z - param)
         return 0.0
+
+
+@jit_dual
+def clipped_derivative(code, param, y, p, prediction_bound):
+    """The loss derivative clipped to ``±MAX_DLOSS``, and whether ``p`` diverged.
+
+    The clipping is scikit-learn's (``_sgd_fast.pyx.tp``), so that large
+    targets fit as there: at the bound, a map moves the iterates by a bounded
+    step toward the target instead of a step proportional to the residual.
+
+    Reaching the bound is divergence only when the prediction itself has left
+    the range the data explain: ``|p| > prediction_bound``
+    (:func:`prediction_bound`). A large target far from ``p`` is not
+    divergence; a prediction that grew past what any fit of the targets
+    predicts, by more than the bound, is.
+
+    Returns
+    -------
+    derivative : float
+    diverged : bool
+    """
+    d = loss_derivative(code, param, y, p)
+    if fabs(d) < MAX_DLOSS:
+        return d, False
+    return (MAX_DLOSS if d > 0.0 else -MAX_DLOSS), fabs(p) > prediction_bound
+
+
+def prediction_bound(y):
+    """The largest ``|prediction|`` that the targets ``y`` can explain.
+
+    ``MAX_DLOSS + ‖y‖₂``: where the clipped derivative
+    (:func:`clipped_derivative`) calls a prediction divergent. The fitted
+    values of least squares are a projection of ``y``, so none exceeds
+    ``‖y‖₂``; ``MAX_DLOSS`` more leaves room for the iterates on their way
+    (a map at the bound moves a prediction by a bounded step).
+
+    Parameters
+    ----------
+    y : ndarray
+        Targets (``±1`` or class indices for classification).
+
+    Returns
+    -------
+    float
+    """
+    largest = float(np.max(np.abs(y), initial=0.0))
+    if largest == 0.0 or not np.isfinite(largest):
+        return MAX_DLOSS + largest
+    # ‖y‖₂ = max|y| ‖y / max|y|‖₂, without overflowing the squares; summed
+    # by NumPy, not BLAS (np.linalg.norm), whose threads would stay spinning
+    # on the cores after the call and slow the fit's kernel down
+    return MAX_DLOSS + largest * float(np.sqrt(np.sum(np.square(y / largest))))
 
 
 @jit

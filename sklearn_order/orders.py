@@ -185,6 +185,7 @@ def fit_backward(problem, coef, intercept, stop):
     previous = None
     previous_epochs = 0
     improving = _Improvement(stop) if stop.tol is not None else None
+    origin = problem.constant_model()
     for n_epochs in schedule:
         coef[:] = coef0
         intercept[:] = intercept0
@@ -211,7 +212,7 @@ def fit_backward(problem, coef, intercept, stop):
         theta = np.concatenate([coef, intercept])
         if previous is not None:
             change = np.linalg.norm(theta - previous)
-            size = np.linalg.norm(theta)
+            size = np.linalg.norm(theta - origin)
             _say(
                 stop.verbose,
                 f"-- Backward iterate at {n_epochs} epochs: change "

@@ -292,9 +292,21 @@ AVAILABLE = 16 * 2**30
             "class 'b' of the target has a single row",
         ),
         (["--batch-size", "0"], {}, "argument --batch-size: must be an integer >= 1"),
-        (["--eta0", "-0.1"], {}, "argument --eta0: must be a number > 0, got '-0.1'"),
-        (["--eta0", "0"], {}, "argument --eta0: must be a number > 0, got '0'"),
-        (["--eta0", "fast"], {}, "argument --eta0: must be a number > 0, got 'fast'"),
+        (
+            ["--eta0", "-0.1"],
+            {},
+            "argument --eta0: must be a number > 0 or 'auto', got '-0.1'",
+        ),
+        (
+            ["--eta0", "0"],
+            {},
+            "argument --eta0: must be a number > 0 or 'auto', got '0'",
+        ),
+        (
+            ["--eta0", "fast"],
+            {},
+            "argument --eta0: must be a number > 0 or 'auto', got 'fast'",
+        ),
         (["--alpha", "-1"], {}, "argument --alpha: must be a number >= 0"),
         (["--tol", "0"], {}, "argument --tol: must be a number > 0"),
         (["--max-iter", "0"], {}, "argument --max-iter: must be an integer >= 1"),
@@ -412,8 +424,53 @@ def test_divergence_is_one_line_naming_the_step_flag(tmp_path, monkeypatch, caps
     assert out == ""
     assert err.strip().splitlines() == [
         "sklearn-order: error: SGD diverged with --eta0 50.0: lower --eta0 "
-        "(or raise --alpha)"
+        "(or raise --alpha), or use --eta0 auto"
     ]
+
+
+def test_eta0_auto_is_accepted_and_the_help_says_why_the_default_differs(
+    tmp_path, monkeypatch, capsys
+):
+    """The library's default step is a valid ``--eta0`` (before: refused as
+    "must be a number > 0, got 'auto'")."""
+    X, y = make_regression(n_samples=80, n_features=3, noise=1.0, random_state=0)
+    lines = ["a,b,c,t"] + [",".join(map(str, [*row, t])) for row, t in zip(X, y)]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    code, out, err = _main(
+        ["--data", "d.csv", "--target", "t", "--eta0", "auto", *FAST],
+        tmp_path,
+        monkeypatch,
+        capsys,
+    )
+    assert code == 0, err
+    results = json.loads(
+        (tmp_path / "sklearn_order_compare" / "compare.json").read_text()
+    )
+    assert results["parameters"]["eta0"] == "auto"
+    code, out, _ = _main(["compare", "--help"], tmp_path, monkeypatch, capsys)
+    assert code == 0
+    help_text = " ".join(out.split())
+    assert "constant step size, or 'auto'" in help_text
+    assert "The default here is a fixed 0.05, so that every configuration" in help_text
+
+
+def test_a_weight_decay_error_is_not_reported_as_a_step_to_lower_or_alpha_to_raise(
+    tmp_path, monkeypatch, capsys
+):
+    """``eta0 · alpha ≥ 1`` is a DivergenceError now; raising --alpha would
+    not help, so the command prints the library's own message."""
+    X, y = make_regression(n_samples=80, n_features=3, noise=1.0, random_state=0)
+    lines = ["a,b,c,t"] + [",".join(map(str, [*row, t])) for row, t in zip(X, y)]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    code, out, err = _main(
+        ["--data", "d.csv", "--target", "t", "--eta0", "2", "--alpha", "1", *FAST],
+        tmp_path,
+        monkeypatch,
+        capsys,
+    )
+    assert code == 1
+    assert "eta0 * alpha * (1 - l1_ratio) = 2 >= 1" in err
+    assert "raise --alpha" not in err
 
 
 def test_help_lists_the_choices_in_plain_text(monkeypatch, capsys, tmp_path):

@@ -519,6 +519,23 @@ def test_divergence_raises_the_cpu_error(order, rng):
 
 
 @needs_cuda
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_large_targets_clip_the_derivative_as_on_the_cpu(order, rng):
+    """Targets at the clipping bound: the device clips as the CPU does,
+    rather than calling the bound divergence."""
+    X = rng.normal(size=(12, 3))
+    y = 2e12 + X @ np.array([1.0, 2.0, 3.0])
+    common = dict(order=order, batch_size=2, max_iter=40, tol=None, random_state=0)
+    gpu, cpu = (
+        BackwardSGDRegressor(device=device, **common).fit(X, y)
+        for device in ("cuda", "cpu")
+    )
+    assert_allclose(gpu.intercept_, cpu.intercept_, rtol=FLOAT64_RTOL)
+    # the residuals are known to about 1e-3 at predictions of 2e12
+    assert_allclose(gpu.coef_, cpu.coef_, rtol=FLOAT64_RTOL, atol=1e-2)
+
+
+@needs_cuda
 def test_grab_is_refused_with_a_clear_error(rng):
     X, y = _multiclass(rng)
     with pytest.raises(ValueError, match="grab.*not supported"):

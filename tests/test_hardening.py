@@ -22,7 +22,7 @@ from sklearn.exceptions import InconsistentVersionWarning
 from sklearn.model_selection import GridSearchCV
 
 import sklearn_order
-from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
+from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor, DivergenceError
 from sklearn_order._cache import COMPILE_NOTICE, UNCACHED_COMPILE_NOTICE
 
 DATA = Path(__file__).with_name("data")
@@ -72,19 +72,23 @@ def test_extreme_feature_scales():
 
 
 def test_float32_overflow_is_an_error_not_an_infinite_model():
+    """A DivergenceError, so ``except DivergenceError`` catches it (before: a
+    plain ValueError)."""
     X, y = _binary()
     model = BackwardSGDClassifier(
         penalty=None, eta0=1e30, max_iter=5, tol=None, random_state=0
     )
-    with pytest.raises(ValueError, match="overflow float32"):
+    with pytest.raises(DivergenceError, match="overflow float32"):
         model.fit((X * 1e30).astype(np.float32), y)
     assert not hasattr(model, "coef_")
 
 
-def test_a_weight_decay_that_zeroes_the_weights_is_an_error():
+@pytest.mark.parametrize("Estimator", [BackwardSGDClassifier, BackwardSGDRegressor])
+def test_a_weight_decay_that_zeroes_the_weights_is_an_error(Estimator):
+    """A DivergenceError (before: a plain ValueError)."""
     X, y = _binary()
-    with pytest.raises(ValueError, match="would set the weights to zero"):
-        BackwardSGDClassifier(alpha=0.1, eta0=10.0).fit(X, y)
+    with pytest.raises(DivergenceError, match="would set the weights to zero"):
+        Estimator(alpha=0.1, eta0=10.0).fit(X, y)
 
 
 def test_constant_and_duplicate_columns():

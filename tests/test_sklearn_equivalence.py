@@ -277,3 +277,38 @@ def test_weighted_passive_aggressive_reproduces_scikit_learn(learning_rate):
         theirs.fit(X, y, sample_weight=weights)
     ours.fit(X, y, sample_weight=weights)
     _assert_same_model(ours, theirs)
+
+
+@pytest.mark.parametrize("random_state", [0, 1, 2, 3])
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_early_stopping_holds_out_scikit_learns_rows_and_stops_at_its_epoch(
+    task, random_state
+):
+    """The validation split is scikit-learn's (``StratifiedShuffleSplit`` for a
+    classifier, ``ShuffleSplit`` for a regressor, seeded by ``random_state``),
+    so with the same loss the fit stops at scikit-learn's epoch with its
+    model. The classifiers' default losses differ (``"log_loss"`` here,
+    ``"hinge"`` there): compared with the defaults, the epochs differ."""
+    params = dict(
+        early_stopping=True,
+        validation_fraction=0.1,
+        learning_rate="constant",
+        eta0=0.01,
+        alpha=1e-4,
+        max_iter=200,
+    )
+    if task == "regression":
+        X, y = _regression()
+        ours, theirs = BackwardSGDRegressor, SGDRegressor
+    else:
+        X, y = _classification(2 if task == "binary" else 3)
+        ours, theirs = BackwardSGDClassifier, SGDClassifier
+        params["loss"] = "hinge"
+    ours, theirs = _fit_both(
+        ours(random_state=random_state, **params, **OURS),
+        theirs(random_state=random_state, shuffle=False, **params),
+        X,
+        y,
+    )
+    assert ours.n_iter_ == theirs.n_iter_
+    _assert_same_model(ours, theirs)

@@ -310,3 +310,72 @@ def test_score_names_bad_weights_as_fit_does(Estimator):
     assert model.score(X, y, sample_weight=weights) == pytest.approx(
         model.score(X, y, sample_weight=list(weights))
     )
+
+
+# -- one DivergenceError family: every "the fit cannot go on numerically" ------
+# (the weight decay and float32 coefficient overflow: tests/test_hardening.py)
+
+
+def _overflowing_float32(Estimator):
+    """float32 data on which a huge step fits finite float64 iterates."""
+    X, y = _data(Estimator, n=50)
+    return (10 * X).astype(np.float32), y
+
+
+def test_a_model_predicting_infinity_on_its_training_data_is_refused():
+    """float32 coefficients that fit float32 but whose products with X do not
+    (before: ``decision_function`` returned ±inf for 23 of the 50 rows)."""
+    X, y = _overflowing_float32(BackwardSGDClassifier)
+    model = BackwardSGDClassifier(
+        eta0=1e36, penalty=None, max_iter=5, tol=None, random_state=0
+    )
+    with pytest.raises(sklearn_order.DivergenceError, match="predictions on its"):
+        model.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    # the same fit in float64 predicts finitely: it is kept
+    model.fit(X.astype(np.float64), y)
+    assert np.all(np.isfinite(model.decision_function(X.astype(np.float64))))
+
+
+def test_partial_fit_divergence_names_the_pass_not_a_map_count():
+    X, y = _data(BackwardSGDRegressor, n=80)
+    model = BackwardSGDRegressor(eta0=0.05, order="forward", random_state=0)
+    model.partial_fit(X, y).partial_fit(X, y)
+    with pytest.raises(sklearn_order.DivergenceError) as error:
+        model.partial_fit(X * 100, y)
+    message = str(error.value)
+    # before: "SGD diverged in epoch 161"
+    assert "in this partial_fit pass (after 160 earlier update maps)" in message
+    assert "epoch" not in message
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_max_iter_beyond_the_map_budget_is_a_value_error(order):
+    X, y = _data(BackwardSGDRegressor)
+    model = BackwardSGDRegressor(max_iter=10**15, tol=None, order=order)
+    # before: NumPy's MemoryError ("Unable to allocate 7.11 PiB")
+    with pytest.raises(ValueError, match=r"max_iter=1000000000000000 .*2\*\*53"):
+        model.fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_warm_start_refit_the_data_no_longer_fits_names_the_previous_fit(Estimator):
+    """Before: "coef_init has shape (3, 3); expected (3,)", naming a parameter
+    the caller never passed."""
+    X, _ = _data(Estimator, n=60)
+    y = np.arange(60) % 3
+    model = Estimator(warm_start=True, random_state=0).fit(X, y)
+    if Estimator is BackwardSGDClassifier:
+        X_new, y_new = X, y % 2  # fewer classes
+    else:
+        X_new, y_new = X[:, :2], y  # fewer features
+    with pytest.raises(ValueError) as error:
+        model.fit(X_new, y_new)
+    message = str(error.value)
+    assert message.startswith("the previous fit's coef_ (warm_start=True) has shape")
+    assert "coef_init" not in message
+    assert "set warm_start=False" in message
+    # a coef_init the caller does pass is still named as such
+    with pytest.raises(ValueError, match=r"^coef_init has shape \(7,\)"):
+        model.fit(X_new, y_new, coef_init=np.zeros(7))

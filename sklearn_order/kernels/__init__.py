@@ -23,9 +23,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..losses import MAX_DLOSS
+
 # Status codes returned by the kernels.
 OK = 0
-DERIVATIVE_AT_BOUND = 1  # the loss derivative reached its clipping bound
+# the loss derivative reached its clipping bound at a prediction past what the
+# targets explain (``losses.clipped_derivative``)
+DERIVATIVE_AT_BOUND = 1
 NON_FINITE = 2  # a prediction or a coefficient stopped being finite
 
 
@@ -62,6 +66,12 @@ class UpdateRule(NamedTuple):
         takes its own step), else ``None``: a kernel compiled for the other
         schedules contains no passive-aggressive code
         (:func:`sklearn_order.schedules.passive_aggressive_variant`).
+    prediction_bound : float, default=MAX_DLOSS
+        A prediction whose loss derivative is clipped and whose magnitude
+        exceeds this diverged (:func:`sklearn_order.losses.clipped_derivative`).
+        Set from the targets by :class:`~sklearn_order._problem.Problem`
+        (:func:`sklearn_order.losses.prediction_bound`); the default is the
+        bound for targets of 0.
     """
 
     loss: int
@@ -74,10 +84,12 @@ class UpdateRule(NamedTuple):
     alpha: float
     optimal_t0: float
     passive_aggressive: int | None
+    prediction_bound: float = MAX_DLOSS
 
     def scalars(self):
-        """The fields ``loss`` to ``optimal_t0``: what the CUDA kernel takes."""
-        return tuple(self)[:9]
+        """The fields ``loss`` to ``optimal_t0``, then ``prediction_bound``: what
+        the CUDA kernel takes."""
+        return tuple(self)[:9] + (self.prediction_bound,)
 
 
 # -- the records the kernels take ---------------------------------------------

@@ -16,15 +16,14 @@ views (``order[start:stop]``) per batch costs Numba reference-count updates
 that cost more than the arithmetic of a small batch.
 """
 
-from math import fabs, isfinite
+from math import isfinite
 
 import numpy as np
 
 from .._jit import jit, jit_inline, prefetch_item
 from ..losses import (
-    MAX_DLOSS,
     MULTINOMIAL_LOG_LOSS,
-    loss_derivative,
+    clipped_derivative,
     loss_value,
     multinomial_loss,
 )
@@ -118,8 +117,10 @@ def passive_aggressive_steps(
         if not predictions(X, i, model, work, r):
             return True, NON_FINITE, loss_sum, True
         p = work[r]
-        d = loss_derivative(rule.loss, rule.loss_param, y[i], p)
-        if fabs(d) >= MAX_DLOSS:
+        d, diverged = clipped_derivative(
+            rule.loss, rule.loss_param, y[i], p, rule.prediction_bound
+        )
+        if diverged:
             return True, DERIVATIVE_AT_BOUND, loss_sum, True
         value = loss_value(rule.loss, rule.loss_param, y[i], p)
         loss_sum += sample_weight[i] * value
@@ -148,7 +149,10 @@ def apply_update_map(
     ``T_B(θ) = S_{η l1}((1 − η l2)₊ w − η g_B(θ))``, ``b ← b − η g_B^b(θ)``
     with ``g_B(θ) = (1/|B|) Σ_{i∈B} s_i ∇_θ ℓ(x_i·w + b, y_i)``: every
     derivative is taken at the pre-update ``θ``, so the result is a function
-    of ``θ`` and ``B`` alone. This is the one definition of the update map.
+    of ``θ`` and ``B`` alone, and clipped to ``±MAX_DLOSS`` as in
+    scikit-learn (:func:`~sklearn_order.losses.clipped_derivative`, which
+    also tells divergence from a large target). This is the one definition
+    of the update map.
 
     Passive-aggressive schedules (``"pa1"``, ``"pa2"``; scalar losses) replace
     ``η`` in row ``i``'s term by its own step
@@ -230,8 +234,10 @@ def apply_update_map(
                     work[base + k] = step * sample_weight[i] * work[base + k]
             else:
                 p = work[base]
-                d = loss_derivative(rule.loss, rule.loss_param, y[i], p)
-                if fabs(d) >= MAX_DLOSS:
+                d, diverged = clipped_derivative(
+                    rule.loss, rule.loss_param, y[i], p, rule.prediction_bound
+                )
+                if diverged:
                     return DERIVATIVE_AT_BOUND, loss_sum
                 work[base] = step * sample_weight[i] * d
                 value = tracked_loss(epoch_losses, rule, y[i], p)

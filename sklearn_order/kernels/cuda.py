@@ -38,7 +38,8 @@ bit-identical run to run for a given launch shape. With one row group the
 arithmetic is the CPU kernel's, in its order; with several, the sum over the
 batch is re-associated at group boundaries (a rounding-level difference).
 On a GPU, fused multiply-adds also differ from the CPU in the last bit.
-Failures (a non-finite prediction, a derivative at its clipping bound) are
+Failures (a non-finite prediction, a prediction past what the targets
+explain) are
 resolved to the first failing row with an atomic minimum, so the reported
 status is the CPU's.
 
@@ -52,12 +53,12 @@ results. The batch's derivatives, row indices and losses live in a per-block
 slice of global memory, read by every thread from the L1 cache.
 """
 
-from math import fabs, isfinite
+from math import isfinite
 
 from numba import cuda, float64, int64
 
 from .._jit import cuda_device, cuda_kernel
-from ..losses import MAX_DLOSS, loss_derivative, loss_value
+from ..losses import clipped_derivative, loss_value
 from ..penalties import l2_decay, shrink
 from ..schedules import PA1, is_passive_aggressive, row_step, step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
@@ -67,7 +68,7 @@ _row_dot = cuda_device(dense_row_dot)
 _row_sqnorm = cuda_device(dense_row_sqnorm)
 _row_step = cuda_device(row_step)
 _is_passive_aggressive = cuda_device(is_passive_aggressive)
-_loss_derivative = cuda_device(loss_derivative)
+_clipped_derivative = cuda_device(clipped_derivative)
 _loss_value = cuda_device(loss_value)
 _l2_decay = cuda_device(l2_decay)
 _shrink = cuda_device(shrink)
@@ -169,7 +170,8 @@ def _apply_steps_kernel(
         Shift of the schedule's step index.
     rule : tuple
         ``(loss, loss_param, l2, l1, fit_intercept, schedule, power_t, alpha,
-        optimal_t0)``, the fields of :class:`~sklearn_order.kernels.UpdateRule`.
+        optimal_t0, prediction_bound)``, the fields of
+        :class:`~sklearn_order.kernels.UpdateRule` (:meth:`~.UpdateRule.scalars`).
     eta : float
         Base step size.
     batch_size : int
@@ -207,7 +209,7 @@ def _apply_steps_kernel(
     block = cuda.blockIdx.x
     tid = cuda.threadIdx.x
     threads = cuda.blockDim.x
-    loss, loss_param, l2, l1, fit_intercept, schedule, power_t, alpha, t0 = rule
+    loss, loss_param, l2, l1, fit_intercept, schedule, power_t, alpha, t0, bound = rule
     m = model[block]
     n = X.shape[0]
     d = X.shape[1]
@@ -264,8 +266,8 @@ def _apply_steps_kernel(
                 cuda.atomic.min(fail, 0, r * 4 + NON_FINITE)
                 work[r] = 0.0
                 continue
-            g = _loss_derivative(loss, loss_param, Y[m, i], p)
-            if fabs(g) >= MAX_DLOSS:
+            g, diverged = _clipped_derivative(loss, loss_param, Y[m, i], p, bound)
+            if diverged:
                 cuda.atomic.min(fail, 0, r * 4 + DERIVATIVE_AT_BOUND)
             if passive_aggressive:
                 value = _loss_value(loss, loss_param, Y[m, i], p)
