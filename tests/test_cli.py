@@ -410,10 +410,15 @@ def test_byte_order_mark_and_label_target(tmp_path, monkeypatch, capsys):
     assert results["n_features"] == 3
 
 
-def test_divergence_is_one_line_naming_the_step_flag(tmp_path, monkeypatch, capsys):
+def _write_regression_csv(path):
+    """80 rows of 3 features and a target column ``t``."""
     X, y = make_regression(n_samples=80, n_features=3, noise=1.0, random_state=0)
     lines = ["a,b,c,t"] + [",".join(map(str, [*row, t])) for row, t in zip(X, y)]
-    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_divergence_is_one_line_naming_the_step_flag(tmp_path, monkeypatch, capsys):
+    _write_regression_csv(tmp_path / "d.csv")
     code, out, err = _main(
         ["--data", "d.csv", "--target", "t", "--eta0", "50", *FAST],
         tmp_path,
@@ -433,9 +438,7 @@ def test_eta0_auto_is_accepted_and_the_help_says_why_the_default_differs(
 ):
     """The library's default step is a valid ``--eta0`` (before: refused as
     "must be a number > 0, got 'auto'")."""
-    X, y = make_regression(n_samples=80, n_features=3, noise=1.0, random_state=0)
-    lines = ["a,b,c,t"] + [",".join(map(str, [*row, t])) for row, t in zip(X, y)]
-    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    _write_regression_csv(tmp_path / "d.csv")
     code, out, err = _main(
         ["--data", "d.csv", "--target", "t", "--eta0", "auto", *FAST],
         tmp_path,
@@ -459,9 +462,7 @@ def test_a_weight_decay_error_is_not_reported_as_a_step_to_lower_or_alpha_to_rai
 ):
     """``eta0 · alpha ≥ 1`` is a DivergenceError now; raising --alpha would
     not help, so the command prints the library's own message."""
-    X, y = make_regression(n_samples=80, n_features=3, noise=1.0, random_state=0)
-    lines = ["a,b,c,t"] + [",".join(map(str, [*row, t])) for row, t in zip(X, y)]
-    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    _write_regression_csv(tmp_path / "d.csv")
     code, out, err = _main(
         ["--data", "d.csv", "--target", "t", "--eta0", "2", "--alpha", "1", *FAST],
         tmp_path,
