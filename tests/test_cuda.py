@@ -634,7 +634,7 @@ def test_benchmark_quick_mode_runs():
         env={**os.environ, "PYTHONPATH": path},
     )
     assert result.returncode == 0, result.stderr
-    assert "speedup (cpu s / gpu s)" in result.stdout
+    assert "| **CPU ÷ GPU** | configuration | CPU s | GPU s |" in result.stdout
 
 
 # -- compiled for a GPU, without one -------------------------------------------------
