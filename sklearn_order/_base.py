@@ -115,7 +115,7 @@ class BaseBackwardSGD(BaseEstimator):
     """Machinery shared by the classifier and the regressor."""
 
     _parameter_constraints: dict = {
-        "order": [StrOptions(set(ORDERS))],
+        "order": [StrOptions(ORDERS.keys())],  # a live view: one entry adds an order
         "sampling": [StrOptions(set(SAMPLINGS))],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -197,31 +197,7 @@ class BaseBackwardSGD(BaseEstimator):
                     "set the weights to zero at every step. Lower eta0 or alpha, "
                     "or use eta0='auto'."
                 )
-        if self.order == "backward" and self.learning_rate in ("invscaling", "optimal"):
-            warn(
-                f"order='backward' with the decaying learning_rate="
-                f"{self.learning_rate!r}: the backward composition applies the "
-                "first map, which has the largest step, last, so the returned "
-                "coefficients are as noisy as that first step. Use "
-                "learning_rate='constant' (the backward iterates then converge "
-                "to a point), or order='forward' with a decaying step.",
-                UserWarning,
-            )
-        if self.order == "backward" and self.average:
-            raise ValueError(
-                "average is only defined for order='forward': the backward "
-                "iterates already converge to a point, so this library defines no "
-                "average of them. Use order='forward' with average, or the "
-                "backward order without."
-            )
-        if self.order == "backward" and self.learning_rate == "adaptive":
-            raise ValueError(
-                "learning_rate='adaptive' is only defined for order='forward': its "
-                "step size depends on the training trajectory, not on the batch "
-                "index alone, so the backward composition T_1 ∘ … ∘ T_K of the "
-                "update maps is not defined. Use 'constant', 'invscaling' or "
-                "'optimal'."
-            )
+        ORDERS[self.order].check_params(self)
 
     def _loss_param(self):
         return loss_parameter(self.loss, self.epsilon)
@@ -539,6 +515,7 @@ class BaseBackwardSGD(BaseEstimator):
         else:
             self._standard_coef, self._standard_intercept = training.standard
         self.n_iter_ = training.n_iter
+        self.converged_ = training.converged
         self.t_ = t_start + training.n_maps
         self.eta0_ = training.eta0
         return self

@@ -178,6 +178,9 @@ class Training(NamedTuple):
         The update maps composed: ``n_iter`` times the maps per epoch.
     eta0 : float
         The base step size used (the value of ``eta0="auto"``).
+    converged : bool
+        Whether the order's stopping criterion was met for every output
+        (``True`` when nothing was asked: ``tol=None``, or one pass).
     """
 
     coef: np.ndarray
@@ -186,6 +189,7 @@ class Training(NamedTuple):
     n_iter: int
     n_maps: int
     eta0: float
+    converged: bool
 
 
 def draw_seed(random_state):
@@ -465,13 +469,9 @@ def fit_problems(
     )
     n_iter = max(fit.n_iter for fit in fits)
     n_maps = n_iter * problems[0].n_batches
-    if not all(fit.converged for fit in fits):
-        criterion = (
-            "the backward iterates at successive doubled epoch counts did "
-            "not agree to tol"
-            if estimator.order == "backward"
-            else "the training objective kept improving by more than tol"
-        )
+    converged = all(fit.converged for fit in fits)
+    if not converged:
+        criterion = ORDERS[estimator.order].stopping_criterion
         warn(
             f"Maximum number of iterations (max_iter={estimator.max_iter}) reached "
             f"before convergence: {criterion}. Consider increasing max_iter, "
@@ -480,7 +480,7 @@ def fit_problems(
             ConvergenceWarning,
         )
     assembled = _assemble(estimator, fits, coef.shape, n_maps)
-    return Training(*assembled, n_iter, n_maps, problems[0].eta0)
+    return Training(*assembled, n_iter, n_maps, problems[0].eta0, converged)
 
 
 def pass_problems(
@@ -564,4 +564,4 @@ def pass_problems(
     )
     n_maps = problems[0].n_batches
     assembled = _assemble(estimator, fits, coef.shape, t_start + n_maps)
-    return Training(*assembled, 1, n_maps, problems[0].eta0)
+    return Training(*assembled, 1, n_maps, problems[0].eta0, True)

@@ -35,7 +35,7 @@ from ._machine import machine_description
 from ._problem import DivergenceError
 from .diagnostics import training_objective, trajectory
 from .estimators import BackwardSGDClassifier, BackwardSGDRegressor
-from .orders import ORDERS, doubling_schedule
+from .orders import ORDERS
 from .sampling import SAMPLINGS, n_batches
 from .warmup import VARIANTS, warm_up
 
@@ -221,7 +221,7 @@ def memory_estimate(X, y, task, args):
     theta = 8 * _n_parameters(task, y, X.shape[1])
     configs = parse_configs(args.configs)
     fit = (8 + 4 * numba.get_num_threads()) * theta
-    if ("backward", "grab") in configs:
+    if any(ORDERS[m.partition("+")[0]].reverse and s == "grab" for m, s in configs):
         fit += 8 * args.max_iter * int(X.shape[0] * (1 - args.test_size))
     return {
         "data": 3 * _data_bytes(X),
@@ -587,23 +587,20 @@ def maps_applied(method, n_iter, maps_per_epoch, n_outputs, tol, max_iter):
     -------
     int
     """
-    epochs = n_iter
-    if method == "backward" and tol is not None:
-        epochs = sum(count for count in doubling_schedule(max_iter) if count <= n_iter)
+    order = method.partition("+")[0]
+    epochs = ORDERS[order].evaluated_epochs(n_iter, tol, max_iter)
     return int(epochs * maps_per_epoch * n_outputs)
 
 
 def _one_run(task, method, sampling, seed, args, data, maps_per_epoch):
     X_train, y_train, X_test, y_test = data
     model = _estimator(task, method, sampling, seed, args)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence: read from converged_
         start = time.perf_counter()
         model.fit(X_train, y_train)
         fit_time = time.perf_counter() - start
-    converged = not any(
-        "Maximum number of iterations" in str(w.message) for w in caught
-    )
+    converged = bool(model.converged_)
     start = time.perf_counter()
     n_maps = model.n_iter_ * maps_per_epoch
     last = min(JITTER_MAPS, n_maps)

@@ -18,6 +18,7 @@ from ._base import BaseBackwardSGD
 from ._problem import MapBudgetError
 from ._training import training_problems
 from ._warnings import warn
+from .orders import ORDERS
 
 TRAJECTORY_METHODS = ("auto", "coupling", "replay", "affine")
 #: Default budget of :func:`trajectory`: the most update maps it applies.
@@ -314,19 +315,7 @@ def trajectory(
         n_steps -= (n_steps - start) % every
     eta = problems[0].eta0  # eta0, or the value eta0="auto" chose
 
-    if estimator.order == "forward":
-        used = "pass"
-    elif method == "affine" or (method == "auto" and problems[0].has_affine_trajectory):
-        used = "affine"
-        if not problems[0].is_affine:
-            raise ValueError(
-                "method='affine' needs loss='squared_error' with penalty None or "
-                f"'l2'; got loss={estimator.loss!r}, penalty={estimator.penalty!r}. "
-                "Use method='replay' (or 'auto')."
-            )
-    else:
-        coupling = method != "replay" and problems[0].couples_chains
-        used = "coupling" if coupling else "replay"
+    used = ORDERS[estimator.order].trajectory_method(method, problems[0], estimator)
 
     # with start > 0 the record at `start` is computed too: the initial point
     first = start - every if start else 0

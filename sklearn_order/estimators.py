@@ -294,6 +294,12 @@ _SHARED_ATTRIBUTES_DOC = """
         Number of epochs in the returned composition (for one-vs-rest, the
         largest over classes).
 
+    converged_ : bool
+        Whether the order's stopping criterion was met before ``max_iter``
+        (for one-vs-rest, by every class); ``False`` is also reported by a
+        ``ConvergenceWarning``. ``True`` when no criterion was asked:
+        ``tol=None``, or a ``partial_fit`` pass.
+
     t_ : int
         Number of update maps applied to produce the coefficients
         (``n_iter_`` times the batches per epoch; accumulated by

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._warnings import warn
 from .penalties import penalty_value
 
 
@@ -225,8 +226,91 @@ def fit_backward(problem, coef, intercept, stop):
     return OrderResult(stop.max_iter, stop.tol is None)
 
 
+def _check_forward(estimator):
+    """The forward order defines every schedule and averaging: nothing to check."""
+
+
+def _check_backward(estimator):
+    """The parameters the backward composition does not define, or defines badly.
+
+    Raises
+    ------
+    ValueError
+        For ``average`` (the backward iterates already converge to a point)
+        and ``learning_rate="adaptive"`` (its steps depend on the
+        trajectory, so the composition ``T_1 ∘ … ∘ T_K`` is not defined).
+
+    Warns
+    -----
+    UserWarning
+        For a decaying step, which the backward composition applies largest
+        last.
+    """
+    if estimator.learning_rate in ("invscaling", "optimal"):
+        warn(
+            f"order='backward' with the decaying learning_rate="
+            f"{estimator.learning_rate!r}: the backward composition applies the "
+            "first map, which has the largest step, last, so the returned "
+            "coefficients are as noisy as that first step. Use "
+            "learning_rate='constant' (the backward iterates then converge "
+            "to a point), or order='forward' with a decaying step.",
+            UserWarning,
+        )
+    if estimator.average:
+        raise ValueError(
+            "average is only defined for order='forward': the backward "
+            "iterates already converge to a point, so this library defines no "
+            "average of them. Use order='forward' with average, or the "
+            "backward order without."
+        )
+    if estimator.learning_rate == "adaptive":
+        raise ValueError(
+            "learning_rate='adaptive' is only defined for order='forward': its "
+            "step size depends on the training trajectory, not on the batch "
+            "index alone, so the backward composition T_1 ∘ … ∘ T_K of the "
+            "update maps is not defined. Use 'constant', 'invscaling' or "
+            "'optimal'."
+        )
+
+
+def _epochs_forward(n_iter, tol, max_iter):
+    """Forward applies its ``n_iter`` epochs of maps once."""
+    return n_iter
+
+
+def _epochs_backward(n_iter, tol, max_iter):
+    """The doubling test recomputes its iterate at 1, 2, 4, … epochs to ``n_iter``."""
+    if tol is None:
+        return n_iter
+    return sum(count for count in doubling_schedule(max_iter) if count <= n_iter)
+
+
+def _trajectory_forward(method, problem, estimator):
+    """Forward iterates are recorded along one pass."""
+    return "pass"
+
+
+def _trajectory_backward(method, problem, estimator):
+    """Affine composition where the maps are affine, else chains (coupled or not).
+
+    Raises
+    ------
+    ValueError
+        If ``method="affine"`` is asked of maps that are not affine.
+    """
+    if method == "affine" or (method == "auto" and problem.has_affine_trajectory):
+        if not problem.is_affine:
+            raise ValueError(
+                "method='affine' needs loss='squared_error' with penalty None or "
+                f"'l2'; got loss={estimator.loss!r}, penalty={estimator.penalty!r}. "
+                "Use method='replay' (or 'auto')."
+            )
+        return "affine"
+    return "coupling" if method != "replay" and problem.couples_chains else "replay"
+
+
 class Order(NamedTuple):
-    """A composition order.
+    """A composition order: everything that depends on it.
 
     Attributes
     ----------
@@ -234,13 +318,48 @@ class Order(NamedTuple):
         Whether a pass applies the newest map first.
     fit : callable
         ``fit(problem, coef, intercept, stop) -> OrderResult``.
+    check_params : callable
+        ``check_params(estimator)``: raises for the parameters the order does
+        not define, warns for those it defines badly.
+    stopping_criterion : str
+        What had not happened when ``max_iter`` stopped a fit (the
+        ``ConvergenceWarning``'s words).
+    evaluated_epochs : callable
+        ``evaluated_epochs(n_iter, tol, max_iter) -> int``: the epochs of maps
+        a fit with ``n_iter_ = n_iter`` computed (its work).
+    trajectory_method : callable
+        ``trajectory_method(method, problem, estimator) -> str``: how
+        :func:`~sklearn_order.diagnostics.trajectory` computes the iterates
+        (``"pass"``, ``"affine"``, ``"coupling"`` or ``"replay"``) for the
+        ``method`` asked.
     """
 
     reverse: bool
     fit: object
+    check_params: object
+    stopping_criterion: str
+    evaluated_epochs: object
+    trajectory_method: object
 
 
 ORDERS = {
-    "forward": Order(reverse=False, fit=fit_forward),
-    "backward": Order(reverse=True, fit=fit_backward),
+    "forward": Order(
+        reverse=False,
+        fit=fit_forward,
+        check_params=_check_forward,
+        stopping_criterion="the training objective kept improving by more than tol",
+        evaluated_epochs=_epochs_forward,
+        trajectory_method=_trajectory_forward,
+    ),
+    "backward": Order(
+        reverse=True,
+        fit=fit_backward,
+        check_params=_check_backward,
+        stopping_criterion=(
+            "the backward iterates at successive doubled epoch counts did not "
+            "agree to tol"
+        ),
+        evaluated_epochs=_epochs_backward,
+        trajectory_method=_trajectory_backward,
+    ),
 }

@@ -28,6 +28,7 @@ from numba.core import event
 from scipy import sparse
 
 from ._cache import cache_directory, compile_notices
+from .orders import ORDERS
 
 #: The storages of ``X`` the kernels are compiled for.
 STORAGES = ("dense", "csr-int32", "csr-int64")
@@ -68,6 +69,17 @@ class Variant(NamedTuple):
         )
 
 
+def _accepted(params):
+    """Whether the classifier accepts ``params`` (each order's own rules)."""
+    from .estimators import BackwardSGDClassifier
+
+    try:
+        BackwardSGDClassifier(**params)._check_params()
+    except ValueError:
+        return False
+    return True
+
+
 # The kinds of computation, one per set of types the kernels see. The types
 # depend on the order, on GraB (its order table and herding state), on
 # averaging (the running mean), on the passive-aggressive steps and on what a
@@ -76,15 +88,17 @@ class Variant(NamedTuple):
 # compiled kernels read at run time.
 def _kinds():
     kinds = []
-    for order in ("backward", "forward"):
+    for order in ORDERS:
         for sampling in ("reshuffle", "grab"):
-            for average in (False, True) if order == "forward" else (False,):
+            for average in (False, True):
                 for schedule in ("constant", "pa1"):
                     params = {"order": order, "sampling": sampling}
                     if average:
                         params["average"] = True
                     if schedule != "constant":
                         params.update(learning_rate=schedule, loss="hinge")
+                    if not _accepted(params):  # e.g. averaging needs forward
+                        continue
                     params = tuple(params.items())
                     for job in ("fit", "partial_fit", "trajectory"):
                         kinds.append((job, "classifier", params))
