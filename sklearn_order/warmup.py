@@ -28,6 +28,8 @@ from numba.core import event
 from scipy import sparse
 
 from ._cache import cache_directory, compile_notices
+from .diagnostics import coalescence, trajectory
+from .estimators import BackwardSGDClassifier, BackwardSGDRegressor
 from .orders import ORDERS
 
 #: The storages of ``X`` the kernels are compiled for.
@@ -71,8 +73,6 @@ class Variant(NamedTuple):
 
 def _accepted(params):
     """Whether the classifier accepts ``params`` (each order's own rules)."""
-    from .estimators import BackwardSGDClassifier
-
     try:
         BackwardSGDClassifier(**params)._check_params()
     except ValueError:
@@ -152,10 +152,6 @@ def run_variant(variant):
         Kernels (and the functions they call) that Numba compiled; 0 when
         every one was loaded from the cache.
     """
-    # imported here: the estimators import this package's modules
-    from .diagnostics import coalescence, trajectory
-    from .estimators import BackwardSGDClassifier, BackwardSGDRegressor
-
     if variant.estimator == "classifier":
         kind = BackwardSGDClassifier
     else:
