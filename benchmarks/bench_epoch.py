@@ -190,7 +190,7 @@ def kernel_epoch(X, signs, sampling):
     fill_epoch_order(SAMPLINGS[sampling], 0, 0, order)
 
     def kernel():
-        problem.run(
+        problem.run_epochs(
             np.zeros(X.shape[1]),
             np.zeros(1),
             first_epoch=0,

@@ -1,7 +1,7 @@
 """The host side of ``device="cuda"``: transfers, launches and results.
 
 :func:`on_device` turns the estimators' :class:`~sklearn_order._problem.Problem`
-objects into :class:`CudaProblem` objects, whose :meth:`CudaProblem.apply`
+objects into :class:`CudaProblem` objects, whose :meth:`CudaProblem.apply_maps`
 (the range of maps every composition order runs) and
 :meth:`CudaProblem.backward_iterates` (trajectory chains) run
 :func:`sklearn_order.kernels.cuda.apply_steps_kernel` instead of the CPU
@@ -17,7 +17,7 @@ row orders are generated on the host by the CPU's
 sequential: on one GPU thread it would cost more than the whole epoch of
 updates) and uploaded once, as int32, for all the epochs a fit composes (in
 pieces of at most :data:`TABLE_BYTES` when they do not fit). Each call of
-``apply`` copies ``θ`` in and out (``n_features + 1`` numbers): once for a
+``apply_maps`` copies ``θ`` in and out (``n_features + 1`` numbers): once for a
 fit with ``tol=None``, once per epoch (forward) or per evaluated iterate
 (backward) with a stopping rule. Classes of a one-vs-rest fit run in host
 threads, each on its own CUDA stream, so their blocks run concurrently.
@@ -317,7 +317,7 @@ class CudaProblem(Problem):
             maps = max(record_every, maps - maps % record_every)
         return maps
 
-    def apply(
+    def apply_maps(
         self,
         coef,
         intercept,
@@ -330,14 +330,14 @@ class CudaProblem(Problem):
         track_loss=False,
         epoch_losses=None,
         record_every=0,
-        ordering=None,
+        grab_state=None,
         average=True,
         where=None,
     ):
         """Apply the maps ``first_step + 1 … first_step + n_steps`` in place (GPU).
 
-        Same contract as :meth:`Problem.apply
-        <sklearn_order._problem.Problem.apply>`; ``ordering`` (GraB's state)
+        Same contract as :meth:`Problem.apply_maps
+        <sklearn_order._problem.Problem.apply_maps>`; ``grab_state`` (GraB's state)
         is not supported.
 
         Parameters
@@ -358,7 +358,7 @@ class CudaProblem(Problem):
             One entry per epoch spanned, for ``track_loss``.
         record_every : int, default=0
             If positive, record ``θ`` after every ``record_every`` maps.
-        ordering : None
+        grab_state : None
             Must be ``None``.
         average : bool, default=True
             With ``average_start``, let forward calls update the running mean.
@@ -373,7 +373,7 @@ class CudaProblem(Problem):
             If a prediction grew past what the targets explain or the iterates
             stopped being finite.
         """
-        if ordering is not None:
+        if grab_state is not None:
             raise ValueError("GraB orderings are not supported on the CUDA device.")
         d = coef.shape[0]
         n_records = n_steps // record_every if record_every > 0 else 0
@@ -516,7 +516,7 @@ class CudaProblem(Problem):
         if averaged is None:
             averaged = np.zeros((n_blocks, 1))
         threads, groups, shared_bytes = launch_shape(d, self.batch_size)
-        rule = self.rule.scalars()
+        rule = self.rule.cuda_scalars()
         X = self.device.X_device()
         Y, S = self._targets_on_device()
         chunk = self._maps_per_launch(record_every)

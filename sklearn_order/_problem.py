@@ -78,7 +78,7 @@ COUPLING_WINDOW = 4096
 RING_BYTES = 16 * 2**20
 
 
-class Ordering(NamedTuple):
+class GrabState(NamedTuple):
     """GraB's state for the kernel: the order table and the herding state.
 
     ``None`` fields where unused (see
@@ -89,7 +89,7 @@ class Ordering(NamedTuple):
     herding: Herding | None
 
 
-_NO_ORDERING = Ordering(None, None)
+_NO_GRAB_STATE = GrabState(None, None)
 
 
 class DivergenceError(ValueError):
@@ -278,7 +278,7 @@ class Problem:
         """Number of update maps per epoch."""
         return n_batches(self.n_samples, self.batch_size)
 
-    def run(
+    def run_epochs(
         self,
         coef,
         intercept,
@@ -292,6 +292,10 @@ class Problem:
         where=None,
     ):
         """Compose the maps of an epoch range onto ``(coef, intercept)`` in place.
+
+        Whole epochs, with the schedule's step index from ``t_start``: what an
+        order's fit procedure calls. Built on :meth:`apply_maps`, which takes
+        any range of maps.
 
         Parameters
         ----------
@@ -309,7 +313,7 @@ class Problem:
             Return each epoch's summed weighted loss.
         where : str, default=None
             Where a divergence happened, for its message (as in
-            :meth:`apply`).
+            :meth:`apply_maps`).
 
         Returns
         -------
@@ -326,7 +330,7 @@ class Problem:
         # one slot unless tracked: a run of max_iter epochs allocates nothing
         # in proportion to max_iter
         epoch_losses = np.zeros(n_epochs if track_loss else 1)
-        self.apply(
+        self.apply_maps(
             coef,
             intercept,
             first_step=first_step,
@@ -340,7 +344,7 @@ class Problem:
         )
         return epoch_losses
 
-    def apply(
+    def apply_maps(
         self,
         coef,
         intercept,
@@ -353,11 +357,14 @@ class Problem:
         track_loss=False,
         epoch_losses=None,
         record_every=0,
-        ordering=None,
+        grab_state=None,
         average=True,
         where=None,
     ):
         """Apply the maps ``first_step + 1 … first_step + n_steps`` in place.
+
+        Any range of maps, not only whole epochs: the kernel calls behind
+        :meth:`run_epochs` and the diagnostics' recorded iterates.
 
         Long ranges run as several kernel calls (newest maps first when
         reversed): between calls Python handles signals, so Ctrl-C stops a
@@ -381,7 +388,7 @@ class Problem:
             One entry per epoch spanned, for ``track_loss``.
         record_every : int, default=0
             If positive, record ``θ`` after every ``record_every`` maps.
-        ordering : Ordering, default=None
+        grab_state : GrabState, default=None
             GraB's order table and herding state; by default the problem's
             own (forward) or a table generated for this range (backward).
         average : bool, default=True
@@ -406,15 +413,15 @@ class Problem:
         records = np.empty((n_records, self.n_parameters))
         if track_loss and epoch_losses is None:
             epoch_losses = np.zeros(1)
-        if ordering is None and reverse:
+        if grab_state is None and reverse:
             last_epoch = (first_step + n_steps - 1) // self.n_batches
             table = self.order_table(coef, intercept, last_epoch + 1, eta, step_offset)
-            ordering = Ordering(table, None)
-        elif ordering is None:
-            ordering = self._balancing_state()
+            grab_state = GrabState(table, None)
+        elif grab_state is None:
+            grab_state = self._balancing_state()
         average_start = self.average_start if average and not reverse else 0
         state = OptionalState(
-            ordering.herding,
+            grab_state.herding,
             Average(average_start, self.running_average(), np.zeros(3))
             if average_start
             else None,
@@ -422,7 +429,7 @@ class Problem:
         rows = self.kernel_rows()
         model = Model(coef, intercept, np.ones(1))
         sequence = BatchSequence(
-            self.sampling, self.seed, self.batch_size, ordering.table
+            self.sampling, self.seed, self.batch_size, grab_state.table
         )
         scratch = Scratch(
             np.empty(self.n_samples, dtype=np.int64),
@@ -431,7 +438,7 @@ class Problem:
         first_epoch = first_step // self.n_batches
         chunk = self._maps_per_call(
             record_every,
-            herding=ordering.herding is not None,
+            herding=grab_state.herding is not None,
             averaging=average_start > 0,
         )
         done = 0
@@ -466,7 +473,7 @@ class Problem:
         return records
 
     def _maps_per_call(self, record_every, *, herding=False, averaging=False):
-        """Maps per kernel call of :meth:`apply`: about ``_WORK_PER_CALL`` of work.
+        """Maps per kernel call of :meth:`apply_maps`: about ``_WORK_PER_CALL`` of work.
 
         A multiple of ``record_every`` so that records fall on whole calls.
         """
@@ -572,15 +579,15 @@ class Problem:
         Other schemes get ``None`` (no code for them in the kernel).
         """
         if self.sampling != GRAB:
-            return _NO_ORDERING
-        if "ordering" not in self.state:
+            return _NO_GRAB_STATE
+        if "grab_state" not in self.state:
             # two rows: the epoch being visited and the next one being built
             # (a call resuming mid-epoch reloads the current row)
-            self.state["ordering"] = Ordering(
+            self.state["grab_state"] = GrabState(
                 np.empty((2, self.n_samples), dtype=np.int64),
                 Herding(np.zeros((3, self.n_parameters)), np.zeros(2, dtype=np.int64)),
             )
-        return self.state["ordering"]
+        return self.state["grab_state"]
 
     def order_table(self, coef, intercept, n_epochs, eta, step_offset=0):
         """The orders of epochs ``0 … n_epochs − 1`` that a backward pass reads.
@@ -597,10 +604,10 @@ class Problem:
         if self.sampling != GRAB:
             return None
         table = np.empty((n_epochs, self.n_samples), dtype=np.int64)
-        fresh = Ordering(
+        fresh = GrabState(
             table, Herding(np.zeros((3, self.n_parameters)), np.zeros(2, np.int64))
         )
-        self.apply(
+        self.apply_maps(
             coef.copy(),
             intercept.copy(),
             first_step=0,
@@ -608,7 +615,7 @@ class Problem:
             reverse=False,
             eta=eta,
             step_offset=step_offset,
-            ordering=fresh,
+            grab_state=fresh,
             average=False,
         )
         return table

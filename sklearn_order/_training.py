@@ -88,7 +88,7 @@ def fit_output(problem, coef, intercept, *, order, stop):
     )
 
 
-def pass_output(problem, coef, intercept, *, order, **run):
+def one_pass_output(problem, coef, intercept, *, order, **run):
     """One pass over ``problem``'s rows composed onto ``(coef, intercept)``.
 
     Parameters
@@ -100,14 +100,16 @@ def pass_output(problem, coef, intercept, *, order, **run):
         A key of :data:`~sklearn_order.orders.ORDERS`: the direction of the pass.
     **run
         ``first_epoch``, ``t_start``, ``eta`` and ``where`` of
-        :meth:`~sklearn_order._problem.Problem.run`.
+        :meth:`~sklearn_order._problem.Problem.run_epochs`.
 
     Returns
     -------
     OutputFit
     """
     coef, intercept = coef.copy(), intercept.copy()
-    problem.run(coef, intercept, n_epochs=1, reverse=ORDERS[order].reverse, **run)
+    problem.run_epochs(
+        coef, intercept, n_epochs=1, reverse=ORDERS[order].reverse, **run
+    )
     return OutputFit(coef, intercept, 1, True, problem.state.get("averaged"))
 
 
@@ -128,7 +130,7 @@ def run_outputs(
     Parameters
     ----------
     function : callable
-        :func:`fit_output` or :func:`pass_output`.
+        :func:`fit_output` or :func:`one_pass_output`.
     problems : list of Problem
     parameters : list of (ndarray, ndarray)
         Starting ``(coef, intercept)`` per problem.
@@ -551,7 +553,7 @@ def pass_problems(
             problem.running_average(initial=np.concatenate([weights, intercepts]))
     fits = _run_order(
         estimator,
-        pass_output,
+        one_pass_output,
         problems,
         coef,
         intercept,

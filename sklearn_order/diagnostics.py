@@ -350,11 +350,11 @@ def trajectory(
             if explicit:
                 records.append(_forward_at(problem, coef, intercept, steps, eta))
                 continue
-            problem.apply(
+            problem.apply_maps(
                 coef, intercept, first_step=0, n_steps=first, reverse=False, eta=eta
             )
             records.append(
-                problem.apply(
+                problem.apply_maps(
                     coef,
                     intercept,
                     first_step=first,
@@ -496,7 +496,7 @@ def _forward_at(problem, coef, intercept, steps, eta):
     averaging_from = problem.average_start
     done = 0
     for r, k in enumerate(steps):
-        problem.apply(
+        problem.apply_maps(
             coef,
             intercept,
             first_step=done,

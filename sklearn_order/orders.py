@@ -79,7 +79,7 @@ def fit_forward(problem, coef, intercept, stop):
     per_epoch = problem.n_batches
     track = stop.tol is not None or bool(stop.verbose)
     if not track:
-        problem.run(
+        problem.run_epochs(
             coef,
             intercept,
             first_epoch=0,
@@ -97,7 +97,7 @@ def fit_forward(problem, coef, intercept, stop):
     # stopping judges the held-out score instead
     track = not problem.validates or bool(stop.verbose)
     for epoch in range(stop.max_iter):
-        (loss_sum,) = problem.run(
+        (loss_sum,) = problem.run_epochs(
             coef,
             intercept,
             first_epoch=epoch,
@@ -190,7 +190,7 @@ def fit_backward(problem, coef, intercept, stop):
     for n_epochs in schedule:
         coef[:] = coef0
         intercept[:] = intercept0
-        problem.run(
+        problem.run_epochs(
             coef,
             intercept,
             first_epoch=0,

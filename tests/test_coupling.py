@@ -45,7 +45,7 @@ def _one_call_chains(estimator, X, y, steps):
         for c, problem in enumerate(problems):
             coef, intercept = data.coef[c].copy(), data.intercept[c : c + 1].copy()
             assert problem._maps_per_call(0) >= k  # one kernel call
-            problem.apply(
+            problem.apply_maps(
                 coef,
                 intercept,
                 first_step=0,

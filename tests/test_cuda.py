@@ -91,7 +91,7 @@ def _problems(loss, penalty, dtype, rng, *, n=23, d=4, batch_size=5, **kwargs):
 
 def _apply(problem, theta0, **kwargs):
     coef, intercept = theta0[:-1].copy(), theta0[-1:].copy()
-    records = problem.apply(coef, intercept, **kwargs)
+    records = problem.apply_maps(coef, intercept, **kwargs)
     return coef, intercept[0], records
 
 
@@ -666,7 +666,7 @@ def test_kernel_compiles_for_a_gpu_within_its_register_budget(monkeypatch, tmp_p
             "get_current_device",
             lambda: type("Device", (), {"compute_capability": (9, 0)})(),
         )
-    rule = _rule("log_loss", "elasticnet").scalars()
+    rule = _rule("log_loss", "elasticnet").cuda_scalars()
     for dtype in (np.float32, np.float64):
         f64, i64 = np.zeros((1, 5)), np.zeros(1, dtype=np.int64)
         args = (np.zeros((10, 4), dtype), f64, f64, i64, f64, i64, i64, True, 0)

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sklearn_order"
 
 def _fit_backward_once(problem, coef, intercept, stop):
     """The backward composition of ``max_iter`` epochs, with no stopping test."""
-    problem.run(
+    problem.run_epochs(
         coef,
         intercept,
         first_epoch=0,

@@ -86,10 +86,24 @@ class UpdateRule(NamedTuple):
     passive_aggressive: int | None
     prediction_bound: float = MAX_DLOSS
 
-    def scalars(self):
-        """The fields ``loss`` to ``optimal_t0``, then ``prediction_bound``: what
-        the CUDA kernel takes."""
-        return tuple(self)[:9] + (self.prediction_bound,)
+    def cuda_scalars(self):
+        """The scalars the CUDA kernel takes, in its parameters' order.
+
+        Every field but ``passive_aggressive`` (the CUDA kernel derives it
+        from ``schedule``), whose ``None`` a CUDA kernel cannot take.
+        """
+        return (
+            self.loss,
+            self.loss_param,
+            self.l2,
+            self.l1,
+            self.fit_intercept,
+            self.schedule,
+            self.power_t,
+            self.alpha,
+            self.optimal_t0,
+            self.prediction_bound,
+        )
 
 
 # -- the records the kernels take ---------------------------------------------
