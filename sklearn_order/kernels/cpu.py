@@ -580,6 +580,30 @@ def add_epoch_loss(epoch_losses, index, batch_loss):
     epoch_losses[index] += batch_loss
 
 
+@jit_inline
+def advance_map(k, epoch, within, batches, reverse):
+    """The next map to apply after map ``k`` (0-based): ``(k, epoch, within)``.
+
+    Map ``k`` is batch ``within`` of epoch ``epoch`` (``batches`` per
+    epoch); the next one is ``k + 1``, or ``k − 1`` when ``reverse``. Both
+    indices are stepped with ``k``: integer divisions per map would cost as
+    much as a short sparse row.
+    """
+    if reverse:
+        k -= 1
+        within -= 1
+        if within < 0:
+            epoch -= 1
+            within = batches - 1
+    else:
+        k += 1
+        within += 1
+        if within == batches:
+            epoch += 1
+            within = 0
+    return k, epoch, within
+
+
 @jit
 def apply_steps(
     X, y, sample_weight, model, rule, sequence, steps, outputs, state, scratch
@@ -640,25 +664,13 @@ def apply_steps(
     ahead = prefetch_distance(batch_size)
     scale[0] = 1.0
     loaded_epoch = -1
-    # map k is batch `within` of epoch `epoch`, both stepped with k (integer
-    # divisions per map would cost as much as a short sparse row)
+    # map k is batch `within` of epoch `epoch`, both stepped with k
     k = steps.first_step + n_steps - 1 if reverse else steps.first_step  # 0-based
     epoch = k // batches
     within = k - epoch * batches
     for q in range(n_steps):
         if q > 0:
-            if reverse:
-                k -= 1
-                within -= 1
-                if within < 0:
-                    epoch -= 1
-                    within = batches - 1
-            else:
-                k += 1
-                within += 1
-                if within == batches:
-                    epoch += 1
-                    within = 0
+            k, epoch, within = advance_map(k, epoch, within, batches, reverse)
         if epoch != loaded_epoch:
             if loaded_epoch >= 0 and not _finite(model):
                 fold_average(state.average, model)

@@ -464,3 +464,264 @@ def prefetch_row_start(X, i):
 @_by_storage(_dense_prefetch_row, _csr_prefetch_row)
 def prefetch_row(X, i):
     """Ask for row ``i`` of ``X`` to be loaded into cache (a hint)."""
+
+
+# -- the row operations of a group of models ----------------------------------
+# A group holds ``n_models`` linear models over the same rows, laid out
+# feature-major: ``W[j * n_models + m]`` is weight ``j`` of model ``m``, so
+# the weights a row's feature touches are adjacent. Each operation computes,
+# for every model, exactly the floating-point operations of the one-model
+# operation above, in the same order (the same partial sums, combined the
+# same way): a model trained in a group is bit-identical to the model trained
+# alone. The loops run across the models, which is what vectorizes.
+
+
+@jit_inline
+def _dense_group_row_dots(X, i, W, n_models, acc, out):
+    # eight partial sums per model over the features j mod 8, the tail added
+    # to the first, combined as in `dense_row_dot`
+    A = X.array
+    n = A.shape[1]
+    M = n_models
+    a0 = acc[0:M]
+    a1 = acc[M : 2 * M]
+    a2 = acc[2 * M : 3 * M]
+    a3 = acc[3 * M : 4 * M]
+    a4 = acc[4 * M : 5 * M]
+    a5 = acc[5 * M : 6 * M]
+    a6 = acc[6 * M : 7 * M]
+    a7 = acc[7 * M : 8 * M]
+    for m in range(8 * M):
+        acc[m] = 0.0
+    j = 0
+    while j + 8 <= n:
+        x0 = A[i, j]
+        x1 = A[i, j + 1]
+        x2 = A[i, j + 2]
+        x3 = A[i, j + 3]
+        x4 = A[i, j + 4]
+        x5 = A[i, j + 5]
+        x6 = A[i, j + 6]
+        x7 = A[i, j + 7]
+        w0 = W[j * M : (j + 1) * M]
+        w1 = W[(j + 1) * M : (j + 2) * M]
+        w2 = W[(j + 2) * M : (j + 3) * M]
+        w3 = W[(j + 3) * M : (j + 4) * M]
+        w4 = W[(j + 4) * M : (j + 5) * M]
+        w5 = W[(j + 5) * M : (j + 6) * M]
+        w6 = W[(j + 6) * M : (j + 7) * M]
+        w7 = W[(j + 7) * M : (j + 8) * M]
+        for m in range(M):
+            a0[m] += x0 * w0[m]
+            a1[m] += x1 * w1[m]
+            a2[m] += x2 * w2[m]
+            a3[m] += x3 * w3[m]
+            a4[m] += x4 * w4[m]
+            a5[m] += x5 * w5[m]
+            a6[m] += x6 * w6[m]
+            a7[m] += x7 * w7[m]
+        j += 8
+    while j < n:
+        x0 = A[i, j]
+        w0 = W[j * M : (j + 1) * M]
+        for m in range(M):
+            a0[m] += x0 * w0[m]
+        j += 1
+    for m in range(M):
+        out[m] = ((a0[m] + a1[m]) + (a2[m] + a3[m])) + (
+            (a4[m] + a5[m]) + (a6[m] + a7[m])
+        )
+
+
+@jit_inline
+def _csr_group_row_dots(X, i, W, n_models, acc, out):
+    # four partial sums per model, as in `_csr_row_dot`
+    data, columns = X.data, X.indices
+    M = n_models
+    stride = np.uint64(M)
+    a0 = acc[0:M]
+    a1 = acc[M : 2 * M]
+    a2 = acc[2 * M : 3 * M]
+    a3 = acc[3 * M : 4 * M]
+    for m in range(4 * M):
+        acc[m] = 0.0
+    p = np.uint64(X.indptr[i])
+    end = np.uint64(X.indptr[i + 1])
+    while p + _FOUR <= end:
+        x0 = data[p]
+        x1 = data[p + _ONE]
+        x2 = data[p + _TWO]
+        x3 = data[p + _THREE]
+        c0 = columns[p] * stride
+        c1 = columns[p + _ONE] * stride
+        c2 = columns[p + _TWO] * stride
+        c3 = columns[p + _THREE] * stride
+        w0 = W[c0 : c0 + stride]
+        w1 = W[c1 : c1 + stride]
+        w2 = W[c2 : c2 + stride]
+        w3 = W[c3 : c3 + stride]
+        for m in range(M):
+            a0[m] += x0 * w0[m]
+            a1[m] += x1 * w1[m]
+            a2[m] += x2 * w2[m]
+            a3[m] += x3 * w3[m]
+        p += _FOUR
+    while p < end:
+        x0 = data[p]
+        c0 = columns[p] * stride
+        w0 = W[c0 : c0 + stride]
+        for m in range(M):
+            a0[m] += x0 * w0[m]
+        p += _ONE
+    for m in range(M):
+        out[m] = (a0[m] + a1[m]) + (a2[m] + a3[m])
+
+
+@jit_inline
+def _plan_decay(g, n_models, decay, pending, factor):
+    # the row's factor for each model: its decay on the first row that moves
+    # it (the decay fused into that row's update, as `_dense_subtract_batch`
+    # does), else 1; whether the row moves any model
+    moves = False
+    for m in range(n_models):
+        factor[m] = 1.0
+        if g[m] != 0.0:
+            moves = True
+            if pending[m]:
+                factor[m] = decay[m]
+                pending[m] = False
+    return moves
+
+
+@jit_inline
+def _dense_group_subtract_batch(
+    X, order, start, stop, work, n_models, decay, W, scale, pending, factor
+):
+    A = X.array
+    d = A.shape[1]
+    M = n_models
+    any_pending = False
+    for m in range(M):
+        pending[m] = decay[m] != 1.0
+        any_pending = any_pending or pending[m]
+    for r in range(stop - start):
+        g = work[r * M : (r + 1) * M]
+        if not _plan_decay(g, M, decay, pending, factor):
+            continue
+        i = order[start + r]
+        for j in range(d):
+            x = A[i, j]
+            w = W[j * M : (j + 1) * M]
+            for m in range(M):
+                v = w[m]
+                # 1 · v is v exactly: a model past its first moving row
+                # gets `v − g x`, the one-model update
+                w[m] = v if g[m] == 0.0 else factor[m] * v - g[m] * x
+    still_pending = False
+    for m in range(M):
+        still_pending = still_pending or pending[m]
+    if still_pending:  # the decay of the models no row moved, alone
+        for j in range(d):
+            w = W[j * M : (j + 1) * M]
+            for m in range(M):
+                w[m] = w[m] * decay[m] if pending[m] else w[m]
+
+
+@jit_inline
+def _csr_group_subtract_batch(
+    X, order, start, stop, work, n_models, decay, W, scale, pending, factor
+):
+    # per model, as `_csr_subtract_batch`: s ← decay·s (a zero decay zeroes
+    # the model's weights), then v ← v − (g / s) x_r on the rows' non-zeros
+    M = n_models
+    d = X.n_features
+    for m in range(M):
+        if decay[m] == 0.0:
+            for j in range(d):
+                W[j * M + m] = 0.0
+            scale[m] = 1.0
+        else:
+            scale[m] *= decay[m]
+    data, columns = X.data, X.indices
+    stride = np.uint64(M)
+    for r in range(stop - start):
+        g = work[r * M : (r + 1) * M]
+        moves = False
+        for m in range(M):
+            factor[m] = -g[m] / scale[m]
+            moves = moves or g[m] != 0.0
+        if not moves:
+            continue
+        i = order[start + r]
+        p = np.uint64(X.indptr[i])
+        end = np.uint64(X.indptr[i + 1])
+        while p < end:
+            x = data[p]
+            c = columns[p] * stride
+            w = W[c : c + stride]
+            for m in range(M):
+                v = w[m]
+                w[m] = v if g[m] == 0.0 else v + factor[m] * x
+            p += _ONE
+    for m in range(M):
+        if scale[m] < MIN_SCALE:
+            fold_group_scale(W, M, scale, m)
+
+
+@jit_inline
+def fold_group_scale(W, n_models, scale, m):
+    """Model ``m``'s :func:`fold_scale` in a group: ``v_m ← s_m v_m``, ``s_m ← 1``."""
+    s = scale[m]
+    if s != 1.0:
+        for q in range(m, W.shape[0], n_models):
+            W[q] *= s
+        scale[m] = 1.0
+
+
+@_by_storage(_dense_group_row_dots, _csr_group_row_dots)
+def group_row_dots(X, i, W, n_models, acc, out):
+    """``out[m] = x_i · w_m`` for every model ``m`` of a feature-major group.
+
+    Parameters
+    ----------
+    X : DenseRows or CSRRows
+    i : int
+        Row index.
+    W : ndarray of shape (n_features * n_models,), float64
+        Stored weights, ``W[j * n_models + m]`` (feature-major).
+    n_models : int
+    acc : ndarray of shape (>= 8 * n_models,), float64
+        Scratch space for the partial sums.
+    out : ndarray of shape (>= n_models,), float64
+    """
+
+
+@_by_storage(_dense_group_subtract_batch, _csr_group_subtract_batch)
+def group_subtract_batch(
+    X, order, start, stop, work, n_models, decay, W, scale, pending, factor
+):
+    """:func:`subtract_batch` for every model of a feature-major group, in place.
+
+    ``w_m ← decay_m · w_m − Σ_r work[r, m] x_r``, with each model's arithmetic
+    that of :func:`subtract_batch` on that model alone.
+
+    Parameters
+    ----------
+    X : DenseRows or CSRRows
+    order : ndarray of int64
+        The batch is rows ``order[start:stop]``.
+    start, stop : int
+    work : ndarray of shape (>= (stop - start) * n_models,), float64
+        ``work[r * n_models + m]``: the step of row ``r`` for model ``m``.
+    n_models : int
+    decay : ndarray of shape (n_models,), float64
+        Each model's L2 weight-decay factor of this map.
+    W : ndarray of shape (n_features * n_models,), float64
+        Stored weights (feature-major); model ``m``'s are ``scale[m] · v_m``.
+    scale : ndarray of shape (n_models,), float64
+        The lazy scales (always 1 for dense rows).
+    pending : ndarray of shape (n_models,), bool
+        Scratch space.
+    factor : ndarray of shape (n_models,), float64
+        Scratch space.
+    """

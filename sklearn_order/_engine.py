@@ -1,0 +1,269 @@
+"""Engines: what runs a set of models' epochs, one pass over the rows for all.
+
+A composition order (``orders.py``) fits a set of models through an engine:
+it asks for epochs of maps on the models still training, and the engine
+returns their losses and failures. Two engines share that interface:
+
+- :class:`SingleEngine`: one :class:`~sklearn_order._problem.Problem` and
+  its kernel (every feature: GraB, averaging, the multinomial loss, CUDA);
+- :class:`GroupEngine`: several problems over the same rows and the same
+  batch sequence (the classes of a one-vs-rest classifier), trained by
+  :func:`~sklearn_order.kernels.group.apply_group_steps`: each row is read
+  once per epoch for all of them, and each model is bit-identical to its
+  fit alone.
+
+A model that fails (diverges) is reported, not raised: the others go on, and
+the caller decides (a fit raises the first failure's
+:class:`~sklearn_order._problem.DivergenceError`).
+"""
+
+import numpy as np
+
+from ._problem import (
+    _WORK_PER_CALL,
+    DivergenceError,
+    check_not_cancelled,
+)
+from .kernels import OK, BatchSequence, StepRange
+from .kernels.group import (
+    N_PER_MODEL,
+    GroupModels,
+    GroupOutputs,
+    GroupScalars,
+    GroupScratch,
+    apply_group_steps,
+)
+from .losses import MULTINOMIAL_LOG_LOSS
+from .sampling import GRAB
+
+
+class SingleEngine:
+    """One problem's model, run by its own kernel.
+
+    Parameters
+    ----------
+    problem : Problem
+    coef : ndarray of shape (n_outputs * n_features,), float64
+        Starting weights, updated in place.
+    intercept : ndarray of shape (n_outputs,), float64
+        Starting intercepts, updated in place.
+    """
+
+    def __init__(self, problem, coef, intercept):
+        self.problems = [problem]
+        self.params = [(coef, intercept)]
+
+    def run_epochs(
+        self,
+        models,
+        *,
+        first_epoch,
+        n_epochs,
+        reverse,
+        t_start,
+        etas,
+        track_loss=False,
+        where=None,
+    ):
+        """Compose an epoch range onto the models ``models`` (here ``[0]``), in place.
+
+        Parameters
+        ----------
+        models : sequence of int
+            The models to run (indices into :attr:`problems`).
+        first_epoch, n_epochs, reverse, t_start, track_loss, where
+            As in :meth:`~sklearn_order._problem.Problem.run_epochs`.
+        etas : sequence of float
+            Each model's base step size.
+
+        Returns
+        -------
+        epoch_losses : ndarray of shape (len(models), n_epochs)
+            With ``track_loss``; zeros without.
+        failures : dict
+            Model index -> :class:`DivergenceError`, for the models that failed.
+        """
+        losses = np.zeros((len(models), n_epochs))
+        failures = {}
+        for row, m in enumerate(models):
+            coef, intercept = self.params[m]
+            try:
+                epoch_losses = self.problems[m].run_epochs(
+                    coef,
+                    intercept,
+                    first_epoch=first_epoch,
+                    n_epochs=n_epochs,
+                    reverse=reverse,
+                    t_start=t_start,
+                    eta=etas[row],
+                    track_loss=track_loss,
+                    where=where,
+                )
+            except DivergenceError as error:
+                failures[m] = error
+                continue
+            if track_loss:
+                losses[row] = epoch_losses
+        return losses, failures
+
+
+def groupable(problems):
+    """Whether ``problems`` can train as one group (:class:`GroupEngine`).
+
+    Two or more problems over the same rows, with the same sampling (not
+    GraB), seed and batch size, and the same loss (not multinomial),
+    schedule and intercept; on the CPU, without averaging.
+    """
+    if len(problems) < 2:
+        return False
+    first = problems[0]
+    rule = first.rule
+    return all(
+        p.X is first.X
+        and (p.rows is first.rows or np.array_equal(p.rows, first.rows))
+        and p.sampling == first.sampling
+        and p.seed == first.seed
+        and p.batch_size == first.batch_size
+        and p.n_outputs == 1
+        and p.average_start == 0
+        and p.rule.loss == rule.loss
+        and p.rule.schedule == rule.schedule
+        and p.rule.power_t == rule.power_t
+        and p.rule.fit_intercept == rule.fit_intercept
+        and not getattr(p, "on_device", False)
+        for p in problems
+    ) and (first.sampling != GRAB and rule.loss != MULTINOMIAL_LOG_LOSS)
+
+
+def _columns(arrays):
+    """Distinct arrays stacked as the columns of one C-contiguous 2-D array.
+
+    Returns the array and each input's column (the same object gets one).
+    """
+    distinct, column = [], []
+    seen = {}
+    for a in arrays:
+        if id(a) not in seen:
+            seen[id(a)] = len(distinct)
+            distinct.append(a)
+        column.append(seen[id(a)])
+    return (
+        np.ascontiguousarray(np.column_stack(distinct), dtype=np.float64),
+        np.asarray(column, dtype=np.int64),
+    )
+
+
+class GroupEngine(SingleEngine):
+    """Several problems trained in one pass per call (:func:`groupable`).
+
+    Parameters
+    ----------
+    problems : list of Problem
+    params : list of (ndarray, ndarray)
+        Each model's starting ``(coef, intercept)``, updated in place.
+    """
+
+    def __init__(self, problems, params):
+        if not groupable(problems):
+            raise ValueError("these problems cannot train as one group")
+        self.problems = list(problems)
+        self.params = list(params)
+        self.targets, self.column = _columns([p.y for p in problems])
+        self.weights, self.weight_column = _columns([p.sample_weight for p in problems])
+        if not np.array_equal(self.column, self.weight_column):
+            # one column index per model reads both: pair them up
+            self.targets = np.ascontiguousarray(
+                np.column_stack([p.y for p in problems])
+            )
+            self.weights = np.ascontiguousarray(
+                np.column_stack([p.sample_weight for p in problems])
+            )
+            self.column = np.arange(len(problems), dtype=np.int64)
+
+    def run_epochs(
+        self,
+        models,
+        *,
+        first_epoch,
+        n_epochs,
+        reverse,
+        t_start,
+        etas,
+        track_loss=False,
+        where=None,
+    ):
+        """As :meth:`SingleEngine.run_epochs`, for every model in one pass per call."""
+        models = list(models)
+        M = len(models)
+        if M == 0:
+            return np.zeros((0, n_epochs)), {}
+        first = self.problems[0]
+        problems = [self.problems[m] for m in models]
+        d = first.X.shape[1]
+        coef = np.empty((d, M))
+        for q, m in enumerate(models):
+            coef[:, q] = self.params[m][0]
+        coef = coef.reshape(-1)
+        intercept = np.array([self.params[m][1][0] for m in models])
+        group = GroupModels(coef, intercept, np.ones(M), self.column[models])
+        scalars = GroupScalars(
+            np.asarray(etas, dtype=np.float64),
+            np.array([p.rule.l2 for p in problems]),
+            np.array([p.rule.l1 for p in problems]),
+            np.array([p.rule.loss_param for p in problems]),
+            np.array([p.rule.alpha for p in problems]),
+            np.array([p.rule.optimal_t0 for p in problems]),
+            np.array([p.rule.prediction_bound for p in problems]),
+        )
+        n_batches = first.n_batches
+        first_step = first_epoch * n_batches
+        n_steps = n_epochs * n_batches
+        losses = np.zeros((M, n_epochs))
+        outputs = GroupOutputs(
+            None, np.full(M, OK, dtype=np.int64), np.full(M, -1, dtype=np.int64)
+        )
+        scratch = GroupScratch(
+            np.empty(first.n_samples, dtype=np.int64),
+            np.empty(first.batch_size * M),
+            np.empty(8 * M),
+            np.empty((N_PER_MODEL, M)),
+            np.empty(M, dtype=np.bool_),
+        )
+        sequence = BatchSequence(first.sampling, first.seed, first.batch_size, None)
+        rows = first.kernel_rows()
+        chunk = max(1, _WORK_PER_CALL // (M * first.map_cost()))
+        done = 0
+        while done < n_steps:
+            count = min(chunk, n_steps - done)
+            start = (
+                first_step + n_steps - done - count if reverse else first_step + done
+            )
+            apply_group_steps(
+                rows,
+                self.targets,
+                self.weights,
+                group,
+                first.rule,
+                scalars,
+                sequence,
+                StepRange(start, count, reverse, t_start - first_step, 0.0),
+                outputs._replace(
+                    epoch_losses=losses[:, start // n_batches - first_epoch :]
+                    if track_loss
+                    else None
+                ),
+                scratch,
+            )
+            check_not_cancelled(first.state)
+            done += count
+        coef = coef.reshape(d, M)
+        failures = {}
+        for q, m in enumerate(models):
+            if outputs.status[q] != OK:
+                failures[m] = problems[q]._divergence_error(
+                    outputs.status[q], outputs.failed_epoch[q], where
+                )
+                continue
+            self.params[m][0][:] = coef[:, q]
+            self.params[m][1][0] = intercept[q]
+        return losses, failures

@@ -1,0 +1,394 @@
+"""The loop over maps for a group of models that share one batch sequence.
+
+Many jobs train many linear models over the same rows in the same order: the
+classes of a one-vs-rest classifier, the candidates of a grid that differ only
+in their step size or penalty. :func:`apply_group_steps` applies the update
+maps of all of them in one pass: each row is read once, and every model is
+updated from it.
+
+- **Layout.** The models' weights are stored feature-major,
+  ``coef[j * n_models + m]``: a dense row's feature ``j`` updates
+  ``n_models`` adjacent numbers, and a CSR row's non-zero touches one cache
+  line. The loops run across the models, which is what vectorizes.
+- **Per-model scalars.** Each model has its own base step, L2 and L1
+  strengths, loss parameter, prediction bound, ``"optimal"`` schedule
+  constants, and column of targets and sample weights (the ``±1`` targets of
+  its one-vs-rest class, its sample × class weights). The loss, the schedule
+  and whether the intercept is fitted are shared (they choose code).
+- **Arithmetic.** Each model's floating-point operations are those of
+  :func:`~sklearn_order.kernels.cpu.apply_steps` on that model alone, in the
+  same order: the same partial sums of each dot product, the decay fused into
+  the same row. A model trained in a group is bit-identical to the model
+  trained alone (``tests/test_group.py``).
+- **Failures are per model.** A model whose derivative reaches its bound or
+  whose parameters stop being finite is reported in ``status`` and
+  ``failed_epoch``; the others go on. The caller drops failed (and
+  converged) models from the group between calls.
+
+Not handled here (their fits keep a pass per model): the multinomial loss,
+GraB (its order follows one model's gradients), averaging and recorded
+iterates.
+"""
+
+from math import isfinite
+from typing import NamedTuple
+
+import numpy as np
+
+from .._jit import jit, jit_inline, prefetch_row
+from ..losses import clipped_derivative, loss_value
+from ..penalties import l2_decay, shrink
+from ..schedules import PA1, row_step, step_size
+from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
+from .cpu import advance_map, load_epoch_order, prefetch_distance
+from .dispatch import unless_none
+from .storage import (
+    fold_group_scale,
+    group_row_dots,
+    group_subtract_batch,
+    n_visited,
+    prefetch_row_start,
+    row_sqnorm,
+)
+from .storage import prefetch_row as prefetch_x_row
+
+
+class GroupModels(NamedTuple):
+    """The parameters of a group of models, updated in place, and their data columns.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_features * n_models,), float64
+        Stored weights, feature-major: ``coef[j * n_models + m]``.
+    intercept : ndarray of shape (n_models,), float64
+    scale : ndarray of shape (n_models,), float64
+        Lazy scales of the weights (CSR rows); 1 on entry and on return.
+    column : ndarray of shape (n_models,), int64
+        The column of ``targets`` and ``weights`` each model trains on.
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    scale: np.ndarray
+    column: np.ndarray
+
+
+class GroupScalars(NamedTuple):
+    """The scalars of the update rule that differ between a group's models.
+
+    Each attribute is an ndarray of shape (n_models,), float64: the model's
+    base step size ``eta``, its L2 and L1 strengths, its loss parameter, its
+    ``alpha`` and ``optimal_t0`` (the ``"optimal"`` schedule) and its
+    prediction bound (see :class:`~sklearn_order.kernels.UpdateRule`).
+    """
+
+    eta: np.ndarray
+    l2: np.ndarray
+    l1: np.ndarray
+    loss_param: np.ndarray
+    alpha: np.ndarray
+    optimal_t0: np.ndarray
+    prediction_bound: np.ndarray
+
+
+class GroupOutputs(NamedTuple):
+    """What a group call reports besides the parameters.
+
+    Attributes
+    ----------
+    epoch_losses : ndarray of shape (n_models, n_epochs_spanned), or None
+        Each map's summed weighted loss (pre-update predictions) is added to
+        ``epoch_losses[m, epoch − first_step // B]`` (the caller zeroes it);
+        ``None``: not computed.
+    status : ndarray of shape (n_models,), int64
+        ``OK`` on entry; a model's first failure status.
+    failed_epoch : ndarray of shape (n_models,), int64
+        The epoch of that failure.
+    """
+
+    epoch_losses: np.ndarray | None
+    status: np.ndarray
+    failed_epoch: np.ndarray
+
+
+class GroupScratch(NamedTuple):
+    """Scratch space of a group call.
+
+    Attributes
+    ----------
+    order : ndarray of shape (n_visited,), int64
+        An epoch's row order.
+    work : ndarray of shape (batch_size * n_models,), float64
+        ``work[r * n_models + m]``: row ``r``'s term for model ``m``.
+    acc : ndarray of shape (8 * n_models,), float64
+        Partial sums of the dot products.
+    per_model : ndarray of shape (8, n_models), float64
+        A map's per-model numbers, one row each: predictions, steps, step
+        sizes, decays, losses, skipped rows, row factors, whether it moves.
+    pending : ndarray of shape (n_models,), bool
+    """
+
+    order: np.ndarray
+    work: np.ndarray
+    acc: np.ndarray
+    per_model: np.ndarray
+    pending: np.ndarray
+
+
+# the rows of GroupScratch.per_model
+_PRED, _STEP, _ETA, _DECAY, _LOSS, _SKIPPED, _FACTOR, _MOVES = range(8)
+N_PER_MODEL = 8
+
+
+@unless_none()
+def add_group_losses(epoch_losses, index, loss_sum, n_models):
+    """``epoch_losses[m, index] += loss_sum[m]`` when losses are tracked."""
+    for m in range(n_models):
+        epoch_losses[m, index] += loss_sum[m]
+
+
+@unless_none(default=0.0)
+def group_tracked_loss(epoch_losses, code, param, y, p):
+    """``ℓ(p, y)`` when losses are tracked (``epoch_losses`` given), else 0."""
+    return loss_value(code, param, y, p)
+
+
+@jit_inline
+def _fail(outputs, m, status, epoch):
+    """Record model ``m``'s first failure."""
+    if outputs.status[m] == OK:
+        outputs.status[m] = status
+        outputs.failed_epoch[m] = epoch
+
+
+@jit_inline
+def _check_finite(group, outputs, epoch):
+    """Fail every model whose weights, intercept or scale stopped being finite."""
+    coef, intercept, scale, _ = group
+    M = intercept.shape[0]
+    for m in range(M):
+        if not (isfinite(intercept[m]) and isfinite(scale[m])):
+            _fail(outputs, m, NON_FINITE, epoch)
+    for j in range(coef.shape[0]):
+        if not isfinite(coef[j]):
+            _fail(outputs, j % M, NON_FINITE, epoch)
+
+
+@jit_inline
+def _group_terms(
+    X, targets, weights, order, start, stop, group, rule, scalars, outputs, scratch, epoch
+):
+    """Each model's per-row terms ``work[r, m]`` and loss of one map.
+
+    ``work[r, m] = (η_m / |B|) s_i ℓ'(p_i, y_i)`` (passive-aggressive:
+    ``(τ_r / |B|) s_i ℓ'``), exactly as
+    :func:`~sklearn_order.kernels.cpu.apply_update_map` forms it. Fills the
+    losses (``per_model[_LOSS]``) and, under PA-I, the count of rows without a
+    step (``per_model[_SKIPPED]``). A model that fails gets zero terms.
+    """
+    coef, intercept, scale, column = group
+    order_rows, work, acc, per_model, _ = scratch
+    M = intercept.shape[0]
+    pred = per_model[_PRED]
+    step = per_model[_STEP]
+    eta_t = per_model[_ETA]
+    loss_sum = per_model[_LOSS]
+    skipped = per_model[_SKIPPED]
+    batch = stop - start
+    variant = rule.passive_aggressive
+    for m in range(M):
+        step[m] = eta_t[m] / batch
+        loss_sum[m] = 0.0
+        skipped[m] = 0.0
+    for r in range(batch):
+        i = order[start + r]
+        group_row_dots(X, i, coef, M, acc, pred)
+        sqnorm = row_sqnorm(X, i) if variant is not None else 0.0
+        for m in range(M):
+            q = r * M + m
+            work[q] = 0.0
+            if outputs.status[m] != OK:
+                continue
+            p = scale[m] * pred[m] + intercept[m]
+            if not isfinite(p):
+                _fail(outputs, m, NON_FINITE, epoch)
+                continue
+            c = column[m]
+            y = targets[i, c]
+            s = weights[i, c]
+            d, diverged = clipped_derivative(
+                rule.loss, scalars.loss_param[m], y, p, scalars.prediction_bound[m]
+            )
+            if diverged:
+                _fail(outputs, m, DERIVATIVE_AT_BOUND, epoch)
+                continue
+            if variant is not None:
+                value = loss_value(rule.loss, scalars.loss_param[m], y, p)
+                loss_sum[m] += s * value
+                if sqnorm == 0.0 and variant == PA1:
+                    skipped[m] += 1.0
+                else:
+                    tau = row_step(variant, eta_t[m], value, sqnorm)
+                    work[q] = tau / batch * s * d
+            else:
+                work[q] = step[m] * s * d
+                value = group_tracked_loss(
+                    outputs.epoch_losses, rule.loss, scalars.loss_param[m], y, p
+                )
+                loss_sum[m] += s * value
+
+
+@jit_inline
+def _apply_group_map(
+    X, targets, weights, order, start, stop, group, rule, scalars, outputs, scratch, epoch
+):
+    """The update map ``T_B`` of every model of the group, in place.
+
+    Each model's :func:`~sklearn_order.kernels.cpu.apply_update_map`: the
+    terms at the pre-update ``θ``, the decayed weights minus the batch's
+    step, the intercept's step, then the L1 soft-threshold. A
+    passive-aggressive model whose rows all lack a step (PA-I, ``x = 0``)
+    is left unchanged, decay and threshold included.
+    """
+    coef, intercept, scale, _ = group
+    _, work, _, per_model, pending = scratch
+    M = intercept.shape[0]
+    batch = stop - start
+    _group_terms(
+        X, targets, weights, order, start, stop, group, rule, scalars, outputs, scratch, epoch
+    )
+    eta_t = per_model[_ETA]
+    decay = per_model[_DECAY]
+    skipped = per_model[_SKIPPED]
+    moved = per_model[_MOVES]
+    any_l1 = False
+    for m in range(M):
+        moves = outputs.status[m] == OK and skipped[m] < batch
+        # a model that does not move this map keeps its weights: no decay
+        decay[m] = l2_decay(eta_t[m], scalars.l2[m]) if moves else 1.0
+        moved[m] = 1.0 if moves else 0.0
+        any_l1 = any_l1 or (moves and scalars.l1[m] > 0.0)
+    group_subtract_batch(
+        X, order, start, stop, work, M, decay, coef, scale, pending, per_model[_FACTOR]
+    )
+    if rule.fit_intercept:
+        for m in range(M):
+            intercept_step = 0.0
+            for r in range(batch):
+                intercept_step += work[r * M + m]
+            intercept[m] -= intercept_step
+    if any_l1:
+        for m in range(M):
+            if moved[m] > 0.0 and scalars.l1[m] > 0.0:
+                fold_group_scale(coef, M, scale, m)
+                threshold = eta_t[m] * scalars.l1[m]
+                for q in range(m, coef.shape[0], M):
+                    coef[q] = shrink(coef[q], threshold)
+
+
+@jit
+def apply_group_steps(
+    X, targets, weights, group, rule, scalars, sequence, steps, outputs, scratch
+):
+    """Apply the maps ``first_step + 1 … first_step + n_steps`` to every model, in place.
+
+    The loop of :func:`~sklearn_order.kernels.cpu.apply_steps` (the same maps
+    in the same direction, the same step indices), over a group of models.
+
+    Parameters
+    ----------
+    X : DenseRows or CSRRows
+    targets, weights : ndarray of shape (n_samples, n_columns), float64
+        Targets and sample × class weights; model ``m`` trains on column
+        ``group.column[m]``.
+    group : GroupModels
+    rule : UpdateRule
+        The shared rule: ``loss``, ``fit_intercept``, ``schedule``,
+        ``power_t`` and ``passive_aggressive`` are read; the per-model
+        scalars come from ``scalars``.
+    scalars : GroupScalars
+    sequence : BatchSequence
+        Seeded schemes only (``table`` is ``None``).
+    steps : StepRange
+        ``steps.eta`` is not read (each model has its own).
+    outputs : GroupOutputs
+    scratch : GroupScratch
+    """
+    coef, intercept, scale, _ = group
+    order = scratch.order
+    per_model = scratch.per_model
+    M = intercept.shape[0]
+    batch_size = sequence.batch_size
+    n_steps = steps.n_steps
+    reverse = steps.reverse
+    n = n_visited(X, targets)
+    batches = (n + batch_size - 1) // batch_size
+    first_epoch = steps.first_step // batches
+    ahead = prefetch_distance(batch_size)
+    for m in range(M):
+        scale[m] = 1.0
+    loaded_epoch = -1
+    k = steps.first_step + n_steps - 1 if reverse else steps.first_step
+    epoch = k // batches
+    within = k - epoch * batches
+    for q in range(n_steps):
+        if q > 0:
+            k, epoch, within = advance_map(k, epoch, within, batches, reverse)
+        if epoch != loaded_epoch:
+            if loaded_epoch >= 0:
+                _check_finite(group, outputs, loaded_epoch)
+            load_epoch_order(sequence, epoch, order, X.subset)
+            loaded_epoch = epoch
+        start = within * batch_size
+        stop = min(start + batch_size, n)
+        _prefetch_group_ahead(X, targets, order, within, batch_size, n, ahead, reverse)
+        t = k + 1 + steps.step_offset
+        for m in range(M):
+            per_model[_ETA, m] = step_size(
+                rule.schedule,
+                scalars.eta[m],
+                t,
+                rule.power_t,
+                scalars.alpha[m],
+                scalars.optimal_t0[m],
+            )
+        _apply_group_map(
+            X,
+            targets,
+            weights,
+            order,
+            start,
+            stop,
+            group,
+            rule,
+            scalars,
+            outputs,
+            scratch,
+            epoch,
+        )
+        add_group_losses(outputs.epoch_losses, epoch - first_epoch, per_model[_LOSS], M)
+    for m in range(M):
+        fold_group_scale(coef, M, scale, m)
+    _check_finite(group, outputs, loaded_epoch)
+
+
+@jit_inline
+def _prefetch_group_ahead(X, targets, order, within, batch_size, n, ahead, reverse):
+    """Prefetch the rows (and their targets) of the maps ``ahead`` and ``2 ahead`` later.
+
+    As :func:`~sklearn_order.kernels.cpu.prefetch_ahead`, for a group's
+    two-dimensional targets.
+    """
+    batches = (n + batch_size - 1) // batch_size
+    within_ahead = within - ahead if reverse else within + ahead
+    if 0 <= within_ahead < batches:
+        ahead_start = within_ahead * batch_size
+        for r in range(ahead_start, min(ahead_start + batch_size, n)):
+            prefetch_x_row(X, order[r])
+    within_far = within - 2 * ahead if reverse else within + 2 * ahead
+    if 0 <= within_far < batches:
+        far_start = within_far * batch_size
+        for r in range(far_start, min(far_start + batch_size, n)):
+            i = order[r]
+            prefetch_row_start(X, i)
+            prefetch_row(targets, i)
