@@ -22,6 +22,7 @@ import numpy as np
 from ._problem import (
     _WORK_PER_CALL,
     DivergenceError,
+    Problem,
     check_not_cancelled,
 )
 from .kernels import OK, BatchSequence, StepRange
@@ -130,7 +131,7 @@ def groupable(problems):
         and p.rule.schedule == rule.schedule
         and p.rule.power_t == rule.power_t
         and p.rule.fit_intercept == rule.fit_intercept
-        and not getattr(p, "on_device", False)
+        and type(p) is Problem  # not a CUDA problem
         for p in problems
     ) and (first.sampling != GRAB and rule.loss != MULTINOMIAL_LOG_LOSS)
 

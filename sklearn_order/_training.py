@@ -22,14 +22,16 @@ import itertools
 from typing import NamedTuple
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import is_regressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
+from ._engine import GroupEngine, SingleEngine, groupable
 from ._problem import Problem, cancel_fit
 from ._warnings import warn
-from .orders import ORDERS
+from .orders import ORDERS, OrderResult
 from .sampling import SAMPLINGS
 
 _MAX_SEED = np.iinfo(np.int32).max
@@ -63,74 +65,133 @@ class OutputFit(NamedTuple):
     average: np.ndarray | None
 
 
-def fit_output(problem, coef, intercept, *, order, stop):
-    """Fit one output from ``(coef, intercept)`` in ``order``, stopped by ``stop``.
+def _engine(problems, parameters):
+    """The engine of ``problems`` from copies of ``parameters``.
+
+    One problem runs alone; several train as one group, one pass over the
+    rows for all (:func:`~sklearn_order._engine.groupable` problems only).
+    """
+    copies = [(coef.copy(), intercept.copy()) for coef, intercept in parameters]
+    if len(problems) == 1:
+        return SingleEngine(problems[0], *copies[0])
+    return GroupEngine(problems, copies)
+
+
+def _outputs(engine, results):
+    """The engine's models as :class:`OutputFit`; raises the first model's failure."""
+    for result in results:
+        if result.error is not None:
+            raise result.error
+    return [
+        OutputFit(
+            coef,
+            intercept,
+            result.n_iter,
+            result.converged,
+            problem.state.get("averaged"),
+        )
+        for problem, (coef, intercept), result in zip(
+            engine.problems, engine.params, results
+        )
+    ]
+
+
+def fit_outputs(problems, parameters, *, order, stop):
+    """Fit models from ``parameters`` in ``order``, stopped by ``stop``.
 
     Parameters
     ----------
-    problem : Problem
-    coef : ndarray of shape (n_outputs * n_features,), float64
-        Starting weights (not modified).
-    intercept : ndarray of shape (n_outputs,), float64
-        Starting intercepts (not modified).
+    problems : list of Problem
+        One problem, or several that train as one group
+        (:func:`~sklearn_order._engine.groupable`).
+    parameters : list of (ndarray, ndarray)
+        Starting ``(coef, intercept)`` per problem (not modified).
     order : str
         A key of :data:`~sklearn_order.orders.ORDERS`.
     stop : StoppingRule
 
     Returns
     -------
-    OutputFit
+    list of OutputFit
+
+    Raises
+    ------
+    DivergenceError
+        The first failed model's.
     """
-    coef, intercept = coef.copy(), intercept.copy()
-    result = ORDERS[order].fit(problem, coef, intercept, stop)
-    return OutputFit(
-        coef, intercept, result.n_iter, result.converged, problem.state.get("averaged")
-    )
+    engine = _engine(problems, parameters)
+    return _outputs(engine, ORDERS[order].fit(engine, stop))
 
 
-def one_pass_output(problem, coef, intercept, *, order, **run):
-    """One pass over ``problem``'s rows composed onto ``(coef, intercept)``.
+def one_pass_outputs(problems, parameters, *, order, first_epoch, t_start, eta, where):
+    """One pass over the problems' rows composed onto ``parameters``.
 
     Parameters
     ----------
-    problem : Problem
-    coef, intercept : ndarray
-        As for :func:`fit_output` (not modified).
+    problems, parameters
+        As for :func:`fit_outputs`.
     order : str
         A key of :data:`~sklearn_order.orders.ORDERS`: the direction of the pass.
-    **run
-        ``first_epoch``, ``t_start``, ``eta`` and ``where`` of
-        :meth:`~sklearn_order._problem.Problem.run_epochs`.
+    first_epoch, t_start, where
+        As in :meth:`~sklearn_order._problem.Problem.run_epochs`.
+    eta : float
+        The base step size.
 
     Returns
     -------
-    OutputFit
+    list of OutputFit
     """
-    coef, intercept = coef.copy(), intercept.copy()
-    problem.run_epochs(
-        coef, intercept, n_epochs=1, reverse=ORDERS[order].reverse, **run
+    engine = _engine(problems, parameters)
+    n_models = len(problems)
+    _, failures = engine.run_epochs(
+        range(n_models),
+        first_epoch=first_epoch,
+        n_epochs=1,
+        reverse=ORDERS[order].reverse,
+        t_start=t_start,
+        etas=[eta] * n_models,
+        where=where,
     )
-    return OutputFit(coef, intercept, 1, True, problem.state.get("averaged"))
+    return _outputs(
+        engine,
+        [OrderResult(1, m not in failures, failures.get(m)) for m in range(n_models)],
+    )
 
 
 _FIT_TOKENS = itertools.count()
 
 
+def _units(problems, n_jobs):
+    """The problems' indices split into the units a worker fits.
+
+    Problems that train as one group are split into at most
+    ``effective_n_jobs(n_jobs)`` contiguous groups (one without workers);
+    others are fitted one by one.
+    """
+    n = len(problems)
+    if not groupable(problems):
+        return [[k] for k in range(n)]
+    n_units = 1 if n_jobs in (None, 1) else min(n, effective_n_jobs(n_jobs))
+    return [list(unit) for unit in np.array_split(np.arange(n), n_units)]
+
+
 def run_outputs(
     function, problems, parameters, *, n_jobs=None, threads_only=False, **kw
 ):
-    """``function(problem, coef, intercept, **kw)`` for every output, results in order.
+    """``function(problems, parameters, **kw)`` over units of the outputs, in order.
 
-    Several outputs with ``n_jobs`` other than ``None``/``1`` run in joblib
-    workers: threads by default, or the backend of an enclosing
-    ``joblib.parallel_backend`` (processes, Dask). If the caller is
-    interrupted (Ctrl-C) or fails while thread workers run, they stop at
-    their next return to Python (about every 0.1 s).
+    Outputs that train as one group run in one pass per epoch, split over
+    ``n_jobs`` workers; other outputs run one per worker. Several units
+    with ``n_jobs`` other than ``None``/``1`` run in joblib workers: threads
+    by default, or the backend of an enclosing ``joblib.parallel_backend``
+    (processes, Dask). If the caller is interrupted (Ctrl-C) or fails while
+    thread workers run, they stop at their next return to Python (about
+    every 0.1 s).
 
     Parameters
     ----------
     function : callable
-        :func:`fit_output` or :func:`one_pass_output`.
+        :func:`fit_outputs` or :func:`one_pass_outputs`.
     problems : list of Problem
     parameters : list of (ndarray, ndarray)
         Starting ``(coef, intercept)`` per problem.
@@ -144,21 +205,32 @@ def run_outputs(
     Returns
     -------
     list of OutputFit
+        One per problem, in order.
     """
-    outputs = list(zip(problems, parameters))
-    if len(outputs) == 1 or n_jobs in (None, 1):
-        return [function(problem, *start, **kw) for problem, start in outputs]
+    units = _units(problems, n_jobs)
+    calls = [
+        (function, [problems[k] for k in unit], [parameters[k] for k in unit])
+        for unit in units
+    ]
+    if len(units) == 1 or n_jobs in (None, 1):
+        fits = [
+            call(unit_problems, unit_parameters, **kw)
+            for call, unit_problems, unit_parameters in calls
+        ]
+        return [fit for unit in fits for fit in unit]
     token = next(_FIT_TOKENS)
     for problem in problems:
         problem.state["fit"] = token
     backend = {"backend": "threading"} if threads_only else {"prefer": "threads"}
     try:
-        return Parallel(n_jobs=n_jobs, **backend)(
-            delayed(function)(problem, *start, **kw) for problem, start in outputs
+        fits = Parallel(n_jobs=n_jobs, **backend)(
+            delayed(call)(unit_problems, unit_parameters, **kw)
+            for call, unit_problems, unit_parameters in calls
         )
     except BaseException:
         cancel_fit(token)
         raise
+    return [fit for unit in fits for fit in unit]
 
 
 class Training(NamedTuple):
@@ -462,7 +534,7 @@ def fit_problems(
     )
     fits = _run_order(
         estimator,
-        fit_output,
+        fit_outputs,
         problems,
         coef,
         intercept,
@@ -553,7 +625,7 @@ def pass_problems(
             problem.running_average(initial=np.concatenate([weights, intercepts]))
     fits = _run_order(
         estimator,
-        one_pass_output,
+        one_pass_outputs,
         problems,
         coef,
         intercept,

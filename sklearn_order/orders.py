@@ -30,7 +30,7 @@ from .penalties import penalty_value
 
 
 class OrderResult(NamedTuple):
-    """What an order reports about a fit.
+    """What an order reports about one model's fit.
 
     Attributes
     ----------
@@ -39,10 +39,13 @@ class OrderResult(NamedTuple):
     converged : bool
         Whether the order's stopping criterion was met (always ``True`` when
         ``tol`` is ``None``: nothing was asked).
+    error : DivergenceError or None, default=None
+        Why the model's fit failed (its parameters are then meaningless).
     """
 
     n_iter: int
     converged: bool
+    error: Exception | None = None
 
 
 class StoppingRule(NamedTuple):
@@ -61,72 +64,108 @@ def _say(verbose, message):
         print(message, flush=True)
 
 
-def fit_forward(problem, coef, intercept, stop):
-    """Forward composition of up to ``stop.max_iter`` epochs, in place.
+def _settle(results, models, n_iter, converged):
+    """Record the same result for every model still training."""
+    for m in models:
+        results[m] = OrderResult(n_iter, converged)
+    return results
+
+
+def _record_failures(results, failures, n_iter):
+    """Record the failed models' errors (a failed model stops training)."""
+    for m, error in failures.items():
+        results[m] = OrderResult(n_iter, False, error)
+
+
+def fit_forward(engine, stop):
+    """Forward composition of up to ``stop.max_iter`` epochs for each model, in place.
+
+    Every model of ``engine`` is judged on its own (its own objective or
+    held-out score, its own step under ``adaptive``); a model that has
+    stopped is no longer updated while the others go on.
 
     Parameters
     ----------
-    problem : Problem
-    coef : ndarray of shape (n_features,), float64
-        ``w_0`` on entry, the final weights on return.
-    intercept : ndarray of shape (1,), float64
+    engine : SingleEngine or GroupEngine
+        The models, from their starting parameters (updated in place).
     stop : StoppingRule
 
     Returns
     -------
-    OrderResult
+    list of OrderResult
+        One per model.
     """
-    per_epoch = problem.n_batches
+    n_models = len(engine.problems)
+    everyone = list(range(n_models))
+    results = [None] * n_models
+    first = engine.problems[0]
+    per_epoch = first.n_batches
     track = stop.tol is not None or bool(stop.verbose)
     if not track:
-        problem.run_epochs(
-            coef,
-            intercept,
+        _, failures = engine.run_epochs(
+            everyone,
             first_epoch=0,
             n_epochs=stop.max_iter,
             reverse=False,
             t_start=0,
-            eta=stop.eta0,
+            etas=[stop.eta0] * n_models,
         )
-        return OrderResult(stop.max_iter, True)
+        _settle(
+            results, [m for m in everyone if m not in failures], stop.max_iter, True
+        )
+        _record_failures(results, failures, stop.max_iter)
+        return results
 
-    rule = problem.rule
-    eta = stop.eta0
-    improving = _Improvement(stop)
+    etas = [stop.eta0] * n_models
+    improving = [_Improvement(stop) for _ in everyone]
     # the training loss is needed by the criterion, or to be printed; early
     # stopping judges the held-out score instead
-    track = not problem.validates or bool(stop.verbose)
+    track = not first.validates or bool(stop.verbose)
+    active = everyone
     for epoch in range(stop.max_iter):
-        (loss_sum,) = problem.run_epochs(
-            coef,
-            intercept,
+        if not active:
+            return results
+        losses, failures = engine.run_epochs(
+            active,
             first_epoch=epoch,
             n_epochs=1,
             reverse=False,
             t_start=epoch * per_epoch,
-            eta=eta,
+            etas=[etas[m] for m in active],
             track_loss=track,
         )
-        score = problem.validation_score(coef, intercept) if problem.validates else None
-        if track:
-            objective = loss_sum / problem.n_samples + penalty_value(
-                coef, rule.l2, rule.l1
+        _record_failures(results, failures, epoch + 1)
+        training = []
+        for row, m in enumerate(active):
+            if m in failures:
+                continue
+            problem = engine.problems[m]
+            coef, intercept = engine.params[m]
+            rule = problem.rule
+            score = (
+                problem.validation_score(coef, intercept) if problem.validates else None
             )
-            _say(
-                stop.verbose,
-                f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
-                + (f"validation score {score:.6g}, " if problem.validates else "")
-                + f"norm {np.linalg.norm(coef):.4g}, bias {intercept[0]:.4g}",
-            )
-        value = -score if problem.validates else objective  # lower is better
-        if stop.tol is None or improving(value):
-            continue
-        if stop.adaptive and eta > 1e-6:
-            eta /= 5.0
-            improving.reset()
-        else:
-            return OrderResult(epoch + 1, True)
-    return OrderResult(stop.max_iter, stop.tol is None)
+            if track:
+                objective = losses[row, 0] / problem.n_samples + penalty_value(
+                    coef, rule.l2, rule.l1
+                )
+                _say(
+                    stop.verbose,
+                    f"-- Epoch {epoch + 1}: objective {objective:.6g}, "
+                    + (f"validation score {score:.6g}, " if problem.validates else "")
+                    + f"norm {np.linalg.norm(coef):.4g}, bias {intercept[0]:.4g}",
+                )
+            value = -score if problem.validates else objective  # lower is better
+            if stop.tol is None or improving[m](value):
+                training.append(m)
+            elif stop.adaptive and etas[m] > 1e-6:
+                etas[m] /= 5.0
+                improving[m].reset()
+                training.append(m)
+            else:
+                results[m] = OrderResult(epoch + 1, True)
+        active = training
+    return _settle(results, active, stop.max_iter, stop.tol is None)
 
 
 class _Improvement:
@@ -164,66 +203,87 @@ def doubling_schedule(max_iter):
     return counts
 
 
-def fit_backward(problem, coef, intercept, stop):
-    """Backward composition, stopped by the doubling test, in place.
+def fit_backward(engine, stop):
+    """Backward composition for each model, stopped by the doubling test, in place.
+
+    The models share the evaluation points (1, 2, 4, … epochs); each stops
+    on its own, and a model that has stopped keeps its iterate while the
+    others go on.
 
     Parameters
     ----------
-    problem : Problem
-    coef : ndarray of shape (n_features,), float64
-        ``w_0`` on entry, the final weights on return.
-    intercept : ndarray of shape (1,), float64
+    engine : SingleEngine or GroupEngine
+        The models, from their starting parameters (updated in place).
     stop : StoppingRule
         ``n_iter_no_change`` and ``adaptive`` are not used.
 
     Returns
     -------
-    OrderResult
+    list of OrderResult
+        One per model.
     """
-    coef0 = coef.copy()
-    intercept0 = intercept.copy()
+    n_models = len(engine.problems)
+    results = [None] * n_models
+    starts = [(coef.copy(), intercept.copy()) for coef, intercept in engine.params]
     schedule = [stop.max_iter] if stop.tol is None else doubling_schedule(stop.max_iter)
-    previous = None
+    previous = [None] * n_models
     previous_epochs = 0
-    improving = _Improvement(stop) if stop.tol is not None else None
-    origin = problem.constant_model()
+    improving = [
+        _Improvement(stop) if stop.tol is not None else None for _ in range(n_models)
+    ]
+    origins = [problem.constant_model() for problem in engine.problems]
+    active = list(range(n_models))
     for n_epochs in schedule:
-        coef[:] = coef0
-        intercept[:] = intercept0
-        problem.run_epochs(
-            coef,
-            intercept,
+        if not active:
+            return results
+        for m in active:
+            engine.params[m][0][:] = starts[m][0]
+            engine.params[m][1][:] = starts[m][1]
+        _, failures = engine.run_epochs(
+            active,
             first_epoch=0,
             n_epochs=n_epochs,
             reverse=True,
             t_start=0,
-            eta=stop.eta0,
+            etas=[stop.eta0] * len(active),
         )
-        if problem.validates and improving is not None:
-            # early stopping: the held-out score of each evaluated iterate
-            score = problem.validation_score(coef, intercept)
-            _say(
-                stop.verbose,
-                f"-- Backward iterate at {n_epochs} epochs: "
-                f"validation score {score:.6g}",
-            )
-            if not improving(-score):
-                return OrderResult(n_epochs, True)
-            continue
-        theta = np.concatenate([coef, intercept])
-        if previous is not None:
-            change = np.linalg.norm(theta - previous)
-            size = np.linalg.norm(theta - origin)
-            _say(
-                stop.verbose,
-                f"-- Backward iterate at {n_epochs} epochs: change "
-                f"{change:.4g} since {previous_epochs}, norm {size:.4g}",
-            )
-            if change <= stop.tol * size:
-                return OrderResult(n_epochs, True)
-        previous = theta
+        _record_failures(results, failures, n_epochs)
+        training = []
+        for m in active:
+            if m in failures:
+                continue
+            problem = engine.problems[m]
+            coef, intercept = engine.params[m]
+            if problem.validates and improving[m] is not None:
+                # early stopping: the held-out score of each evaluated iterate
+                score = problem.validation_score(coef, intercept)
+                _say(
+                    stop.verbose,
+                    f"-- Backward iterate at {n_epochs} epochs: "
+                    f"validation score {score:.6g}",
+                )
+                if improving[m](-score):
+                    training.append(m)
+                else:
+                    results[m] = OrderResult(n_epochs, True)
+                continue
+            theta = np.concatenate([coef, intercept])
+            if previous[m] is not None:
+                change = np.linalg.norm(theta - previous[m])
+                size = np.linalg.norm(theta - origins[m])
+                _say(
+                    stop.verbose,
+                    f"-- Backward iterate at {n_epochs} epochs: change "
+                    f"{change:.4g} since {previous_epochs}, norm {size:.4g}",
+                )
+                if change <= stop.tol * size:
+                    results[m] = OrderResult(n_epochs, True)
+                    continue
+            previous[m] = theta
+            training.append(m)
+        active = training
         previous_epochs = n_epochs
-    return OrderResult(stop.max_iter, stop.tol is None)
+    return _settle(results, active, stop.max_iter, stop.tol is None)
 
 
 def _check_forward(estimator):
@@ -317,7 +377,8 @@ class Order(NamedTuple):
     reverse : bool
         Whether a pass applies the newest map first.
     fit : callable
-        ``fit(problem, coef, intercept, stop) -> OrderResult``.
+        ``fit(engine, stop) -> list of OrderResult``: fits every model of an
+        engine (:mod:`sklearn_order._engine`) in place, one result per model.
     check_params : callable
         ``check_params(estimator)``: raises for the parameters the order does
         not define, warns for those it defines badly.

@@ -16,18 +16,20 @@ from sklearn_order.orders import ORDERS, Order, OrderResult
 PACKAGE = Path(__file__).resolve().parent.parent / "sklearn_order"
 
 
-def _fit_backward_once(problem, coef, intercept, stop):
+def _fit_backward_once(engine, stop):
     """The backward composition of ``max_iter`` epochs, with no stopping test."""
-    problem.run_epochs(
-        coef,
-        intercept,
+    models = range(len(engine.problems))
+    _, failures = engine.run_epochs(
+        models,
         first_epoch=0,
         n_epochs=stop.max_iter,
         reverse=True,
         t_start=0,
-        eta=stop.eta0,
+        etas=[stop.eta0] * len(models),
     )
-    return OrderResult(stop.max_iter, True)
+    return [
+        OrderResult(stop.max_iter, m not in failures, failures.get(m)) for m in models
+    ]
 
 
 # a third order, registered by a test module: one entry, built from the

@@ -128,7 +128,7 @@ def test_thread_workers_stop_soon_after_the_caller_is_interrupted(monkeypatch):
     before = model.coef_.copy()
     model.set_params(max_iter=10**6)
     finished = []
-    original = training.fit_output
+    original = training.fit_outputs
 
     def recorded(*args, **kwargs):
         try:
@@ -136,7 +136,7 @@ def test_thread_workers_stop_soon_after_the_caller_is_interrupted(monkeypatch):
         finally:
             finished.append(time.perf_counter())
 
-    monkeypatch.setattr(training, "fit_output", recorded)
+    monkeypatch.setattr(training, "fit_outputs", recorded)
     threading.Timer(1.0, _thread.interrupt_main).start()
     with pytest.raises(KeyboardInterrupt):
         model.fit(X, y)

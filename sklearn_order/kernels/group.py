@@ -176,7 +176,18 @@ def _check_finite(group, outputs, epoch):
 
 @jit_inline
 def _group_terms(
-    X, targets, weights, order, start, stop, group, rule, scalars, outputs, scratch, epoch
+    X,
+    targets,
+    weights,
+    order,
+    start,
+    stop,
+    group,
+    rule,
+    scalars,
+    outputs,
+    scratch,
+    epoch,
 ):
     """Each model's per-row terms ``work[r, m]`` and loss of one map.
 
@@ -240,7 +251,18 @@ def _group_terms(
 
 @jit_inline
 def _apply_group_map(
-    X, targets, weights, order, start, stop, group, rule, scalars, outputs, scratch, epoch
+    X,
+    targets,
+    weights,
+    order,
+    start,
+    stop,
+    group,
+    rule,
+    scalars,
+    outputs,
+    scratch,
+    epoch,
 ):
     """The update map ``T_B`` of every model of the group, in place.
 
@@ -255,7 +277,18 @@ def _apply_group_map(
     M = intercept.shape[0]
     batch = stop - start
     _group_terms(
-        X, targets, weights, order, start, stop, group, rule, scalars, outputs, scratch, epoch
+        X,
+        targets,
+        weights,
+        order,
+        start,
+        stop,
+        group,
+        rule,
+        scalars,
+        outputs,
+        scratch,
+        epoch,
     )
     eta_t = per_model[_ETA]
     decay = per_model[_DECAY]
@@ -290,7 +323,7 @@ def _apply_group_map(
 def apply_group_steps(
     X, targets, weights, group, rule, scalars, sequence, steps, outputs, scratch
 ):
-    """Apply the maps ``first_step + 1 … first_step + n_steps`` to every model, in place.
+    """Apply the maps ``first_step + 1 … first_step + n_steps`` to every model.
 
     The loop of :func:`~sklearn_order.kernels.cpu.apply_steps` (the same maps
     in the same direction, the same step indices), over a group of models.
@@ -374,7 +407,7 @@ def apply_group_steps(
 
 @jit_inline
 def _prefetch_group_ahead(X, targets, order, within, batch_size, n, ahead, reverse):
-    """Prefetch the rows (and their targets) of the maps ``ahead`` and ``2 ahead`` later.
+    """Prefetch the rows and targets of the maps ``ahead`` and ``2 ahead`` later.
 
     As :func:`~sklearn_order.kernels.cpu.prefetch_ahead`, for a group's
     two-dimensional targets.

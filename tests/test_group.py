@@ -1,0 +1,247 @@
+"""Models trained as one group, one pass over the rows for all: each is bit-identical
+to the same model trained alone."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from scipy import sparse
+from sklearn.datasets import make_classification
+
+from sklearn_order import BackwardSGDClassifier
+from sklearn_order import _training as training
+from sklearn_order._engine import GroupEngine, SingleEngine, groupable
+from sklearn_order._problem import DivergenceError
+from sklearn_order._training import build_problems
+
+N_MODELS = 4
+
+
+def _problems(estimator, X, rng, rows=None, large_target=None):
+    n = X.shape[0]
+    targets = [np.where(rng.random(n) < 0.4, 1.0, -1.0) for _ in range(N_MODELS)]
+    if large_target is not None:
+        targets[large_target] = targets[large_target] * 1e3
+    weights = [rng.random(n) + 0.5 for _ in range(N_MODELS)]
+    return build_problems(estimator, X, targets, weights, seed=11, rows=rows)
+
+
+def _run(engine, models, **run):
+    return engine.run_epochs(models, etas=[p.eta0 for p in engine.problems], **run)
+
+
+def _compare(problems, d, **run):
+    """Group against alone: parameters, tracked losses and failures, bit for bit."""
+    grouped = [(np.zeros(d), np.zeros(1)) for _ in problems]
+    losses, failures = _run(GroupEngine(problems, grouped), range(len(problems)), **run)
+    for m, problem in enumerate(problems):
+        alone = SingleEngine(problem, np.zeros(d), np.zeros(1))
+        losses_alone, failures_alone = _run(alone, [0], **run)
+        assert (m in failures) == (0 in failures_alone)
+        if m in failures:
+            assert str(failures[m]) == str(failures_alone[0])
+            continue
+        assert_array_equal(grouped[m][0], alone.params[0][0])
+        assert_array_equal(grouped[m][1], alone.params[0][1])
+        assert_array_equal(losses[m], losses_alone[0])
+    return failures
+
+
+def _data(storage, dtype, rng, n=240, d=13):
+    X = rng.normal(size=(n, d)).astype(dtype)
+    if storage == "csr":
+        X = sparse.csr_matrix(X * (rng.random((n, d)) < 0.3))
+    return X
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "loss, learning_rate, penalty",
+    [
+        ("hinge", "constant", "l2"),
+        ("log_loss", "invscaling", "elasticnet"),
+        ("squared_hinge", "constant", "l1"),
+        ("log_loss", "optimal", "l2"),
+        ("modified_huber", "constant", None),
+        ("squared_error", "constant", "l2"),
+        ("epsilon_insensitive", "invscaling", "l2"),
+        ("hinge", "pa1", "l2"),
+        ("hinge", "pa2", None),
+    ],
+)
+@pytest.mark.parametrize(
+    "batch_size, reverse", [(1, False), (1, True), (6, False), (6, True)]
+)
+def test_grouped_models_equal_the_models_alone(
+    storage, dtype, loss, learning_rate, penalty, batch_size, reverse
+):
+    rng = np.random.default_rng(0)
+    X = _data(storage, dtype, rng)
+    if storage == "csr" and learning_rate == "pa1":
+        X[3] = 0.0  # a row without a PA-I step
+        X.eliminate_zeros()
+    estimator = BackwardSGDClassifier(
+        loss=loss,
+        learning_rate=learning_rate,
+        penalty=penalty,
+        eta0=0.02,
+        # the "optimal" steps 1 / (alpha (t0 + t)) are large for a small alpha
+        alpha=0.1 if learning_rate == "optimal" else 1e-3,
+        batch_size=batch_size,
+    )
+    problems = _problems(estimator, X, rng)
+    assert groupable(problems)
+    failures = _compare(
+        problems,
+        X.shape[1],
+        first_epoch=0,
+        n_epochs=3,
+        reverse=reverse,
+        t_start=0,
+        track_loss=True,
+    )
+    assert not failures
+
+
+@pytest.mark.parametrize(
+    "sampling", ["cyclic", "reshuffle", "once", "flipflop", "with_replacement"]
+)
+def test_every_seeded_scheme_on_a_row_subset_from_a_later_map(sampling):
+    """Early stopping's row subset, and a run that continues (partial_fit)."""
+    rng = np.random.default_rng(1)
+    X = _data("dense", np.float64, rng)
+    rows = np.flatnonzero(rng.random(X.shape[0]) < 0.7)
+    estimator = BackwardSGDClassifier(sampling=sampling, eta0=0.05, batch_size=3)
+    problems = _problems(estimator, X, rng, rows=rows)
+    assert not _compare(
+        problems, X.shape[1], first_epoch=5, n_epochs=2, reverse=False, t_start=123
+    )
+
+
+def test_a_diverging_model_fails_alone_and_the_others_go_on():
+    rng = np.random.default_rng(2)
+    X = _data("dense", np.float64, rng) * 30.0
+    estimator = BackwardSGDClassifier(
+        loss="squared_error", learning_rate="constant", eta0=0.5, penalty=None
+    )
+    problems = _problems(estimator, X, rng, large_target=1)
+    # only model 1's targets are large enough for its predictions to run away
+    failures = _compare(
+        problems, X.shape[1], first_epoch=0, n_epochs=2, reverse=False, t_start=0
+    )
+    assert 1 in failures and isinstance(failures[1], DivergenceError)
+
+
+def test_what_cannot_share_a_pass_is_not_grouped():
+    rng = np.random.default_rng(3)
+    X = _data("dense", np.float64, rng)
+    for params in [{"sampling": "grab"}, {"average": True}]:
+        problems = _problems(BackwardSGDClassifier(**params), X, rng)
+        assert not groupable(problems)
+    multinomial = BackwardSGDClassifier(loss="log_loss", multi_class="multinomial")
+    targets = [rng.integers(0, 3, X.shape[0]).astype(float)]
+    one = build_problems(
+        multinomial, X, targets, [np.ones(X.shape[0])], seed=0, n_rows=3
+    )
+    assert not groupable(one)
+
+
+def _binary_fits(params, X, y, **fit):
+    """Each class's one-vs-rest problem fitted alone, as a binary classifier."""
+    coef, intercept, n_iter = [], [], []
+    for label in np.unique(y):
+        alone = BackwardSGDClassifier(**params).fit(
+            X, np.where(y == label, 1, -1), **fit
+        )
+        coef.append(alone.coef_[0])
+        intercept.append(alone.intercept_[0])
+        n_iter.append(alone.n_iter_)
+    return np.array(coef), np.array(intercept), max(n_iter)
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"order": "forward", "tol": 1e-3, "max_iter": 30},
+        {"order": "backward", "tol": 1e-3, "max_iter": 30},
+        {"order": "backward", "tol": None, "max_iter": 4, "n_jobs": 2},
+        {"order": "forward", "learning_rate": "adaptive", "eta0": 0.5, "max_iter": 30},
+        {
+            "order": "forward",
+            "loss": "log_loss",
+            "penalty": "elasticnet",
+            "max_iter": 8,
+        },
+    ],
+)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_one_vs_rest_equals_each_class_fitted_alone(storage, params, monkeypatch):
+    passes = []
+    grouped_run = GroupEngine.run_epochs
+
+    def counted(engine, models, **run):
+        passes.append(len(models))
+        return grouped_run(engine, models, **run)
+
+    monkeypatch.setattr(GroupEngine, "run_epochs", counted)
+    X, y = make_classification(
+        n_samples=300, n_features=12, n_informative=6, n_classes=4, random_state=0
+    )
+    if storage == "csr":
+        X = sparse.csr_matrix(np.where(np.abs(X) > 0.8, X, 0.0))
+    params = {"random_state": 3, "eta0": 0.05, "learning_rate": "constant", **params}
+    model = BackwardSGDClassifier(**params).fit(X, y)
+    coef, intercept, n_iter = _binary_fits(
+        {k: v for k, v in params.items() if k != "n_jobs"}, X, y
+    )
+    assert passes and max(passes) == 4 // params.get("n_jobs", 1)  # it was grouped
+    assert_array_equal(model.coef_, coef)
+    assert_array_equal(model.intercept_, intercept)
+    assert model.n_iter_ == n_iter
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_one_vs_rest_with_early_stopping_equals_each_class_alone(order, monkeypatch):
+    """Each class's problem (its rows, its held-out rows) fitted by its own pass."""
+    X, y = make_classification(
+        n_samples=300, n_features=12, n_informative=6, n_classes=4, random_state=0
+    )
+    params = {"order": order, "early_stopping": True, "max_iter": 30, "eta0": 0.05}
+    model = BackwardSGDClassifier(**params, random_state=3).fit(X, y)
+    monkeypatch.setattr(training, "groupable", lambda problems: False)
+    alone = BackwardSGDClassifier(**params, random_state=3).fit(X, y)
+    assert_array_equal(model.coef_, alone.coef_)
+    assert_array_equal(model.intercept_, alone.intercept_)
+    assert model.n_iter_ == alone.n_iter_
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_one_vs_rest_partial_fit_equals_each_class_alone(order):
+    X, y = make_classification(
+        n_samples=200, n_features=8, n_informative=5, n_classes=3, random_state=1
+    )
+    model = BackwardSGDClassifier(order=order, eta0=0.05, random_state=0)
+    classes = np.unique(y)
+    for chunk in np.array_split(np.arange(200), 3):
+        model.partial_fit(X[chunk], y[chunk], classes=classes)
+    for k, label in enumerate(classes):
+        alone = BackwardSGDClassifier(order=order, eta0=0.05, random_state=0)
+        for chunk in np.array_split(np.arange(200), 3):
+            alone.partial_fit(
+                X[chunk], np.where(y[chunk] == label, 1, -1), classes=[-1, 1]
+            )
+        assert_array_equal(model.coef_[k], alone.coef_[0])
+        assert_array_equal(model.intercept_[k], alone.intercept_[0])
+
+
+def test_a_one_vs_rest_class_that_diverges_raises():
+    X, y = make_classification(
+        n_samples=200, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
+    model = BackwardSGDClassifier(
+        loss="squared_error", eta0=5.0, learning_rate="constant", random_state=0
+    )
+    with pytest.raises(DivergenceError, match="diverged"):
+        model.fit(X * 100.0, y)
