@@ -201,10 +201,13 @@ class GroupEngine(SingleEngine):
         first = self.problems[0]
         problems = [self.problems[m] for m in models]
         d = first.X.shape[1]
-        coef = np.empty((d, M))
+        # the kernel's layout (kernels.storage.model_weights): feature-major
+        # for CSR rows, model-major for dense rows
+        weights = np.empty((d, M)) if first.is_sparse else np.empty((M, d))
+        by_model = weights.T if first.is_sparse else weights
         for q, m in enumerate(models):
-            coef[:, q] = self.params[m][0]
-        coef = coef.reshape(-1)
+            by_model[q] = self.params[m][0]
+        coef = weights.reshape(-1)
         intercept = np.array([self.params[m][1][0] for m in models])
         group = GroupModels(coef, intercept, np.ones(M), self.column[models])
         scalars = GroupScalars(
@@ -226,9 +229,8 @@ class GroupEngine(SingleEngine):
         scratch = GroupScratch(
             np.empty(first.n_samples, dtype=np.int64),
             np.empty(first.batch_size * M),
-            np.empty(8 * M),
+            np.empty(4 * M),
             np.empty((N_PER_MODEL, M)),
-            np.empty(M, dtype=np.bool_),
         )
         sequence = BatchSequence(first.sampling, first.seed, first.batch_size, None)
         rows = first.kernel_rows()
@@ -257,7 +259,6 @@ class GroupEngine(SingleEngine):
             )
             check_not_cancelled(first.state)
             done += count
-        coef = coef.reshape(d, M)
         failures = {}
         for q, m in enumerate(models):
             if outputs.status[q] != OK:
@@ -265,6 +266,6 @@ class GroupEngine(SingleEngine):
                     outputs.status[q], outputs.failed_epoch[q], where
                 )
                 continue
-            self.params[m][0][:] = coef[:, q]
+            self.params[m][0][:] = by_model[q]
             self.params[m][1][0] = intercept[q]
         return losses, failures

@@ -6,10 +6,11 @@ in their step size or penalty. :func:`apply_group_steps` applies the update
 maps of all of them in one pass: each row is read once, and every model is
 updated from it.
 
-- **Layout.** The models' weights are stored feature-major,
-  ``coef[j * n_models + m]``: a dense row's feature ``j`` updates
-  ``n_models`` adjacent numbers, and a CSR row's non-zero touches one cache
-  line. The loops run across the models, which is what vectorizes.
+- **Layout.** The storage's (:func:`~.storage.model_weights`): on CSR rows
+  feature-major, ``coef[j * n_models + m]``, so that a non-zero's weights for
+  every model share a cache line; on dense rows model-major, so that each
+  model's dot product and update run along contiguous features, the row read
+  from memory once and then from cache.
 - **Per-model scalars.** Each model has its own base step, L2 and L1
   strengths, loss parameter, prediction bound, ``"optimal"`` schedule
   constants, and column of targets and sample weights (the ``±1`` targets of
@@ -46,7 +47,9 @@ from .storage import (
     fold_group_scale,
     group_row_dots,
     group_subtract_batch,
+    model_weights,
     n_visited,
+    prefetch_group_weights,
     prefetch_row_start,
     row_sqnorm,
 )
@@ -59,7 +62,8 @@ class GroupModels(NamedTuple):
     Attributes
     ----------
     coef : ndarray of shape (n_features * n_models,), float64
-        Stored weights, feature-major: ``coef[j * n_models + m]``.
+        Stored weights, in the storage's layout
+        (:func:`~sklearn_order.kernels.storage.model_weights`).
     intercept : ndarray of shape (n_models,), float64
     scale : ndarray of shape (n_models,), float64
         Lazy scales of the weights (CSR rows); 1 on entry and on return.
@@ -120,19 +124,17 @@ class GroupScratch(NamedTuple):
         An epoch's row order.
     work : ndarray of shape (batch_size * n_models,), float64
         ``work[r * n_models + m]``: row ``r``'s term for model ``m``.
-    acc : ndarray of shape (8 * n_models,), float64
-        Partial sums of the dot products.
+    acc : ndarray of shape (4 * n_models,), float64
+        Partial sums of the dot products (CSR rows).
     per_model : ndarray of shape (8, n_models), float64
         A map's per-model numbers, one row each: predictions, steps, step
         sizes, decays, losses, skipped rows, row factors, whether it moves.
-    pending : ndarray of shape (n_models,), bool
     """
 
     order: np.ndarray
     work: np.ndarray
     acc: np.ndarray
     per_model: np.ndarray
-    pending: np.ndarray
 
 
 # the rows of GroupScratch.per_model
@@ -162,16 +164,17 @@ def _fail(outputs, m, status, epoch):
 
 
 @jit_inline
-def _check_finite(group, outputs, epoch):
+def _check_finite(X, group, outputs, epoch):
     """Fail every model whose weights, intercept or scale stopped being finite."""
     coef, intercept, scale, _ = group
     M = intercept.shape[0]
     for m in range(M):
-        if not (isfinite(intercept[m]) and isfinite(scale[m])):
+        finite = isfinite(intercept[m]) and isfinite(scale[m])
+        first, end, step = model_weights(X, M, m)
+        for q in range(first, end, step):
+            finite = finite and isfinite(coef[q])
+        if not finite:
             _fail(outputs, m, NON_FINITE, epoch)
-    for j in range(coef.shape[0]):
-        if not isfinite(coef[j]):
-            _fail(outputs, j % M, NON_FINITE, epoch)
 
 
 @jit_inline
@@ -198,7 +201,7 @@ def _group_terms(
     step (``per_model[_SKIPPED]``). A model that fails gets zero terms.
     """
     coef, intercept, scale, column = group
-    order_rows, work, acc, per_model, _ = scratch
+    order_rows, work, acc, per_model = scratch
     M = intercept.shape[0]
     pred = per_model[_PRED]
     step = per_model[_STEP]
@@ -273,7 +276,7 @@ def _apply_group_map(
     is left unchanged, decay and threshold included.
     """
     coef, intercept, scale, _ = group
-    _, work, _, per_model, pending = scratch
+    _, work, _, per_model = scratch
     M = intercept.shape[0]
     batch = stop - start
     _group_terms(
@@ -302,7 +305,7 @@ def _apply_group_map(
         moved[m] = 1.0 if moves else 0.0
         any_l1 = any_l1 or (moves and scalars.l1[m] > 0.0)
     group_subtract_batch(
-        X, order, start, stop, work, M, decay, coef, scale, pending, per_model[_FACTOR]
+        X, order, start, stop, work, M, decay, coef, scale, per_model[_FACTOR]
     )
     if rule.fit_intercept:
         for m in range(M):
@@ -313,9 +316,10 @@ def _apply_group_map(
     if any_l1:
         for m in range(M):
             if moved[m] > 0.0 and scalars.l1[m] > 0.0:
-                fold_group_scale(coef, M, scale, m)
+                fold_group_scale(X, coef, M, scale, m)
                 threshold = eta_t[m] * scalars.l1[m]
-                for q in range(m, coef.shape[0], M):
+                first, end, step = model_weights(X, M, m)
+                for q in range(first, end, step):
                     coef[q] = shrink(coef[q], threshold)
 
 
@@ -369,12 +373,14 @@ def apply_group_steps(
             k, epoch, within = advance_map(k, epoch, within, batches, reverse)
         if epoch != loaded_epoch:
             if loaded_epoch >= 0:
-                _check_finite(group, outputs, loaded_epoch)
+                _check_finite(X, group, outputs, loaded_epoch)
             load_epoch_order(sequence, epoch, order, X.subset)
             loaded_epoch = epoch
         start = within * batch_size
         stop = min(start + batch_size, n)
-        _prefetch_group_ahead(X, targets, order, within, batch_size, n, ahead, reverse)
+        _prefetch_group_ahead(
+            X, targets, coef, M, order, within, batch_size, n, ahead, reverse
+        )
         t = k + 1 + steps.step_offset
         for m in range(M):
             per_model[_ETA, m] = step_size(
@@ -401,24 +407,35 @@ def apply_group_steps(
         )
         add_group_losses(outputs.epoch_losses, epoch - first_epoch, per_model[_LOSS], M)
     for m in range(M):
-        fold_group_scale(coef, M, scale, m)
-    _check_finite(group, outputs, loaded_epoch)
+        fold_group_scale(X, coef, M, scale, m)
+    _check_finite(X, group, outputs, loaded_epoch)
 
 
 @jit_inline
-def _prefetch_group_ahead(X, targets, order, within, batch_size, n, ahead, reverse):
-    """Prefetch the rows and targets of the maps ``ahead`` and ``2 ahead`` later.
+def _prefetch_group_ahead(
+    X, targets, coef, n_models, order, within, batch_size, n, ahead, reverse
+):
+    """Prefetch what the maps after batch ``within`` will read.
 
-    As :func:`~sklearn_order.kernels.cpu.prefetch_ahead`, for a group's
-    two-dimensional targets.
+    As :func:`~sklearn_order.kernels.cpu.prefetch_ahead` (the rows of the map
+    ``ahead`` maps later, where the rows ``2 ahead`` later start, and their
+    targets), and the weights the next map's rows touch
+    (:func:`~.storage.prefetch_group_weights`): those rows are in cache by
+    then, and a group's weights may not be.
     """
     batches = (n + batch_size - 1) // batch_size
-    within_ahead = within - ahead if reverse else within + ahead
+    step = -1 if reverse else 1
+    within_next = within + step
+    if 0 <= within_next < batches:
+        next_start = within_next * batch_size
+        for r in range(next_start, min(next_start + batch_size, n)):
+            prefetch_group_weights(X, order[r], coef, n_models)
+    within_ahead = within + step * ahead
     if 0 <= within_ahead < batches:
         ahead_start = within_ahead * batch_size
         for r in range(ahead_start, min(ahead_start + batch_size, n)):
             prefetch_x_row(X, order[r])
-    within_far = within - 2 * ahead if reverse else within + 2 * ahead
+    within_far = within + 2 * step * ahead
     if 0 <= within_far < batches:
         far_start = within_far * batch_size
         for r in range(far_start, min(far_start + batch_size, n)):

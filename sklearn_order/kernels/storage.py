@@ -467,70 +467,37 @@ def prefetch_row(X, i):
 
 
 # -- the row operations of a group of models ----------------------------------
-# A group holds ``n_models`` linear models over the same rows, laid out
-# feature-major: ``W[j * n_models + m]`` is weight ``j`` of model ``m``, so
-# the weights a row's feature touches are adjacent. Each operation computes,
-# for every model, exactly the floating-point operations of the one-model
-# operation above, in the same order (the same partial sums, combined the
-# same way): a model trained in a group is bit-identical to the model trained
-# alone. The loops run across the models, which is what vectorizes.
+# A group holds ``n_models`` linear models over the same rows. Each operation
+# computes, for every model, exactly the floating-point operations of the
+# one-model operation above, in the same order (the same partial sums,
+# combined the same way): a model trained in a group is bit-identical to the
+# model trained alone. The weights' layout is the storage's:
+#
+# - dense rows: model-major, ``W[m * n_features + j]``. A dense row is read
+#   once from memory and then from cache by every model, and each model's
+#   dot product and update run along contiguous features as alone (measured
+#   1.7x faster for ten models than running across the models);
+# - CSR rows: feature-major, ``W[j * n_models + m]``. A non-zero's weights
+#   for every model are then adjacent (one cache line), where model-major
+#   weights would cost a random access per model.
+
+
+@jit_inline
+def _dense_model_weights(X, n_models, m):
+    d = X.n_features
+    return m * d, (m + 1) * d, 1
+
+
+@jit_inline
+def _csr_model_weights(X, n_models, m):
+    return m, X.n_features * n_models, n_models
 
 
 @jit_inline
 def _dense_group_row_dots(X, i, W, n_models, acc, out):
-    # eight partial sums per model over the features j mod 8, the tail added
-    # to the first, combined as in `dense_row_dot`
-    A = X.array
-    n = A.shape[1]
-    M = n_models
-    a0 = acc[0:M]
-    a1 = acc[M : 2 * M]
-    a2 = acc[2 * M : 3 * M]
-    a3 = acc[3 * M : 4 * M]
-    a4 = acc[4 * M : 5 * M]
-    a5 = acc[5 * M : 6 * M]
-    a6 = acc[6 * M : 7 * M]
-    a7 = acc[7 * M : 8 * M]
-    for m in range(8 * M):
-        acc[m] = 0.0
-    j = 0
-    while j + 8 <= n:
-        x0 = A[i, j]
-        x1 = A[i, j + 1]
-        x2 = A[i, j + 2]
-        x3 = A[i, j + 3]
-        x4 = A[i, j + 4]
-        x5 = A[i, j + 5]
-        x6 = A[i, j + 6]
-        x7 = A[i, j + 7]
-        w0 = W[j * M : (j + 1) * M]
-        w1 = W[(j + 1) * M : (j + 2) * M]
-        w2 = W[(j + 2) * M : (j + 3) * M]
-        w3 = W[(j + 3) * M : (j + 4) * M]
-        w4 = W[(j + 4) * M : (j + 5) * M]
-        w5 = W[(j + 5) * M : (j + 6) * M]
-        w6 = W[(j + 6) * M : (j + 7) * M]
-        w7 = W[(j + 7) * M : (j + 8) * M]
-        for m in range(M):
-            a0[m] += x0 * w0[m]
-            a1[m] += x1 * w1[m]
-            a2[m] += x2 * w2[m]
-            a3[m] += x3 * w3[m]
-            a4[m] += x4 * w4[m]
-            a5[m] += x5 * w5[m]
-            a6[m] += x6 * w6[m]
-            a7[m] += x7 * w7[m]
-        j += 8
-    while j < n:
-        x0 = A[i, j]
-        w0 = W[j * M : (j + 1) * M]
-        for m in range(M):
-            a0[m] += x0 * w0[m]
-        j += 1
-    for m in range(M):
-        out[m] = ((a0[m] + a1[m]) + (a2[m] + a3[m])) + (
-            (a4[m] + a5[m]) + (a6[m] + a7[m])
-        )
+    d = X.n_features
+    for m in range(n_models):
+        out[m] = dense_row_dot(X.array, i, W, m * d)
 
 
 @jit_inline
@@ -578,58 +545,36 @@ def _csr_group_row_dots(X, i, W, n_models, acc, out):
 
 
 @jit_inline
-def _plan_decay(g, n_models, decay, pending, factor):
-    # the row's factor for each model: its decay on the first row that moves
-    # it (the decay fused into that row's update, as `_dense_subtract_batch`
-    # does), else 1; whether the row moves any model
-    moves = False
-    for m in range(n_models):
-        factor[m] = 1.0
-        if g[m] != 0.0:
-            moves = True
-            if pending[m]:
-                factor[m] = decay[m]
-                pending[m] = False
-    return moves
-
-
-@jit_inline
 def _dense_group_subtract_batch(
-    X, order, start, stop, work, n_models, decay, W, scale, pending, factor
+    X, order, start, stop, work, n_models, decay, W, scale, factor
 ):
+    # each model as `_dense_subtract_batch` moves it, on its own weights
     A = X.array
     d = A.shape[1]
     M = n_models
-    any_pending = False
     for m in range(M):
-        pending[m] = decay[m] != 1.0
-        any_pending = any_pending or pending[m]
-    for r in range(stop - start):
-        g = work[r * M : (r + 1) * M]
-        if not _plan_decay(g, M, decay, pending, factor):
-            continue
-        i = order[start + r]
-        for j in range(d):
-            x = A[i, j]
-            w = W[j * M : (j + 1) * M]
-            for m in range(M):
-                v = w[m]
-                # 1 · v is v exactly: a model past its first moving row
-                # gets `v − g x`, the one-model update
-                w[m] = v if g[m] == 0.0 else factor[m] * v - g[m] * x
-    still_pending = False
-    for m in range(M):
-        still_pending = still_pending or pending[m]
-    if still_pending:  # the decay of the models no row moved, alone
-        for j in range(d):
-            w = W[j * M : (j + 1) * M]
-            for m in range(M):
-                w[m] = w[m] * decay[m] if pending[m] else w[m]
+        v = W[m * d : (m + 1) * d]
+        pending_decay = decay[m] != 1.0
+        for r in range(stop - start):
+            g = work[r * M + m]
+            if g == 0.0:
+                continue
+            i = order[start + r]
+            if pending_decay:
+                for j in range(d):
+                    v[j] = decay[m] * v[j] - g * A[i, j]
+                pending_decay = False
+            else:
+                for j in range(d):
+                    v[j] -= g * A[i, j]
+        if pending_decay:
+            for j in range(d):
+                v[j] *= decay[m]
 
 
 @jit_inline
 def _csr_group_subtract_batch(
-    X, order, start, stop, work, n_models, decay, W, scale, pending, factor
+    X, order, start, stop, work, n_models, decay, W, scale, factor
 ):
     # per model, as `_csr_subtract_batch`: s ← decay·s (a zero decay zeroes
     # the model's weights), then v ← v − (g / s) x_r on the rows' non-zeros
@@ -637,8 +582,8 @@ def _csr_group_subtract_batch(
     d = X.n_features
     for m in range(M):
         if decay[m] == 0.0:
-            for j in range(d):
-                W[j * M + m] = 0.0
+            for j in range(m, d * M, M):
+                W[j] = 0.0
             scale[m] = 1.0
         else:
             scale[m] *= decay[m]
@@ -665,22 +610,60 @@ def _csr_group_subtract_batch(
             p += _ONE
     for m in range(M):
         if scale[m] < MIN_SCALE:
-            fold_group_scale(W, M, scale, m)
+            fold_group_scale(X, W, M, scale, m)
 
 
 @jit_inline
-def fold_group_scale(W, n_models, scale, m):
+def fold_group_scale(X, W, n_models, scale, m):
     """Model ``m``'s :func:`fold_scale` in a group: ``v_m ← s_m v_m``, ``s_m ← 1``."""
     s = scale[m]
     if s != 1.0:
-        for q in range(m, W.shape[0], n_models):
+        first, end, step = model_weights(X, n_models, m)
+        for q in range(first, end, step):
             W[q] *= s
         scale[m] = 1.0
 
 
+@_by_storage(_dense_model_weights, _csr_model_weights)
+def model_weights(X, n_models, m):
+    """Where model ``m``'s weights are in a group's ``W``: ``(first, end, step)``.
+
+    ``W[first:end:step]``, in the storage's layout (see the notes above).
+    """
+
+
+@jit_inline
+def _dense_prefetch_group_weights(X, i, W, n_models):
+    pass
+
+
+@jit_inline
+def _csr_prefetch_group_weights(X, i, W, n_models):
+    columns = X.indices
+    stride = np.uint64(n_models)
+    last = stride - _ONE
+    p = np.uint64(X.indptr[i])
+    end = np.uint64(X.indptr[i + 1])
+    while p < end:
+        c = columns[p] * stride
+        prefetch_item(W, c)
+        prefetch_item(W, c + last)
+        p += _ONE
+
+
+@_by_storage(_dense_prefetch_group_weights, _csr_prefetch_group_weights)
+def prefetch_group_weights(X, i, W, n_models):
+    """Ask for the weights row ``i`` touches in a feature-major group (a hint).
+
+    CSR rows: the ``n_models`` weights of each non-zero's feature, a random
+    place in weights that outgrow the cache when there are many models.
+    Dense rows read every weight in order: nothing to ask.
+    """
+
+
 @_by_storage(_dense_group_row_dots, _csr_group_row_dots)
 def group_row_dots(X, i, W, n_models, acc, out):
-    """``out[m] = x_i · w_m`` for every model ``m`` of a feature-major group.
+    """``out[m] = x_i · w_m`` for every model ``m`` of a group.
 
     Parameters
     ----------
@@ -688,19 +671,19 @@ def group_row_dots(X, i, W, n_models, acc, out):
     i : int
         Row index.
     W : ndarray of shape (n_features * n_models,), float64
-        Stored weights, ``W[j * n_models + m]`` (feature-major).
+        Stored weights, in the storage's layout (:func:`model_weights`).
     n_models : int
-    acc : ndarray of shape (>= 8 * n_models,), float64
-        Scratch space for the partial sums.
+    acc : ndarray of shape (>= 4 * n_models,), float64
+        Scratch space for the partial sums (CSR).
     out : ndarray of shape (>= n_models,), float64
     """
 
 
 @_by_storage(_dense_group_subtract_batch, _csr_group_subtract_batch)
 def group_subtract_batch(
-    X, order, start, stop, work, n_models, decay, W, scale, pending, factor
+    X, order, start, stop, work, n_models, decay, W, scale, factor
 ):
-    """:func:`subtract_batch` for every model of a feature-major group, in place.
+    """:func:`subtract_batch` for every model of a group, in place.
 
     ``w_m ← decay_m · w_m − Σ_r work[r, m] x_r``, with each model's arithmetic
     that of :func:`subtract_batch` on that model alone.
@@ -717,11 +700,10 @@ def group_subtract_batch(
     decay : ndarray of shape (n_models,), float64
         Each model's L2 weight-decay factor of this map.
     W : ndarray of shape (n_features * n_models,), float64
-        Stored weights (feature-major); model ``m``'s are ``scale[m] · v_m``.
+        Stored weights (:func:`model_weights`); model ``m``'s weights are
+        ``scale[m] · v_m``.
     scale : ndarray of shape (n_models,), float64
         The lazy scales (always 1 for dense rows).
-    pending : ndarray of shape (n_models,), bool
-        Scratch space.
     factor : ndarray of shape (n_models,), float64
         Scratch space.
     """
