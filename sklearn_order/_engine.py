@@ -229,7 +229,6 @@ class GroupEngine(SingleEngine):
         scratch = GroupScratch(
             np.empty(first.n_samples, dtype=np.int64),
             np.empty(first.batch_size * M),
-            np.empty(4 * M),
             np.empty((N_PER_MODEL, M)),
         )
         sequence = BatchSequence(first.sampling, first.seed, first.batch_size, None)

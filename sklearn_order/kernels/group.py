@@ -124,8 +124,6 @@ class GroupScratch(NamedTuple):
         An epoch's row order.
     work : ndarray of shape (batch_size * n_models,), float64
         ``work[r * n_models + m]``: row ``r``'s term for model ``m``.
-    acc : ndarray of shape (4 * n_models,), float64
-        Partial sums of the dot products (CSR rows).
     per_model : ndarray of shape (8, n_models), float64
         A map's per-model numbers, one row each: predictions, steps, step
         sizes, decays, losses, skipped rows, row factors, whether it moves.
@@ -133,7 +131,6 @@ class GroupScratch(NamedTuple):
 
     order: np.ndarray
     work: np.ndarray
-    acc: np.ndarray
     per_model: np.ndarray
 
 
@@ -201,7 +198,8 @@ def _group_terms(
     step (``per_model[_SKIPPED]``). A model that fails gets zero terms.
     """
     coef, intercept, scale, column = group
-    order_rows, work, acc, per_model = scratch
+    work = scratch.work
+    per_model = scratch.per_model
     M = intercept.shape[0]
     pred = per_model[_PRED]
     step = per_model[_STEP]
@@ -216,7 +214,7 @@ def _group_terms(
         skipped[m] = 0.0
     for r in range(batch):
         i = order[start + r]
-        group_row_dots(X, i, coef, M, acc, pred)
+        group_row_dots(X, i, coef, M, pred)
         sqnorm = row_sqnorm(X, i) if variant is not None else 0.0
         for m in range(M):
             q = r * M + m
@@ -276,7 +274,8 @@ def _apply_group_map(
     is left unchanged, decay and threshold included.
     """
     coef, intercept, scale, _ = group
-    _, work, _, per_model = scratch
+    work = scratch.work
+    per_model = scratch.per_model
     M = intercept.shape[0]
     batch = stop - start
     _group_terms(

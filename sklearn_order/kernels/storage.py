@@ -494,54 +494,39 @@ def _csr_model_weights(X, n_models, m):
 
 
 @jit_inline
-def _dense_group_row_dots(X, i, W, n_models, acc, out):
+def _dense_group_row_dots(X, i, W, n_models, out):
     d = X.n_features
     for m in range(n_models):
         out[m] = dense_row_dot(X.array, i, W, m * d)
 
 
 @jit_inline
-def _csr_group_row_dots(X, i, W, n_models, acc, out):
-    # four partial sums per model, as in `_csr_row_dot`
+def _csr_group_row_dots(X, i, W, n_models, out):
+    # model by model, four partial sums in registers as in `_csr_row_dot`: the
+    # row's non-zeros and their weights' cache lines are read from memory
+    # for the first model, from cache for the others
     data, columns = X.data, X.indices
-    M = n_models
-    stride = np.uint64(M)
-    a0 = acc[0:M]
-    a1 = acc[M : 2 * M]
-    a2 = acc[2 * M : 3 * M]
-    a3 = acc[3 * M : 4 * M]
-    for m in range(4 * M):
-        acc[m] = 0.0
-    p = np.uint64(X.indptr[i])
+    stride = np.uint64(n_models)
+    start = np.uint64(X.indptr[i])
     end = np.uint64(X.indptr[i + 1])
-    while p + _FOUR <= end:
-        x0 = data[p]
-        x1 = data[p + _ONE]
-        x2 = data[p + _TWO]
-        x3 = data[p + _THREE]
-        c0 = columns[p] * stride
-        c1 = columns[p + _ONE] * stride
-        c2 = columns[p + _TWO] * stride
-        c3 = columns[p + _THREE] * stride
-        w0 = W[c0 : c0 + stride]
-        w1 = W[c1 : c1 + stride]
-        w2 = W[c2 : c2 + stride]
-        w3 = W[c3 : c3 + stride]
-        for m in range(M):
-            a0[m] += x0 * w0[m]
-            a1[m] += x1 * w1[m]
-            a2[m] += x2 * w2[m]
-            a3[m] += x3 * w3[m]
-        p += _FOUR
-    while p < end:
-        x0 = data[p]
-        c0 = columns[p] * stride
-        w0 = W[c0 : c0 + stride]
-        for m in range(M):
-            a0[m] += x0 * w0[m]
-        p += _ONE
-    for m in range(M):
-        out[m] = (a0[m] + a1[m]) + (a2[m] + a3[m])
+    m = np.uint64(0)
+    while m < stride:
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        p = start
+        while p + _FOUR <= end:
+            s0 += data[p] * W[columns[p] * stride + m]
+            s1 += data[p + _ONE] * W[columns[p + _ONE] * stride + m]
+            s2 += data[p + _TWO] * W[columns[p + _TWO] * stride + m]
+            s3 += data[p + _THREE] * W[columns[p + _THREE] * stride + m]
+            p += _FOUR
+        while p < end:
+            s0 += data[p] * W[columns[p] * stride + m]
+            p += _ONE
+        out[m] = (s0 + s1) + (s2 + s3)
+        m += _ONE
 
 
 @jit_inline
@@ -662,7 +647,7 @@ def prefetch_group_weights(X, i, W, n_models):
 
 
 @_by_storage(_dense_group_row_dots, _csr_group_row_dots)
-def group_row_dots(X, i, W, n_models, acc, out):
+def group_row_dots(X, i, W, n_models, out):
     """``out[m] = x_i · w_m`` for every model ``m`` of a group.
 
     Parameters
@@ -673,8 +658,6 @@ def group_row_dots(X, i, W, n_models, acc, out):
     W : ndarray of shape (n_features * n_models,), float64
         Stored weights, in the storage's layout (:func:`model_weights`).
     n_models : int
-    acc : ndarray of shape (>= 4 * n_models,), float64
-        Scratch space for the partial sums (CSR).
     out : ndarray of shape (>= n_models,), float64
     """
 
