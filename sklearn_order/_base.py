@@ -269,12 +269,11 @@ class BaseBackwardSGD(BaseEstimator):
             n_maps=max(n_epochs * n_batches, 1),
         )
 
-    def _stopping_rule(self, eta0):
+    def _stopping_rule(self):
         return StoppingRule(
             max_iter=int(self.max_iter),
             tol=None if self.tol is None else float(self.tol),
             n_iter_no_change=int(self.n_iter_no_change),
-            eta0=eta0,
             adaptive=LEARNING_RATES[self.learning_rate] == ADAPTIVE,
             verbose=int(self.verbose),
         )

@@ -539,7 +539,7 @@ def fit_problems(
         coef,
         intercept,
         order=estimator.order,
-        stop=estimator._stopping_rule(problems[0].eta0),
+        stop=estimator._stopping_rule(),
     )
     n_iter = max(fit.n_iter for fit in fits)
     n_maps = n_iter * problems[0].n_batches

@@ -49,12 +49,15 @@ class OrderResult(NamedTuple):
 
 
 class StoppingRule(NamedTuple):
-    """The estimator's stopping parameters."""
+    """The estimator's stopping parameters.
+
+    A model's base step is its problem's ``eta0`` (models of one engine may
+    differ in it).
+    """
 
     max_iter: int
     tol: float | None
     n_iter_no_change: int
-    eta0: float
     adaptive: bool
     verbose: int
 
@@ -108,7 +111,7 @@ def fit_forward(engine, stop):
             n_epochs=stop.max_iter,
             reverse=False,
             t_start=0,
-            etas=[stop.eta0] * n_models,
+            etas=[problem.eta0 for problem in engine.problems],
         )
         _settle(
             results, [m for m in everyone if m not in failures], stop.max_iter, True
@@ -116,7 +119,7 @@ def fit_forward(engine, stop):
         _record_failures(results, failures, stop.max_iter)
         return results
 
-    etas = [stop.eta0] * n_models
+    etas = [problem.eta0 for problem in engine.problems]
     improving = [_Improvement(stop) for _ in everyone]
     # the training loss is needed by the criterion, or to be printed; early
     # stopping judges the held-out score instead
@@ -245,7 +248,7 @@ def fit_backward(engine, stop):
             n_epochs=n_epochs,
             reverse=True,
             t_start=0,
-            etas=[stop.eta0] * len(active),
+            etas=[engine.problems[m].eta0 for m in active],
         )
         _record_failures(results, failures, n_epochs)
         training = []

@@ -245,3 +245,24 @@ def test_a_one_vs_rest_class_that_diverges_raises():
     )
     with pytest.raises(DivergenceError, match="diverged"):
         model.fit(X * 100.0, y)
+
+
+def test_models_that_differ_in_step_and_penalty_share_a_pass():
+    """Grid candidates: each model its own eta0, alpha and l1_ratio."""
+    rng = np.random.default_rng(4)
+    X = _data("csr", np.float64, rng)
+    problems = []
+    for eta0, alpha, l1_ratio in [
+        (0.01, 1e-4, 0.0),
+        (0.1, 1e-2, 0.5),
+        (0.03, 1e-3, 1.0),
+    ]:
+        estimator = BackwardSGDClassifier(
+            penalty="elasticnet", eta0=eta0, alpha=alpha, l1_ratio=l1_ratio
+        )
+        problems += _problems(estimator, X, rng)
+    assert groupable(problems)
+    assert len({p.eta0 for p in problems}) == 3
+    assert not _compare(
+        problems, X.shape[1], first_epoch=0, n_epochs=2, reverse=True, t_start=0
+    )

@@ -25,7 +25,7 @@ def _fit_backward_once(engine, stop):
         n_epochs=stop.max_iter,
         reverse=True,
         t_start=0,
-        etas=[stop.eta0] * len(models),
+        etas=[problem.eta0 for problem in engine.problems],
     )
     return [
         OrderResult(stop.max_iter, m not in failures, failures.get(m)) for m in models
