@@ -489,7 +489,7 @@ def describe_ref(ref):
     """``ref`` with its commit: ``"main (1a2b3c4)"``; the working tree's state."""
     if ref == WORKTREE:
         return f"the working tree (on {git_commit()})"
-    return f"{ref} ({git_commit(ref=ref)})"
+    return f"{ref} ({_git(ROOT, 'rev-parse', '--short', ref).strip()})"
 
 
 def ab_schedule(labels, processes, seed):
