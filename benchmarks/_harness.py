@@ -5,7 +5,7 @@ Every script in ``benchmarks/`` takes these from here.
 
 Timing
     :func:`timed` (seconds of one call), :func:`timed_call` (and its
-    result), :func:`best_of`; :func:`alternate` and :func:`paired` (the
+    result), :func:`clocks` (wall and CPU seconds), :func:`best_of`; :func:`alternate` and :func:`paired` (the
     functions compared run in turn, round after round, so that a shared
     machine's changing load falls on all of them alike) and
     :func:`median_ratio` (the median of the per-round ratios, robust to that
@@ -70,14 +70,23 @@ ROOT = HERE.parent
 
 def timed_call(function, *args, **kwargs):
     """``(seconds, result)`` of one call of ``function(*args, **kwargs)``."""
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return time.perf_counter() - start, result
+    wall, _, result = clocks(function, *args, **kwargs)
+    return wall, result
 
 
 def timed(function, *args, **kwargs):
     """Wall-clock seconds of one call of ``function(*args, **kwargs)``."""
     return timed_call(function, *args, **kwargs)[0]
+
+
+def clocks(function, *args, **kwargs):
+    """``(wall seconds, CPU seconds of this process, result)`` of one call.
+
+    The CPU time is less sensitive to the load of a shared machine.
+    """
+    start, cpu = time.perf_counter(), time.process_time()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - start, time.process_time() - cpu, result
 
 
 def best_of(repeats, function, *args, **kwargs):
@@ -274,6 +283,45 @@ def run_python(code, *args, env=None):
     """
     command = [sys.executable, "-c", code, *args]
     return run_process(command, env=environment() if env is None else env)[2].stdout
+
+
+# The first fit in a fresh process, timed after the imports, then a warm one.
+_COLD_FIT = """
+import sys
+import numpy as np
+from scipy import sparse
+from _harness import timed
+from sklearn_order import BackwardSGDClassifier
+X = eval(sys.argv[1])
+y = np.arange(X.shape[0]) % 2
+for label in ("cold", "warm"):
+    print(timed(BackwardSGDClassifier(tol=None, max_iter=1).fit, X, y))
+"""
+
+
+def compile_seconds(make_X="np.random.default_rng(0).standard_normal((64, 8))"):
+    """First-fit time in a fresh process minus a warm fit's, without and with a cache.
+
+    Parameters
+    ----------
+    make_X : str
+        The expression (NumPy as ``np``, SciPy's sparse module as ``sparse``)
+        building the small training matrix: its storage and dtype choose the
+        kernels compiled.
+
+    Returns
+    -------
+    dict
+        ``"no cache"``: seconds with an empty Numba cache; ``"from cache"``:
+        the same again, loading what the first run compiled.
+    """
+    results = {}
+    with tempfile.TemporaryDirectory() as cache:
+        for label in ("no cache", "from cache"):
+            out = run_python(_COLD_FIT, make_X, env=environment(cache=cache))
+            cold, warm = (float(value) for value in out.split())
+            results[label] = cold - warm
+    return results
 
 
 # --------------------------------------------------------------------------
