@@ -21,6 +21,7 @@ Run::
 
 import argparse
 import sys
+from functools import partial
 
 import _harness
 import numba
@@ -147,11 +148,23 @@ def time_coupling(quick=False, repeats=3):
             # between runs, so each pair gives one ratio; report the median
             runs = _harness.alternate(
                 {
-                    "replay": lambda X=X, y=y, n=n_steps: _harness.timed_call(
-                        trajectory, model, X, y, n_steps=n, method="replay"
+                    "replay": partial(
+                        _harness.timed_call,
+                        trajectory,
+                        model,
+                        X,
+                        y,
+                        n_steps=n_steps,
+                        method="replay",
                     ),
-                    "coupling": lambda X=X, y=y, n=n_steps, t=tol: _harness.timed_call(
-                        trajectory, model, X, y, n_steps=n, coupling_tol=t
+                    "coupling": partial(
+                        _harness.timed_call,
+                        trajectory,
+                        model,
+                        X,
+                        y,
+                        n_steps=n_steps,
+                        coupling_tol=tol,
                     ),
                 },
                 repeats,
