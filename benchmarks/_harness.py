@@ -5,16 +5,18 @@ Every script in ``benchmarks/`` takes these from here.
 
 Timing
     :func:`timed` (seconds of one call), :func:`timed_call` (and its
-    result), :func:`clocks` (wall and CPU seconds), :func:`best_of`; :func:`alternate` and :func:`paired` (the
-    functions compared run in turn, round after round, so that a shared
-    machine's changing load falls on all of them alike) and
-    :func:`median_ratio` (the median of the per-round ratios, robust to that
-    load); :func:`per_epoch` and :func:`paired_per_epoch` (an epoch's time as
-    the difference of a long and a short fit over the epochs between them,
-    so that a fit's fixed cost cancels). Fresh processes: :func:`environment`,
-    :func:`run_python` and :func:`run_process` (wall and CPU seconds of a
-    command); a child that times itself imports this module (it is on the
-    ``PYTHONPATH`` :func:`environment` gives).
+    result), :func:`clocks` (wall and CPU seconds), :func:`best_of`;
+    :func:`alternate` and :func:`paired` (the functions compared run in turn,
+    round after round, so that a shared machine's changing load falls on all
+    of them alike) and :func:`median_ratio` (the median of the per-round
+    ratios, robust to that load); :func:`per_epoch` and
+    :func:`paired_per_epoch` (an epoch's time as the difference of a long and
+    a short fit over the epochs between them, so that a fit's fixed cost
+    cancels). Fresh processes: :func:`environment`, :func:`run_python` and
+    :func:`run_process` (wall and CPU seconds of a command); a child that
+    times itself imports this module (it is on the ``PYTHONPATH``
+    :func:`environment` gives); :func:`compile_seconds` (a first fit's
+    compile time, in fresh processes).
 Provenance
     :func:`stamp`: the date (UTC), the command, the machine, the git commit
     and the load average of a run; :func:`provenance`: its Markdown line.
@@ -68,6 +70,16 @@ ROOT = HERE.parent
 # --------------------------------------------------------------------------
 
 
+def clocks(function, *args, **kwargs):
+    """``(wall seconds, CPU seconds of this process, result)`` of one call.
+
+    The CPU time is less sensitive to the load of a shared machine.
+    """
+    start, cpu = time.perf_counter(), time.process_time()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - start, time.process_time() - cpu, result
+
+
 def timed_call(function, *args, **kwargs):
     """``(seconds, result)`` of one call of ``function(*args, **kwargs)``."""
     wall, _, result = clocks(function, *args, **kwargs)
@@ -77,16 +89,6 @@ def timed_call(function, *args, **kwargs):
 def timed(function, *args, **kwargs):
     """Wall-clock seconds of one call of ``function(*args, **kwargs)``."""
     return timed_call(function, *args, **kwargs)[0]
-
-
-def clocks(function, *args, **kwargs):
-    """``(wall seconds, CPU seconds of this process, result)`` of one call.
-
-    The CPU time is less sensitive to the load of a shared machine.
-    """
-    start, cpu = time.perf_counter(), time.process_time()
-    result = function(*args, **kwargs)
-    return time.perf_counter() - start, time.process_time() - cpu, result
 
 
 def best_of(repeats, function, *args, **kwargs):
