@@ -5,7 +5,8 @@ Every script in ``benchmarks/`` takes these from here.
 
 Timing
     :func:`timed` (seconds of one call), :func:`timed_call` (and its
-    result), :func:`clocks` (wall and CPU seconds), :func:`best_of`;
+    result), :func:`clocks` (wall and CPU seconds), :func:`best_of`,
+    :func:`stopwatch` (a run's elapsed time);
     :func:`alternate` and :func:`paired` (the functions compared run in turn,
     round after round, so that a shared machine's changing load falls on all
     of them alike) and :func:`median_ratio` (the median of the per-round
@@ -46,6 +47,7 @@ A/B
 Run as a script, it prints this run's :func:`stamp`.
 """
 
+import importlib.util
 import json
 import os
 import platform
@@ -78,6 +80,12 @@ def clocks(function, *args, **kwargs):
     start, cpu = time.perf_counter(), time.process_time()
     result = function(*args, **kwargs)
     return time.perf_counter() - start, time.process_time() - cpu, result
+
+
+def stopwatch():
+    """A function returning the seconds since this call (a run's total time)."""
+    start = time.perf_counter()
+    return lambda: time.perf_counter() - start
 
 
 def timed_call(function, *args, **kwargs):
@@ -193,7 +201,8 @@ def paired_per_epoch(fits, epochs, repeats, short=1):
     -------
     dict of str to list of dict
         Per label and round: ``epoch`` and ``fixed`` (as :func:`per_epoch`),
-        ``long`` (the long fit's seconds) and ``result`` (what it returned).
+        ``short`` and ``long`` (the fits' seconds) and ``result`` (what the
+        long fit returned).
     """
     if epochs <= short:
         raise ValueError(f"epochs ({epochs}) must exceed short ({short})")
@@ -204,7 +213,13 @@ def paired_per_epoch(fits, epochs, repeats, short=1):
             seconds, result = timed_call(fit, epochs)
             epoch, fixed = _epoch_split(shorts[label], seconds, short, epochs)
             samples[label].append(
-                {"epoch": epoch, "fixed": fixed, "long": seconds, "result": result}
+                {
+                    "epoch": epoch,
+                    "fixed": fixed,
+                    "short": shorts[label],
+                    "long": seconds,
+                    "result": result,
+                }
             )
     return samples
 
@@ -221,13 +236,17 @@ def environment(package_root=None, cache=None, **variables):
     ----------
     package_root : path, optional
         A folder holding an ``sklearn_order`` to import first (before an
-        installed one).
+        installed one). Default: the folder of the one this process imports,
+        so that a child measures the same package as its parent.
     cache : path, optional
         The child's Numba cache folder (``NUMBA_CACHE_DIR``).
     **variables : str
         More environment variables.
     """
     env = dict(os.environ)
+    if package_root is None:
+        spec = importlib.util.find_spec("sklearn_order")
+        package_root = Path(spec.origin).parents[1] if spec else None
     # this folder last: a child that times itself imports the harness
     paths = [str(package_root)] if package_root is not None else []
     paths += [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
