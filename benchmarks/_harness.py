@@ -466,7 +466,8 @@ def write_results(markdown, data=None, path=None, json_path=None):
     if path is not None and markdown is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(markdown if markdown.endswith("\n") else markdown + "\n")
+        text = markdown if markdown.endswith("\n") else markdown + "\n"
+        path.write_text(text, encoding="utf-8")
         written.append(path)
         if json_path is None and data is not None:
             json_path = path.with_suffix(".json")
@@ -474,7 +475,7 @@ def write_results(markdown, data=None, path=None, json_path=None):
         json_path = Path(json_path)
         json_path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(to_json(data), indent=1, allow_nan=False)
-        json_path.write_text(text + "\n")
+        json_path.write_text(text + "\n", encoding="utf-8")
         written.append(json_path)
     return written
 
