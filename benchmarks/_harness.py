@@ -49,6 +49,7 @@ Run as a script, it prints this run's :func:`stamp`.
 
 import importlib.util
 import json
+import math
 import os
 import platform
 import random
@@ -62,7 +63,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
+# NumPy is imported in the functions that use it: a child timing
+# ``import sklearn_order`` imports this module first, and must not have
+# NumPy loaded already.
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -101,7 +104,7 @@ def timed(function, *args, **kwargs):
 
 def best_of(repeats, function, *args, **kwargs):
     """``(least seconds, last result)`` of ``repeats`` calls of ``function``."""
-    best, result = np.inf, None
+    best, result = math.inf, None
     for _ in range(repeats):
         seconds, result = timed_call(function, *args, **kwargs)
         best = min(best, seconds)
@@ -142,6 +145,8 @@ def paired(functions, repeats):
         Round ``r`` of every label ran back to back: compare them by
         :func:`median_ratio`.
     """
+    import numpy as np
+
     times = alternate(
         {label: (lambda f=f: timed(f)) for label, f in functions.items()}, repeats
     )
@@ -150,6 +155,8 @@ def paired(functions, repeats):
 
 def median_ratio(numerators, denominators):
     """Median of the per-round ratios ``numerators[r] / denominators[r]``."""
+    import numpy as np
+
     return float(np.median(np.asarray(numerators) / np.asarray(denominators)))
 
 
@@ -428,6 +435,8 @@ def provenance(run, quick=False):
 
 def to_json(value):
     """``value`` with NumPy scalars and arrays as Python's; NaN and inf as ``None``."""
+    import numpy as np
+
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -648,6 +657,8 @@ def bootstrap_ratio(numerator, denominator, seed=0, n_resamples=2000, level=0.9)
         The ``level`` percentile interval of that ratio over
         ``n_resamples`` resamplings of both samples, with replacement.
     """
+    import numpy as np
+
     a, b = np.asarray(numerator, float), np.asarray(denominator, float)
     rng = np.random.default_rng(seed)
     ratios = np.median(
@@ -676,6 +687,8 @@ def ab_summary(samples, seed=0):
         (``B/A low`` …) and half-widths relative to the ratio (``B/A
         spread``, ``A'/A spread``); ``processes`` per side.
     """
+    import numpy as np
+
     cases = list(samples["A"][0])
     rows = []
     for case in cases:
