@@ -192,7 +192,13 @@ def per_epoch(fit, epochs, short=1):
     return _epoch_split(short_seconds, timed(fit, epochs), short, epochs)
 
 
-def paired_per_epoch(fits, epochs, repeats, short=1):
+#: The clocks a measurement may read: wall time, or this process's CPU time
+#: (user + system), which leaves out the time a loaded machine gave the
+#: process's core to others.
+CLOCKS = ("wall", "cpu")
+
+
+def paired_per_epoch(fits, epochs, repeats, short=1, clock="wall"):
     """:func:`per_epoch` of several fits, alternating, round after round.
 
     Each round fits every label for ``short`` epochs, then every label for
@@ -203,6 +209,8 @@ def paired_per_epoch(fits, epochs, repeats, short=1):
     fits : dict of str to callable
         ``fit(max_iter)``; what the long fit returns is kept.
     epochs, repeats, short : int
+    clock : {"wall", "cpu"}, default="wall"
+        Which of :func:`clocks` times the fits.
 
     Returns
     -------
@@ -213,11 +221,19 @@ def paired_per_epoch(fits, epochs, repeats, short=1):
     """
     if epochs <= short:
         raise ValueError(f"epochs ({epochs}) must exceed short ({short})")
+    which = CLOCKS.index(clock)
+
+    def seconds_and_result(fit, max_iter):
+        times = clocks(fit, max_iter)
+        return times[which], times[2]
+
     samples = {label: [] for label in fits}
     for _ in range(repeats):
-        shorts = {label: timed(fit, short) for label, fit in fits.items()}
+        shorts = {
+            label: seconds_and_result(fit, short)[0] for label, fit in fits.items()
+        }
         for label, fit in fits.items():
-            seconds, result = timed_call(fit, epochs)
+            seconds, result = seconds_and_result(fit, epochs)
             epoch, fixed = _epoch_split(shorts[label], seconds, short, epochs)
             samples[label].append(
                 {

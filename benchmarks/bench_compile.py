@@ -34,9 +34,6 @@ ROOT = HERE.parent
 
 #: Targets on a quiet machine, in seconds (the issue that asked for them).
 TARGETS = {"dense": 2.5, "csr": 2.5, "compare cold": 10.0, "compare warm": 3.0}
-#: Each measurement's two clocks: wall time, and the CPU time of the process
-#: (less sensitive to the load of a shared machine).
-CLOCKS = ("wall", "cpu")
 
 # Times the first fit in the child, after the imports.
 _FIRST_FIT = """
@@ -99,7 +96,7 @@ def measure(packages, repeats, after_round=None):
             label: {
                 f"{key} {clock}": statistics.median(r[key][c] for r in rounds)
                 for key in TARGETS
-                for c, clock in enumerate(CLOCKS)
+                for c, clock in enumerate(_harness.CLOCKS)
             }
             for label, rounds in samples.items()
         }
@@ -144,7 +141,7 @@ def markdown(results, meta):
         "|---|---|---|" + "---|" * len(labels) + ("---|" if ab else ""),
     ]
     for key, target in TARGETS.items():
-        for clock in CLOCKS:
+        for clock in _harness.CLOCKS:
             name = f"{key} {clock}"
             row = f"| {key} | {clock} | ≤ {target:g} | " + " | ".join(
                 f"{results[label][name]:.2f}" for label in labels

@@ -96,7 +96,9 @@ def child(args):
             def fit(max_iter, model=model, X=X, labels=labels):
                 model.set_params(max_iter=max_iter).fit(X, labels)
 
-            samples = _harness.paired_per_epoch({"fit": fit}, args.epochs, args.repeats)
+            samples = _harness.paired_per_epoch(
+                {"fit": fit}, args.epochs, args.repeats, clock=args.clock
+            )
             times[case_name(case)] = float(
                 np.median([s["epoch"] for s in samples["fit"]])
             )
@@ -120,7 +122,7 @@ def markdown(rows, meta):
             f"processes per side (A, A′, B) in a shuffled order (seed "
             f"{meta['seed']}); in each, per case, a fit that compiles, then "
             f"{meta['repeats']} alternating pairs of fits of 1 and "
-            f"{meta['epochs']} epochs; "
+            f"{meta['epochs']} epochs ({meta['clock']} clock); "
             f"dense {meta['n_samples']:,}×{meta['n_features']}, CSR "
             f"{meta['n_samples']:,}×{meta['sparse_features']:,} with {meta['nnz']} "
             "non-zeros per row; BLAS and Numba on one thread. A change may cost "
@@ -151,6 +153,13 @@ def parse_args(argv):
         "--repeats", type=int, default=5, help="pairs of fits per case per process"
     )
     parser.add_argument("--processes", type=int, default=7, help="per side")
+    parser.add_argument(
+        "--clock",
+        choices=_harness.CLOCKS,
+        default="wall",
+        help="wall time, or the process's CPU time (blind to time the fit "
+        "waited for its core on a loaded machine)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seeds the schedule")
     parser.add_argument(
         "--quick",
@@ -180,7 +189,14 @@ def parse_args(argv):
 
 
 #: The options a child is given again, as its parent had them.
-CHILD_OPTIONS = ("n_samples", "n_features", "sparse_features", "nnz", "epochs")
+CHILD_OPTIONS = (
+    "n_samples",
+    "n_features",
+    "sparse_features",
+    "nnz",
+    "epochs",
+    "clock",
+)
 
 
 def main(argv=None):
