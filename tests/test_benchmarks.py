@@ -174,6 +174,20 @@ def test_per_epoch_is_the_difference_of_two_fits(harness, monkeypatch):
         harness.per_epoch(fit("x", 0, 0), epochs=1)
 
 
+def test_per_epoch_reads_the_clock_it_is_given(harness, monkeypatch):
+    wall, cpu = FakeClock(), FakeClock()
+    monkeypatch.setattr(harness.time, "perf_counter", wall)
+    monkeypatch.setattr(harness.time, "process_time", cpu)
+
+    def fit(max_iter):  # waits for its core as long as it runs
+        cpu.now += 0.5 + 0.25 * max_iter
+        wall.now += 2 * (0.5 + 0.25 * max_iter)
+
+    for clock, epoch in (("wall", 0.5), ("cpu", 0.25)):
+        (sample,) = harness.paired_per_epoch({"f": fit}, 3, 1, clock=clock)["f"]
+        assert sample["epoch"] == pytest.approx(epoch)
+
+
 def test_ab_schedule_is_a_seeded_shuffle(harness):
     schedule = harness.ab_schedule(harness.SIDES, 7, seed=0)
     assert sorted(schedule) == sorted(list(harness.SIDES) * 7)
