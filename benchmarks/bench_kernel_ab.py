@@ -6,7 +6,8 @@ its own with its own Numba cache; every measurement is a fresh process that
 imports that copy by path, pins the BLAS and Numba to one thread, builds
 the cases' data, fits once to compile (or load) the kernels, and then, for
 each case, times ``--repeats`` alternating fits of 1 and ``--epochs`` epochs:
-its per-epoch time is the median of ``(t_long − t_short) / (epochs − 1)``.
+its per-epoch time is the median of ``(t_long − t_short) / (epochs − 1)``,
+on the process's CPU clock by default (``--clock``).
 ``--processes`` processes per side run in a random order (``--seed``). Beside
 B the same schedule runs A′, a second copy of A: the A/A control, whose
 ratio to A is what the harness cannot resolve on this machine.
@@ -156,9 +157,10 @@ def parse_args(argv):
     parser.add_argument(
         "--clock",
         choices=_harness.CLOCKS,
-        default="wall",
-        help="wall time, or the process's CPU time (blind to time the fit "
-        "waited for its core on a loaded machine)",
+        default="cpu",
+        help="the process's CPU time (default: one thread, so the fit's own "
+        "time, blind to the time it waited for its core on a loaded machine), "
+        "or wall time",
     )
     parser.add_argument("--seed", type=int, default=0, help="seeds the schedule")
     parser.add_argument(
