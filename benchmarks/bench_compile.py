@@ -22,32 +22,24 @@ Run::
 """
 
 import argparse
-import datetime
-import json
-import os
-import platform
-import resource
 import statistics
-import subprocess
 import sys
-import tarfile
 import tempfile
-import time
 from pathlib import Path
+
+import _harness
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 #: Targets on a quiet machine, in seconds (the issue that asked for them).
 TARGETS = {"dense": 2.5, "csr": 2.5, "compare cold": 10.0, "compare warm": 3.0}
-#: Each measurement's two clocks: wall time, and the CPU time of the process
-#: (less sensitive to the load of a shared machine).
-CLOCKS = ("wall", "cpu")
 
 # Times the first fit in the child, after the imports.
 _FIRST_FIT = """
-import sys, time
+import sys
 import numpy as np
+from _harness import clocks
 from scipy import sparse
 from sklearn_order import BackwardSGDClassifier
 rng = np.random.default_rng(0)
@@ -55,84 +47,28 @@ X = rng.standard_normal((200, 10))
 y = (X[:, 0] > 0).astype(int)
 if sys.argv[1] == "csr":
     X = sparse.csr_matrix(np.where(np.abs(X) > 1.0, X, 0.0))
-start, cpu = time.perf_counter(), time.process_time()
-BackwardSGDClassifier(max_iter=5, tol=None, random_state=0).fit(X, y)
-print(time.perf_counter() - start, time.process_time() - cpu)
+model = BackwardSGDClassifier(max_iter=5, tol=None, random_state=0)
+wall, cpu, _ = clocks(model.fit, X, y)
+print(wall, cpu)
 """
-
-
-def export_package(ref, directory):
-    """Extract ``ref``'s ``sklearn_order`` into ``directory`` (``git archive``)."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", ref, "sklearn_order"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    path = Path(directory) / "archive.tar"
-    path.write_bytes(archive)
-    with tarfile.open(path) as tar:
-        tar.extractall(directory, filter="data")
-    return Path(directory)
-
-
-def run_metadata(command):
-    """The command, the UTC date and the machine, for a results file."""
-    return {
-        "command": command,
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
-        f"{platform.platform()}, Python {platform.python_version()}",
-        "load": " ".join(f"{value:.2f}" for value in os.getloadavg()),
-    }
-
-
-def write_results(out, name, table, meta, results):
-    """Write ``name.md`` (the table) and ``name.json`` (every number) into ``out``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.md").write_text(table)
-    (out / f"{name}.json").write_text(
-        json.dumps({"meta": meta, "results": results}, indent=2) + "\n"
-    )
-
-
-def _environment(package_root, cache):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(package_root)
-    env["NUMBA_CACHE_DIR"] = str(cache)
-    return env
 
 
 def first_fit(package_root, cache, kind):
     """Wall and CPU seconds of the first ``kind`` fit in a fresh process."""
-    done = subprocess.run(
-        [sys.executable, "-c", _FIRST_FIT, kind],
-        env=_environment(package_root, cache),
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=tempfile.gettempdir(),
+    out = _harness.run_python(
+        _FIRST_FIT, kind, env=_harness.environment(package_root, cache)
     )
-    wall, cpu = done.stdout.strip().splitlines()[-1].split()
+    wall, cpu = out.strip().splitlines()[-1].split()
     return float(wall), float(cpu)
-
-
-def _children_cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def compare_command(package_root, cache, out):
     """Wall and CPU seconds of ``python -m sklearn_order compare``, end to end."""
-    start, cpu = time.perf_counter(), _children_cpu()
-    subprocess.run(
+    wall, cpu, _ = _harness.run_process(
         [sys.executable, "-m", "sklearn_order", "compare", "--quiet", "--out", out],
-        env=_environment(package_root, cache),
-        check=True,
-        capture_output=True,
-        cwd=tempfile.gettempdir(),
+        env=_harness.environment(package_root, cache),
     )
-    return time.perf_counter() - start, _children_cpu() - cpu
+    return wall, cpu
 
 
 def one_round(package_root, scratch):
@@ -154,23 +90,36 @@ def measure(packages, repeats, after_round=None):
     ``after_round(results, n_rounds)`` is called with the medians so far after
     each round of every package (so that a long run leaves results early).
     """
-    samples = {label: [] for label in packages}
-    with tempfile.TemporaryDirectory() as scratch:
-        for n_rounds in range(1, repeats + 1):
-            for label, root in packages.items():
-                samples[label].append(one_round(root, scratch))
-                print(label, samples[label][-1], flush=True)
-            results = {
-                label: {
-                    f"{key} {clock}": statistics.median(r[key][c] for r in rounds)
-                    for key in TARGETS
-                    for c, clock in enumerate(CLOCKS)
-                }
-                for label, rounds in samples.items()
+
+    def medians(samples):
+        return {
+            label: {
+                f"{key} {clock}": statistics.median(r[key][c] for r in rounds)
+                for key in TARGETS
+                for c, clock in enumerate(_harness.CLOCKS)
             }
-            if after_round is not None:
-                after_round(results, n_rounds)
-    return results
+            for label, rounds in samples.items()
+        }
+
+    def one(label, root, scratch):
+        times = one_round(root, scratch)
+        print(label, times, flush=True)
+        return times
+
+    def rounds_done(samples, n_rounds):
+        if after_round is not None:
+            after_round(medians(samples), n_rounds)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        samples = _harness.alternate(
+            {
+                label: (lambda label=label, root=root: one(label, root, scratch))
+                for label, root in packages.items()
+            },
+            repeats,
+            rounds_done,
+        )
+    return medians(samples)
 
 
 def markdown(results, meta):
@@ -179,8 +128,8 @@ def markdown(results, meta):
     lines = [
         "# Cold start: first fits and `compare`, compilation included",
         "",
-        f"Written by `{meta['command']}` on {meta['date']}, {meta['machine']}; "
-        f"load average {meta['load']} at the start. Median of {meta['repeats']} "
+        _harness.provenance(meta)
+        + f" Load average {meta['load']} at the start. Median of {meta['repeats']} "
         "fresh processes each, with an empty Numba cache (the warm `compare` "
         "reuses the cache its cold run left); the packages alternate. Seconds: "
         "wall time, and the CPU time of the process (user + system), which a "
@@ -192,7 +141,7 @@ def markdown(results, meta):
         "|---|---|---|" + "---|" * len(labels) + ("---|" if ab else ""),
     ]
     for key, target in TARGETS.items():
-        for clock in CLOCKS:
+        for clock in _harness.CLOCKS:
             name = f"{key} {clock}"
             row = f"| {key} | {clock} | ≤ {target:g} | " + " | ".join(
                 f"{results[label][name]:.2f}" for label in labels
@@ -211,8 +160,8 @@ def run(repeats=3, baseline="main", after_round=None):
     with tempfile.TemporaryDirectory() as directory:
         packages = {"this checkout": ROOT}
         if baseline:
-            packages["baseline"] = export_package(baseline, directory)
-        meta = run_metadata("python benchmarks/bench_compile.py")
+            packages["baseline"] = _harness.export_package(baseline, directory)
+        meta = _harness.stamp()
         meta.update(repeats=repeats, baseline=baseline)
 
         def rounds_done(results, n_rounds):
@@ -224,24 +173,27 @@ def run(repeats=3, baseline="main", after_round=None):
     return results, meta
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline", default="main", help="git ref to compare with")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"))
-    args = parser.parse_args()
+    _harness.script_arguments(parser)
+    args = parser.parse_args(argv)
 
     def write(results, meta):
         table = markdown(results, meta)
         print(table, flush=True)
-        if not args.no_write:
-            write_results(args.out, "compile", table, meta, results)
+        out = None if args.no_write else Path(args.out) / "compile.md"
+        data = {"meta": meta, "results": results}
+        _harness.write_results(table, data, out, args.json)
 
     # the files are rewritten after each round: "repeats" is the rounds done
     run(args.repeats, None if args.no_baseline else args.baseline, write)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -24,24 +24,20 @@ Run::
 
 import argparse
 import json
-import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+import _harness
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-
-from provenance import provenance, stamp  # noqa: E402
 
 # Profiles the first fit in the child, after the imports; prints JSON.
 _PROFILE = """
-import json, sys, time
+import json, sys
 import numpy as np
+from _harness import clocks
 from numba.core import event
 from scipy import sparse
 from sklearn_order import BackwardSGDClassifier
@@ -52,10 +48,8 @@ y = (X[:, 0] > 0).astype(int)
 if sys.argv[1] == "csr":
     X = sparse.csr_matrix(np.where(np.abs(X) > 1.0, X, 0.0))
 model = BackwardSGDClassifier(random_state=0)
-start, cpu = time.perf_counter(), time.process_time()
 with event.install_recorder("numba:compile") as recorder:
-    model.fit(X, y)
-wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    wall, cpu, _ = clocks(model.fit, X, y)
 
 # compile events nest (a callee compiles while its caller is typed)
 functions, stack = [], []
@@ -93,30 +87,11 @@ print(json.dumps({"wall": wall, "cpu": cpu, "functions": functions}))
 """
 
 
-def _environment(cache):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT)
-    env["NUMBA_CACHE_DIR"] = str(cache)
-    return env
-
-
 def profile_first_fit(kind):
     """The profile of a first ``kind`` fit in a fresh process, empty cache."""
     with tempfile.TemporaryDirectory() as cache:
-        done = subprocess.run(
-            [sys.executable, "-c", _PROFILE, kind],
-            env=_environment(cache),
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=tempfile.gettempdir(),
-        )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _children_cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+        out = _harness.run_python(_PROFILE, kind, env=_harness.environment(ROOT, cache))
+    return json.loads(out.strip().splitlines()[-1])
 
 
 # Each first fit of a kind after the warm-up, in one fresh process each.
@@ -133,17 +108,11 @@ print(seconds, n_compiled)
 def warm_up_cost(jobs):
     """Wall and CPU seconds of a cold ``warmup --jobs``; then loads of each kind."""
     with tempfile.TemporaryDirectory() as cache:
-        env = _environment(cache)
-        start, cpu = time.perf_counter(), _children_cpu()
-        done = subprocess.run(
+        env = _harness.environment(ROOT, cache)
+        wall, cpu, done = _harness.run_process(
             [sys.executable, "-m", "sklearn_order", "warmup", "--jobs", str(jobs)],
             env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=tempfile.gettempdir(),
         )
-        wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
         lines = done.stdout.splitlines()
         n_variants = int(lines[0].split(": ")[1].split()[0])
         n_compiled_variants = sum(" compiled " in line for line in lines[1:-1])
@@ -157,14 +126,7 @@ def warm_up_cost(jobs):
             if key in seen:
                 continue
             seen.add(key)
-            out = subprocess.run(
-                [sys.executable, "-c", _LOADED_FIT, str(index)],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-                cwd=tempfile.gettempdir(),
-            ).stdout.split()
+            out = _harness.run_python(_LOADED_FIT, str(index), env=env).split()
             loads.append(
                 {
                     "variant": variant.name,
@@ -191,7 +153,7 @@ def markdown(results, meta):
     lines = [
         "# Compile profile: where a first fit's seconds go",
         "",
-        provenance(meta) + f" Load average at the start: {meta['load']}.",
+        _harness.provenance(meta) + f" Load average at the start: {meta['load']}.",
         "",
     ]
     for kind, profile in results["first fit"].items():
@@ -241,27 +203,24 @@ def markdown(results, meta):
     return "\n".join(lines) + "\n"
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="warm-up processes")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"))
-    args = parser.parse_args()
-    meta = stamp()
-    meta["load"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    _harness.script_arguments(parser)
+    args = parser.parse_args(argv)
+    meta = _harness.stamp()
     results = {
         "first fit": {kind: profile_first_fit(kind) for kind in ("dense", "csr")},
         "warm-up": warm_up_cost(args.jobs),
     }
     table = markdown(results, meta)
     print(table)
-    if not args.no_write:
-        out = Path(args.out)
-        (out / "compile_profile.md").write_text(table)
-        (out / "compile_profile.json").write_text(
-            json.dumps({"meta": meta, "results": results}, indent=1) + "\n"
-        )
+    out = None if args.no_write else Path(args.out) / "compile_profile.md"
+    _harness.write_results(table, {"meta": meta, "results": results}, out, args.json)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -31,12 +31,11 @@ under ``NUMBA_ENABLE_CUDASIM=1``, where the times mean nothing).
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import _harness
 import numpy as np
 
 from sklearn_order import BackwardSGDClassifier, trajectory
@@ -59,15 +58,9 @@ def _model(device, **params):
     )
 
 
-def _timed(function, *args):
-    start = time.perf_counter()
-    result = function(*args)
-    return time.perf_counter() - start, result
-
-
 def _on_both(function):
     """``(seconds, function(device))`` for the CPU and the GPU, CPU first."""
-    return {device: _timed(function, device) for device in ("cpu", "cuda")}
+    return {device: _harness.timed_call(function, device) for device in ("cpu", "cuda")}
 
 
 def _relative_difference(gpu, cpu):
@@ -96,7 +89,7 @@ def _row(name, cpu_seconds, gpu_seconds, difference, gpu_fit=None):
     }
 
 
-def run(quick, progress=None):
+def measure(quick, progress=None):
     """Time every configuration; return the rows and the compile times.
 
     ``progress(results)``, if given, is called with the results so far after
@@ -124,30 +117,32 @@ def run(quick, progress=None):
         for batch_size in batch_sizes:
             for order in ("forward", "backward"):
                 fits = {}
-                for epochs in (1, EPOCHS):
+                for device in ("cpu", "cuda"):
 
-                    def fit(device, X=X, batch_size=batch_size, order=order, e=epochs):
+                    def fit(epochs, X=X, batch_size=batch_size, order=order, d=device):
                         model = _model(
-                            device, batch_size=batch_size, order=order, max_iter=e
+                            d, batch_size=batch_size, order=order, max_iter=epochs
                         )
                         return model.fit(X, y)
 
-                    fits[epochs] = _on_both(fit)
+                    fits[device] = fit
                 # steady state: the extra epochs' time, without the transfers
-                per_epoch = {
-                    device: (fits[EPOCHS][device][0] - fits[1][device][0])
-                    / (EPOCHS - 1)
-                    for device in ("cpu", "cuda")
+                timings = {
+                    device: samples[0]
+                    for device, samples in _harness.paired_per_epoch(
+                        fits, EPOCHS, repeats=1
+                    ).items()
                 }
                 rows.append(
                     _row(
                         f"{np.dtype(dtype).name} b={batch_size} {order}, per epoch",
-                        per_epoch["cpu"],
-                        per_epoch["cuda"],
+                        timings["cpu"]["epoch"],
+                        timings["cuda"]["epoch"],
                         _relative_difference(
-                            fits[EPOCHS]["cuda"][1].coef_, fits[EPOCHS]["cpu"][1].coef_
+                            timings["cuda"]["result"].coef_,
+                            timings["cpu"]["result"].coef_,
                         ),
-                        gpu_fit=fits[1]["cuda"][0],
+                        gpu_fit=timings["cuda"]["short"],
                     )
                 )
                 done()
@@ -301,19 +296,20 @@ def markdown(results, tests_log=None):
     return text
 
 
-def _write(results, out, tests, start):
-    """Print the table and, with ``out``, write ``cuda.md`` and ``cuda.json``."""
-    results["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+def _write(results, out, tests, run, elapsed):
+    """Print the table and, with ``out``, write ``cuda.md`` and ``cuda.json``.
+
+    ``run`` is the run's :func:`_harness.stamp`; ``elapsed()`` its seconds so far.
+    """
+    results["meta"] = run
+    results["date"] = run["date"]
     results["gpu"] = _device_name()
-    results["cpu"] = platform.processor() or platform.machine()
+    results["cpu"] = run["machine"]["cpu"]
     results["tests_passed"] = None if tests is None else tests.returncode == 0
     results["kernel_resources"] = _kernel_resources()
-    results["total_s"] = time.perf_counter() - start
+    results["total_s"] = elapsed()
     text = markdown(results, out / "cuda_tests.log" if out else None)
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "cuda.md").write_text(text + "\n")
-        (out / "cuda.json").write_text(json.dumps(results, indent=2) + "\n")
+    _harness.write_results(text, results, out / "cuda.md" if out else None)
     return text
 
 
@@ -321,6 +317,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small shapes, no tests")
     parser.add_argument("--out", type=Path, help="folder for cuda.md and cuda.json")
+    _harness.script_arguments(parser)
     parser.add_argument(
         "--report",
         type=Path,
@@ -332,11 +329,10 @@ def main(argv=None):
     if args.report:
         results = json.loads(args.report.read_text())
         text = markdown(results, args.report.with_name("cuda_tests.log"))
-        if args.out:
-            (args.out / "cuda.md").write_text(text + "\n")
+        _harness.write_results(text, None, args.out / "cuda.md" if args.out else None)
         print(text)
         return 0
-    start = time.perf_counter()
+    run, elapsed = _harness.stamp(), _harness.stopwatch()
     tests = None
     if not args.quick:
         tests = subprocess.run(
@@ -351,8 +347,11 @@ def main(argv=None):
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "cuda_tests.log").write_text(tests.stdout + tests.stderr)
     # the files are rewritten after every row: a run cut short keeps its rows
-    results = run(args.quick, lambda partial: _write(partial, args.out, tests, start))
-    print(_write(results, args.out, tests, start))
+    results = measure(
+        args.quick, lambda partial: _write(partial, args.out, tests, run, elapsed)
+    )
+    print(_write(results, args.out, tests, run, elapsed))
+    _harness.write_results(None, results, json_path=args.json)
     return 0 if tests is None or tests.returncode == 0 else 1
 
 

@@ -21,17 +21,13 @@ Absolute times on shared machines are noise; read the ratios.
 """
 
 import argparse
-import os
-import subprocess
 import sys
-import tempfile
-import textwrap
-import time
 import warnings
 
+import _harness
 import numba
 import numpy as np
-from provenance import provenance, stamp
+from _data import COMMON, make_data
 from sklearn.linear_model import SGDClassifier
 from threadpoolctl import threadpool_limits
 
@@ -41,64 +37,17 @@ from sklearn_order._training import build_problems
 from sklearn_order.kernels.storage import dense_row_dot
 from sklearn_order.sampling import SAMPLINGS, fill_epoch_order
 
-COMMON = dict(
-    loss="log_loss",
-    penalty="l2",
-    alpha=1e-4,
-    learning_rate="constant",
-    eta0=0.01,
-    tol=None,
+#: The fields of a row of :func:`time_dtype` (the JSON's ``epoch`` rows).
+EPOCH_FIELDS = ("dtype", "order", "batch", "ours", "sklearn", "ratio", "numpy_pass")
+#: The fields of a row of :func:`floor_rows` (the JSON's ``floor`` rows).
+FLOOR_FIELDS = (
+    "sampling",
+    "kernel",
+    "minimal",
+    "sklearn",
+    "kernel_over_minimal",
+    "sklearn_over_minimal",
 )
-
-
-def make_data(n_samples, n_features, dtype, seed=0):
-    """A standardized logistic problem with 10% label noise."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_samples, n_features)).astype(dtype)
-    w = rng.standard_normal(n_features) / np.sqrt(n_features)
-    y = (X @ w + 0.3 * rng.standard_normal(n_samples) > 0).astype(np.int64)
-    return X, y
-
-
-def timed(fit):
-    start = time.perf_counter()
-    fit()
-    return time.perf_counter() - start
-
-
-def compile_seconds(make_X="np.random.default_rng(0).standard_normal((64, 8))"):
-    """First-fit time in a fresh process with an empty Numba cache, minus a warm fit.
-
-    ``make_X`` is the expression (NumPy as ``np``, SciPy's sparse module as
-    ``sparse``) building the small training matrix: its storage and dtype
-    choose the kernels compiled.
-    """
-    code = textwrap.dedent(
-        f"""
-        import time, numpy as np
-        from scipy import sparse
-        from sklearn_order import BackwardSGDClassifier
-        X = {make_X}
-        y = np.arange(X.shape[0]) % 2
-        for label in ("cold", "warm"):
-            start = time.perf_counter()
-            BackwardSGDClassifier(tol=None, max_iter=1).fit(X, y)
-            print(label, time.perf_counter() - start)
-        """
-    )
-    results = {}
-    with tempfile.TemporaryDirectory() as cache:
-        for label in ("no cache", "from cache"):
-            env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-            out = subprocess.run(
-                [sys.executable, "-c", code],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.split()
-            results[label] = float(out[1]) - float(out[3])
-    return results
 
 
 def time_dtype(dtype, args):
@@ -113,7 +62,7 @@ def time_dtype(dtype, args):
     # warm up: compile (or load) every kernel used below
     for order in ("forward", "backward"):
         BackwardSGDClassifier(order=order, max_iter=1, **COMMON).fit(X[:100], y[:100])
-    floor = min(timed(lambda: X @ w) for _ in range(5))
+    floor, _ = _harness.best_of(5, lambda: X @ w)
 
     def sklearn_fit():
         with warnings.catch_warnings():
@@ -132,12 +81,15 @@ def time_dtype(dtype, args):
                 random_state=0,
                 **COMMON,
             )
-            pairs = [
-                (timed(lambda m=model: m.fit(X, y)), timed(sklearn_fit))
-                for _ in range(args.repeats)
-            ]
-            ours, theirs = (np.median(t) / args.epochs for t in zip(*pairs))
-            ratio = np.median([a / b for a, b in pairs])
+            times = _harness.paired(
+                {"ours": lambda m=model: m.fit(X, y), "sklearn": sklearn_fit},
+                args.repeats,
+            )
+            ours, theirs = (
+                float(np.median(times[label])) / args.epochs
+                for label in ("ours", "sklearn")
+            )
+            ratio = _harness.median_ratio(times["ours"], times["sklearn"])
             rows.append(
                 (np.dtype(dtype).name, order, batch_size, ours, theirs, ratio, floor)
             )
@@ -224,9 +176,7 @@ def floor_rows(args):
             SGDClassifier(max_iter=n_epochs, random_state=0, **COMMON).fit(X, y)
 
     def sklearn_epoch():
-        return (timed(lambda: sklearn_fit(epochs)) - timed(lambda: sklearn_fit(1))) / (
-            epochs - 1
-        )
+        return _harness.per_epoch(sklearn_fit, epochs)[0]
 
     rows = []
     for sampling in ("reshuffle", "cyclic"):
@@ -238,19 +188,25 @@ def floor_rows(args):
             )
 
         kernel(), minimal()  # compile or load
-        times = [
-            (timed(kernel), timed(minimal), sklearn_epoch())
-            for _ in range(args.repeats)
-        ]
-        ours, floor, theirs = (float(np.median(t)) for t in zip(*times))
+        times = _harness.alternate(
+            {
+                "kernel": lambda k=kernel: _harness.timed(k),
+                "minimal": lambda m=minimal: _harness.timed(m),
+                "sklearn": sklearn_epoch,
+            },
+            args.repeats,
+        )
+        ours, floor, theirs = (
+            float(np.median(times[label])) for label in ("kernel", "minimal", "sklearn")
+        )
         rows.append(
             (
                 sampling,
                 ours,
                 floor,
                 theirs,
-                float(np.median([a / m for a, m, _ in times])),
-                float(np.median([t / m for _, m, t in times])),
+                _harness.median_ratio(times["kernel"], times["minimal"]),
+                _harness.median_ratio(times["sklearn"], times["minimal"]),
             )
         )
     return rows
@@ -297,35 +253,60 @@ def epoch_table(rows):
     return "\n".join(lines)
 
 
-def main():
+#: The parts of the benchmark, in the order they run (``--part``).
+PARTS = ("epoch", "floor", "compile")
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=200_000)
     parser.add_argument("--n-features", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="n=20,000, 3 repeats")
+    parser.add_argument(
+        "--part",
+        choices=PARTS,
+        action="append",
+        help="run only this part (repeatable; default: all)",
+    )
     parser.add_argument("--out", help="also write the report to this Markdown file")
-    args = parser.parse_args()
+    _harness.script_arguments(parser)
+    args = parser.parse_args(argv)
+    parts = args.part or PARTS
     if args.quick:
         args.n_samples, args.repeats = 20_000, 3
-    run = stamp()
-
+    run = _harness.stamp()
+    data = {
+        "meta": run,
+        "n_samples": args.n_samples,
+        "n_features": args.n_features,
+        "epochs": args.epochs,
+        "repeats": args.repeats,
+    }
     # Both SGDs are single-threaded; idle BLAS threads spinning after the
     # NumPy floor would steal the core's sibling from whichever runs next.
     with threadpool_limits(limits=1):
-        rows = time_dtype(np.float64, args) + time_dtype(np.float32, args)
-        floor = floor_rows(args)
-    compile_times = compile_seconds()
-    report = "\n".join(
-        [
-            f"# Per-epoch time, log_loss, constant learning rate, "
-            f"n={args.n_samples:,}, d={args.n_features}",
-            "",
-            provenance(run, args.quick)
-            + f" {args.epochs} epochs per fit, median of {args.repeats} "
-            "alternating pairs, BLAS limited to 1 thread.",
-            "",
-            epoch_table(rows),
+        if "epoch" in parts:
+            rows = time_dtype(np.float64, args) + time_dtype(np.float32, args)
+            data["epoch"] = [dict(zip(EPOCH_FIELDS, row)) for row in rows]
+        if "floor" in parts:
+            floor = floor_rows(args)
+            data["floor"] = [dict(zip(FLOOR_FIELDS, row)) for row in floor]
+    if "compile" in parts:
+        data["compile"] = _harness.compile_seconds()
+    lines = [
+        f"# Per-epoch time, log_loss, constant learning rate, "
+        f"n={args.n_samples:,}, d={args.n_features}",
+        "",
+        _harness.provenance(run, args.quick)
+        + f" {args.epochs} epochs per fit, median of {args.repeats} "
+        "alternating pairs, BLAS limited to 1 thread.",
+    ]
+    if "epoch" in parts:
+        lines += ["", epoch_table(rows)]
+    if "floor" in parts:
+        lines += [
             "",
             "## One epoch against a minimal loop (float64, forward, batch 1)",
             "",
@@ -335,18 +316,21 @@ def main():
             "accesses and arithmetic with none of the kernel's generality: the "
             "floor of this design. scikit-learn reshuffles in its own order; its "
             "epoch is the difference of two fits' times, input checks excluded.",
+        ]
+    if "compile" in parts:
+        compile_times = data["compile"]
+        lines += [
             "",
             f"Compile time of the first fit in a fresh process: "
             f"{compile_times['no cache']:.1f} s with an empty Numba cache, "
             f"{compile_times['from cache']:.2f} s loading from the cache "
             "(excluded from the per-epoch times above).",
         ]
-    )
+    report = "\n".join(lines)
     print(report)
-    if args.out:
-        with open(args.out, "w") as out:
-            out.write(report + "\n")
+    _harness.write_results(report, data, args.out, args.json)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,157 +1,173 @@
-"""Kernel A/B: this checkout's epoch speed against a baseline's, in one process.
+"""Kernel A/B: whole-fit epoch time of one commit's package against another's.
 
-The baseline package (by default the ``main`` branch of this repository,
-exported with ``git archive``) is imported under another name next to the
-package of this checkout. For each case of ``bench_epoch.py`` (dense) and
-``bench_sparse.py`` (CSR), the two and scikit-learn's ``SGDClassifier`` are
-fitted in turn, ``--repeats`` times; the table gives each package's median
-ratio against scikit-learn and the median per-repeat ratio new/baseline
-(1.00: the same speed; above 1: the new kernel is slower).
+The harness's A/B mode (``_harness.ab_run``): the package of each side (a
+git ref, or ``worktree`` for the working tree) is copied into a folder of
+its own with its own Numba cache; every measurement is a fresh process that
+imports that copy by path, pins the BLAS and Numba to one thread, builds
+the cases' data, fits once to compile (or load) the kernels, and then, for
+each case, times ``--repeats`` alternating fits of 1 and ``--epochs`` epochs:
+its per-epoch time is the median of ``(t_long − t_short) / (epochs − 1)``,
+on the process's CPU clock by default (``--clock``).
+``--processes`` processes per side run in a random order (``--seed``). Beside
+B the same schedule runs A′, a second copy of A: the A/A control, whose
+ratio to A is what the harness cannot resolve on this machine.
 
 Run::
 
-    python benchmarks/bench_kernel_ab.py            # writes docs/benchmarks/kernel_ab.*
-    python benchmarks/bench_kernel_ab.py --quick    # small smoke run, no files
+    python benchmarks/bench_kernel_ab.py --a main --b worktree
+        # writes docs/benchmarks/kernel_ab.md and .json
+    python benchmarks/bench_kernel_ab.py --a main --b HEAD --quick   # smoke run
 
 Absolute times on shared machines are noise; read the ratios.
 """
 
 import argparse
-import importlib
-import os
+import json
 import sys
-import tempfile
-import warnings
 from pathlib import Path
 
+import _harness
 import numpy as np
-from bench_compile import export_package, run_metadata, write_results
-from bench_epoch import COMMON, make_data, timed
-from bench_sparse import make_sparse_data
-from sklearn.linear_model import SGDClassifier
-from threadpoolctl import threadpool_limits
-
-import sklearn_order
+from _data import COMMON, make_data, make_sparse_data
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-BASELINE_NAME = "sklearn_order_baseline"
+
+#: The cases: ``(name, storage and dtype, order, batch_size, average)``.
+CASES = [
+    ("dense float64", "forward", 1, False),
+    ("dense float64", "backward", 1, False),
+    ("dense float64", "forward", 32, False),
+    ("dense float32", "forward", 1, False),
+    ("csr float64", "forward", 1, False),
+    ("csr float64", "backward", 1, False),
+    ("csr float64", "forward", 32, False),
+    ("csr float32", "forward", 1, False),
+    ("dense float64", "forward", 1, True),
+    ("csr float64", "forward", 1, True),
+    ("csr float64", "forward", 32, True),
+]
 
 
-def import_baseline(ref, directory):
-    """Import ``ref``'s ``sklearn_order`` under the name :data:`BASELINE_NAME`."""
-    export_package(ref, directory)
-    os.rename(Path(directory) / "sklearn_order", Path(directory) / BASELINE_NAME)
-    sys.path.insert(0, str(directory))
-    return importlib.import_module(BASELINE_NAME)
+def case_name(case):
+    """``"csr float64 backward b=1"``, ``"… average"``: a case's row label."""
+    data, order, batch_size, average = case
+    return f"{data} {order} b={batch_size}" + (" average" if average else "")
 
 
-def cases(args):
-    """``(name, X, y, order, batch_size, average)`` of the dense and CSR cases.
+def child(args):
+    """Measure this process's ``sklearn_order`` on the chosen cases; print JSON.
 
-    The averaged cases (``average=True`` on both sides, scikit-learn
-    included) come last, so that the numbers of the others stay put.
+    Runs in a fresh process whose ``PYTHONPATH`` puts one side's package
+    first (the harness checks the ``package`` it reports).
     """
-    X, y = make_data(args.n_samples, args.n_features, np.float64)
-    S, z = make_sparse_data(args.n_samples, args.sparse_features, args.nnz)
-    return [
-        ("dense float64", X, y, "forward", 1, False),
-        ("dense float64", X, y, "backward", 1, False),
-        ("dense float64", X, y, "forward", 32, False),
-        ("dense float32", X.astype(np.float32), y, "forward", 1, False),
-        ("csr float64", S, z, "forward", 1, False),
-        ("csr float64", S, z, "backward", 1, False),
-        ("csr float64", S, z, "forward", 32, False),
-        ("csr float32", S.astype(np.float32), z, "forward", 1, False),
-        ("dense float64 average", X, y, "forward", 1, True),
-        ("csr float64 average", S, z, "forward", 1, True),
-        ("csr float64 average", S, z, "forward", 32, True),
-    ]
+    from threadpoolctl import threadpool_limits
 
+    import sklearn_order
 
-def compare(packages, case, epochs, repeats):
-    """Median ratios against scikit-learn and new/baseline, alternating fits."""
-    name, X, y, order, batch_size, average = case
-    models = {
-        label: package.BackwardSGDClassifier(
-            order=order,
-            batch_size=batch_size,
-            max_iter=epochs,
-            average=average,
-            random_state=0,
-            **COMMON,
-        )
-        for label, package in packages.items()
-    }
-    for model in models.values():  # compile or load the kernels
-        model.set_params(max_iter=1).fit(X[:200], y[:200])
-        model.set_params(max_iter=epochs)
-
-    def sklearn_fit():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            SGDClassifier(
-                max_iter=epochs,
-                shuffle=True,
+    cases = selected(args)
+    # only the data the chosen cases fit: a process's set-up is not timed,
+    # but it is part of how long a run of many processes takes
+    data = {}
+    if any(case[0].startswith("dense") for case in cases):
+        dense, y = make_data(args.n_samples, args.n_features, np.float64)
+        data["dense float64"] = dense, y
+        data["dense float32"] = dense.astype(np.float32), y
+    if any(case[0].startswith("csr") for case in cases):
+        csr, z = make_sparse_data(args.n_samples, args.sparse_features, args.nnz)
+        data["csr float64"] = csr, z
+        data["csr float32"] = csr.astype(np.float32), z
+    times = {}
+    with threadpool_limits(limits=1):
+        for case in cases:
+            name, order, batch_size, average = case
+            X, labels = data[name]
+            model = sklearn_order.BackwardSGDClassifier(
+                order=order,
+                batch_size=batch_size,
                 average=average,
                 random_state=0,
                 **COMMON,
-            ).fit(X, y)
+            )
+            # compile (or load) the kernels: never timed
+            model.set_params(max_iter=1).fit(X[:200], labels[:200])
+            if args.prime:
+                continue
 
-    samples = []
-    for _ in range(repeats):
-        times = {label: timed(lambda m=m: m.fit(X, y)) for label, m in models.items()}
-        times["sklearn"] = timed(sklearn_fit)
-        samples.append(times)
-    ratio = {
-        label: float(np.median([s[label] / s["sklearn"] for s in samples]))
-        for label in models
-    }
-    change = float(np.median([s["new"] / s["baseline"] for s in samples]))
-    return {
-        "case": name,
-        "order": order,
-        "batch_size": batch_size,
-        "new_vs_sklearn": ratio["new"],
-        "baseline_vs_sklearn": ratio["baseline"],
-        "new_vs_baseline": change,
-    }
+            def fit(max_iter, model=model, X=X, labels=labels):
+                model.set_params(max_iter=max_iter).fit(X, labels)
+
+            samples = _harness.paired_per_epoch(
+                {"fit": fit}, args.epochs, args.repeats, clock=args.clock
+            )
+            times[case_name(case)] = float(
+                np.median([s["epoch"] for s in samples["fit"]])
+            )
+    print(json.dumps({"package": sklearn_order.__file__, "times": times}))
 
 
-def markdown(results, meta):
-    lines = [
-        "# Kernel A/B: epoch speed against the previous kernel",
-        "",
-        f"Written by `{meta['command']}` on {meta['date']}, {meta['machine']}.",
-        f"Baseline: `{meta['baseline']}`; {meta['repeats']} alternating repeats of "
-        f"{meta['epochs']}-epoch fits; dense {meta['n_samples']}×{meta['n_features']},"
-        f" CSR {meta['n_samples']}×{meta['sparse_features']} with {meta['nnz']} "
-        "non-zeros per row. Ratios are medians (time ÷ time); new ÷ baseline "
-        "above 1.05 would be a regression beyond the 5% budget.",
-        "",
-        "| case | order | batch | new ÷ sklearn | baseline ÷ sklearn "
-        "| new ÷ baseline |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r['case']} | {r['order']} | {r['batch_size']} | "
-            f"{r['new_vs_sklearn']:.3f} | {r['baseline_vs_sklearn']:.3f} | "
-            f"{r['new_vs_baseline']:.3f} |"
-        )
-    return "\n".join(lines) + "\n"
+def selected(args):
+    """The cases chosen by ``--case`` (all by default)."""
+    return [case for i, case in enumerate(CASES) if not args.case or i in args.case]
 
 
-def main():
+def markdown(rows, meta):
+    """The report: provenance, the A/B table with its A/A control, the legend."""
+    return "\n".join(
+        [
+            "# Kernel A/B: epoch speed against the previous kernel",
+            "",
+            _harness.provenance(meta, meta["quick"]),
+            "",
+            f"A: `{meta['a']}`; B: `{meta['b']}`. {meta['processes']} fresh "
+            f"processes per side (A, A′, B) in a shuffled order (seed "
+            f"{meta['seed']}); in each, per case, a fit that compiles, then "
+            f"{meta['repeats']} alternating pairs of fits of 1 and "
+            f"{meta['epochs']} epochs ({meta['clock']} clock); "
+            f"dense {meta['n_samples']:,}×{meta['n_features']}, CSR "
+            f"{meta['n_samples']:,}×{meta['sparse_features']:,} with {meta['nnz']} "
+            "non-zeros per row; BLAS and Numba on one thread. A change may cost "
+            "at most 5%: B ÷ A above 1.05, beyond the A/A control's interval, "
+            "is a regression.",
+            "",
+            _harness.ab_table(rows),
+        ]
+    )
+
+
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default="main", help="git ref of the baseline")
+    parser.add_argument("--a", default="main", help="git ref of A (the baseline)")
+    parser.add_argument(
+        "--b",
+        default=_harness.WORKTREE,
+        help=f"git ref of B, or {_harness.WORKTREE!r} (default)",
+    )
     parser.add_argument("--n-samples", type=int, default=100_000)
     parser.add_argument("--n-features", type=int, default=100)
     parser.add_argument("--sparse-features", type=int, default=100_000)
     parser.add_argument("--nnz", type=int, default=50)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="n=5,000, 2 repeats")
+    parser.add_argument(
+        "--epochs", type=int, default=11, help="epochs of the long fit (>= 2)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="pairs of fits per case per process"
+    )
+    parser.add_argument("--processes", type=int, default=7, help="per side")
+    parser.add_argument(
+        "--clock",
+        choices=_harness.CLOCKS,
+        default="cpu",
+        help="the process's CPU time (default: one thread, so the fit's own "
+        "time, blind to the time it waited for its core on a loaded machine), "
+        "or wall time",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seeds the schedule")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="n=5,000, 2 processes per side, 1 repeat: a smoke run, no files",
+    )
     parser.add_argument(
         "--case",
         type=int,
@@ -162,30 +178,64 @@ def main():
         "--name", default="kernel_ab", help="results file name (without extension)"
     )
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"))
-    args = parser.parse_args()
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--prime", action="store_true", help=argparse.SUPPRESS)
+    _harness.script_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2")
     if args.quick:
-        args.n_samples, args.sparse_features, args.repeats = 5_000, 5_000, 2
-    with tempfile.TemporaryDirectory() as directory, threadpool_limits(1):
-        packages = {
-            "new": sklearn_order,
-            "baseline": import_baseline(args.baseline, directory),
-        }
-        results = []
-        for number, case in enumerate(cases(args)):
-            if args.case and number not in args.case:
-                continue
-            results.append(compare(packages, case, args.epochs, args.repeats))
-            print(results[-1], flush=True)
-    meta = run_metadata("python " + " ".join(sys.argv))
-    meta["baseline"] = args.baseline
-    for name in ("n_samples", "n_features", "sparse_features", "nnz", "epochs"):
-        meta[name] = getattr(args, name)
-    meta["repeats"] = args.repeats
-    table = markdown(results, meta)
+        args.n_samples, args.sparse_features = 5_000, 5_000
+        args.processes, args.repeats = 2, 1
+    return args
+
+
+#: The options a child is given again, as its parent had them.
+CHILD_OPTIONS = (
+    "n_samples",
+    "n_features",
+    "sparse_features",
+    "nnz",
+    "epochs",
+    "clock",
+)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.child:
+        child(args)
+        return 0
+    child_argv = ["--child", "--repeats", str(args.repeats)]
+    for name in CHILD_OPTIONS:
+        child_argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    for number in args.case or ():
+        child_argv += ["--case", str(number)]
+    meta = _harness.stamp()
+    samples = _harness.ab_run(
+        Path(__file__).resolve(),
+        child_argv,
+        {"A": args.a, "A'": args.a, "B": args.b},
+        args.processes,
+        seed=args.seed,
+    )
+    meta.update(
+        a=_harness.describe_ref(args.a),
+        b=_harness.describe_ref(args.b),
+        quick=args.quick,
+        processes=args.processes,
+        repeats=args.repeats,
+        seed=args.seed,
+        **{name: getattr(args, name) for name in CHILD_OPTIONS},
+    )
+    rows = _harness.ab_summary(samples, seed=args.seed)
+    table = markdown(rows, meta)
     print(table)
-    if not args.quick:
-        write_results(args.out, args.name, table, meta, results)
+    data = {"meta": meta, "results": rows, "samples": samples}
+    out = None if args.quick else Path(args.out) / f"{args.name}.md"
+    _harness.write_results(table, data, out, args.json)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -15,12 +15,11 @@ Run::
 """
 
 import argparse
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-from provenance import provenance, stamp
+import _harness
 
 CHILD = textwrap.dedent(
     """
@@ -51,19 +50,22 @@ CHILD = textwrap.dedent(
 )
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=1_000_000)
     parser.add_argument("--n-features", type=int, default=100)
     parser.add_argument("--quick", action="store_true", help="n=100,000")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
-    args = parser.parse_args()
+    _harness.script_arguments(parser)
+    args = parser.parse_args(argv)
     if args.quick:
         args.n_samples = 100_000
+    run = _harness.stamp()
+    rows = []
     lines = [
         f"# Peak memory of fit, n={args.n_samples:,}, d={args.n_features}",
         "",
-        provenance(stamp(), args.quick),
+        _harness.provenance(run, args.quick),
         "",
         "| input | X (MB) | peak above baseline (MB) | peak / X.nbytes "
         "| target 1.3 X + 100 MB | met |",
@@ -74,31 +76,24 @@ def main():
         ("F", "float64", "F-ordered float64"),
         ("C", "float32", "C-ordered float32"),
     ):
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                CHILD,
-                str(args.n_samples),
-                str(args.n_features),
-                layout,
-                dtype,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
+        out = _harness.run_python(
+            CHILD, str(args.n_samples), str(args.n_features), layout, dtype
+        ).split()
         x_mb, _, peak_mb = (float(v) for v in out)
         target = 1.3 * x_mb + 100
+        rows.append(
+            {"input": label, "x_mb": x_mb, "peak_mb": peak_mb, "target_mb": target}
+        )
         lines.append(
             f"| {label} | {x_mb:.0f} | {peak_mb:.0f} | {peak_mb / x_mb:.2f} "
             f"| {target:.0f} | {'yes' if peak_mb <= target else 'no'} |"
         )
     text = "\n".join(lines) + "\n"
     print(text, end="")
-    if args.out:
-        args.out.write_text(text)
+    data = {"meta": run, "n_samples": args.n_samples, "rows": rows}
+    _harness.write_results(text, data, args.out, args.json)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -21,38 +21,37 @@ Absolute times on shared machines are noise; read the ratios.
 """
 
 import argparse
-import os
-import platform
+import sys
 import warnings
 
+import _harness
 import numba
 import numpy as np
-from bench_epoch import COMMON, compile_seconds, kernel_epoch, timed
-from scipy import sparse
+from _data import COMMON, make_sparse_data
+from bench_epoch import kernel_epoch
 from sklearn.linear_model import SGDClassifier
 from threadpoolctl import threadpool_limits
 
 from sklearn_order import BackwardSGDClassifier
 from sklearn_order._jit import _prefetch
 
-
-def make_sparse_data(n_samples, n_features, nnz_per_row, n_classes=2, seed=0):
-    """CSR rows with ``nnz_per_row`` standard-normal values at random columns;
-    labels from a linear model (ten-class labels from its score quantiles)."""
-    rng = np.random.default_rng(seed)
-    columns = rng.integers(0, n_features, size=(n_samples, nnz_per_row))
-    X = sparse.csr_matrix(
-        (
-            rng.standard_normal(n_samples * nnz_per_row) / np.sqrt(nnz_per_row),
-            np.sort(columns, axis=1).ravel(),
-            np.arange(0, n_samples * nnz_per_row + 1, nnz_per_row),
-        ),
-        shape=(n_samples, n_features),
-    )
-    X.sum_duplicates()
-    score = X @ rng.standard_normal(n_features) + 0.3 * rng.standard_normal(n_samples)
-    cuts = np.quantile(score, np.linspace(0, 1, n_classes + 1)[1:-1])
-    return X, np.digitize(score, cuts)
+#: The fields of a row of :func:`sparse_rows` and :func:`average_rows`.
+SPARSE_FIELDS = (
+    "dtype",
+    "order",
+    "batch",
+    "sampling",
+    "ours",
+    "sklearn",
+    "ratio",
+    "whole_fit_ratio",
+    "ours_fixed",
+    "sklearn_fixed",
+)
+#: The fields of a row of :func:`multiclass_rows`.
+MULTICLASS_FIELDS = ("order", "multinomial", "ovr", "ratio")
+#: The fields of a row of :func:`kernel_floor_rows`.
+FLOOR_FIELDS = ("sampling", "kernel", "minimal", "ratio")
 
 
 def quiet(fit):
@@ -64,9 +63,11 @@ def quiet(fit):
 
 def median_ratio(ours, theirs, repeats, epochs):
     """Median per-epoch times and median per-pair ratio of alternating fits."""
-    pairs = [(timed(ours), timed(theirs)) for _ in range(repeats)]
-    ours_time, theirs_time = (np.median(t) / epochs for t in zip(*pairs))
-    return ours_time, theirs_time, float(np.median([a / b for a, b in pairs]))
+    times = _harness.paired({"ours": ours, "theirs": theirs}, repeats)
+    ours_time, theirs_time = (
+        float(np.median(times[label])) / epochs for label in ("ours", "theirs")
+    )
+    return ours_time, theirs_time, _harness.median_ratio(times["ours"], times["theirs"])
 
 
 def per_epoch_ratio(ours, theirs, repeats, epochs):
@@ -88,24 +89,21 @@ def per_epoch_ratio(ours, theirs, repeats, epochs):
     ours_fixed, theirs_fixed : float
         Median fixed seconds per fit.
     """
-    samples = []
-    for _ in range(repeats):
-        short_ours, short_theirs = timed(lambda: ours(1)), timed(lambda: theirs(1))
-        long_ours = timed(lambda: ours(epochs))
-        long_theirs = timed(lambda: theirs(epochs))
-        ours_epoch = (long_ours - short_ours) / (epochs - 1)
-        theirs_epoch = (long_theirs - short_theirs) / (epochs - 1)
-        samples.append(
-            (
-                ours_epoch,
-                theirs_epoch,
-                ours_epoch / theirs_epoch,
-                long_ours / long_theirs,
-                short_ours - ours_epoch,
-                short_theirs - theirs_epoch,
-            )
+    samples = _harness.paired_per_epoch(
+        {"ours": ours, "theirs": theirs}, epochs, repeats
+    )
+    rounds = [
+        (
+            a["epoch"],
+            b["epoch"],
+            a["epoch"] / b["epoch"],
+            a["long"] / b["long"],
+            a["fixed"],
+            b["fixed"],
         )
-    return tuple(float(np.median(column)) for column in zip(*samples))
+        for a, b in zip(samples["ours"], samples["theirs"])
+    ]
+    return tuple(float(np.median(column)) for column in zip(*rounds))
 
 
 def sparse_rows(args):
@@ -312,7 +310,7 @@ def sparse_table(rows, epochs):
 PARTS = ("sparse", "average", "floor", "multiclass", "compile")
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=100_000)
     parser.add_argument("--n-features", type=int, default=100_000)
@@ -330,7 +328,8 @@ def main():
         action="append",
         help="run only this part (repeatable; default: all)",
     )
-    args = parser.parse_args()
+    _harness.script_arguments(parser)
+    args = parser.parse_args(argv)
     parts = args.part or PARTS
     if args.epochs < 2:
         parser.error("--epochs must be at least 2")
@@ -338,24 +337,40 @@ def main():
         # short epochs: enough of them that the extra time dwarfs timer noise
         args.n_samples, args.n_features, args.repeats = 5_000, 5_000, 3
         args.epochs = 8
+    run = _harness.stamp()
+    data = {
+        "meta": run,
+        **{
+            name: getattr(args, name)
+            for name in ("n_samples", "n_features", "nnz", "epochs", "repeats")
+        },
+    }
+
+    def named(fields, rows):
+        return [dict(zip(fields, row)) for row in rows]
 
     print(
         f"# Sparse CSR, log_loss, L2, constant learning rate: n={args.n_samples:,}, "
-        f"d={args.n_features:,}, {args.nnz} non-zeros per row"
+        f"d={args.n_features:,}, {args.nnz} non-zeros per row\n"
     )
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, fits of 1 and {args.epochs} epochs, "
-        f"median of {args.repeats} alternating repeats, BLAS limited to 1 thread\n"
+        _harness.provenance(run, args.quick)
+        + f" Fits of 1 and {args.epochs} epochs, median of {args.repeats} "
+        "alternating repeats, BLAS limited to 1 thread.\n"
     )
     with threadpool_limits(limits=1):
         if "sparse" in parts:
-            print(sparse_table(sparse_rows(args), args.epochs))
+            rows = sparse_rows(args)
+            data["sparse"] = named(SPARSE_FIELDS, rows)
+            print(sparse_table(rows, args.epochs))
         if "average" in parts:
+            rows = average_rows(args)
+            data["average"] = named(SPARSE_FIELDS, rows)
             print("\n## Averaged SGD (average=True on both sides)\n")
-            print(sparse_table(average_rows(args), args.epochs))
+            print(sparse_table(rows, args.epochs))
         if "floor" in parts:
             floor = kernel_floor_rows(args)
+            data["floor"] = named(FLOOR_FIELDS, floor)
             print(
                 "\n## Our kernel against a minimal loop (float64, forward, batch 1, "
                 "one epoch)\n"
@@ -375,23 +390,27 @@ def main():
                 "this design."
             )
         if "multiclass" in parts:
+            rows = multiclass_rows(args)
+            data["multiclass"] = named(MULTICLASS_FIELDS, rows)
             print(
                 "\n## 10 classes, batch 1, one thread: multinomial against "
                 "one-vs-rest\n"
             )
-            print(multiclass_table(multiclass_rows(args)))
-    if "compile" not in parts:
-        return
-    compile_times = compile_seconds(
-        "sparse.random(64, 8, density=0.5, format='csr', random_state=0)"
-    )
-    print(
-        f"\ncompile time of the first sparse fit in a fresh process: "
-        f"{compile_times['no cache']:.1f} s with an empty Numba cache, "
-        f"{compile_times['from cache']:.2f} s loading from the cache "
-        "(excluded from the per-epoch times above)"
-    )
+            print(multiclass_table(rows))
+    if "compile" in parts:
+        compile_times = _harness.compile_seconds(
+            "sparse.random(64, 8, density=0.5, format='csr', random_state=0)"
+        )
+        data["compile"] = compile_times
+        print(
+            f"\ncompile time of the first sparse fit in a fresh process: "
+            f"{compile_times['no cache']:.1f} s with an empty Numba cache, "
+            f"{compile_times['from cache']:.2f} s loading from the cache "
+            "(excluded from the per-epoch times above)"
+        )
+    _harness.write_results(None, data, json_path=args.json)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,10 +20,10 @@ Run::
 """
 
 import argparse
-import os
-import platform
-import time
+import sys
+from functools import partial
 
+import _harness
 import numba
 import numpy as np
 from sklearn.datasets import load_breast_cancer
@@ -31,16 +31,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor, trajectory
-
-
-def _best(repeats, *args, **kwargs):
-    """Best time of ``repeats`` calls of ``trajectory(*args, **kwargs)``; the path."""
-    best, result = np.inf, None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = trajectory(*args, **kwargs)
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def time_methods(n_steps, n_features, n_samples, batch_size, repeats=1):
@@ -61,8 +51,8 @@ def time_methods(n_steps, n_features, n_samples, batch_size, repeats=1):
         trajectory(model, X[:50], y[:50], n_steps=20, method=method)
     timings, paths = {}, {}
     for method in ("affine", "replay"):
-        timings[method], paths[method] = _best(
-            repeats, model, X, y, n_steps=n_steps, method=method
+        timings[method], paths[method] = _harness.best_of(
+            repeats, trajectory, model, X, y, n_steps=n_steps, method=method
         )
     affine, replay = paths["affine"].thetas(), paths["replay"].thetas()
     timings["max_relative_difference"] = float(
@@ -156,16 +146,32 @@ def time_coupling(quick=False, repeats=3):
         for tol in tols:
             # replay and coupling alternate: a shared machine's load shifts
             # between runs, so each pair gives one ratio; report the median
-            replay_times, coupling_times = [], []
-            for _ in range(repeats):
-                seconds, replay = _best(
-                    1, model, X, y, n_steps=n_steps, method="replay"
-                )
-                replay_times.append(seconds)
-                seconds, coupled = _best(
-                    1, model, X, y, n_steps=n_steps, coupling_tol=tol
-                )
-                coupling_times.append(seconds)
+            runs = _harness.alternate(
+                {
+                    "replay": partial(
+                        _harness.timed_call,
+                        trajectory,
+                        model,
+                        X,
+                        y,
+                        n_steps=n_steps,
+                        method="replay",
+                    ),
+                    "coupling": partial(
+                        _harness.timed_call,
+                        trajectory,
+                        model,
+                        X,
+                        y,
+                        n_steps=n_steps,
+                        coupling_tol=tol,
+                    ),
+                },
+                repeats,
+            )
+            replay_times = [seconds for seconds, _ in runs["replay"]]
+            coupling_times = [seconds for seconds, _ in runs["coupling"]]
+            replay, coupled = runs["replay"][-1][1], runs["coupling"][-1][1]
             ratios = np.array(replay_times) / np.array(coupling_times)
             distance = np.linalg.norm(coupled.thetas() - replay.thetas(), axis=1)
             rows.append(
@@ -221,23 +227,34 @@ def coupling_table(rows):
     return "\n".join(lines)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-steps", type=int, default=10_000)
     parser.add_argument("--n-features", type=int, default=20)
     parser.add_argument("--n-samples", type=int, default=2_000)
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--affine-repeats",
+        type=int,
+        help="repeats of the affine and replay timings (default: --repeats)",
+    )
     parser.add_argument("--quick", action="store_true", help="shorter trajectories")
-    args = parser.parse_args()
+    _harness.script_arguments(parser)
+    args = parser.parse_args(argv)
     if args.quick:
         args.n_steps, args.repeats = 2_000, 1
+    run = _harness.stamp()
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"{numba.get_num_threads()} Numba threads for replay and coupling\n"
+        _harness.provenance(run, args.quick)
+        + f" {numba.get_num_threads()} Numba threads for replay and coupling.\n"
     )
     timings = time_methods(
-        args.n_steps, args.n_features, args.n_samples, args.batch_size, args.repeats
+        args.n_steps,
+        args.n_features,
+        args.n_samples,
+        args.batch_size,
+        args.affine_repeats or args.repeats,
     )
     print(
         f"## Squared error + L2: affine vs replay (K={args.n_steps:,} maps, "
@@ -252,9 +269,19 @@ def main():
         "\nlargest relative difference affine vs replay: "
         f"{timings['max_relative_difference']:.1e}\n"
     )
+    coupling = time_coupling(args.quick, args.repeats)
     print("## Log loss: coupling vs replay\n")
-    print(coupling_table(time_coupling(args.quick, args.repeats)))
+    print(coupling_table(coupling))
+    data = {
+        "meta": run,
+        "n_steps": args.n_steps,
+        "n_features": args.n_features,
+        **timings,
+        "coupling": coupling,
+    }
+    _harness.write_results(None, data, json_path=args.json)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

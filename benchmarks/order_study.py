@@ -41,16 +41,12 @@ and ``report`` (figures and Markdown).
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
-import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
+import _harness
 import numba
 import numpy as np
 import scipy
@@ -58,41 +54,11 @@ import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from study.config import METHODS, study_config
 from study.problems import load_problems
-from study.report import plot_problem, plot_trajectories, write_markdown
+from study.report import markdown, plot_problem, plot_trajectories, write_markdown
 from study.runs import run_problem
 from study.summary import summarize
 
 import sklearn_order
-
-
-def git_commit():
-    """Short commit hash of the repository (``unknown`` outside git)."""
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).resolve().parent,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def to_json(value):
-    """Make numpy scalars and arrays JSON-serialisable; NaN/inf become ``None``."""
-    if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_json(value.tolist())
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        value = float(value)
-        return value if np.isfinite(value) else None
-    return value
 
 
 def parse_args(argv):
@@ -127,7 +93,8 @@ def main(argv=None):
         results = json.loads((args.out / "results.json").read_text(encoding="utf-8"))
         write_markdown(results, figures_in(args.out, results), args.out / "results.md")
         return 0
-    start = time.perf_counter()
+    elapsed = _harness.stopwatch()
+    run = _harness.stamp(" ".join(["python benchmarks/order_study.py", *argv]))
     config = study_config(args.quick, args.epochs, args.seeds)
     args.out.mkdir(parents=True, exist_ok=True)
     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -148,19 +115,20 @@ def main(argv=None):
 
     results = {
         "meta": {
-            "command": " ".join(["python benchmarks/order_study.py", *argv]),
-            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "machine": platform.machine(),
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
+            "command": run["command"],
+            "date": run["date"],
+            "machine": run["machine"]["machine"],
+            "platform": run["machine"]["platform"],
+            "cpu_count": run["machine"]["cores"],
+            "python": run["machine"]["python"],
             "numpy": np.__version__,
             "scipy": scipy.__version__,
             "sklearn": sklearn.__version__,
             "numba": numba.__version__,
             "numba_threads": numba.get_num_threads(),
             "sklearn_order": sklearn_order.__version__,
-            "git_commit": git_commit(),
+            "git_commit": run["commit"],
+            "load": run["load"],
         },
         "config": {**config.__dict__, "methods": list(METHODS)},
         "problems": entries,
@@ -184,12 +152,8 @@ def main(argv=None):
     plot_trajectories(references, entries, args.out / "trajectories.png")
     figures.append("trajectories.png")
 
-    results["meta"]["wall_time_s"] = time.perf_counter() - start
-    (args.out / "results.json").write_text(
-        json.dumps(to_json(results), indent=1, allow_nan=False) + "\n",
-        encoding="utf-8",
-    )
-    write_markdown(results, figures, args.out / "results.md")
+    results["meta"]["wall_time_s"] = elapsed()
+    _harness.write_results(markdown(results, figures), results, args.out / "results.md")
     log(f"wrote {args.out}/results.md, results.json and {len(figures)} figures")
     log(f"wall time {results['meta']['wall_time_s']:.1f} s")
     log("\n".join(results["summary"]))

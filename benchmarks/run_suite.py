@@ -45,53 +45,38 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
-from types import SimpleNamespace
 
-import bench_compile
+import _harness
 import numpy as np
+from _data import make_data
+from _harness import provenance, stamp
+
+# the scripts' table renderers only: the suite's report is rendered from
+# suite.json; every measurement of another script runs through run_script
 from bench_cuda import report as cuda_report
-from bench_epoch import compile_seconds, epoch_table, make_data, time_dtype
-from bench_sparse import (
-    average_rows,
-    multiclass_rows,
-    multiclass_table,
-    sparse_rows,
-    sparse_table,
-)
-from bench_trajectory import coupling_table, time_coupling, time_methods
-from provenance import provenance, stamp
+from bench_epoch import epoch_table
+from bench_sparse import multiclass_table, sparse_table
+from bench_trajectory import coupling_table
 from threadpoolctl import threadpool_limits
 
 from sklearn_order import BackwardSGDClassifier
 
 HERE = Path(__file__).parent
 
-
-def timed(fit):
-    start = time.perf_counter()
-    fit()
-    return time.perf_counter() - start
+# ``import sklearn_order`` in a fresh process, timed (nothing else imported)
+_IMPORT = """
+from _harness import timed
+import importlib
+print(timed(importlib.import_module, "sklearn_order"))
+"""
 
 
 def import_seconds(repeats=3):
     """Time of ``import sklearn_order`` in a fresh process (best of ``repeats``)."""
-    code = (
-        "import time; start = time.perf_counter(); import sklearn_order; "
-        "print(time.perf_counter() - start)"
-    )
-    return min(
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, check=True
-            ).stdout
-        )
-        for _ in range(repeats)
-    )
+    return min(float(_harness.run_python(_IMPORT)) for _ in range(repeats))
 
 
 def backward_vs_forward(n_samples, n_features, repeats):
@@ -110,16 +95,17 @@ def backward_vs_forward(n_samples, n_features, repeats):
         backward.fit(X[:100], y[:100])  # load the kernels
     K = backward.fit(X, y).n_iter_
     forward = BackwardSGDClassifier(order="forward", tol=None, max_iter=K, **params)
-    pairs = [
-        (timed(lambda: backward.fit(X, y)), timed(lambda: forward.fit(X, y)))
-        for _ in range(repeats)
-    ]
-    ratio = float(np.median([b / f for b, f in pairs]))
+    times = _harness.paired(
+        {"backward": lambda: backward.fit(X, y), "forward": lambda: forward.fit(X, y)},
+        repeats,
+    )
     return {
         "epochs": int(K),
-        "backward_seconds": float(np.median([p[0] for p in pairs])),
-        "forward_seconds": float(np.median([p[1] for p in pairs])),
-        "backward_over_forward": ratio,
+        "backward_seconds": float(np.median(times["backward"])),
+        "forward_seconds": float(np.median(times["forward"])),
+        "backward_over_forward": _harness.median_ratio(
+            times["backward"], times["forward"]
+        ),
     }
 
 
@@ -132,7 +118,7 @@ def scaling(sizes, features, repeats):
             order="forward", tol=None, max_iter=2, batch_size=8, random_state=0
         )
         model.fit(X[:100], y[:100])
-        return min(timed(lambda: model.fit(X, y)) for _ in range(repeats)) / 2
+        return _harness.best_of(repeats, model.fit, X, y)[0] / 2
 
     by_n = [(n, per_epoch(n, 50)) for n in sizes]
     by_d = [(d, per_epoch(sizes[-1] // 4, d)) for d in features]
@@ -337,12 +323,16 @@ def replace_readme_block(text, block):
     return text[:start] + block + text[end:]
 
 
-def _named(fields, rows):
-    """Table rows (tuples) as dicts keyed by ``fields``, for the JSON file."""
-    return [dict(zip(fields, row)) for row in rows]
+def _options(values):
+    """Command-line options from a dict: ``{"n_samples": 5} → ["--n-samples", "5"]``."""
+    return [
+        arg
+        for name, value in values.items()
+        for arg in (f"--{name.replace('_', '-')}", str(value))
+    ]
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="under a minute")
     parser.add_argument("--out", default=str(HERE / "results"))
@@ -362,96 +352,105 @@ def main():
         action="store_true",
         help="also time first fits and `compare` from an empty Numba cache",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.from_json:
         write_reports(json.loads(Path(args.from_json).read_text()), out, args.readme)
-        return
+        return 0
     quick = args.quick
-    epoch_args = SimpleNamespace(
-        n_samples=20_000 if quick else 200_000,
-        n_features=100,
-        epochs=2 if quick else 3,
-        repeats=1 if quick else 5,
-    )
     results = {
         "quick": quick,
         **stamp(),
         "import_seconds": import_seconds(),
-        "compile": compile_seconds(),
     }
+    # each part is a script, run through the harness in a fresh process
+    epoch_args = {
+        "n_samples": 20_000 if quick else 200_000,
+        "n_features": 100,
+        "epochs": 2 if quick else 3,
+        "repeats": 1 if quick else 5,
+    }
+    epoch = _harness.run_script(
+        "bench_epoch", _options(epoch_args) + ["--part", "epoch", "--part", "compile"]
+    )
+    results["compile"] = epoch["compile"]
     if args.cold_compile:
-        cold, _ = bench_compile.run(repeats=1 if quick else 3, baseline=None)
-        results["cold_compile"] = cold["this checkout"]
+        cold = _harness.run_script(
+            "bench_compile",
+            ["--no-baseline", "--no-write", "--repeats", "1" if quick else "3"],
+        )
+        results["cold_compile"] = cold["results"]["this checkout"]
+    results["epoch"] = {
+        "n_samples": epoch_args["n_samples"],
+        "n_features": epoch_args["n_features"],
+        "rows": epoch["epoch"],
+    }
     # single-threaded SGD on both sides: idle BLAS threads must not compete
     with threadpool_limits(limits=1):
-        rows = time_dtype(np.float64, epoch_args) + time_dtype(np.float32, epoch_args)
-        results["epoch"] = {
-            "n_samples": epoch_args.n_samples,
-            "n_features": epoch_args.n_features,
-            "rows": _named(
-                ("dtype", "order", "batch", "ours", "sklearn", "ratio", "numpy_pass"),
-                rows,
-            ),
-        }
         results["backward_vs_forward"] = backward_vs_forward(
             2_000 if quick else 20_000, 20, 1 if quick else 3
         )
         sizes = (10_000, 30_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
         results["scaling"] = scaling(sizes, (10, 40, 160), 1 if quick else 3)
-        sparse_args = SimpleNamespace(
-            n_samples=5_000 if quick else 100_000,
-            n_features=5_000 if quick else 100_000,
-            nnz=50,
-            epochs=8 if quick else 4,
-            repeats=1 if quick else 5,
-        )
-        results["sparse"] = {
-            "n_samples": sparse_args.n_samples,
-            "n_features": sparse_args.n_features,
-            "nnz": sparse_args.nnz,
-            "epochs": sparse_args.epochs,
-            "rows": _named(
-                (
-                    "dtype",
-                    "order",
-                    "batch",
-                    "sampling",
-                    "ours",
-                    "sklearn",
-                    "ratio",
-                    "whole_fit_ratio",
-                    "ours_fixed",
-                    "sklearn_fixed",
-                ),
-                sparse_rows(sparse_args) + average_rows(sparse_args),
-            ),
-        }
-        results["multiclass"] = _named(
-            ("order", "multinomial", "ovr", "ratio"), multiclass_rows(sparse_args)
-        )
+    sparse_args = {
+        "n_samples": 5_000 if quick else 100_000,
+        "n_features": 5_000 if quick else 100_000,
+        "nnz": 50,
+        "epochs": 8 if quick else 4,
+        "repeats": 1 if quick else 5,
+    }
+    parts = ("sparse", "average", "multiclass")
+    sparse = _harness.run_script(
+        "bench_sparse",
+        _options(sparse_args) + [arg for part in parts for arg in ("--part", part)],
+    )
+    results["sparse"] = {
+        **{name: sparse_args[name] for name in ("n_samples", "n_features", "nnz")},
+        "epochs": sparse_args["epochs"],
+        "rows": sparse["sparse"] + sparse["average"],
+    }
+    results["multiclass"] = sparse["multiclass"]
     n_steps = 2_000 if quick else 10_000
+    trajectory = _harness.run_script(
+        "bench_trajectory",
+        _options(
+            {
+                "n_steps": n_steps,
+                "n_features": 20,
+                "n_samples": 2_000,
+                "batch_size": 1,
+                "repeats": 1 if quick else 3,
+                "affine_repeats": 1,
+            }
+        )
+        + (["--quick"] if quick else []),
+    )
     results["trajectory"] = {
         "n_steps": n_steps,
         "n_features": 20,
-        **time_methods(n_steps, 20, 2_000, 1),
-        "coupling": time_coupling(quick, repeats=1 if quick else 3),
+        **{
+            key: trajectory[key]
+            for key in ("affine", "replay", "max_relative_difference", "coupling")
+        },
     }
     results["gpu"] = gpu_results(out)
-    (out / "suite.json").write_text(json.dumps(results, indent=1, default=float))
     plotted = write_plot(results, out / "suite_scaling.png")
-    write_reports(results, out, args.readme)
+    write_reports(results, out, args.readme, data=results)
     print(
         f"wrote {out / 'suite.json'}"
         + (f", {out / 'suite_scaling.png'}" if plotted else "")
     )
+    return 0
 
 
-def write_reports(results, out, readme=None):
-    """Write ``suite.md`` into ``out`` and, with ``readme``, the README's results."""
+def write_reports(results, out, readme=None, data=None):
+    """Write ``suite.md`` into ``out`` and, with ``readme``, the README's results.
+
+    With ``data``, also ``suite.json`` (every number of the run).
+    """
     text = report(results)
-    (out / "suite.md").write_text(text)
+    _harness.write_results(text, data, out / "suite.md")
     if readme:
         readme = Path(readme)
         suite_md = os.path.relpath(out / "suite.md", readme.resolve().parent)
@@ -463,4 +462,4 @@ def write_reports(results, out, readme=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

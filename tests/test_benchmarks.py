@@ -3,9 +3,13 @@ README's results are those of the committed run."""
 
 import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 ROOT = Path(__file__).parents[1]
 SUITE = ROOT / "benchmarks" / "run_suite.py"
@@ -97,3 +101,185 @@ def test_committed_reports_are_their_results_rendered(monkeypatch, tmp_path):
     assert (tmp_path / "results.md").read_text(encoding="utf-8") == (
         study / "results.md"
     ).read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------
+# The harness (benchmarks/_harness.py)
+# --------------------------------------------------------------------------
+
+BENCHMARKS = ROOT / "benchmarks"
+
+
+@pytest.fixture
+def harness(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    return importlib.import_module("_harness")
+
+
+class FakeClock:
+    """A ``time.perf_counter`` that advances only when a fake fit says so."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_paired_alternates_and_takes_the_median_of_the_ratios(harness, monkeypatch):
+    clock, calls = FakeClock(), []
+    monkeypatch.setattr(harness.time, "perf_counter", clock)
+    # per round, "a" takes 2, 4, 6 s and "b" 1, 1, 4 s: ratios 2, 4, 1.5
+    durations = {"a": iter([2.0, 4.0, 6.0]), "b": iter([1.0, 1.0, 4.0])}
+
+    def run(label):
+        calls.append(label)
+        clock.now += next(durations[label])
+
+    times = harness.paired({"a": lambda: run("a"), "b": lambda: run("b")}, 3)
+    assert calls == ["a", "b"] * 3
+    assert list(times["a"]) == [2.0, 4.0, 6.0] and list(times["b"]) == [1.0, 1.0, 4.0]
+    assert harness.median_ratio(times["a"], times["b"]) == 2.0
+
+
+def test_per_epoch_is_the_difference_of_two_fits(harness, monkeypatch):
+    clock, fits = FakeClock(), []
+    monkeypatch.setattr(harness.time, "perf_counter", clock)
+
+    def fit(label, fixed, epoch):
+        def run(max_iter):
+            fits.append((label, max_iter))
+            clock.now += fixed + epoch * max_iter
+            return max_iter
+
+        return run
+
+    epoch, fixed = harness.per_epoch(fit("x", 0.5, 0.25), epochs=5)
+    assert (epoch, fixed) == (0.25, 0.5)
+    fits.clear()
+    samples = harness.paired_per_epoch(
+        {"ours": fit("ours", 0.5, 0.25), "theirs": fit("theirs", 1.0, 0.5)},
+        epochs=3,
+        repeats=2,
+    )
+    # each round: both short fits, then both long fits
+    assert fits == [("ours", 1), ("theirs", 1), ("ours", 3), ("theirs", 3)] * 2
+    for label, fixed, epoch in (("ours", 0.5, 0.25), ("theirs", 1.0, 0.5)):
+        for sample in samples[label]:
+            assert sample["epoch"] == pytest.approx(epoch)
+            assert sample["fixed"] == pytest.approx(fixed)
+            assert sample["short"] == pytest.approx(fixed + epoch)
+            assert sample["result"] == 3
+    with pytest.raises(ValueError, match="must exceed"):
+        harness.per_epoch(fit("x", 0, 0), epochs=1)
+
+
+def test_per_epoch_reads_the_clock_it_is_given(harness, monkeypatch):
+    wall, cpu = FakeClock(), FakeClock()
+    monkeypatch.setattr(harness.time, "perf_counter", wall)
+    monkeypatch.setattr(harness.time, "process_time", cpu)
+
+    def fit(max_iter):  # waits for its core as long as it runs
+        cpu.now += 0.5 + 0.25 * max_iter
+        wall.now += 2 * (0.5 + 0.25 * max_iter)
+
+    for clock, epoch in (("wall", 0.5), ("cpu", 0.25)):
+        (sample,) = harness.paired_per_epoch({"f": fit}, 3, 1, clock=clock)["f"]
+        assert sample["epoch"] == pytest.approx(epoch)
+
+
+def test_ab_schedule_is_a_seeded_shuffle(harness):
+    schedule = harness.ab_schedule(harness.SIDES, 7, seed=0)
+    assert sorted(schedule) == sorted(list(harness.SIDES) * 7)
+    assert schedule == harness.ab_schedule(harness.SIDES, 7, seed=0)
+    assert schedule != harness.ab_schedule(harness.SIDES, 7, seed=1)
+    # shuffled, not run side after side
+    assert schedule != [side for side in harness.SIDES for _ in range(7)]
+
+
+def test_ab_summary_reports_the_aa_control_beside_the_ab(harness):
+    rng = np.random.default_rng(0)
+    a = 1.0 + 0.01 * rng.standard_normal(7)
+    samples = {
+        "A": [{"case": t} for t in a],
+        "A'": [{"case": t} for t in 1.0 + 0.01 * rng.standard_normal(7)],
+        "B": [{"case": t} for t in 1.2 * (1.0 + 0.01 * rng.standard_normal(7))],
+    }
+    (row,) = harness.ab_summary(samples)
+    assert row["case"] == "case" and row["processes"] == 7
+    assert row["A"] == pytest.approx(np.median(a))
+    assert 1.15 < row["B/A low"] <= row["B/A"] <= row["B/A high"] < 1.25
+    assert 0.97 < row["A'/A low"] <= row["A'/A"] <= row["A'/A high"] < 1.03
+    assert row["A'/A spread"] < 0.03
+    assert harness.ab_summary(samples) == [row]  # seeded bootstrap
+    table = harness.ab_table([row])
+    assert "A′ ÷ A" in table and f"**{row['B/A']:.3f}**" in table
+
+
+def test_stamp_says_when_where_how_and_which_commit(harness):
+    run = harness.stamp("python benchmarks/x.py --quick")
+    assert run["command"] == "python benchmarks/x.py --quick"
+    assert run["date"].endswith("UTC") and len(run["load"].split()) == 3
+    assert run["commit"] != "unknown" and run["machine"]["cores"] >= 1
+    line = harness.provenance(run, quick=True)
+    assert line.endswith(
+        f"quick run of `{run['command']}` at commit `{run['commit']}`."
+    )
+
+
+def test_write_results_writes_the_report_and_its_numbers_beside_it(harness, tmp_path):
+    data = {"n": np.int64(3), "x": np.float32(0.5), "bad": float("nan"), "a": (1, 2)}
+    written = harness.write_results("# Title", data, tmp_path / "sub" / "r.md")
+    assert written == [tmp_path / "sub" / "r.md", tmp_path / "sub" / "r.json"]
+    assert (tmp_path / "sub" / "r.md").read_text() == "# Title\n"
+    loaded = json.loads((tmp_path / "sub" / "r.json").read_text())
+    assert loaded == {"n": 3, "x": 0.5, "bad": None, "a": [1, 2]}
+    assert harness.write_results(None, data) == []
+
+
+# where the child's ``import sklearn_order`` would come from (not imported: fast)
+CHILD = """
+import importlib.util, json, sys
+package = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "--prime" else None
+package = package or importlib.util.find_spec("sklearn_order").origin
+print(json.dumps({"package": package, "times": {"c": 1.0}}))
+"""
+
+
+def test_ab_run_measures_each_side_in_fresh_processes_of_its_own_copy(
+    harness, tmp_path
+):
+    child = tmp_path / "child.py"
+    child.write_text(CHILD)
+    log = []
+    samples = harness.ab_run(
+        child, [], {"A": "HEAD", "A'": "HEAD", "B": harness.WORKTREE}, 2, log=log.append
+    )
+    assert {side: len(times) for side, times in samples.items()} == {
+        "A": 2,
+        "A'": 2,
+        "B": 2,
+    }
+    assert sum("compiling side" in line for line in log) == 3
+    assert [line.split("side ")[1][:2].rstrip(":") for line in log[3:]] == [
+        side for side in harness.ab_schedule(list(samples), 2, seed=0)
+    ]
+    # a child that imported another package than its side's copy is refused
+    with pytest.raises(RuntimeError, match="imported"):
+        harness.ab_run(child, [str(ROOT / "x.py")], {"A": harness.WORKTREE}, 1)
+
+
+def test_every_script_takes_its_clock_and_provenance_from_the_harness():
+    scripts = sorted(BENCHMARKS.glob("*.py")) + sorted(BENCHMARKS.glob("study/*.py"))
+    # the harness's jobs: clocks, machine, date, provenance, result files
+    banned = re.compile(
+        r"perf_counter|process_time|platform\.|datetime|"
+        r"provenance import|run_metadata|json\.dumps\(.*indent"
+    )
+    for script in scripts:
+        if script.name in ("_harness.py", "__init__.py", "_data.py"):
+            continue
+        text = script.read_text(encoding="utf-8")
+        assert not banned.findall(text), f"{script.name}: {banned.findall(text)}"
+        if script.parent == BENCHMARKS:  # the commands (study/ is a library)
+            assert "import _harness" in text, f"{script.name} has no harness"

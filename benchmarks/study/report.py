@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import _harness  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -219,7 +220,7 @@ METHODS_TEXT = """
 
 
 def write_markdown(results, figures, path):
-    """Write ``results.md``: setup, tables, figures and the summary.
+    """Write :func:`markdown` to ``path`` (``results.md``).
 
     Parameters
     ----------
@@ -228,6 +229,23 @@ def write_markdown(results, figures, path):
     figures : list of str
         PNG file names (relative to ``path``'s folder).
     path : Path
+    """
+    _harness.write_results(markdown(results, figures), path=path)
+
+
+def markdown(results, figures):
+    """``results.md``: setup, tables, figures and the summary.
+
+    Parameters
+    ----------
+    results : dict
+        The study's JSON document.
+    figures : list of str
+        PNG file names (relative to the results' folder).
+
+    Returns
+    -------
+    str
     """
     meta, config, problems = results["meta"], results["config"], results["problems"]
     out = ["# Iteration order on convex models: forward, backward, averaged, decaying"]
@@ -419,4 +437,4 @@ def write_markdown(results, figures, path):
         "\n\n(Generated from the numbers above by `summarize()` in "
         "`benchmarks/study/summary.py`.)\n"
     )
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return "\n".join(out) + "\n"

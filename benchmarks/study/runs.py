@@ -7,9 +7,9 @@ of the backward maps and a many-seed same-law test complete a problem.
 from __future__ import annotations
 
 import copy
-import time
 import warnings
 
+import _harness
 import numpy as np
 from scipy.stats import ks_2samp
 
@@ -314,7 +314,7 @@ def run_problem(problem, config, log):
     methods = {name: [] for name in METHODS}
     reference = {"eta0": reference_eta, "step_norms": {}}
     for eta0 in problem.eta_grid:
-        start = time.perf_counter()
+        elapsed = _harness.stopwatch()
         runs = [run_seed(problem, eta0, seed, config) for seed in config.seeds]
         for name in METHODS:
             cell = aggregate_cell([run[name] for run in runs])
@@ -329,20 +329,20 @@ def run_problem(problem, config, log):
             f"  {problem.name:24s} eta0={eta0:<9.4g} "
             f"diverged seeds: "
             + ", ".join(f"{n}={methods[n][-1]['n_diverged']}" for n in METHODS)
-            + f"  ({time.perf_counter() - start:.1f} s)"
+            + f"  ({elapsed():.1f} s)"
         )
     stable = {name: largest_stable_eta(methods[name]) for name in METHODS}
     # The many-seed same-law check: smallest, reference and largest stable eta0.
     check_etas = sorted(
         {problem.eta_grid[0], reference_eta, stable["forward"][0] or reference_eta}
     )
-    start = time.perf_counter()
+    elapsed = _harness.stopwatch()
     same_law = [same_law_check(problem, eta0, config) for eta0 in check_etas]
     log(
         f"  {problem.name:24s} same-law check, {config.same_law_seeds} seeds, "
         f"eta0 {', '.join(f'{e:.3g}' for e in check_etas)}: z = "
         + ", ".join(fmt(c["z"], ".2f") for c in same_law)
-        + f"  ({time.perf_counter() - start:.1f} s)"
+        + f"  ({elapsed():.1f} s)"
     )
     entry = {
         "kind": problem.kind,
