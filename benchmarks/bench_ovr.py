@@ -32,18 +32,10 @@ import contextlib
 import warnings
 from pathlib import Path
 
+import _harness
 import numba
 import numpy as np
-from _harness import (
-    median_ratio,
-    paired_per_epoch,
-    provenance,
-    script_arguments,
-    stamp,
-    timed,
-    write_results,
-)
-from bench_sparse import make_sparse_data
+from _data import make_sparse_data
 from sklearn.linear_model import SGDClassifier
 from threadpoolctl import threadpool_limits
 
@@ -173,13 +165,13 @@ def floor_rows(X, y, repeats):
     ours(1)  # compiled
     kernel, floors = [], []
     for _ in range(repeats):
-        samples = paired_per_epoch({"ours": ours}, 3, 1)["ours"]
+        samples = _harness.paired_per_epoch({"ours": ours}, 3, 1)["ours"]
         kernel.append(samples[0]["epoch"])
-        floors.append(timed(floor))
+        floors.append(_harness.timed(floor))
     return {
         "ours s": float(np.median(kernel)),
         "floor s": float(np.median(floors)),
-        "ours / floor": median_ratio(kernel, floors),
+        "ours / floor": _harness.median_ratio(kernel, floors),
     }
 
 
@@ -188,22 +180,24 @@ def measure(name, X, y, epochs, repeats, multinomial):
     compared = fits(X, y, multinomial)
     for fit in compared.values():
         fit(1)  # compiled before timing
-    samples = paired_per_epoch(compared, epochs, repeats)
+    samples = _harness.paired_per_epoch(compared, epochs, repeats)
     seconds = {label: [s["epoch"] for s in runs] for label, runs in samples.items()}
     row = {
         "problem": name,
         "shape": f"{X.shape[0]:,} × {X.shape[1]:,}",
         "seconds": {label: float(np.median(s)) for label, s in seconds.items()},
-        "ours / scikit-learn": median_ratio(seconds["ours"], seconds["scikit-learn"]),
-        "ours / one pass per class": median_ratio(
+        "ours / scikit-learn": _harness.median_ratio(
+            seconds["ours"], seconds["scikit-learn"]
+        ),
+        "ours / one pass per class": _harness.median_ratio(
             seconds["ours"], seconds["one pass per class"]
         ),
-        "one pass per class / scikit-learn": median_ratio(
+        "one pass per class / scikit-learn": _harness.median_ratio(
             seconds["one pass per class"], seconds["scikit-learn"]
         ),
     }
     if multinomial:
-        row["multinomial / ours"] = median_ratio(
+        row["multinomial / ours"] = _harness.median_ratio(
             seconds["multinomial"], seconds["ours"]
         )
     return row
@@ -213,7 +207,7 @@ def markdown(run, rows, floor, quick):
     lines = [
         "# Ten classes, one pass: one-vs-rest as one group",
         "",
-        provenance(run, quick),
+        _harness.provenance(run, quick),
         "",
         "Per epoch (a long fit minus a one-epoch fit), one thread each: "
         "log_loss, L2 with alpha 1e-4, constant step 0.01, tol=None; ours "
@@ -250,9 +244,9 @@ def markdown(run, rows, floor, quick):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run")
-    script_arguments(parser)
+    _harness.script_arguments(parser)
     args = parser.parse_args(argv)
-    run = stamp()
+    run = _harness.stamp()
     if args.quick:
         n_sparse, d_sparse, n_dense, epochs, repeats = 5_000, 5_000, 5_000, 3, 2
     else:
@@ -274,9 +268,9 @@ def main(argv=None):
     print(report)
     data = {"run": run, "rows": rows, "floor": floor}
     if not args.quick:
-        write_results(report, data, RESULTS)
+        _harness.write_results(report, data, RESULTS)
     if args.json:
-        write_results(None, data, json_path=args.json)
+        _harness.write_results(None, data, json_path=args.json)
 
 
 if __name__ == "__main__":

@@ -108,32 +108,43 @@ class SingleEngine:
         return losses, failures
 
 
-def groupable(problems):
-    """Whether ``problems`` can train as one group (:class:`GroupEngine`).
+def _runs_alone(problem):
+    """Whether ``problem`` needs a kernel of its own (GraB, averaging, a GPU)."""
+    return (
+        problem.sampling == GRAB
+        or problem.average_start != 0
+        or type(problem) is not Problem  # a CUDA problem
+    )
 
-    Two or more problems over the same rows, with the same sampling (not
-    GraB), seed and batch size, and the same loss (not multinomial),
-    schedule and intercept; on the CPU, without averaging.
+
+def groupable(problems):
+    """Whether ``problems`` train as one group (:class:`GroupEngine`).
+
+    Either one multinomial problem (its classes' models are the group: the
+    softmax couples them within each row), or two or more one-output
+    problems over the same rows, with the same sampling, seed and batch
+    size, and the same loss, schedule and intercept. On the CPU, without
+    GraB or averaging.
     """
-    if len(problems) < 2:
-        return False
     first = problems[0]
     rule = first.rule
-    return all(
+    if any(_runs_alone(p) for p in problems):
+        return False
+    if rule.loss == MULTINOMIAL_LOG_LOSS:
+        return len(problems) == 1
+    return len(problems) >= 2 and all(
         p.X is first.X
         and (p.rows is first.rows or np.array_equal(p.rows, first.rows))
         and p.sampling == first.sampling
         and p.seed == first.seed
         and p.batch_size == first.batch_size
         and p.n_outputs == 1
-        and p.average_start == 0
         and p.rule.loss == rule.loss
         and p.rule.schedule == rule.schedule
         and p.rule.power_t == rule.power_t
         and p.rule.fit_intercept == rule.fit_intercept
-        and type(p) is Problem  # not a CUDA problem
         for p in problems
-    ) and (first.sampling != GRAB and rule.loss != MULTINOMIAL_LOG_LOSS)
+    )
 
 
 def _columns(arrays):
@@ -156,6 +167,9 @@ def _columns(arrays):
 
 class GroupEngine(SingleEngine):
     """Several problems trained in one pass per call (:func:`groupable`).
+
+    The kernel trains one column of weights per output: one per one-output
+    problem, or the classes of one multinomial problem.
 
     Parameters
     ----------
@@ -195,34 +209,45 @@ class GroupEngine(SingleEngine):
     ):
         """As :meth:`SingleEngine.run_epochs`, for every model in one pass per call."""
         models = list(models)
-        M = len(models)
-        if M == 0:
+        if not models:
             return np.zeros((0, n_epochs)), {}
         first = self.problems[0]
         problems = [self.problems[m] for m in models]
+        # kernel column -> position in `models`: a problem's outputs, in order
+        owner = np.repeat(np.arange(len(models)), [p.n_outputs for p in problems])
+        M = owner.shape[0]
         d = first.X.shape[1]
         # the kernel's layout (kernels.storage.model_weights): feature-major
         # for CSR rows, model-major for dense rows
         weights = np.empty((d, M)) if first.is_sparse else np.empty((M, d))
-        by_model = weights.T if first.is_sparse else weights
-        for q, m in enumerate(models):
-            by_model[q] = self.params[m][0]
+        by_column = weights.T if first.is_sparse else weights
+        by_column[:] = np.concatenate(
+            [self.params[m][0].reshape(-1, d) for m in models]
+        )
         coef = weights.reshape(-1)
-        intercept = np.array([self.params[m][1][0] for m in models])
-        group = GroupModels(coef, intercept, np.ones(M), self.column[models])
+        intercept = np.concatenate([self.params[m][1] for m in models])
+        group = GroupModels(
+            coef, intercept, np.ones(M), self.column[np.asarray(models)[owner]]
+        )
+
+        def each(values):
+            return np.asarray(values, dtype=np.float64)[owner]
+
         scalars = GroupScalars(
-            np.asarray(etas, dtype=np.float64),
-            np.array([p.rule.l2 for p in problems]),
-            np.array([p.rule.l1 for p in problems]),
-            np.array([p.rule.loss_param for p in problems]),
-            np.array([p.rule.alpha for p in problems]),
-            np.array([p.rule.optimal_t0 for p in problems]),
-            np.array([p.rule.prediction_bound for p in problems]),
+            each(etas),
+            each([p.rule.l2 for p in problems]),
+            each([p.rule.l1 for p in problems]),
+            each([p.rule.loss_param for p in problems]),
+            each([p.rule.alpha for p in problems]),
+            each([p.rule.optimal_t0 for p in problems]),
+            each([p.rule.prediction_bound for p in problems]),
+            # a fit alone's kernel calls, where the group folds the lazy scale
+            np.array([p._maps_per_call(0) for p in problems], dtype=np.int64)[owner],
         )
         n_batches = first.n_batches
         first_step = first_epoch * n_batches
         n_steps = n_epochs * n_batches
-        losses = np.zeros((M, n_epochs))
+        column_losses = np.zeros((M, n_epochs))
         outputs = GroupOutputs(
             None, np.full(M, OK, dtype=np.int64), np.full(M, -1, dtype=np.int64)
         )
@@ -230,9 +255,12 @@ class GroupEngine(SingleEngine):
             np.empty(first.n_samples, dtype=np.int64),
             np.empty(first.batch_size * M),
             np.empty((N_PER_MODEL, M)),
+            scalars.call_maps.copy(),
         )
         sequence = BatchSequence(first.sampling, first.seed, first.batch_size, None)
         rows = first.kernel_rows()
+        # calls of about _WORK_PER_CALL (Ctrl-C is handled between them);
+        # where they end changes no result
         chunk = max(1, _WORK_PER_CALL // (M * first.map_cost()))
         done = 0
         while done < n_steps:
@@ -250,21 +278,29 @@ class GroupEngine(SingleEngine):
                 sequence,
                 StepRange(start, count, reverse, t_start - first_step, 0.0),
                 outputs._replace(
-                    epoch_losses=losses[:, start // n_batches - first_epoch :]
+                    epoch_losses=column_losses[:, start // n_batches - first_epoch :]
                     if track_loss
                     else None
                 ),
                 scratch,
+                done + count == n_steps,
             )
             check_not_cancelled(first.state)
             done += count
+        # a model's loss is the sum over its columns (a multinomial model's
+        # is all in its first), its status its first failed column's
+        losses = np.zeros((len(models), n_epochs))
+        np.add.at(losses, owner, column_losses)
         failures = {}
         for q, m in enumerate(models):
-            if outputs.status[q] != OK:
+            columns = np.flatnonzero(owner == q)
+            failed = columns[outputs.status[columns] != OK]
+            if failed.size:
+                c = failed[0]
                 failures[m] = problems[q]._divergence_error(
-                    outputs.status[q], outputs.failed_epoch[q], where
+                    outputs.status[c], outputs.failed_epoch[c], where
                 )
                 continue
-            self.params[m][0][:] = by_model[q]
-            self.params[m][1][0] = intercept[q]
+            self.params[m][0][:] = by_column[columns].reshape(-1)
+            self.params[m][1][:] = intercept[columns]
         return losses, failures

@@ -68,13 +68,14 @@ class OutputFit(NamedTuple):
 def _engine(problems, parameters):
     """The engine of ``problems`` from copies of ``parameters``.
 
-    One problem runs alone; several train as one group, one pass over the
-    rows for all (:func:`~sklearn_order._engine.groupable` problems only).
+    Problems that train as one group (:func:`~sklearn_order._engine.groupable`:
+    several one-output problems, or one multinomial problem) share one pass
+    over the rows; any other problem runs alone.
     """
     copies = [(coef.copy(), intercept.copy()) for coef, intercept in parameters]
-    if len(problems) == 1:
-        return SingleEngine(problems[0], *copies[0])
-    return GroupEngine(problems, copies)
+    if groupable(problems):
+        return GroupEngine(problems, copies)
+    return SingleEngine(problems[0], *copies[0])
 
 
 def _outputs(engine, results):

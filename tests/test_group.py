@@ -7,6 +7,7 @@ from numpy.testing import assert_array_equal
 from scipy import sparse
 from sklearn.datasets import make_classification
 
+import sklearn_order._problem
 from sklearn_order import BackwardSGDClassifier
 from sklearn_order import _training as training
 from sklearn_order._engine import GroupEngine, SingleEngine, groupable
@@ -31,10 +32,11 @@ def _run(engine, models, **run):
 
 def _compare(problems, d, **run):
     """Group against alone: parameters, tracked losses and failures, bit for bit."""
-    grouped = [(np.zeros(d), np.zeros(1)) for _ in problems]
+    grouped = [(np.zeros(p.n_outputs * d), np.zeros(p.n_outputs)) for p in problems]
     losses, failures = _run(GroupEngine(problems, grouped), range(len(problems)), **run)
     for m, problem in enumerate(problems):
-        alone = SingleEngine(problem, np.zeros(d), np.zeros(1))
+        k = problem.n_outputs
+        alone = SingleEngine(problem, np.zeros(k * d), np.zeros(k))
         losses_alone, failures_alone = _run(alone, [0], **run)
         assert (m in failures) == (0 in failures_alone)
         if m in failures:
@@ -138,12 +140,57 @@ def test_what_cannot_share_a_pass_is_not_grouped():
     for params in [{"sampling": "grab"}, {"average": True}]:
         problems = _problems(BackwardSGDClassifier(**params), X, rng)
         assert not groupable(problems)
-    multinomial = BackwardSGDClassifier(loss="log_loss", multi_class="multinomial")
-    targets = [rng.integers(0, 3, X.shape[0]).astype(float)]
-    one = build_problems(
-        multinomial, X, targets, [np.ones(X.shape[0])], seed=0, n_rows=3
+    assert not groupable(_problems(BackwardSGDClassifier(), X, rng)[:1])
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
+@pytest.mark.parametrize("batch_size, reverse", [(1, False), (5, True)])
+def test_a_multinomial_model_is_its_classes_group(
+    storage, dtype, penalty, batch_size, reverse
+):
+    """The classes of a multinomial model train as one group, bit for bit."""
+    rng = np.random.default_rng(5)
+    X = _data(storage, dtype, rng)
+    estimator = BackwardSGDClassifier(
+        loss="log_loss",
+        multi_class="multinomial",
+        penalty=penalty,
+        eta0=0.05,
+        alpha=1e-3,
+        batch_size=batch_size,
     )
-    assert not groupable(one)
+    y = rng.integers(0, 4, X.shape[0]).astype(np.float64)
+    problems = build_problems(
+        estimator, X, [y], [rng.random(X.shape[0]) + 0.5], seed=3, n_rows=4
+    )
+    assert groupable(problems)
+    assert not _compare(
+        problems,
+        X.shape[1],
+        first_epoch=0,
+        n_epochs=3,
+        reverse=reverse,
+        t_start=0,
+        track_loss=True,
+    )
+
+
+def test_a_diverging_multinomial_model_fails_as_alone():
+    rng = np.random.default_rng(6)
+    X = _data("dense", np.float64, rng) * 1e200  # x · w overflows after a map
+    estimator = BackwardSGDClassifier(
+        loss="log_loss", multi_class="multinomial", eta0=10.0, penalty=None
+    )
+    y = rng.integers(0, 3, X.shape[0]).astype(np.float64)
+    problems = build_problems(
+        estimator, X, [y], [np.ones(X.shape[0])], seed=3, n_rows=3
+    )
+    failures = _compare(
+        problems, X.shape[1], first_epoch=0, n_epochs=2, reverse=False, t_start=0
+    )
+    assert 0 in failures
 
 
 def _binary_fits(params, X, y, **fit):
@@ -265,4 +312,25 @@ def test_models_that_differ_in_step_and_penalty_share_a_pass():
     assert len({p.eta0 for p in problems}) == 3
     assert not _compare(
         problems, X.shape[1], first_epoch=0, n_epochs=2, reverse=True, t_start=0
+    )
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_grouped_models_fold_their_scales_where_fits_alone_end_their_calls(
+    reverse, monkeypatch
+):
+    """A fit alone runs as kernel calls that each end by folding the CSR lazy
+    scale (a rounding); the group folds each model's at the same maps, whatever
+    its own calls are."""
+    monkeypatch.setattr(sklearn_order._problem, "_WORK_PER_CALL", 3_000)
+    rng = np.random.default_rng(7)
+    X = _data("csr", np.float64, rng, n=300)
+    problems = []
+    for alpha, penalty in [(1e-2, "l2"), (1e-3, "elasticnet"), (3e-2, "l2")]:
+        estimator = BackwardSGDClassifier(penalty=penalty, alpha=alpha, eta0=0.05)
+        problems += _problems(estimator, X, rng)[:2]
+    calls = {p._maps_per_call(0) for p in problems}
+    assert len(calls) == 2 and max(calls) < 300  # several calls, two lengths
+    assert not _compare(
+        problems, X.shape[1], first_epoch=0, n_epochs=4, reverse=reverse, t_start=0
     )

@@ -26,8 +26,10 @@ updated from it.
   ``failed_epoch``; the others go on. The caller drops failed (and
   converged) models from the group between calls.
 
-Not handled here (their fits keep a pass per model): the multinomial loss,
-GraB (its order follows one model's gradients), averaging and recorded
+The columns of a group are either one-output models, or the classes of one
+multinomial model (the softmax couples them within each row; its loss is
+reported in column 0). Not handled here (their fits keep a kernel of their
+own): GraB (its order follows one model's gradients), averaging and recorded
 iterates.
 """
 
@@ -37,7 +39,12 @@ from typing import NamedTuple
 import numpy as np
 
 from .._jit import jit, jit_inline, prefetch_row
-from ..losses import clipped_derivative, loss_value
+from ..losses import (
+    MULTINOMIAL_LOG_LOSS,
+    clipped_derivative,
+    loss_value,
+    multinomial_loss,
+)
 from ..penalties import l2_decay, shrink
 from ..schedules import PA1, row_step, step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
@@ -78,12 +85,14 @@ class GroupModels(NamedTuple):
 
 
 class GroupScalars(NamedTuple):
-    """The scalars of the update rule that differ between a group's models.
+    """The scalars that differ between a group's models.
 
-    Each attribute is an ndarray of shape (n_models,), float64: the model's
-    base step size ``eta``, its L2 and L1 strengths, its loss parameter, its
-    ``alpha`` and ``optimal_t0`` (the ``"optimal"`` schedule) and its
-    prediction bound (see :class:`~sklearn_order.kernels.UpdateRule`).
+    Each attribute is an ndarray of shape (n_models,): the model's base step
+    size ``eta``, its L2 and L1 strengths, its loss parameter, its ``alpha``
+    and ``optimal_t0`` (the ``"optimal"`` schedule) and its prediction bound
+    (see :class:`~sklearn_order.kernels.UpdateRule`), float64; and
+    ``call_maps`` (int64), the maps per kernel call of the model's fit alone,
+    where the group folds its lazy scale as that fit does.
     """
 
     eta: np.ndarray
@@ -93,6 +102,7 @@ class GroupScalars(NamedTuple):
     alpha: np.ndarray
     optimal_t0: np.ndarray
     prediction_bound: np.ndarray
+    call_maps: np.ndarray
 
 
 class GroupOutputs(NamedTuple):
@@ -127,11 +137,15 @@ class GroupScratch(NamedTuple):
     per_model : ndarray of shape (8, n_models), float64
         A map's per-model numbers, one row each: predictions, steps, step
         sizes, decays, losses, skipped rows, row factors, whether it moves.
+    until_call_end : ndarray of shape (n_models,), int64
+        Maps left before each model's fit alone would end a kernel call
+        (``scalars.call_maps`` at the start of a run, kept between calls).
     """
 
     order: np.ndarray
     work: np.ndarray
     per_model: np.ndarray
+    until_call_end: np.ndarray
 
 
 # the rows of GroupScratch.per_model
@@ -161,17 +175,23 @@ def _fail(outputs, m, status, epoch):
 
 
 @jit_inline
-def _check_finite(X, group, outputs, epoch):
-    """Fail every model whose weights, intercept or scale stopped being finite."""
+def _check_model_finite(X, group, outputs, m, epoch):
+    """Fail model ``m`` if its weights, intercept or scale stopped being finite."""
     coef, intercept, scale, _ = group
     M = intercept.shape[0]
-    for m in range(M):
-        finite = isfinite(intercept[m]) and isfinite(scale[m])
-        first, end, step = model_weights(X, M, m)
-        for q in range(first, end, step):
-            finite = finite and isfinite(coef[q])
-        if not finite:
-            _fail(outputs, m, NON_FINITE, epoch)
+    finite = isfinite(intercept[m]) and isfinite(scale[m])
+    first, end, step = model_weights(X, M, m)
+    for q in range(first, end, step):
+        finite = finite and isfinite(coef[q])
+    if not finite:
+        _fail(outputs, m, NON_FINITE, epoch)
+
+
+@jit_inline
+def _check_finite(X, group, outputs, epoch):
+    """Fail every model whose weights, intercept or scale stopped being finite."""
+    for m in range(group.intercept.shape[0]):
+        _check_model_finite(X, group, outputs, m, epoch)
 
 
 @jit_inline
@@ -215,6 +235,9 @@ def _group_terms(
     for r in range(batch):
         i = order[start + r]
         group_row_dots(X, i, coef, M, pred)
+        if rule.loss == MULTINOMIAL_LOG_LOSS:
+            _multinomial_terms(targets, weights, i, r, group, outputs, scratch, epoch)
+            continue
         sqnorm = row_sqnorm(X, i) if variant is not None else 0.0
         for m in range(M):
             q = r * M + m
@@ -248,6 +271,39 @@ def _group_terms(
                     outputs.epoch_losses, rule.loss, scalars.loss_param[m], y, p
                 )
                 loss_sum[m] += s * value
+
+
+@jit_inline
+def _multinomial_terms(targets, weights, i, r, group, outputs, scratch, epoch):
+    """Row ``r``'s terms when the group's columns are one multinomial model.
+
+    As :func:`~sklearn_order.kernels.cpu.apply_update_map` forms them: the
+    softmax derivatives at the predictions, times ``(η / |B|) s_i``. The
+    model's loss goes to column 0; a non-finite prediction fails every
+    column.
+    """
+    _, intercept, scale, column = group
+    work = scratch.work
+    per_model = scratch.per_model
+    M = intercept.shape[0]
+    base = r * M
+    pred = per_model[_PRED]
+    finite = outputs.status[0] == OK
+    for m in range(M):
+        p = scale[m] * pred[m] + intercept[m]
+        work[base + m] = p
+        finite = finite and isfinite(p)
+    if not finite:
+        for m in range(M):
+            work[base + m] = 0.0
+            _fail(outputs, m, NON_FINITE, epoch)
+        return
+    s = weights[i, column[0]]
+    value = multinomial_loss(work, base, M, int(targets[i, column[0]]))
+    step = per_model[_STEP]
+    for m in range(M):
+        work[base + m] = step[m] * s * work[base + m]
+    per_model[_LOSS, 0] += s * value
 
 
 @jit_inline
@@ -324,7 +380,17 @@ def _apply_group_map(
 
 @jit
 def apply_group_steps(
-    X, targets, weights, group, rule, scalars, sequence, steps, outputs, scratch
+    X,
+    targets,
+    weights,
+    group,
+    rule,
+    scalars,
+    sequence,
+    steps,
+    outputs,
+    scratch,
+    ends_run,
 ):
     """Apply the maps ``first_step + 1 … first_step + n_steps`` to every model.
 
@@ -338,6 +404,8 @@ def apply_group_steps(
         Targets and sample × class weights; model ``m`` trains on column
         ``group.column[m]``.
     group : GroupModels
+        ``scale`` is 1 at the start of a run and is kept between the calls of
+        one run (:func:`_end_model_calls` folds it).
     rule : UpdateRule
         The shared rule: ``loss``, ``fit_intercept``, ``schedule``,
         ``power_t`` and ``passive_aggressive`` are read; the per-model
@@ -349,6 +417,9 @@ def apply_group_steps(
         ``steps.eta`` is not read (each model has its own).
     outputs : GroupOutputs
     scratch : GroupScratch
+    ends_run : bool
+        Whether this call applies the run's last map: every model's fit alone
+        ends its last call there (scales folded, models checked).
     """
     coef, intercept, scale, _ = group
     order = scratch.order
@@ -361,8 +432,6 @@ def apply_group_steps(
     batches = (n + batch_size - 1) // batch_size
     first_epoch = steps.first_step // batches
     ahead = prefetch_distance(batch_size)
-    for m in range(M):
-        scale[m] = 1.0
     loaded_epoch = -1
     k = steps.first_step + n_steps - 1 if reverse else steps.first_step
     epoch = k // batches
@@ -405,9 +474,32 @@ def apply_group_steps(
             epoch,
         )
         add_group_losses(outputs.epoch_losses, epoch - first_epoch, per_model[_LOSS], M)
+        _end_model_calls(X, group, scalars, outputs, scratch, loaded_epoch)
+    if ends_run:
+        for m in range(M):
+            fold_group_scale(X, coef, M, scale, m)
+        _check_finite(X, group, outputs, loaded_epoch)
+
+
+@jit_inline
+def _end_model_calls(X, group, scalars, outputs, scratch, epoch):
+    """Where a model's fit alone would end a kernel call, end it for that model.
+
+    A one-model fit runs as calls of ``scalars.call_maps[m]`` maps; each ends
+    by folding the lazy scale into the weights and checking them. The fold
+    rounds, so the group does it after the same maps: model ``m``'s
+    countdown ``scratch.until_call_end[m]`` (kept between group calls) says
+    when.
+    """
+    coef, intercept, scale, _ = group
+    M = intercept.shape[0]
+    until = scratch.until_call_end
     for m in range(M):
-        fold_group_scale(X, coef, M, scale, m)
-    _check_finite(X, group, outputs, loaded_epoch)
+        until[m] -= 1
+        if until[m] == 0:
+            until[m] = scalars.call_maps[m]
+            fold_group_scale(X, coef, M, scale, m)
+            _check_model_finite(X, group, outputs, m, epoch)
 
 
 @jit_inline
