@@ -20,7 +20,6 @@ the caller decides (a fit raises the first failure's
 import numpy as np
 
 from ._problem import (
-    _WORK_PER_CALL,
     DivergenceError,
     Problem,
     check_not_cancelled,
@@ -230,6 +229,8 @@ class GroupEngine(SingleEngine):
             coef, intercept, np.ones(M), self.column[np.asarray(models)[owner]]
         )
 
+        model_calls = np.array([p._maps_per_call(0) for p in problems], np.int64)
+
         def each(values):
             return np.asarray(values, dtype=np.float64)[owner]
 
@@ -242,7 +243,7 @@ class GroupEngine(SingleEngine):
             each([p.rule.optimal_t0 for p in problems]),
             each([p.rule.prediction_bound for p in problems]),
             # a fit alone's kernel calls, where the group folds the lazy scale
-            np.array([p._maps_per_call(0) for p in problems], dtype=np.int64)[owner],
+            model_calls[owner],
         )
         n_batches = first.n_batches
         first_step = first_epoch * n_batches
@@ -259,9 +260,10 @@ class GroupEngine(SingleEngine):
         )
         sequence = BatchSequence(first.sampling, first.seed, first.batch_size, None)
         rows = first.kernel_rows()
-        # calls of about _WORK_PER_CALL (Ctrl-C is handled between them);
-        # where they end changes no result
-        chunk = max(1, _WORK_PER_CALL // (M * first.map_cost()))
+        # calls that last about as long as one of a model's own (Ctrl-C is
+        # handled between them): each model's share of a call is the work it
+        # does per map; where the calls end changes no result
+        chunk = max(1, int(1.0 / np.sum(1.0 / model_calls)))
         done = 0
         while done < n_steps:
             count = min(chunk, n_steps - done)

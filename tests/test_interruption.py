@@ -16,6 +16,7 @@ from scipy import sparse
 from sklearn_order import (
     BackwardSGDClassifier,
     BackwardSGDRegressor,
+    _engine,
     _problem,
     trajectory,
 )
@@ -169,22 +170,29 @@ def _long_fit(order, params, X, y, y_classes):
 
 
 def _kernel_call_seconds(monkeypatch, model, X, y, n_calls=3):
-    """Thread CPU seconds of the first ``n_calls`` kernel calls of ``model.fit``."""
-    real = _problem.apply_steps
+    """Thread CPU seconds of the first ``n_calls`` kernel calls of ``model.fit``.
+
+    Calls of the one-model kernel or of the group kernel (the multinomial
+    loss's classes train as a group).
+    """
     seconds = []
 
-    def timed(*args):
-        start = time.thread_time()
-        result = real(*args)
-        seconds.append(time.thread_time() - start)
-        if len(seconds) == n_calls:
-            raise _Enough
-        return result
+    def timing(real):
+        def timed(*args):
+            start = time.thread_time()
+            result = real(*args)
+            seconds.append(time.thread_time() - start)
+            if len(seconds) == n_calls:
+                raise _Enough
+            return result
 
-    monkeypatch.setattr(_problem, "apply_steps", timed)
-    with pytest.raises(_Enough):
-        model.fit(X, y)
-    monkeypatch.setattr(_problem, "apply_steps", real)
+        return timed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_problem, "apply_steps", timing(_problem.apply_steps))
+        patch.setattr(_engine, "apply_group_steps", timing(_engine.apply_group_steps))
+        with pytest.raises(_Enough):
+            model.fit(X, y)
     return seconds
 
 

@@ -51,6 +51,9 @@ for storage in STORAGES:
             X, y = _data(variant)
             model = kind(max_iter=3, random_state=0, **params)
             calls = [("fit", lambda: model.fit(X, y, sample_weight=np.ones(len(y))))]
+            if kind is C:  # two classes: one model alone (three: a group)
+                calls.append(("binary fit", lambda: kind(**model.get_params()).fit(
+                    X, y % 2, sample_weight=np.ones(len(y)))))
             if not params.get("early_stopping"):
                 kw = {"classes": np.unique(y)} if kind is C else {}
                 calls.append(("partial_fit", lambda: model.partial_fit(X, y, **kw)))
