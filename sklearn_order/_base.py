@@ -490,13 +490,15 @@ class BaseBackwardSGD(BaseEstimator):
         )
         return self._publish(training, data.classes, data.X)
 
-    def _publish(self, training, classes, X, t_start=0):
+    def _publish(self, training, classes, X, t_start=0, rows=None):
         """Set the fitted attributes from a :class:`~._training.Training`.
 
         The coefficients take the dtype of the training data ``X``. With
         ``average`` the last iterates are kept in ``_standard_coef`` and
         ``_standard_intercept``, so that ``partial_fit`` can continue from
-        them. ``t_start`` counts the maps before this training.
+        them. ``t_start`` counts the maps before this training; ``rows``, the
+        rows of ``X`` it trained on (``None``: all), whose predictions are
+        checked.
 
         Raises
         ------
@@ -507,7 +509,7 @@ class BaseBackwardSGD(BaseEstimator):
         if classes is not None:
             self.classes_ = classes
         self._set_coefficients(training.coef, training.intercept, X.dtype)
-        self._check_predictions_finite(X)
+        self._check_predictions_finite(X, rows)
         if training.standard is None:
             for name in ("_standard_coef", "_standard_intercept"):
                 self.__dict__.pop(name, None)
@@ -519,13 +521,15 @@ class BaseBackwardSGD(BaseEstimator):
         self.eta0_ = training.eta0
         return self
 
-    def _check_predictions_finite(self, X):
+    def _check_predictions_finite(self, X, rows=None):
         """Refuse a model whose predictions on its training data overflow.
 
         Predictions are computed in the data's dtype, as scikit-learn keeps
         float32 (so a float32 model could return ``±inf`` for the very rows it
         was fitted on); such a model cannot be used, and its fit failed
-        numerically.
+        numerically. ``rows``: the rows of ``X`` trained on (``None``: all);
+        the bound below covers them, and only they get the exact pass, so the
+        verdict is that of a fit on ``X[rows]``.
 
         Raises
         ------
@@ -544,6 +548,8 @@ class BaseBackwardSGD(BaseEstimator):
             bound += float(np.abs(self.intercept_).max(initial=0.0))
         if bound < np.finfo(X.dtype).max:
             return
+        if rows is not None:
+            X = X[rows]
         with np.errstate(over="ignore", invalid="ignore"):
             if sparse.issparse(X):
                 scores = X @ coef.T
