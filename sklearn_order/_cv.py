@@ -19,7 +19,6 @@ still on the rows in place, with the same result.
 
 import copy
 import time
-import warnings
 from numbers import Integral, Real
 from typing import NamedTuple
 
@@ -33,6 +32,7 @@ from sklearn.model_selection._search import _yield_masked_array_for_each_param
 from sklearn.utils._param_validation import InvalidParameterError, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import atomic_fit
 from ._engine import groupable
@@ -46,6 +46,7 @@ from ._training import (
     draw_seed,
     problem_parameters,
 )
+from ._warnings import warn
 from .estimators import (
     BackwardSGDClassifier,
     BackwardSGDRegressor,
@@ -484,29 +485,67 @@ class _CrossValidated:
             ) from failures[0][2]
         if failures:
             params, f, error = failures[0]
-            warnings.warn(
+            warn(
                 f"{len(failures)} fits failed out of {n_fits} and score nan (as "
                 f"GridSearchCV's error_score=nan); the first: {params} on fold "
                 f"{f}: {type(error).__name__}: {error}",
                 FitFailedWarning,
-                stacklevel=3,
             )
         if not_converged:
             criteria = "; ".join(
                 f"{order}: {ORDERS[order].stopping_criterion}"
                 for order in dict.fromkeys(not_converged)
             )
-            warnings.warn(
+            warn(
                 f"{len(not_converged)} of the {n_fits} fits reached max_iter="
                 f"{self.max_iter} before convergence ({criteria}). Consider "
                 "increasing max_iter.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
 
     @available_if(_never)
     def partial_fit(self, X, y, **kwargs):
-        """Not available: the search fits with :meth:`fit`."""
+        """Not available: the search fits with :meth:`fit`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its targets.
+        **kwargs : dict
+            The base estimator's other ``partial_fit`` arguments.
+
+        Returns
+        -------
+        self
+            Never: accessing the method raises ``AttributeError``.
+        """
+
+    def score(self, X, y, sample_weight=None):
+        """The search's score of the refitted model on ``(X, y)``.
+
+        With ``scoring``, that scorer (as GridSearchCV's ``score``); without,
+        the base estimator's ``score`` (accuracy, or R²).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True targets of ``X``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        if self.scoring is None:
+            return super().score(X, y, sample_weight)
+        check_is_fitted(self)
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return self.scorer_(self, X, y, **weights)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coef_")
