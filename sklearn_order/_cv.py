@@ -36,7 +36,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import atomic_fit
 from ._engine import groupable
+from ._problem import cancel_fit
 from ._training import (
+    _FIT_TOKENS,
     OutputFit,
     Training,
     _assemble,
@@ -150,7 +152,7 @@ def _pass_units(problems, owners):
     return units
 
 
-def _fit_pass(X, fold, estimators, seed, label=None):
+def _fit_pass(X, fold, estimators, seed, label=None, token=None):
     """Fit the candidates ``estimators`` of one pass over the fold's training rows.
 
     Runs in a joblib worker: it returns its results and writes into nothing
@@ -168,6 +170,9 @@ def _fit_pass(X, fold, estimators, seed, label=None):
         The seed of the pass's batch sequence.
     label : str, default=None
         What to print when the pass ends (``verbose``); ``None``: nothing.
+    token : int, default=None
+        The search's: if it is cancelled (the caller was interrupted), the
+        pass stops at its next return to Python.
 
     Returns
     -------
@@ -205,6 +210,8 @@ def _fit_pass(X, fold, estimators, seed, label=None):
             errors[c] = error
             continue
         shapes[c] = coef.shape
+        for problem in mine:
+            problem.state["fit"] = token
         problems.extend(mine)
         parameters.extend(problem_parameters(coef, intercept, estimator._multinomial()))
         owners.extend([c] * len(mine))
@@ -392,9 +399,16 @@ class _CrossValidated:
         if self.n_jobs in (None, 1) or len(arguments) == 1:
             outcomes = [_fit_pass(*args) for args in arguments]
         else:
-            outcomes = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-                delayed(_fit_pass)(*args) for args in arguments
-            )
+            # interrupted (Ctrl-C) or failed, the caller cancels the passes
+            # still running in thread workers: they stop within about 0.1 s
+            token = next(_FIT_TOKENS)
+            try:
+                outcomes = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                    delayed(_fit_pass)(*args, token=token) for args in arguments
+                )
+            except BaseException:
+                cancel_fit(token)
+                raise
         for f, fold in enumerate(folds):
             if fold.error is not None:
                 tasks += [(f, None, list(range(len(candidates))))]

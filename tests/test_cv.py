@@ -8,7 +8,11 @@ scores, ranks and choice of the best candidate.
 """
 
 import hashlib
+import os
 import pickle
+import signal
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -415,3 +419,39 @@ _SMALL_GRID = dict(orders=["forward", "backward"], eta0s=[0.01, "auto"], cv=3)
 )
 def test_sklearn_compatible_search(estimator, check):
     check(estimator)
+
+
+def test_ctrl_c_stops_the_passes_running_in_thread_workers(monkeypatch):
+    # passes of max_iter=10**7 epochs run for hours: they can only end within
+    # seconds of the interrupt because they were cancelled
+    from sklearn_order import _cv
+
+    X, y = _classification(n_classes=3)
+    search = BackwardSGDClassifierCV(
+        orders=["forward", "backward"], cv=2, max_iter=2, tol=None, n_jobs=2
+    )
+    search.fit(X, y)  # kernels compiled or loaded before the clock starts
+    before = search.coef_
+    ended, fit_pass = [], _cv._fit_pass
+
+    def recorded(*args, **kwargs):
+        try:
+            return fit_pass(*args, **kwargs)
+        finally:
+            ended.append(time.perf_counter())
+
+    monkeypatch.setattr(_cv, "_fit_pass", recorded)
+    search.set_params(max_iter=10**7)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            search.fit(X, y)
+    finally:
+        timer.cancel()
+    interrupted = time.perf_counter()
+    deadline = interrupted + 30
+    while len(ended) < 2 and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    assert len(ended) >= 2  # both running passes stopped
+    assert search.coef_ is before  # the search left as it was
