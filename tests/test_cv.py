@@ -21,8 +21,8 @@ from numpy.testing import assert_array_equal
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
-from sklearn.exceptions import FitFailedWarning
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+from sklearn.exceptions import FitFailedWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -268,6 +268,31 @@ def test_ordinary_scores_choice_and_refit_equal_grid_search(scoring):
     assert_array_equal(search.predict_proba(X), reference.predict_proba(X))
     assert_array_equal(search.decision_function(X), reference.decision_function(X))
     assert search.score(X, y) == reference.score(X, y)
+
+
+def test_group_splits_equal_grid_search():
+    X, y = _classification(n_classes=3)
+    groups = np.arange(y.size) % 7
+    fit = _searches(
+        BackwardSGDClassifier,
+        {"eta0": [0.01, 0.1], "order": ["forward", "backward"]},
+        cv=GroupKFold(3),
+        max_iter=4,
+        tol=None,
+        random_state=0,
+    )
+    assert_same_search(*fit(X, y, groups=groups))
+
+
+def test_without_refit_the_search_does_not_predict():
+    X, y = _classification()
+    search = BackwardSGDClassifierCV(
+        eta0s=[0.01, 0.1], cv=2, max_iter=2, tol=None, refit=False
+    ).fit(X, y)
+    assert search.best_params_ in search.cv_results_["params"]
+    assert not hasattr(search, "best_estimator_")
+    with pytest.raises(NotFittedError):
+        search.predict(X)
 
 
 def test_workers_over_the_passes_equal_the_serial_search():
