@@ -83,6 +83,14 @@ def atomic_fit(method):
     return wrapper
 
 
+def largest_magnitude(X):
+    """``max |x|`` over the stored values of a dense or CSR ``X`` (0 if none)."""
+    values = X.data if sparse.issparse(X) else X
+    if values.size == 0:
+        return 0.0
+    return max(float(values.max()), -float(values.min()))
+
+
 class TrainingData(NamedTuple):
     """Validated training data, split into the problems to fit.
 
@@ -490,7 +498,7 @@ class BaseBackwardSGD(BaseEstimator):
         )
         return self._publish(training, data.classes, data.X)
 
-    def _publish(self, training, classes, X, t_start=0, rows=None):
+    def _publish(self, training, classes, X, t_start=0, rows=None, largest=None):
         """Set the fitted attributes from a :class:`~._training.Training`.
 
         The coefficients take the dtype of the training data ``X``. With
@@ -498,7 +506,8 @@ class BaseBackwardSGD(BaseEstimator):
         ``_standard_intercept``, so that ``partial_fit`` can continue from
         them. ``t_start`` counts the maps before this training; ``rows``, the
         rows of ``X`` it trained on (``None``: all), whose predictions are
-        checked.
+        checked; ``largest``, ``max |X|`` if known (a search publishes many
+        models of one ``X``).
 
         Raises
         ------
@@ -509,7 +518,7 @@ class BaseBackwardSGD(BaseEstimator):
         if classes is not None:
             self.classes_ = classes
         self._set_coefficients(training.coef, training.intercept, X.dtype)
-        self._check_predictions_finite(X, rows)
+        self._check_predictions_finite(X, rows, largest)
         if training.standard is None:
             for name in ("_standard_coef", "_standard_intercept"):
                 self.__dict__.pop(name, None)
@@ -521,7 +530,7 @@ class BaseBackwardSGD(BaseEstimator):
         self.eta0_ = training.eta0
         return self
 
-    def _check_predictions_finite(self, X, rows=None):
+    def _check_predictions_finite(self, X, rows=None, largest=None):
         """Refuse a model whose predictions on its training data overflow.
 
         Predictions are computed in the data's dtype, as scikit-learn keeps
@@ -529,7 +538,8 @@ class BaseBackwardSGD(BaseEstimator):
         was fitted on); such a model cannot be used, and its fit failed
         numerically. ``rows``: the rows of ``X`` trained on (``None``: all);
         the bound below covers them, and only they get the exact pass, so the
-        verdict is that of a fit on ``X[rows]``.
+        verdict is that of a fit on ``X[rows]``. ``largest``: ``max |X|``,
+        computed here when ``None``.
 
         Raises
         ------
@@ -542,7 +552,8 @@ class BaseBackwardSGD(BaseEstimator):
         # |x·w + b| ≤ max|x| · n_features · max|w| + max|b| (in float64): when
         # that fits the dtype no prediction (nor partial sum) can overflow, and
         # the exact pass below, as costly as an epoch's predictions, is skipped
-        largest = max(float(values.max()), -float(values.min()))
+        if largest is None:
+            largest = largest_magnitude(X)
         with np.errstate(over="ignore", invalid="ignore"):
             bound = largest * X.shape[1] * float(np.abs(coef).max(initial=0.0))
             bound += float(np.abs(self.intercept_).max(initial=0.0))

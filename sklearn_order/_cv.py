@@ -34,7 +34,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import atomic_fit
+from ._base import atomic_fit, largest_magnitude
 from ._engine import groupable
 from ._problem import cancel_fit
 from ._training import (
@@ -417,6 +417,7 @@ class _CrossValidated:
         scores, fit_times = np.full(shape, np.nan), np.zeros(shape)
         score_times, failures, not_converged = np.zeros(shape), [], []
         tests = [(X[fold.test], y[fold.test]) for fold in folds]
+        largest = largest_magnitude(X)
         for (f, _, members), (fits, seconds) in zip(tasks, outcomes):
             for c, fit in zip(members, fits):
                 fit_times[c, f] = seconds / len(members)  # a pass's time is shared
@@ -424,7 +425,9 @@ class _CrossValidated:
                 if error is None:
                     start = time.perf_counter()
                     try:
-                        model = self._fold_model(estimators[c], fit, folds[f], X)
+                        model = self._fold_model(
+                            estimators[c], fit, folds[f], X, largest
+                        )
                         scores[c, f] = scorer(model, *tests[f])
                     except Exception as scoring_error:  # noqa: BLE001 - error_score
                         error = scoring_error
@@ -479,11 +482,14 @@ class _CrossValidated:
             classes,
         )
 
-    def _fold_model(self, estimator, fit, fold, X):
-        """The candidate's model on the fold, as a fit on its rows publishes it."""
+    def _fold_model(self, estimator, fit, fold, X, largest):
+        """The candidate's model on the fold, as a fit on its rows publishes it.
+
+        ``largest`` is ``max |X|``, computed once for every model.
+        """
         model = clone(estimator)
         model.n_features_in_ = X.shape[1]
-        model._publish(fit.training, fold.classes, X, rows=fold.train)
+        model._publish(fit.training, fold.classes, X, rows=fold.train, largest=largest)
         return model
 
     def _report(self, failures, not_converged, n_fits):

@@ -295,6 +295,29 @@ def test_without_refit_the_search_does_not_predict():
         search.predict(X)
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # scoring row 0
+def test_held_out_rows_do_not_decide_whether_a_fold_fit_overflows():
+    # a held-out row overflows any float32 prediction: each fold's model is
+    # checked on its training rows only, as a fit on them is (no refit: a
+    # fit on every row does overflow)
+    X, y = _classification()
+    X = X.astype(np.float32)
+    folds = [(np.arange(1, y.size), np.arange(1)), (np.arange(2, y.size), [0, 1])]
+    params = dict(max_iter=2, tol=None, random_state=0)
+    # row 0 along the sign of fold 0's models: its prediction overflows
+    fold_model = BackwardSGDClassifier(eta0=0.1, **params).fit(X[1:], y[1:])
+    assert np.abs(fold_model.coef_).sum() > 1.2
+    X[0] = 3e38 * np.sign(fold_model.coef_[0])
+    reference = GridSearchCV(
+        BackwardSGDClassifier(**params), {"eta0": [0.1, 1.0]}, cv=folds, refit=False
+    ).fit(X, y)
+    search = BackwardSGDClassifierCV(
+        eta0s=[0.1, 1.0], cv=folds, refit=False, **params
+    ).fit(X, y)
+    assert_same_search(reference, search)
+    assert not np.isnan(search.cv_results_["mean_test_score"]).any()
+
+
 def test_workers_over_the_passes_equal_the_serial_search():
     X, y = _classification(n_classes=3)
     search = BackwardSGDClassifierCV(
