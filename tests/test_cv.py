@@ -295,7 +295,7 @@ def test_without_refit_the_search_does_not_predict():
         search.predict(X)
 
 
-@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # scoring row 0
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # predicting row 0 overflows
 def test_held_out_rows_do_not_decide_whether_a_fold_fit_overflows():
     # a held-out row overflows any float32 prediction: each fold's model is
     # checked on its training rows only, as a fit on them is (no refit: a
