@@ -77,6 +77,10 @@ PASS_PARAMETERS = ("order", "sampling", "batch_size")
 _SEARCH_ONLY = (*GRID_PARAMETERS, "cv", "scoring", "refit", "n_jobs", "verbose")
 
 
+#: Fitted attributes the search sets from the data it validated itself.
+_VALIDATION_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+
+
 def _never(estimator):
     raise AttributeError(
         f"{type(estimator).__name__} has no partial_fit: it searches a grid "
@@ -352,6 +356,9 @@ class _CrossValidated:
             The fitted search.
         """
         self._check_search_params()
+        # fitted attributes of an earlier fit go: none may outlive this one
+        for name in [name for name in vars(self) if name.endswith("_")]:
+            delattr(self, name)
         base = self._base_estimator()
         grid = self._grid(base)
         X, y = self._validated(X, y)
@@ -363,8 +370,26 @@ class _CrossValidated:
         ]
         candidates = list(ParameterGrid(grid))
         estimators = [clone(base).set_params(**params) for params in candidates]
-        scorer = check_scoring(base, scoring=self.scoring)
         folds = [self._fold(base, y, sample_weight, *split) for split in splits]
+        outcomes = self._run_passes(X, folds, estimators, base.random_state)
+        self.scorer_ = check_scoring(base, scoring=self.scoring)
+        self._score(X, y, folds, estimators, candidates, outcomes)
+        self.n_splits_ = len(folds)
+        self.best_index_ = int(self.cv_results_["rank_test_score"].argmin())
+        self.best_params_ = candidates[self.best_index_]
+        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
+        if self.refit:
+            self._refit(base, X, y, sample_weight)
+        return self
+
+    def _run_passes(self, X, folds, estimators, random_state):
+        """Fit every candidate on every fold, one pass per fold × pass key.
+
+        Returns
+        -------
+        list of (int, list of int, (list of _CandidateFit, float))
+            Per pass: its fold, its candidates, their fits and its time.
+        """
         passes = {}
         for c, estimator in enumerate(estimators):
             key = tuple(getattr(estimator, name) for name in PASS_PARAMETERS)
@@ -378,7 +403,7 @@ class _CrossValidated:
         ]
         if self.verbose:
             print(
-                f"Fitting {len(folds)} folds for each of {len(candidates)} "
+                f"Fitting {len(folds)} folds for each of {len(estimators)} "
                 f"candidates, in {len(tasks)} passes",
                 flush=True,
             )
@@ -388,7 +413,7 @@ class _CrossValidated:
                 folds[f],
                 [estimators[c] for c in members],
                 # as GridSearchCV's clones draw it: from a copy of the state
-                draw_seed(copy.deepcopy(base.random_state)),
+                draw_seed(copy.deepcopy(random_state)),
                 f"[CV {f + 1}/{len(folds)}] pass "
                 + ", ".join(f"{n}={v!r}" for n, v in zip(PASS_PARAMETERS, key))
                 if self.verbose
@@ -409,16 +434,27 @@ class _CrossValidated:
             except BaseException:
                 cancel_fit(token)
                 raise
-        for f, fold in enumerate(folds):
-            if fold.error is not None:
-                tasks += [(f, None, list(range(len(candidates))))]
-                outcomes += [([_CandidateFit(None, fold.error)] * len(candidates), 0.0)]
+        runs = [
+            (f, members, outcome) for (f, _, members), outcome in zip(tasks, outcomes)
+        ]
+        everyone = list(range(len(estimators)))
+        return runs + [
+            (f, everyone, ([_CandidateFit(None, fold.error)] * len(everyone), 0.0))
+            for f, fold in enumerate(folds)
+            if fold.error is not None
+        ]
+
+    def _score(self, X, y, folds, estimators, candidates, outcomes):
+        """Score every fit on its fold's held-out rows; set ``cv_results_``.
+
+        Raises if every fit failed; warns of failed and unconverged fits.
+        """
         shape = (len(candidates), len(folds))
         scores, fit_times = np.full(shape, np.nan), np.zeros(shape)
         score_times, failures, not_converged = np.zeros(shape), [], []
         tests = [(X[fold.test], y[fold.test]) for fold in folds]
         largest = largest_magnitude(X)
-        for (f, _, members), (fits, seconds) in zip(tasks, outcomes):
+        for f, members, (fits, seconds) in outcomes:
             for c, fit in zip(members, fits):
                 fit_times[c, f] = seconds / len(members)  # a pass's time is shared
                 error = fit.error
@@ -428,7 +464,7 @@ class _CrossValidated:
                         model = self._fold_model(
                             estimators[c], fit, folds[f], X, largest
                         )
-                        scores[c, f] = scorer(model, *tests[f])
+                        scores[c, f] = self.scorer_(model, *tests[f])
                     except Exception as scoring_error:  # noqa: BLE001 - error_score
                         error = scoring_error
                     score_times[c, f] = time.perf_counter() - start
@@ -438,31 +474,20 @@ class _CrossValidated:
                     failures.append((candidates[c], f, error))
         self._report(failures, not_converged, scores.size)
         self.cv_results_ = _results(candidates, scores, fit_times, score_times)
-        self.n_splits_ = len(folds)
-        self.best_index_ = int(self.cv_results_["rank_test_score"].argmin())
-        self.best_params_ = candidates[self.best_index_]
-        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
-        self.scorer_ = scorer
-        if self.refit:
-            start = time.perf_counter()
-            best = clone(base).set_params(**self.best_params_)
-            if "n_jobs" in best.get_params(deep=False):
-                best.set_params(n_jobs=self.n_jobs)
-            best.fit(X, y, sample_weight=sample_weight)
-            self.refit_time_ = time.perf_counter() - start
-            self.best_estimator_ = best
-            for name, value in vars(best).items():
-                if (
-                    name.endswith("_")
-                    and not name.startswith("_")
-                    and name
-                    not in (
-                        "n_features_in_",
-                        "feature_names_in_",
-                    )
-                ):
-                    setattr(self, name, value)
-        return self
+
+    def _refit(self, base, X, y, sample_weight):
+        """Fit the best candidate on every row; take its fitted attributes."""
+        start = time.perf_counter()
+        best = clone(base).set_params(**self.best_params_)
+        if "n_jobs" in best.get_params(deep=False):
+            best.set_params(n_jobs=self.n_jobs)
+        best.fit(X, y, sample_weight=sample_weight)
+        self.refit_time_ = time.perf_counter() - start
+        self.best_estimator_ = best
+        for name, value in vars(best).items():
+            # the search validated X itself: its feature names are its own
+            if name.endswith("_") and name not in _VALIDATION_ATTRIBUTES:
+                setattr(self, name, value)
 
     def _fold(self, base, y, sample_weight, train, test):
         """A fold's :class:`_Fold`: its targets encoded as a fit on its rows would."""

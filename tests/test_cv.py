@@ -286,9 +286,8 @@ def test_group_splits_equal_grid_search():
 
 def test_without_refit_the_search_does_not_predict():
     X, y = _classification()
-    search = BackwardSGDClassifierCV(
-        eta0s=[0.01, 0.1], cv=2, max_iter=2, tol=None, refit=False
-    ).fit(X, y)
+    search = BackwardSGDClassifierCV(eta0s=[0.01, 0.1], cv=2, max_iter=2, tol=None)
+    search.fit(X, y).set_params(refit=False).fit(X, y)  # no earlier model kept
     assert search.best_params_ in search.cv_results_["params"]
     assert not hasattr(search, "best_estimator_")
     with pytest.raises(NotFittedError):
