@@ -1,6 +1,6 @@
 """
 A grid cross-validated in few passes: BackwardSGDClassifierCV
-============================================================
+=============================================================
 
 Tunes ``order × eta0 × alpha`` (18 candidates, 5 folds) for the ten digits
 of scikit-learn's bundled ``load_digits``, twice: with
