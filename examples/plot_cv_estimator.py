@@ -45,6 +45,7 @@ def timed(search, X, y):
 def plot(search):
     """Mean cross-validated accuracy per eta0 × alpha, one panel per order."""
     results = search.cv_results_
+    low, high = np.min(results["mean_test_score"]), np.max(results["mean_test_score"])
     figure, axes = plt.subplots(1, 2, figsize=(8, 3.4), sharey=True)
     for axis, order in zip(axes, ORDERS):
         grid = np.array(
@@ -60,13 +61,14 @@ def plot(search):
                 for alpha in ALPHAS
             ]
         )
-        image = axis.imshow(grid, vmin=0.85, vmax=1.0, cmap="viridis")
+        image = axis.imshow(grid, vmin=low, vmax=high, cmap="viridis")
         axis.set_xticks(range(len(ETA0S)), ETA0S)
         axis.set_yticks(range(len(ALPHAS)), ALPHAS)
         axis.set_xlabel("eta0")
         axis.set_title(f"order={order!r}")
         for (row, column), score in np.ndenumerate(grid):
-            axis.text(column, row, f"{score:.3f}", ha="center", va="center")
+            color = "black" if score > (low + high) / 2 else "white"
+            axis.text(column, row, f"{score:.3f}", ha="center", va="center", c=color)
     axes[0].set_ylabel("alpha")
     figure.colorbar(image, ax=axes, label="mean CV accuracy")
 
