@@ -77,10 +77,6 @@ PASS_PARAMETERS = ("order", "sampling", "batch_size")
 _SEARCH_ONLY = (*GRID_PARAMETERS, "cv", "scoring", "refit", "n_jobs", "verbose")
 
 
-#: Fitted attributes the search sets from the data it validated itself.
-_VALIDATION_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
-
-
 def _never(estimator):
     raise AttributeError(
         f"{type(estimator).__name__} has no partial_fit: it searches a grid "
@@ -361,6 +357,9 @@ class _CrossValidated:
             delattr(self, name)
         base = self._base_estimator()
         grid = self._grid(base)
+        # the refit, as GridSearchCV's, fits the data as given (its feature
+        # names included)
+        given = X, y, sample_weight
         X, y = self._validated(X, y)
         sample_weight = base._sample_weight(sample_weight, X)
         cv = check_cv(self.cv, y, classifier=is_classifier(self))
@@ -379,7 +378,7 @@ class _CrossValidated:
         self.best_params_ = candidates[self.best_index_]
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         if self.refit:
-            self._refit(base, X, y, sample_weight)
+            self._refit(base, *given)
         return self
 
     def _run_passes(self, X, folds, estimators, random_state):
@@ -476,7 +475,10 @@ class _CrossValidated:
         self.cv_results_ = _results(candidates, scores, fit_times, score_times)
 
     def _refit(self, base, X, y, sample_weight):
-        """Fit the best candidate on every row; take its fitted attributes."""
+        """Fit the best candidate on every row; take its fitted attributes.
+
+        ``X``, ``y`` and ``sample_weight`` as given to :meth:`fit`.
+        """
         start = time.perf_counter()
         best = clone(base).set_params(**self.best_params_)
         if "n_jobs" in best.get_params(deep=False):
@@ -485,8 +487,7 @@ class _CrossValidated:
         self.refit_time_ = time.perf_counter() - start
         self.best_estimator_ = best
         for name, value in vars(best).items():
-            # the search validated X itself: its feature names are its own
-            if name.endswith("_") and name not in _VALIDATION_ATTRIBUTES:
+            if name.endswith("_"):
                 setattr(self, name, value)
 
     def _fold(self, base, y, sample_weight, train, test):

@@ -431,6 +431,30 @@ def test_pipeline_last_step_clone_and_pickle():
     )
 
 
+def test_feature_names_reach_the_refitted_model_as_in_grid_search():
+    pandas = pytest.importorskip("pandas")
+    X, y = _classification()
+    frame = pandas.DataFrame(X, columns=[f"x{k}" for k in range(X.shape[1])])
+    fit = _searches(
+        BackwardSGDClassifier,
+        {"eta0": [0.01, 0.1]},
+        cv=2,
+        scoring=None,
+        max_iter=2,
+        tol=None,
+        random_state=0,
+    )
+    reference, search = fit(frame, y)
+    assert_same_search(reference, search)
+    assert_array_equal(search.feature_names_in_, frame.columns)
+    assert_array_equal(search.best_estimator_.feature_names_in_, frame.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "fitted without feature names"
+        assert_array_equal(
+            search.best_estimator_.predict(frame), reference.predict(frame)
+        )
+
+
 def test_verbose_reports_each_pass(capsys):
     X, y = _classification()
     BackwardSGDClassifierCV(
