@@ -513,7 +513,7 @@ class _CrossValidated:
 
         ``largest`` is ``max |X|``, computed once for every model.
         """
-        model = clone(estimator)
+        model = copy.copy(estimator)  # unfitted: the candidate's parameters only
         model.n_features_in_ = X.shape[1]
         model._publish(fit.training, fold.classes, X, rows=fold.train, largest=largest)
         return model
