@@ -423,14 +423,23 @@ class BaseBackwardSGD(BaseEstimator):
         )
         return self._publish(training, classes, X, t_start)
 
-    def _split_validation(self, data):
+    def _split_validation(self, data, rows=None):
         """Hold out ``validation_fraction`` of the rows (stratified by class).
+
+        Parameters
+        ----------
+        data : TrainingData
+        rows : ndarray of int64, default=None
+            The increasing rows of ``data.X`` that ``data``'s targets and
+            weights are of (a fold's training rows); ``None``: all of them.
+            The split is that of a fit on ``data.X[rows]``.
 
         Returns
         -------
         train : ndarray of int64
-            The increasing indices of the rows to train on: they are trained
-            on in place, in data order, as in a fit on ``X[train]``.
+            The increasing indices of the rows of ``data.X`` to train on:
+            they are trained on in place, in data order, as in a fit on
+            ``X[train]``.
         validation : list of (X, y, sample_weight)
             The held-out rows (a copy of those rows of ``X``), per output.
 
@@ -456,8 +465,10 @@ class BaseBackwardSGD(BaseEstimator):
             test_size=self.validation_fraction,
             random_state=self.random_state,
         )
+        n_samples = data.targets[0].shape[0]
         try:
-            train, held_out = next(split.split(data.X, strata))
+            # the split reads the number of rows alone (and the strata)
+            train, held_out = next(split.split(np.empty((n_samples, 0)), strata))
         except ValueError as error:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} cannot make a "
@@ -474,7 +485,9 @@ class BaseBackwardSGD(BaseEstimator):
                     "random_state or validation_fraction, or set "
                     "early_stopping=False."
                 )
-        X_held_out = data.X[held_out]
+        if rows is not None:
+            train = rows[train]
+        X_held_out = data.X[held_out if rows is None else rows[held_out]]
         validation = [
             (X_held_out, target[held_out], weight[held_out])
             for target, weight in zip(data.targets, data.weights)

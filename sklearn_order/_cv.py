@@ -34,7 +34,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import atomic_fit, largest_magnitude
+from ._base import TrainingData, atomic_fit, largest_magnitude
 from ._engine import groupable
 from ._problem import cancel_fit
 from ._training import (
@@ -90,7 +90,7 @@ class _Fold(NamedTuple):
     Attributes
     ----------
     train, test : ndarray of int64
-        The fold's rows (train: increasing, the rows trained on in place).
+        The fold's rows (train: increasing).
     targets, weights : list of ndarray of shape (n_samples,)
         One target and weight vector per problem, encoded from the fold's
         training rows as a fit on them alone encodes them, laid out over
@@ -98,6 +98,13 @@ class _Fold(NamedTuple):
         same objects for every candidate: a pass stacks them once.
     classes : ndarray or None
         The classes of the fold's training rows (classifiers).
+    rows : ndarray of int64 or None
+        The rows trained on, in place: ``train``, or with early stopping the
+        part of it that its validation split leaves.
+    validation : list of (X, y, sample_weight) or None
+        With early stopping: the held-out rows per problem.
+    seed : int or None
+        The seed of the fold's batch sequences.
     error : Exception or None
         Why no candidate can be fitted on this fold (a fit on its rows would
         raise it).
@@ -105,9 +112,12 @@ class _Fold(NamedTuple):
 
     train: np.ndarray
     test: np.ndarray
-    targets: list
-    weights: list
-    classes: np.ndarray | None
+    targets: list = ()
+    weights: list = ()
+    classes: np.ndarray | None = None
+    rows: np.ndarray | None = None
+    validation: list | None = None
+    seed: int | None = None
     error: Exception | None = None
 
 
@@ -152,7 +162,7 @@ def _pass_units(problems, owners):
     return units
 
 
-def _fit_pass(X, fold, estimators, seed, label=None, token=None):
+def _fit_pass(X, fold, estimators, label=None, token=None):
     """Fit the candidates ``estimators`` of one pass over the fold's training rows.
 
     Runs in a joblib worker: it returns its results and writes into nothing
@@ -166,8 +176,6 @@ def _fit_pass(X, fold, estimators, seed, label=None, token=None):
     estimators : list of BaseBackwardSGD
         The candidates, sharing ``order``, ``sampling`` and ``batch_size``
         (and every parameter outside the grid).
-    seed : int
-        The seed of the pass's batch sequence.
     label : str, default=None
         What to print when the pass ends (``verbose``); ``None``: nothing.
     token : int, default=None
@@ -196,9 +204,10 @@ def _fit_pass(X, fold, estimators, seed, label=None, token=None):
                 X,
                 fold.targets,
                 fold.weights,
-                seed=seed,
+                seed=fold.seed,
+                validation=fold.validation,
                 n_rows=len(coef),
-                rows=fold.train,
+                rows=fold.rows,
             )
             check_map_budget(
                 estimator.max_iter * mine[0].n_batches,
@@ -314,13 +323,6 @@ class _CrossValidated:
 
     def _check_search_params(self):
         self._validate_params()
-        if self.early_stopping:
-            raise ValueError(
-                f"{type(self).__name__} does not support early_stopping=True: "
-                "its validation split is drawn inside each fold's training rows, "
-                "which the search does not reproduce. Cross-validation already "
-                "holds rows out; use tol and max_iter to stop."
-            )
         if self.device != "cpu":
             raise ValueError(
                 f"{type(self).__name__} trains on the CPU (device='cpu'): the "
@@ -369,8 +371,8 @@ class _CrossValidated:
         ]
         candidates = list(ParameterGrid(grid))
         estimators = [clone(base).set_params(**params) for params in candidates]
-        folds = [self._fold(base, y, sample_weight, *split) for split in splits]
-        outcomes = self._run_passes(X, folds, estimators, base.random_state)
+        folds = [self._fold(base, X, y, sample_weight, *split) for split in splits]
+        outcomes = self._run_passes(X, folds, estimators)
         self.scorer_ = check_scoring(base, scoring=self.scoring)
         self._score(X, y, folds, estimators, candidates, outcomes)
         self.n_splits_ = len(folds)
@@ -381,7 +383,7 @@ class _CrossValidated:
             self._refit(base, *given)
         return self
 
-    def _run_passes(self, X, folds, estimators, random_state):
+    def _run_passes(self, X, folds, estimators):
         """Fit every candidate on every fold, one pass per fold × pass key.
 
         Returns
@@ -411,8 +413,6 @@ class _CrossValidated:
                 X,
                 folds[f],
                 [estimators[c] for c in members],
-                # as GridSearchCV's clones draw it: from a copy of the state
-                draw_seed(copy.deepcopy(random_state)),
                 f"[CV {f + 1}/{len(folds)}] pass "
                 + ", ".join(f"{n}={v!r}" for n, v in zip(PASS_PARAMETERS, key))
                 if self.verbose
@@ -490,22 +490,35 @@ class _CrossValidated:
             if name.endswith("_"):
                 setattr(self, name, value)
 
-    def _fold(self, base, y, sample_weight, train, test):
-        """A fold's :class:`_Fold`: its targets encoded as a fit on its rows would."""
-        spread = {}
+    def _fold(self, base, X, y, sample_weight, train, test):
+        """A fold's :class:`_Fold`, prepared as a fit on its training rows is.
+
+        The targets are encoded, the validation split (early stopping) made
+        and the seed drawn as by GridSearchCV's clone of ``base`` fitted on
+        ``X[train]``: from its own copy of ``random_state``, split first.
+        """
+        fit = clone(base)
         try:
             targets, weights, classes = self._fold_outputs(
                 base, y[train], sample_weight[train]
             )
+            rows, validation = train, None
+            if base.early_stopping:
+                rows, validation = fit._split_validation(
+                    TrainingData(X, targets, weights, None, None, classes), train
+                )
         except ValueError as error:
-            return _Fold(train, test, [], [], None, error)
-        n = y.shape[0]
+            return _Fold(train, test, error=error)
+        spread, n = {}, y.shape[0]
         return _Fold(
             train,
             test,
             [_spread(t, train, n, spread) for t in targets],
             [_spread(w, train, n, spread) for w in weights],
             classes,
+            rows,
+            validation,
+            draw_seed(fit.random_state),
         )
 
     def _fold_model(self, estimator, fit, fold, X, largest):
@@ -708,13 +721,13 @@ _SEARCH_NOTES_DOC = """
     so ``cv_results_``'s split scores equal those of
     :class:`~sklearn.model_selection.GridSearchCV` over the base estimator
     exactly, and ``best_params_`` is the same. Every fold's training rows are
-    trained on in place (never copied; a sparse ``X`` stays sparse); each
-    pass draws its batch sequence's seed from ``random_state`` as a fit does
-    (with ``random_state=None``, one fresh seed per pass).
+    trained on in place (never copied; a sparse ``X`` stays sparse). Each
+    fold draws its validation split (``early_stopping``) and then its batch
+    sequence's seed from a copy of ``random_state``, as the fit of a clone
+    on its rows does (with ``random_state=None``, fresh ones per fold).
 
-    ``early_stopping=True`` is refused (its validation split would be drawn
-    inside each fold), as is ``device="cuda"``; ``warm_start`` has no effect
-    (every fit starts from zero, as GridSearchCV's clones do). Candidates
+    ``device="cuda"`` is refused; ``warm_start`` has no effect (every fit
+    starts from zero, as GridSearchCV's clones do). Candidates
     with GraB sampling, averaging or the multinomial loss cannot share a
     pass: they train one by one, with the same results."""
 

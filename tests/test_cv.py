@@ -384,12 +384,47 @@ def test_bad_grids_are_refused_by_name(grid, match):
             Search(**grid, cv=2).fit(X, y)
 
 
-def test_early_stopping_and_partial_fit_are_refused():
-    X, y = _classification()
-    with pytest.raises(ValueError, match="early_stopping=True"):
-        BackwardSGDClassifierCV(early_stopping=True, cv=2).fit(X, y)
+def test_partial_fit_is_not_available():
     assert not hasattr(BackwardSGDClassifierCV(), "partial_fit")
     assert not hasattr(BackwardSGDRegressorCV(), "partial_fit")
+
+
+@pytest.mark.parametrize("random_state", [3, np.random.RandomState(3)])
+def test_early_stopping_holds_out_the_rows_of_a_fit_on_the_fold(random_state):
+    # each fold's validation split is drawn inside its training rows (before
+    # the seed, from the same copy of the state) as its fit alone draws it
+    X, y = _classification(n_classes=3, n_samples=200)
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, size=y.size)
+    grid = {
+        "alpha": [1e-4, 1e-2],
+        "eta0": [0.01, 0.1],
+        "order": ["forward", "backward"],
+    }
+    fit = _searches(
+        BackwardSGDClassifier,
+        grid,
+        cv=3,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=2,
+        max_iter=50,
+        tol=1e-3,
+        random_state=random_state,
+    )
+    assert_same_search(*fit(X, y, sample_weight=weights))
+    Xr, yr = make_regression(n_samples=150, n_features=5, noise=5.0, random_state=0)
+    fit = _searches(
+        BackwardSGDRegressor,
+        grid,
+        cv=3,
+        early_stopping=True,
+        n_iter_no_change=2,
+        max_iter=50,
+        random_state=random_state,
+    )
+    reference, search = fit(StandardScaler().fit_transform(Xr), yr / yr.std())
+    assert_same_search(reference, search)
+    assert len(set(search.cv_results_["split0_test_score"])) > 4
 
 
 def test_a_single_value_fixes_a_grid_entry():
