@@ -451,26 +451,27 @@ class _CrossValidated:
         shape = (len(candidates), len(folds))
         scores, fit_times = np.full(shape, np.nan), np.zeros(shape)
         score_times, failures, not_converged = np.zeros(shape), [], []
-        tests = [(X[fold.test], y[fold.test]) for fold in folds]
         largest = largest_magnitude(X)
-        for f, members, (fits, seconds) in outcomes:
-            for c, fit in zip(members, fits):
-                fit_times[c, f] = seconds / len(members)  # a pass's time is shared
-                error = fit.error
-                if error is None:
-                    start = time.perf_counter()
-                    try:
-                        model = self._fold_model(
-                            estimators[c], fit, folds[f], X, largest
+        by_fold = [[] for _ in folds]
+        for f, members, outcome in outcomes:
+            by_fold[f].append((members, outcome))
+        for f, fold in enumerate(folds):
+            # one fold's held-out rows at a time: a copy of them, never of X
+            test = X[fold.test], y[fold.test]
+            for members, (fits, seconds) in by_fold[f]:
+                for c, fit in zip(members, fits):
+                    fit_times[c, f] = seconds / len(members)  # a pass's time, shared
+                    error = fit.error
+                    if error is None:
+                        start = time.perf_counter()
+                        scores[c, f], error = self._fold_score(
+                            estimators[c], fit, fold, X, largest, test
                         )
-                        scores[c, f] = self.scorer_(model, *tests[f])
-                    except Exception as scoring_error:  # noqa: BLE001 - error_score
-                        error = scoring_error
-                    score_times[c, f] = time.perf_counter() - start
-                    if not fit.training.converged:
-                        not_converged.append(estimators[c].order)
-                if error is not None:
-                    failures.append((candidates[c], f, error))
+                        score_times[c, f] = time.perf_counter() - start
+                        if not fit.training.converged:
+                            not_converged.append(estimators[c].order)
+                    if error is not None:
+                        failures.append((candidates[c], f, error))
         self._report(failures, not_converged, scores.size)
         self.cv_results_ = _results(candidates, scores, fit_times, score_times)
 
@@ -521,15 +522,28 @@ class _CrossValidated:
             draw_seed(fit.random_state),
         )
 
-    def _fold_model(self, estimator, fit, fold, X, largest):
-        """The candidate's model on the fold, as a fit on its rows publishes it.
+    def _fold_score(self, estimator, fit, fold, X, largest, test):
+        """The candidate's score on the fold's held-out rows ``test``.
 
-        ``largest`` is ``max |X|``, computed once for every model.
+        Its model is published as a fit on the fold's rows publishes it
+        (``largest`` is ``max |X|``, computed once for every model).
+
+        Returns
+        -------
+        score : float
+            ``nan`` if it failed.
+        error : Exception or None
+            Why it failed (GridSearchCV's ``error_score``: any error).
         """
         model = copy.copy(estimator)  # unfitted: the candidate's parameters only
         model.n_features_in_ = X.shape[1]
-        model._publish(fit.training, fold.classes, X, rows=fold.train, largest=largest)
-        return model
+        try:
+            model._publish(
+                fit.training, fold.classes, X, rows=fold.train, largest=largest
+            )
+            return self.scorer_(model, *test), None
+        except Exception as error:  # noqa: BLE001
+            return np.nan, error
 
     def _report(self, failures, not_converged, n_fits):
         """Raise if every fit failed; warn of failed and unconverged fits.
