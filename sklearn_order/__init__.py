@@ -6,6 +6,9 @@ BackwardSGDClassifier
     Linear classifiers (logistic, hinge, …) trained by minibatch SGD.
 BackwardSGDRegressor
     Linear regressors (least squares, Huber, …) trained by minibatch SGD.
+BackwardSGDClassifierCV, BackwardSGDRegressorCV
+    The same, with a cross-validated grid of their parameters (equal to
+    ``GridSearchCV``'s), the candidates of a fold trained in few passes.
 trajectory
     The iterates of an estimator's composition order, step by step.
 coalescence
@@ -24,6 +27,7 @@ disk until their sources change (:mod:`sklearn_order._cache` says where, and
 what happens where nothing can be written).
 """
 
+from ._cv import BackwardSGDClassifierCV, BackwardSGDRegressorCV
 from ._problem import DivergenceError
 from .diagnostics import (
     Coalescence,
@@ -39,7 +43,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BackwardSGDClassifier",
+    "BackwardSGDClassifierCV",
     "BackwardSGDRegressor",
+    "BackwardSGDRegressorCV",
     "Coalescence",
     "ContractionWarning",
     "DivergenceError",

@@ -83,6 +83,14 @@ def atomic_fit(method):
     return wrapper
 
 
+def largest_magnitude(X):
+    """``max |x|`` over the stored values of a dense or CSR ``X`` (0 if none)."""
+    values = X.data if sparse.issparse(X) else X
+    if values.size == 0:
+        return 0.0
+    return max(float(values.max()), -float(values.min()))
+
+
 class TrainingData(NamedTuple):
     """Validated training data, split into the problems to fit.
 
@@ -415,14 +423,23 @@ class BaseBackwardSGD(BaseEstimator):
         )
         return self._publish(training, classes, X, t_start)
 
-    def _split_validation(self, data):
+    def _split_validation(self, data, rows=None):
         """Hold out ``validation_fraction`` of the rows (stratified by class).
+
+        Parameters
+        ----------
+        data : TrainingData
+        rows : ndarray of int64, default=None
+            The increasing rows of ``data.X`` that ``data``'s targets and
+            weights are of (a fold's training rows); ``None``: all of them.
+            The split is that of a fit on ``data.X[rows]``.
 
         Returns
         -------
         train : ndarray of int64
-            The increasing indices of the rows to train on: they are trained
-            on in place, in data order, as in a fit on ``X[train]``.
+            The increasing indices of the rows of ``data.X`` to train on:
+            they are trained on in place, in data order, as in a fit on
+            ``X[train]``.
         validation : list of (X, y, sample_weight)
             The held-out rows (a copy of those rows of ``X``), per output.
 
@@ -448,8 +465,10 @@ class BaseBackwardSGD(BaseEstimator):
             test_size=self.validation_fraction,
             random_state=self.random_state,
         )
+        n_samples = data.targets[0].shape[0]
         try:
-            train, held_out = next(split.split(data.X, strata))
+            # the split reads the number of rows alone (and the strata)
+            train, held_out = next(split.split(np.empty((n_samples, 0)), strata))
         except ValueError as error:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} cannot make a "
@@ -466,7 +485,9 @@ class BaseBackwardSGD(BaseEstimator):
                     "random_state or validation_fraction, or set "
                     "early_stopping=False."
                 )
-        X_held_out = data.X[held_out]
+        if rows is not None:
+            train = rows[train]
+        X_held_out = data.X[held_out if rows is None else rows[held_out]]
         validation = [
             (X_held_out, target[held_out], weight[held_out])
             for target, weight in zip(data.targets, data.weights)
@@ -490,13 +511,16 @@ class BaseBackwardSGD(BaseEstimator):
         )
         return self._publish(training, data.classes, data.X)
 
-    def _publish(self, training, classes, X, t_start=0):
+    def _publish(self, training, classes, X, t_start=0, rows=None, largest=None):
         """Set the fitted attributes from a :class:`~._training.Training`.
 
         The coefficients take the dtype of the training data ``X``. With
         ``average`` the last iterates are kept in ``_standard_coef`` and
         ``_standard_intercept``, so that ``partial_fit`` can continue from
-        them. ``t_start`` counts the maps before this training.
+        them. ``t_start`` counts the maps before this training; ``rows``, the
+        rows of ``X`` it trained on (``None``: all), whose predictions are
+        checked; ``largest``, ``max |X|`` if known (a search publishes many
+        models of one ``X``).
 
         Raises
         ------
@@ -507,7 +531,7 @@ class BaseBackwardSGD(BaseEstimator):
         if classes is not None:
             self.classes_ = classes
         self._set_coefficients(training.coef, training.intercept, X.dtype)
-        self._check_predictions_finite(X)
+        self._check_predictions_finite(X, rows, largest)
         if training.standard is None:
             for name in ("_standard_coef", "_standard_intercept"):
                 self.__dict__.pop(name, None)
@@ -519,13 +543,16 @@ class BaseBackwardSGD(BaseEstimator):
         self.eta0_ = training.eta0
         return self
 
-    def _check_predictions_finite(self, X):
+    def _check_predictions_finite(self, X, rows=None, largest=None):
         """Refuse a model whose predictions on its training data overflow.
 
         Predictions are computed in the data's dtype, as scikit-learn keeps
         float32 (so a float32 model could return ``±inf`` for the very rows it
         was fitted on); such a model cannot be used, and its fit failed
-        numerically.
+        numerically. ``rows``: the rows of ``X`` trained on (``None``: all);
+        the bound below covers them, and only they get the exact pass, so the
+        verdict is that of a fit on ``X[rows]``. ``largest``: ``max |X|``,
+        computed here when ``None``.
 
         Raises
         ------
@@ -538,12 +565,15 @@ class BaseBackwardSGD(BaseEstimator):
         # |x·w + b| ≤ max|x| · n_features · max|w| + max|b| (in float64): when
         # that fits the dtype no prediction (nor partial sum) can overflow, and
         # the exact pass below, as costly as an epoch's predictions, is skipped
-        largest = max(float(values.max()), -float(values.min()))
+        if largest is None:
+            largest = largest_magnitude(X)
         with np.errstate(over="ignore", invalid="ignore"):
             bound = largest * X.shape[1] * float(np.abs(coef).max(initial=0.0))
             bound += float(np.abs(self.intercept_).max(initial=0.0))
         if bound < np.finfo(X.dtype).max:
             return
+        if rows is not None:
+            X = X[rows]
         with np.errstate(over="ignore", invalid="ignore"):
             if sparse.issparse(X):
                 scores = X @ coef.T

@@ -17,7 +17,11 @@ from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
+from sklearn_order import (
+    BackwardSGDClassifier,
+    BackwardSGDClassifierCV,
+    BackwardSGDRegressor,
+)
 
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
@@ -71,6 +75,35 @@ def test_grid_search_over_order_on_the_cluster_equals_serial(cluster):
     )
     # the fitted models came back as plain arrays: they predict here
     assert_array_equal(serial.predict(X), on_cluster.predict(X))
+
+
+def test_cv_estimator_passes_run_on_the_cluster_as_serially(cluster):
+    # each pass (fold x order x sampling) is a task; the results are the
+    # serial search's, bit for bit
+    X, y = make_classification(
+        n_samples=300, n_features=6, n_classes=3, n_informative=4, random_state=0
+    )
+    search = BackwardSGDClassifierCV(
+        orders=["forward", "backward"],
+        samplings=["reshuffle", "grab"],
+        eta0s=[0.02, 0.2],
+        alphas=[1e-4, 1e-2],
+        cv=3,
+        max_iter=20,
+        tol=None,
+        random_state=0,
+        n_jobs=-1,
+    )
+    serial = clone(search).set_params(n_jobs=1).fit(X, y)
+    with distributed.get_task_stream(cluster) as tasks:
+        with joblib.parallel_backend("dask"):
+            on_cluster = clone(search).fit(X, y)
+    assert len(tasks.data) >= 3 * 2 * 2  # every pass ran on the workers
+    for key in serial.cv_results_:
+        if "time" not in key and key != "params":
+            assert_array_equal(on_cluster.cv_results_[key], serial.cv_results_[key])
+    assert on_cluster.best_params_ == serial.best_params_
+    assert_array_equal(on_cluster.coef_, serial.coef_)
 
 
 def test_a_worker_that_dies_mid_search_does_not_lose_it(cluster):

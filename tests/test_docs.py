@@ -25,7 +25,12 @@ PAGES = [
     *sorted((DOCS / "benchmarks").glob("*.rst")),
     DOCS / "study" / "results.md",
 ]
-ESTIMATORS = (sklearn_order.BackwardSGDClassifier, sklearn_order.BackwardSGDRegressor)
+ESTIMATORS = (
+    sklearn_order.BackwardSGDClassifier,
+    sklearn_order.BackwardSGDRegressor,
+    sklearn_order.BackwardSGDClassifierCV,
+    sklearn_order.BackwardSGDRegressorCV,
+)
 
 #: Names written as ``name=...`` on the pages that are not parameters of our
 #: estimators or functions, nor of scikit-learn's SGD (which the pages

@@ -34,6 +34,7 @@ METHODS = (
     "decision_function",
     "sparsify",
     "densify",
+    "score",
 )
 
 
@@ -43,7 +44,12 @@ def _public_names():
         for name in sklearn_order.__all__
         if not name.startswith("__")
     ]
-    for estimator in ("BackwardSGDClassifier", "BackwardSGDRegressor"):
+    for estimator in (
+        "BackwardSGDClassifier",
+        "BackwardSGDRegressor",
+        "BackwardSGDClassifierCV",
+        "BackwardSGDRegressorCV",
+    ):
         names += [
             f"sklearn_order.{estimator}.{method}"
             for method in METHODS
