@@ -14,9 +14,9 @@ candidate):
    ``BackwardSGDClassifierCV`` against ``GridSearchCV(SGDClassifier)`` over
    ``average`` × the same ``eta0`` and ``alpha`` values.
 
-Each round times every contender once, in an order that alternates between
-rounds; the ratio of a round is ours over theirs, and the report gives the
-median of the rounds' ratios (and each contender's median time). Before
+Each round times every contender once, in turn (the harness's ``paired``);
+the ratio of a round is ours over theirs, and the report gives the median of
+the rounds' ratios (and each contender's median time). Before
 timing, the script checks the contract: the CV estimator's ``cv_results_``
 split scores equal ``GridSearchCV(BackwardSGDClassifier)``'s exactly.
 
@@ -29,14 +29,11 @@ Absolute times on shared machines are noise; read the ratios.
 """
 
 import argparse
-import json
-import platform
-import time
 import warnings
 from pathlib import Path
 
+import _harness
 import numpy as np
-import sklearn
 from sklearn.datasets import make_classification
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GridSearchCV
@@ -44,7 +41,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-import sklearn_order
 from sklearn_order import BackwardSGDClassifier, BackwardSGDClassifierCV
 
 RESULTS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks" / "cv"
@@ -113,25 +109,16 @@ def check_contract(etas, alphas, cv, X, y):
     return len(splits)
 
 
-def paired(searches, X, y, rounds):
-    """Each search's times over ``rounds`` rounds, alternating the order."""
-    names = list(searches)
-    times = {name: [] for name in names}
-    for r in range(rounds):
-        for name in names if r % 2 == 0 else names[::-1]:
-            start = time.perf_counter()
-            searches[name].fit(X, y)
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
 def run(label, etas, alphas, cv, X, y, rounds, against):
     """One benchmark: the contract, then paired times and median ratios."""
     searches = contenders(etas, alphas, cv)
     n_splits = check_contract(etas, alphas, cv, X, y)
     timed = {name: searches[name] for name in ["BackwardSGDClassifierCV", *against]}
-    times = paired(timed, X, y, rounds)
-    ours = np.array(times["BackwardSGDClassifierCV"])
+    times = _harness.paired(
+        {name: (lambda s=search: s.fit(X, y)) for name, search in timed.items()},
+        rounds,
+    )
+    ours = times["BackwardSGDClassifierCV"]
     result = {
         "label": label,
         "candidates": len(ORDERS) * len(etas) * len(alphas),
@@ -139,23 +126,23 @@ def run(label, etas, alphas, cv, X, y, rounds, against):
         "contract_splits_equal": n_splits,
         "median_seconds": {name: float(np.median(t)) for name, t in times.items()},
         "median_ratio": {
-            name: float(np.median(ours / np.array(times[name]))) for name in against
+            name: _harness.median_ratio(ours, times[name]) for name in against
         },
         "rounds": rounds,
     }
-    print(json.dumps(result, indent=1), flush=True)
+    print(result, flush=True)
     return result
 
 
-def report(results, n_samples):
+def report(run, results, n_samples, quick):
     lines = [
         "# BackwardSGDClassifierCV against GridSearchCV",
         "",
-        f"`python benchmarks/bench_cv.py`: Pipeline(StandardScaler(), …) on "
-        f"{n_samples:,} × 54, 3 classes, log_loss, constant step, max_iter=5, "
-        "tol=None, one thread; median of paired rounds' ratios (ours ÷ theirs). "
-        f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}, "
-        f"sklearn_order {sklearn_order.__version__}, {platform.machine()}.",
+        _harness.provenance(run, quick),
+        "",
+        f"Pipeline(StandardScaler(), …) on {n_samples:,} × 54, 3 classes, "
+        "log_loss, constant step, max_iter=5, tol=None, one thread; median of "
+        "paired rounds' ratios (ours ÷ theirs).",
         "",
         "| grid | versus | ratio | ours (s) | theirs (s) | rounds |",
         "|---|---|---|---|---|---|",
@@ -179,11 +166,13 @@ def report(results, n_samples):
     return "\n".join(lines)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    _harness.script_arguments(parser)
+    args = parser.parse_args(argv)
+    run = _harness.stamp()
     n_samples = 5_000 if args.quick else 100_000
     rounds = 1 if args.quick else args.rounds
     X, y = make_classification(
@@ -215,11 +204,13 @@ def main():
                 ["GridSearchCV(SGDClassifier)"],
             ),
         ]
-    text = report(results, n_samples)
+    text = report(run, results, n_samples, args.quick)
     print(text)
+    data = {"run": run, "results": results}
     if not args.quick:
-        RESULTS.with_suffix(".md").write_text(text)
-        RESULTS.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+        _harness.write_results(text, data, RESULTS.with_suffix(".md"))
+    if args.json:
+        _harness.write_results(None, data, json_path=args.json)
 
 
 if __name__ == "__main__":
