@@ -97,19 +97,26 @@ def fits(X, y, multinomial):
 
 
 @numba.njit(nogil=True, error_model="numpy", _nrt=False)
-def minimal_group_epoch(data, columns, indptr, W, n_models, order, step, dots):
+def minimal_group_epoch(data, columns, indptr, Y, W, order, eta, alpha, work):
     """The least one epoch of a CSR group must do: the floor of our kernel.
 
-    Batch 1, rows prefetched four ahead: each non-zero's ``n_models`` weights
-    read for the dot products, then written by the update, with one multiply
-    and one add per weight each time: the kernel's memory accesses and
-    arithmetic, without its losses, steps, scales and checks. ``dots`` is
-    scratch space of shape ``(n_models,)``.
+    Forward, batch 1, log loss on each model's ``±1`` targets ``Y[:, m]``, L2
+    as a lazy scale per model, intercepts, rows prefetched four ahead and
+    the next row's weights one ahead: per row, each non-zero's weights for
+    every model read for the dot products, each model's loss derivative,
+    then the weights written by the update. The kernel's memory accesses and
+    arithmetic (as ``bench_sparse.minimal_epoch`` is for one model), without
+    its generality: losses, schedules, batches, sampling schemes, failure
+    checks. ``work`` is scratch space of shape ``(4, n_models)``.
     """
-    M = n_models
+    M = Y.shape[1]
+    dots, steps, scale, b = work[0], work[1], work[2], work[3]
+    for m in range(M):
+        scale[m] = 1.0
+        b[m] = 0.0
     stride = np.uint64(M)
     one = np.uint64(1)
-    total = 0.0
+    decay = 1.0 - eta * alpha
     for q in range(order.shape[0]):
         if q + 4 < order.shape[0]:
             ahead = order[q + 4]
@@ -131,28 +138,44 @@ def minimal_group_epoch(data, columns, indptr, W, n_models, order, step, dots):
             for m in range(M):
                 dots[m] += x * W[c + np.uint64(m)]
             p += one
+        for m in range(M):
+            y = Y[i, m]
+            z = -(scale[m] * dots[m] + b[m]) * y
+            g = eta * -y / (1.0 + np.exp(-z)) if z > -37.0 else eta * -y * np.exp(z)
+            scale[m] *= decay
+            steps[m] = -g / scale[m]
+            b[m] -= g
         p = start
         while p < end:
             x = data[p]
             c = np.uint64(columns[p]) * stride
             for m in range(M):
-                W[c + np.uint64(m)] += step * dots[m] * x
+                W[c + np.uint64(m)] += steps[m] * x
             p += one
-        total += dots[0]
-    return total
+    return b[0]
 
 
 def floor_rows(X, y, repeats):
     """Our grouped epoch against :func:`minimal_group_epoch`, alternating."""
-    n_models = len(np.unique(y))
-    W = np.zeros(X.shape[1] * n_models)
+    labels = np.unique(y)
+    Y = np.ascontiguousarray(np.where(y[:, None] == labels, 1.0, -1.0))
+    W = np.zeros(X.shape[1] * len(labels))
     order = np.random.default_rng(0).permutation(X.shape[0])
     columns = X.indices.astype(np.uint32)
+    work = np.empty((4, len(labels)))
 
     def floor():
         W[:] = 0.0
         minimal_group_epoch(
-            X.data, columns, X.indptr, W, n_models, order, -1e-3, np.zeros(n_models)
+            X.data,
+            columns,
+            X.indptr,
+            Y,
+            W,
+            order,
+            COMMON["eta0"],
+            COMMON["alpha"],
+            work,
         )
 
     def ours(max_iter):
