@@ -5,12 +5,13 @@ it asks for epochs of maps on the models still training, and the engine
 returns their losses and failures. Two engines share that interface:
 
 - :class:`SingleEngine`: one :class:`~sklearn_order._problem.Problem` and
-  its kernel (every feature: GraB, averaging, the multinomial loss, CUDA);
+  its own kernel (every feature: GraB, averaging, CUDA);
 - :class:`GroupEngine`: several problems over the same rows and the same
-  batch sequence (the classes of a one-vs-rest classifier), trained by
-  :func:`~sklearn_order.kernels.group.apply_group_steps`: each row is read
-  once per epoch for all of them, and each model is bit-identical to its
-  fit alone.
+  batch sequence (the classes of a one-vs-rest classifier, the candidates of
+  a cross-validated grid), or the classes of one multinomial problem,
+  trained by :func:`~sklearn_order.kernels.group.apply_group_steps`: each
+  row is read once per epoch for all of them, and each model is
+  bit-identical to its fit alone.
 
 A model that fails (diverges) is reported, not raised: the others go on, and
 the caller decides (a fit raises the first failure's
