@@ -22,12 +22,9 @@ from .kernels import (
     Average,
     BatchSequence,
     Herding,
-    Model,
-    OptionalState,
-    Outputs,
     Scratch,
-    StepRange,
     UpdateRule,
+    step_records,
 )
 from .kernels.cpu import apply_steps, averages_lazily, mean_loss
 from .kernels.storage import kernel_rows
@@ -420,17 +417,12 @@ class Problem:
         elif grab_state is None:
             grab_state = self._balancing_state()
         average_start = self.average_start if average and not reverse else 0
-        state = OptionalState(
-            grab_state.herding,
+        average_state = (
             Average(average_start, self.running_average(), np.zeros(3))
             if average_start
-            else None,
+            else None
         )
         rows = self.kernel_rows()
-        model = Model(coef, intercept, np.ones(1))
-        sequence = BatchSequence(
-            self.sampling, self.seed, self.batch_size, grab_state.table
-        )
         scratch = Scratch(
             np.empty(self.n_samples, dtype=np.int64),
             np.empty(self.batch_size * self.n_outputs),
@@ -447,24 +439,34 @@ class Problem:
             start = (
                 first_step + n_steps - done - count if reverse else first_step + done
             )
-            outputs = Outputs(
-                epoch_losses[start // self.n_batches - first_epoch :]
-                if track_loss
-                else None,
-                records[done // record_every :] if record_every > 0 else None,
-                record_every,
-            )
             status, epoch = apply_steps(
-                rows,
-                self.y,
-                self.sample_weight,
-                model,
-                self.rule,
-                sequence,
-                StepRange(start, count, reverse, step_offset, float(eta)),
-                outputs,
-                state,
-                scratch,
+                *step_records(
+                    rows,
+                    self.y,
+                    self.sample_weight,
+                    coef,
+                    intercept,
+                    self.rule,
+                    scheme=self.sampling,
+                    seed=self.seed,
+                    batch_size=self.batch_size,
+                    table=grab_state.table,
+                    first_step=start,
+                    n_steps=count,
+                    reverse=reverse,
+                    eta=eta,
+                    step_offset=step_offset,
+                    epoch_losses=epoch_losses[start // self.n_batches - first_epoch :]
+                    if track_loss
+                    else None,
+                    records=records[done // record_every :]
+                    if record_every > 0
+                    else None,
+                    record_every=record_every,
+                    herding=grab_state.herding,
+                    average=average_state,
+                    scratch=scratch,
+                )
             )
             if status != OK:
                 raise self._divergence_error(status, epoch, where)

@@ -16,13 +16,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
 from sklearn_order.kernels import (
     Average,
-    BatchSequence,
     Model,
-    OptionalState,
-    Outputs,
-    Scratch,
-    StepRange,
     UpdateRule,
+    step_records,
 )
 from sklearn_order.kernels.cpu import (
     apply_steps,
@@ -126,16 +122,22 @@ def _averaged_kernel_run(
     bounds = np.linspace(0, maps, calls + 1).astype(int)
     for first, last in zip(bounds[:-1], bounds[1:]):
         status, _ = apply_steps(
-            X,
-            y,
-            s,
-            Model(coef, intercept, np.ones(1)),
-            rule,
-            BatchSequence(SAMPLINGS["reshuffle"], seed, batch_size, None),
-            StepRange(int(first), int(last - first), False, 0, eta),
-            Outputs(None, None, 0),
-            OptionalState(None, average),
-            Scratch(np.empty(len(y), dtype=np.int64), np.empty(batch_size * n_outputs)),
+            *step_records(
+                X,
+                y,
+                s,
+                coef,
+                intercept,
+                rule,
+                scheme=SAMPLINGS["reshuffle"],
+                seed=seed,
+                batch_size=batch_size,
+                first_step=int(first),
+                n_steps=int(last - first),
+                reverse=False,
+                eta=eta,
+                average=average,
+            )
         )
         assert status == 0
         # between calls the record holds the mean itself, nothing pending

@@ -12,18 +12,12 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 
 from sklearn_order.kernels import (
-    BatchSequence,
     Model,
-    OptionalState,
-    Outputs,
-    Scratch,
-    StepRange,
     UpdateRule,
+    step_records,
 )
 from sklearn_order.kernels.cpu import apply_steps, apply_update_map, mean_loss
 from sklearn_order.kernels.storage import (
-    CSRRows,
-    DenseRows,
     add_row,
     kernel_rows,
     row_dot,
@@ -193,20 +187,25 @@ def _run(
     t_start=0,
 ):
     coef, intercept = w0.copy(), np.array([b0])
-    n = len(y)
-    batches = n_batches(n, batch_size)
+    batches = n_batches(len(y), batch_size)
     first_step = first_epoch * batches
     status, _ = apply_steps(
-        X if isinstance(X, (DenseRows, CSRRows)) else kernel_rows(X),
-        y,
-        s,
-        Model(coef, intercept, np.ones(1)),
-        rule,
-        BatchSequence(SAMPLINGS[sampling], seed, batch_size, None),
-        StepRange(first_step, epochs * batches, reverse, t_start - first_step, eta),
-        Outputs(None, None, 0),
-        OptionalState(None, None),
-        Scratch(np.empty(n, dtype=np.int64), np.empty(batch_size)),
+        *step_records(
+            X,
+            y,
+            s,
+            coef,
+            intercept,
+            rule,
+            scheme=SAMPLINGS[sampling],
+            seed=seed,
+            batch_size=batch_size,
+            first_step=first_step,
+            n_steps=epochs * batches,
+            reverse=reverse,
+            eta=eta,
+            step_offset=t_start - first_step,
+        )
     )
     assert status == 0
     return coef, intercept[0]
@@ -319,16 +318,21 @@ def test_multinomial_composition_matches_reference(order, storage, rng):
     coef, intercept = W0.ravel().copy(), b0.copy()
     maps = epochs * n_batches(n, batch_size)
     status, _ = apply_steps(
-        _storage(X, storage),
-        y,
-        s,
-        Model(coef, intercept, np.ones(1)),
-        _multinomial_rule("l2"),
-        BatchSequence(SAMPLINGS["reshuffle"], seed, batch_size, None),
-        StepRange(0, maps, order == "backward", 0, 0.2),
-        Outputs(None, None, 0),
-        OptionalState(None, None),
-        Scratch(np.empty(n, dtype=np.int64), np.empty(batch_size * k)),
+        *step_records(
+            _storage(X, storage),
+            y,
+            s,
+            coef,
+            intercept,
+            _multinomial_rule("l2"),
+            scheme=SAMPLINGS["reshuffle"],
+            seed=seed,
+            batch_size=batch_size,
+            first_step=0,
+            n_steps=maps,
+            reverse=order == "backward",
+            eta=0.2,
+        )
     )
     assert status == 0
     batches = reference.batch_sequence("reshuffle", n, batch_size, seed, epochs)
@@ -486,16 +490,23 @@ def test_recording_and_partial_ranges(rng):
     def apply(coef, intercept, first, count, every=0):
         records = np.empty((count // every if every else 0, d + 1))
         status, _ = apply_steps(
-            kernel_rows(X),
-            y,
-            s,
-            Model(coef, intercept, np.ones(1)),
-            rule,
-            BatchSequence(scheme, 3, batch_size, None),
-            StepRange(first, count, False, 0, 0.05),
-            Outputs(None, records if every else None, every),
-            OptionalState(None, None),
-            Scratch(np.empty(n, dtype=np.int64), np.empty(batch_size)),
+            *step_records(
+                X,
+                y,
+                s,
+                coef,
+                intercept,
+                rule,
+                scheme=scheme,
+                seed=3,
+                batch_size=batch_size,
+                first_step=first,
+                n_steps=count,
+                reverse=False,
+                eta=0.05,
+                records=records if every else None,
+                record_every=every,
+            )
         )
         assert status == 0
         return records

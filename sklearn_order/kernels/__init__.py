@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..losses import MAX_DLOSS
+from .storage import CSRRows, DenseRows, kernel_rows
 
 # Status codes returned by the kernels.
 OK = 0
@@ -275,3 +276,77 @@ class Scratch(NamedTuple):
 
     order: np.ndarray
     work: np.ndarray
+
+
+def step_records(
+    X,
+    y,
+    sample_weight,
+    coef,
+    intercept,
+    rule,
+    *,
+    scheme,
+    seed,
+    batch_size,
+    first_step,
+    n_steps,
+    reverse,
+    eta,
+    step_offset=0,
+    table=None,
+    epoch_losses=None,
+    records=None,
+    record_every=0,
+    herding=None,
+    average=None,
+    scratch=None,
+):
+    """The arguments of one :func:`~.cpu.apply_steps` call, built from plain values.
+
+    The one place the records are assembled: the problems' kernel calls and
+    the kernel tests both build them here.
+
+    Parameters
+    ----------
+    X : ndarray, scipy CSR matrix, DenseRows or CSRRows
+        The rows (converted by :func:`.storage.kernel_rows` unless already).
+    y, sample_weight : ndarray of shape (n_samples,)
+    coef, intercept : ndarray
+        The parameters, updated in place by the call.
+    rule : UpdateRule
+    scheme, seed, batch_size, table
+        The :class:`BatchSequence`.
+    first_step, n_steps, reverse, eta, step_offset
+        The :class:`StepRange`.
+    epoch_losses, records, record_every
+        The :class:`Outputs` (``None``: not computed).
+    herding, average
+        The :class:`OptionalState` (``None``: off).
+    scratch : Scratch, default=None
+        Reused between calls; by default a new one.
+
+    Returns
+    -------
+    tuple
+        ``apply_steps``'s ten arguments, in order.
+    """
+    rows = X if isinstance(X, DenseRows | CSRRows) else kernel_rows(X)
+    if scratch is None:
+        n_rows = rows.subset.shape[0] if rows.subset.shape[0] > 0 else y.shape[0]
+        scratch = Scratch(
+            np.empty(n_rows, dtype=np.int64),
+            np.empty(batch_size * intercept.shape[0]),
+        )
+    return (
+        rows,
+        y,
+        sample_weight,
+        Model(coef, intercept, np.ones(1)),
+        rule,
+        BatchSequence(scheme, seed, batch_size, table),
+        StepRange(first_step, n_steps, reverse, step_offset, float(eta)),
+        Outputs(epoch_losses, records, record_every),
+        OptionalState(herding, average),
+        scratch,
+    )
