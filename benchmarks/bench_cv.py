@@ -172,7 +172,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     _harness.script_arguments(parser)
     args = parser.parse_args(argv)
-    run = _harness.stamp()
+    when = _harness.stamp()
     n_samples = 5_000 if args.quick else 100_000
     rounds = 1 if args.quick else args.rounds
     X, y = make_classification(
@@ -204,9 +204,9 @@ def main(argv=None):
                 ["GridSearchCV(SGDClassifier)"],
             ),
         ]
-    text = report(run, results, n_samples, args.quick)
+    text = report(when, results, n_samples, args.quick)
     print(text)
-    data = {"run": run, "results": results}
+    data = {"run": when, "results": results}
     if not args.quick:
         _harness.write_results(text, data, RESULTS.with_suffix(".md"))
     if args.json:
