@@ -20,6 +20,7 @@ the caller decides (a fit raises the first failure's
 
 import numpy as np
 
+from . import _problem
 from ._problem import (
     DivergenceError,
     Problem,
@@ -261,10 +262,12 @@ class GroupEngine(SingleEngine):
         )
         sequence = BatchSequence(first.sampling, first.seed, first.batch_size, None)
         rows = first.kernel_rows()
-        # calls that last about as long as one of a model's own (Ctrl-C is
-        # handled between them): each model's share of a call is the work it
-        # does per map; where the calls end changes no result
-        chunk = max(1, int(1.0 / np.sum(1.0 / model_calls)))
+        # calls of about the work of a model's own (Ctrl-C is handled between
+        # them): every model's map, and each column's fixed cost of a map in
+        # the group (its step, decay and checks); where the calls end changes
+        # no result
+        cost = sum(p.map_cost() for p in problems) + M * _problem.MAP_OVERHEAD
+        chunk = max(1, _problem._WORK_PER_CALL // cost)
         done = 0
         while done < n_steps:
             count = min(chunk, n_steps - done)
