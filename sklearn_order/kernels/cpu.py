@@ -247,15 +247,26 @@ def apply_update_map(
         X, order, start, stop, work, n_outputs, l2_decay(eta, rule.l2), coef, scale
     )
     if rule.fit_intercept:
-        for k in range(n_outputs):
-            intercept_step = 0.0
-            for r in range(batch):
-                intercept_step += work[r * n_outputs + k]
-            intercept[k] -= intercept_step
+        subtract_intercept_steps(intercept, work, batch)
     if rule.l1 > 0.0:
         fold_scale(coef, scale)
         soft_threshold(coef, eta * rule.l1)
     return OK, loss_sum
+
+
+@jit_inline
+def subtract_intercept_steps(intercept, work, batch):
+    """``b_k ← b_k − Σ_r work[r, k]`` for each of the ``len(intercept)`` outputs.
+
+    ``work[r * n_outputs + k]`` is row ``r``'s step for output ``k``; the
+    rows are summed in order.
+    """
+    n_outputs = intercept.shape[0]
+    for k in range(n_outputs):
+        intercept_step = 0.0
+        for r in range(batch):
+            intercept_step += work[r * n_outputs + k]
+        intercept[k] -= intercept_step
 
 
 @unless_none(default=False)

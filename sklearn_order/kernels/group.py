@@ -48,7 +48,12 @@ from ..losses import (
 from ..penalties import l2_decay, shrink
 from ..schedules import PA1, row_step, step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
-from .cpu import advance_map, load_epoch_order, prefetch_distance
+from .cpu import (
+    advance_map,
+    load_epoch_order,
+    prefetch_distance,
+    subtract_intercept_steps,
+)
 from .dispatch import unless_none
 from .storage import (
     fold_group_scale,
@@ -363,11 +368,7 @@ def _apply_group_map(
         X, order, start, stop, work, M, decay, coef, scale, per_model[_FACTOR]
     )
     if rule.fit_intercept:
-        for m in range(M):
-            intercept_step = 0.0
-            for r in range(batch):
-                intercept_step += work[r * M + m]
-            intercept[m] -= intercept_step
+        subtract_intercept_steps(intercept, work, batch)
     if any_l1:
         for m in range(M):
             if moved[m] > 0.0 and scalars.l1[m] > 0.0:

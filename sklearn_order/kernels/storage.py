@@ -251,8 +251,14 @@ _FOUR = np.uint64(4)
 
 
 @jit_inline
-def _csr_row_dot(X, i, w, offset):
-    # four partial sums in a fixed combination, as in the dense dot product
+def _csr_strided_dot(X, i, w, offset, stride):
+    """``Σ_p data[p] · w[offset + column_p · stride]`` over row ``i``'s non-zeros.
+
+    Four partial sums in a fixed combination, as in the dense dot product.
+    ``stride`` (unsigned) is 1 for one model's weights; a feature-major group
+    of ``M`` models reads model ``m``'s with ``offset = m``, ``stride = M``:
+    the same arithmetic either way.
+    """
     data, columns = X.data, X.indices
     base = np.uint64(offset)
     s0 = 0.0
@@ -262,15 +268,20 @@ def _csr_row_dot(X, i, w, offset):
     p = np.uint64(X.indptr[i])
     end = np.uint64(X.indptr[i + 1])
     while p + _FOUR <= end:
-        s0 += data[p] * w[base + columns[p]]
-        s1 += data[p + _ONE] * w[base + columns[p + _ONE]]
-        s2 += data[p + _TWO] * w[base + columns[p + _TWO]]
-        s3 += data[p + _THREE] * w[base + columns[p + _THREE]]
+        s0 += data[p] * w[base + columns[p] * stride]
+        s1 += data[p + _ONE] * w[base + columns[p + _ONE] * stride]
+        s2 += data[p + _TWO] * w[base + columns[p + _TWO] * stride]
+        s3 += data[p + _THREE] * w[base + columns[p + _THREE] * stride]
         p += _FOUR
     while p < end:
-        s0 += data[p] * w[base + columns[p]]
+        s0 += data[p] * w[base + columns[p] * stride]
         p += _ONE
     return (s0 + s1) + (s2 + s3)
+
+
+@jit_inline
+def _csr_row_dot(X, i, w, offset):
+    return _csr_strided_dot(X, i, w, offset, _ONE)
 
 
 @jit_inline
@@ -502,31 +513,11 @@ def _dense_group_row_dots(X, i, W, n_models, out):
 
 @jit_inline
 def _csr_group_row_dots(X, i, W, n_models, out):
-    # model by model, four partial sums in registers as in `_csr_row_dot`: the
-    # row's non-zeros and their weights' cache lines are read from memory
-    # for the first model, from cache for the others
-    data, columns = X.data, X.indices
+    # model by model: the row's non-zeros and their weights' cache lines are
+    # read from memory for the first model, from cache for the others
     stride = np.uint64(n_models)
-    start = np.uint64(X.indptr[i])
-    end = np.uint64(X.indptr[i + 1])
-    m = np.uint64(0)
-    while m < stride:
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        p = start
-        while p + _FOUR <= end:
-            s0 += data[p] * W[columns[p] * stride + m]
-            s1 += data[p + _ONE] * W[columns[p + _ONE] * stride + m]
-            s2 += data[p + _TWO] * W[columns[p + _TWO] * stride + m]
-            s3 += data[p + _THREE] * W[columns[p + _THREE] * stride + m]
-            p += _FOUR
-        while p < end:
-            s0 += data[p] * W[columns[p] * stride + m]
-            p += _ONE
-        out[m] = (s0 + s1) + (s2 + s3)
-        m += _ONE
+    for m in range(n_models):
+        out[m] = _csr_strided_dot(X, i, W, m, stride)
 
 
 @jit_inline
