@@ -37,12 +37,15 @@ A/B
     working tree, :data:`WORKTREE`): each side's ``sklearn_order`` is copied
     into a folder of its own (:func:`package_copy`) with its own Numba cache,
     and every measurement is a fresh process that imports that copy by path;
-    the processes of the sides run in a seeded random order, several per
-    side. Beside every A/B the same schedule runs an A/A control: a second
-    copy of A, whose ratio to A is what the harness cannot resolve.
-    :func:`ab_summary` gives, per case, the median of the per-process times
-    of each side, the ratios B ÷ A and A′ ÷ A and their bootstrap intervals.
-    ``bench_kernel_ab.py`` is its command line.
+    the processes run in blocks of one per side, each block in a seeded
+    random order (:func:`ab_schedule`). Beside every A/B the same schedule
+    runs an A/A control: a second copy of A, whose ratio to A is what the
+    harness cannot resolve. :func:`ab_summary` gives, per case, the median of
+    the per-process values of each side, and the medians of the per-block
+    ratios B ÷ A and A′ ÷ A with their bootstrap intervals.
+    :func:`reference_epochs` is a fixed workload a child can time beside its
+    fits, the same machine code on every side, to divide out how fast the
+    machine ran that process. ``bench_kernel_ab.py`` is its command line.
 
 Run as a script, it prints this run's :func:`stamp`.
 """
@@ -245,6 +248,94 @@ def paired_per_epoch(fits, epochs, repeats, short=1, clock="wall"):
                 }
             )
     return samples
+
+
+# A fixed reference workload
+# --------------------------------------------------------------------------
+
+_REFERENCE_LOOPS = {}
+
+
+def _reference_loops():
+    """The compiled reference loops (compiled in this process on first use)."""
+    if not _REFERENCE_LOOPS:
+        import numba
+
+        @numba.njit(nogil=True)
+        def dense(X, order, w, eta, n_epochs):
+            for _ in range(n_epochs):
+                for q in range(order.shape[0]):
+                    i = order[q]
+                    s = 0.0
+                    for j in range(X.shape[1]):
+                        s += X[i, j] * w[j]
+                    g = eta * (s - 1.0)
+                    for j in range(X.shape[1]):
+                        w[j] -= g * X[i, j]
+
+        @numba.njit(nogil=True)
+        def csr(data, indices, indptr, order, w, eta, n_epochs):
+            for _ in range(n_epochs):
+                for q in range(order.shape[0]):
+                    i = order[q]
+                    s = 0.0
+                    for p in range(indptr[i], indptr[i + 1]):
+                        s += data[p] * w[indices[p]]
+                    g = eta * (s - 1.0)
+                    for p in range(indptr[i], indptr[i + 1]):
+                        w[indices[p]] -= g * data[p]
+
+        _REFERENCE_LOOPS.update(dense=dense, csr=csr)
+    return _REFERENCE_LOOPS
+
+
+def reference_epochs(X, seed=0):
+    """A fixed workload over the rows of ``X``: ``run(n_epochs)`` runs it.
+
+    Each epoch visits every row once in a seeded random order and makes one
+    least-squares SGD step on it (a dot product with the weights, then the
+    row added to them), as a batch-1 SGD epoch reads and writes memory. It
+    does not use :mod:`sklearn_order`: timed in the same process as a fit,
+    beside it, it is the same machine code on every side of an A/B, and the
+    fit's time divided by its time takes out how fast the machine ran that
+    process (its share of the memory bandwidth, the pages its arrays got).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features) or CSR matrix
+    seed : int, default=0
+        Seeds the row order.
+
+    Returns
+    -------
+    callable
+        ``run(n_epochs)`` runs ``n_epochs`` more epochs and returns the
+        weights; compiled already.
+    """
+    import numpy as np
+    from scipy import sparse
+
+    loops = _reference_loops()
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    w = np.zeros(X.shape[1])
+    if sparse.issparse(X):
+        X = sparse.csr_matrix(X)
+        sqnorms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        args = (X.data, X.indices, X.indptr)
+        loop = loops["csr"]
+    else:
+        sqnorms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+        args = (X,)
+        loop = loops["dense"]
+    # below 2 / ‖x‖² every step contracts: the weights stay finite
+    eta = 0.5 / max(float(sqnorms.max()), 1e-12)
+
+    def run(n_epochs):
+        loop(*args, order, w, eta, n_epochs)
+        return w
+
+    run(0)
+    return run
 
 
 # --------------------------------------------------------------------------
@@ -588,9 +679,19 @@ def describe_ref(ref):
 
 
 def ab_schedule(labels, processes, seed):
-    """``processes`` slots per label, in a random order drawn from ``seed``."""
-    slots = [label for label in labels for _ in range(processes)]
-    random.Random(seed).shuffle(slots)
+    """``processes`` blocks, each running every label once, in a random order.
+
+    Block ``k`` holds the ``k``-th process of every side, one after the
+    other, so that the sides of a block meet the same state of a shared
+    machine: :func:`ab_summary` compares them block by block. The order
+    within each block is drawn from ``seed``.
+    """
+    rng = random.Random(seed)
+    slots = []
+    for _ in range(processes):
+        block = list(labels)
+        rng.shuffle(block)
+        slots += block
     return slots
 
 
@@ -663,56 +764,64 @@ def ab_run(script, child_argv, refs, processes, seed=0, log=print):
 
 
 def bootstrap_ratio(numerator, denominator, seed=0, n_resamples=2000, level=0.9):
-    """Ratio of medians and its bootstrap interval (each sample resampled).
+    """Median of paired ratios and its bootstrap interval (pairs resampled).
+
+    Parameters
+    ----------
+    numerator, denominator : sequence of float
+        Paired measurements: ``numerator[k]`` and ``denominator[k]`` come
+        from the same block of :func:`ab_schedule`.
 
     Returns
     -------
     ratio : float
-        ``median(numerator) / median(denominator)``.
+        ``median(numerator[k] / denominator[k])`` over the blocks ``k``.
     low, high : float
-        The ``level`` percentile interval of that ratio over
-        ``n_resamples`` resamplings of both samples, with replacement.
+        The ``level`` percentile interval of that median over
+        ``n_resamples`` resamplings of the blocks, with replacement.
     """
     import numpy as np
 
-    a, b = np.asarray(numerator, float), np.asarray(denominator, float)
+    ratios = np.asarray(numerator, float) / np.asarray(denominator, float)
     rng = np.random.default_rng(seed)
-    ratios = np.median(
-        a[rng.integers(0, len(a), (n_resamples, len(a)))], axis=1
-    ) / np.median(b[rng.integers(0, len(b), (n_resamples, len(b)))], axis=1)
+    medians = np.median(
+        ratios[rng.integers(0, len(ratios), (n_resamples, len(ratios)))], axis=1
+    )
     tail = 100 * (1 - level) / 2
-    low, high = np.percentile(ratios, [tail, 100 - tail])
-    return float(np.median(a) / np.median(b)), float(low), float(high)
+    low, high = np.percentile(medians, [tail, 100 - tail])
+    return float(np.median(ratios)), float(low), float(high)
 
 
 def ab_summary(samples, seed=0):
-    """Per case: each side's median per-process seconds, B ÷ A and A′ ÷ A.
+    """Per case: each side's median per-process value, B ÷ A and A′ ÷ A.
 
     Parameters
     ----------
     samples : dict
-        :func:`ab_run`'s result (sides :data:`SIDES`).
+        :func:`ab_run`'s result (sides :data:`SIDES`): per side, one dict of
+        values by case per block of the schedule, in block order.
     seed : int, default=0
         Seeds the bootstraps.
 
     Returns
     -------
     list of dict
-        Per case: ``case``; ``A``, ``A'``, ``B`` (median seconds);
-        ``B/A`` and ``A'/A`` with their 90% bootstrap intervals
-        (``B/A low`` …) and half-widths relative to the ratio (``B/A
-        spread``, ``A'/A spread``); ``processes`` per side.
+        Per case: ``case``; ``A``, ``A'``, ``B`` (medians over the
+        processes); ``B/A`` and ``A'/A``, the medians of the per-block
+        ratios (:func:`bootstrap_ratio`), with their 90% bootstrap
+        intervals (``B/A low`` …) and half-widths relative to the ratio
+        (``B/A spread``, ``A'/A spread``); ``processes`` per side.
     """
     import numpy as np
 
     cases = list(samples["A"][0])
     rows = []
     for case in cases:
-        times = {side: [s[case] for s in samples[side]] for side in SIDES}
-        row = {"case": case, "processes": len(times["A"])}
-        row.update({side: float(np.median(times[side])) for side in SIDES})
+        values = {side: [s[case] for s in samples[side]] for side in SIDES}
+        row = {"case": case, "processes": len(values["A"])}
+        row.update({side: float(np.median(values[side])) for side in SIDES})
         for side in ("B", "A'"):
-            ratio, low, high = bootstrap_ratio(times[side], times["A"], seed)
+            ratio, low, high = bootstrap_ratio(values[side], values["A"], seed)
             name = f"{side}/A"
             row[name], row[f"{name} low"], row[f"{name} high"] = ratio, low, high
             row[f"{name} spread"] = (high - low) / 2 / ratio
@@ -720,35 +829,37 @@ def ab_summary(samples, seed=0):
     return rows
 
 
-def ab_table(rows):
-    """The Markdown table of :func:`ab_summary`'s rows, with its legend."""
+def ab_table(rows, unit="s/epoch", digits=4):
+    """The Markdown table of :func:`ab_summary`'s rows (values in ``unit``)."""
     lines = [
-        "| case | A s/epoch | B s/epoch | **B ÷ A** (90% interval) "
+        f"| case | A {unit} | B {unit} | **B ÷ A** (90% interval) "
         "| A′ ÷ A (90% interval) | A/A spread |",
         "|---|---|---|---|---|---|",
     ]
     aa = "A'/A"  # the control's keys
     for r in rows:
         lines.append(
-            f"| {r['case']} | {r['A']:.4f} | {r['B']:.4f} "
+            f"| {r['case']} | {r['A']:.{digits}f} | {r['B']:.{digits}f} "
             f"| **{r['B/A']:.3f}** ({r['B/A low']:.3f}–{r['B/A high']:.3f}) "
             f"| {r[aa]:.3f} ({r[aa + ' low']:.3f}–{r[aa + ' high']:.3f}) "
             f"| ±{100 * r[aa + ' spread']:.1f}% |"
         )
-    lines += [
-        "",
-        "**A s/epoch**, **B s/epoch**: the median over each side's processes of "
-        "the per-epoch time it measured (a long fit's time minus a 1-epoch "
-        "fit's, over the epochs between them). **B ÷ A**: the ratio of those "
-        "medians, with the 5th–95th percentiles of the ratio over bootstrap "
-        "resamplings of the processes. **A′ ÷ A**: the same for a second copy "
-        "of A run in the same shuffled schedule, the A/A control: identical "
-        "code, so its distance from 1 and its interval are what this harness "
-        "cannot resolve. **A/A spread**: the control interval's half-width "
-        "over its ratio. A change in B ÷ A is resolved where its interval "
-        "lies outside the control's.",
-    ]
     return "\n".join(lines)
+
+
+#: What :func:`ab_table`'s columns mean.
+AB_LEGEND = (
+    "**A**, **B**: the median over each side's processes of what each process "
+    "measured. **B ÷ A**: the median over the schedule's blocks of the ratio "
+    "of B's process to A's process in the same block (each block runs A, A′ "
+    "and B once, one after the other, in a random order), with the 5th–95th "
+    "percentiles of that median over bootstrap resamplings of the blocks. "
+    "**A′ ÷ A**: the same for a second copy of A, the A/A control: identical "
+    "code, so its distance from 1 and its interval are what this harness "
+    "cannot resolve. **A/A spread**: the control interval's half-width over "
+    "its ratio. A change in B ÷ A is resolved where its interval lies outside "
+    "the control's."
+)
 
 
 if __name__ == "__main__":

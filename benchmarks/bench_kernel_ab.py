@@ -7,10 +7,15 @@ imports that copy by path, pins the BLAS and Numba to one thread, builds
 the cases' data, fits once to compile (or load) the kernels, and then, for
 each case, times ``--repeats`` alternating fits of 1 and ``--epochs`` epochs:
 its per-epoch time is the median of ``(t_long − t_short) / (epochs − 1)``,
-on the process's CPU clock by default (``--clock``).
-``--processes`` processes per side run in a random order (``--seed``). Beside
-B the same schedule runs A′, a second copy of A: the A/A control, whose
-ratio to A is what the harness cannot resolve on this machine.
+on the process's CPU clock by default (``--clock``). Beside each fit it times
+the same epochs of the harness's reference workload on the same data
+(``_harness.reference_epochs``: a fixed loop, the same machine code on every
+side), and reports the fit's per-epoch time also relative to it, which takes
+out how fast the machine ran that process.
+``--processes`` blocks run one process per side each, in a random order
+(``--seed``), and the sides are compared block by block. Beside B the same
+schedule runs A′, a second copy of A: the A/A control, whose ratio to A is
+what the harness cannot resolve on this machine.
 
 Run::
 
@@ -49,6 +54,10 @@ CASES = [
 ]
 
 
+#: The suffix of a case's per-epoch time relative to the reference workload.
+RELATIVE = " ÷ reference"
+
+
 def case_name(case):
     """``"csr float64 backward b=1"``, ``"… average"``: a case's row label."""
     data, order, batch_size, average = case
@@ -78,6 +87,11 @@ def child(args):
         data["csr float64"] = csr, z
         data["csr float32"] = csr.astype(np.float32), z
     times = {}
+    references = {
+        name: _harness.reference_epochs(X)
+        for name, (X, _) in data.items()
+        if not args.prime
+    }
     with threadpool_limits(limits=1):
         for case in cases:
             name, order, batch_size, average = case
@@ -98,11 +112,15 @@ def child(args):
                 model.set_params(max_iter=max_iter).fit(X, labels)
 
             samples = _harness.paired_per_epoch(
-                {"fit": fit}, args.epochs, args.repeats, clock=args.clock
+                {"fit": fit, "reference": references[name]},
+                args.epochs,
+                args.repeats,
+                clock=args.clock,
             )
-            times[case_name(case)] = float(
-                np.median([s["epoch"] for s in samples["fit"]])
-            )
+            fits = np.array([s["epoch"] for s in samples["fit"]])
+            reference = np.array([s["epoch"] for s in samples["reference"]])
+            times[case_name(case)] = float(np.median(fits))
+            times[case_name(case) + RELATIVE] = float(np.median(fits / reference))
     print(json.dumps({"package": sklearn_order.__file__, "times": times}))
 
 
@@ -112,25 +130,46 @@ def selected(args):
 
 
 def markdown(rows, meta):
-    """The report: provenance, the A/B table with its A/A control, the legend."""
+    """The report: provenance, the A/B tables with their A/A control, the legend."""
+    seconds = [r for r in rows if not r["case"].endswith(RELATIVE)]
+    relative = [
+        {**r, "case": r["case"].removesuffix(RELATIVE)}
+        for r in rows
+        if r["case"].endswith(RELATIVE)
+    ]
     return "\n".join(
         [
             "# Kernel A/B: epoch speed against the previous kernel",
             "",
             _harness.provenance(meta, meta["quick"]),
             "",
-            f"A: `{meta['a']}`; B: `{meta['b']}`. {meta['processes']} fresh "
-            f"processes per side (A, A′, B) in a shuffled order (seed "
-            f"{meta['seed']}); in each, per case, a fit that compiles, then "
-            f"{meta['repeats']} alternating pairs of fits of 1 and "
-            f"{meta['epochs']} epochs ({meta['clock']} clock); "
-            f"dense {meta['n_samples']:,}×{meta['n_features']}, CSR "
+            f"A: `{meta['a']}`; B: `{meta['b']}`. {meta['processes']} blocks of "
+            "three fresh processes (A, A′, B, in a shuffled order within each "
+            f"block; seed {meta['seed']}); in each process, per case, a fit that "
+            f"compiles, then {meta['repeats']} alternating pairs of fits of 1 "
+            f"and {meta['epochs']} epochs ({meta['clock']} clock), each beside "
+            "the same epochs of the harness's reference workload on the same "
+            f"data; dense {meta['n_samples']:,}×{meta['n_features']}, CSR "
             f"{meta['n_samples']:,}×{meta['sparse_features']:,} with {meta['nnz']} "
             "non-zeros per row; BLAS and Numba on one thread. A change may cost "
             "at most 5%: B ÷ A above 1.05, beyond the A/A control's interval, "
             "is a regression.",
             "",
-            _harness.ab_table(rows),
+            "## Seconds per epoch",
+            "",
+            _harness.ab_table(seconds),
+            "",
+            "## Per epoch, relative to the reference workload",
+            "",
+            "Each process's per-epoch time divided by the reference "
+            "workload's, timed beside it in the same process (the median over "
+            "its rounds): the reference is the same machine code on both "
+            "sides, so this ratio takes out how fast the machine ran the "
+            "process, and changes only with the package.",
+            "",
+            _harness.ab_table(relative, unit="÷ reference", digits=3),
+            "",
+            _harness.AB_LEGEND,
         ]
     )
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 ROOT = Path(__file__).parents[1]
 SUITE = ROOT / "benchmarks" / "run_suite.py"
@@ -195,6 +196,40 @@ def test_ab_schedule_is_a_seeded_shuffle(harness):
     assert schedule != harness.ab_schedule(harness.SIDES, 7, seed=1)
     # shuffled, not run side after side
     assert schedule != [side for side in harness.SIDES for _ in range(7)]
+
+
+def test_ab_schedule_runs_every_side_once_per_block(harness):
+    sides = list(harness.SIDES)
+    schedule = harness.ab_schedule(sides, 7, seed=0)
+    blocks = [schedule[k : k + len(sides)] for k in range(0, len(schedule), 3)]
+    assert len(blocks) == 7 and all(sorted(b) == sorted(sides) for b in blocks)
+    assert len({tuple(b) for b in blocks}) > 1  # each block shuffled anew
+
+
+def test_ab_summary_compares_the_sides_block_by_block(harness):
+    # a machine whose speed changes from block to block by up to 30%: the
+    # paired ratios see through it, a ratio of unpaired medians would not
+    rng = np.random.default_rng(1)
+    speed = 1.0 + 0.3 * rng.random(9)
+    samples = {
+        "A": [{"case": s} for s in speed],
+        "A'": [{"case": s * (1 + 0.002 * rng.standard_normal())} for s in speed],
+        "B": [{"case": 1.03 * s} for s in speed],
+    }
+    (row,) = harness.ab_summary(samples)
+    assert row["B/A low"] == pytest.approx(1.03) == row["B/A high"]
+    assert row["A'/A spread"] < 0.005
+
+
+def test_reference_epochs_is_a_stable_loop_over_dense_and_csr_rows(harness):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 4))
+    for data in (X, X.astype(np.float32), sparse.csr_matrix(X * (X > 0))):
+        run = harness.reference_epochs(data)
+        once = run(1).copy()
+        assert np.all(np.isfinite(once)) and np.any(once != 0.0)
+        assert np.all(np.isfinite(run(200)))  # steps below 2 / ‖x‖²: no blow-up
+        assert not np.array_equal(run(1), once)
 
 
 def test_ab_summary_reports_the_aa_control_beside_the_ab(harness):
