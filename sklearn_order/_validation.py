@@ -5,6 +5,8 @@ matrix's values at the positions its index arrays give, without bounds
 checks: a malformed matrix would read or write out of bounds. The checks
 here reject one with a ``ValueError`` that names the array, and convert
 index arrays of other integer types exactly to int64.
+:func:`with_kernel_indices` then gives a training matrix the one index
+dtype the kernels are compiled for where it fits.
 """
 
 import copy
@@ -192,3 +194,37 @@ def _checked_coo(X):
     if hasattr(X, "coords"):
         return _with_arrays(X, coords=tuple(coords))
     return _with_arrays(X, row=coords[0], col=coords[1])
+
+
+#: The largest index an int32 index array holds.
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def with_kernel_indices(X):
+    """A checked CSR matrix with the index dtype the kernels are compiled for.
+
+    Every kernel is compiled once per index dtype of the rows it reads, so
+    the index arrays are given one dtype: int32 (SciPy's own default), as
+    long as the row pointers and the column indices fit it, which is true of
+    any matrix with fewer than 2**31 stored values and columns. Larger ones
+    keep (or get) int64 indices and row pointers, a variant compiled on its
+    first use.
+
+    Parameters
+    ----------
+    X : scipy CSR matrix or array
+        Checked by :func:`check_csr_structure`.
+
+    Returns
+    -------
+    X : scipy CSR matrix or array
+        ``X`` itself when its indices and row pointers already share the
+        dtype chosen, else a shallow copy with them converted (exactly).
+    """
+    fits = int(X.indptr[-1]) <= _INT32_MAX and X.shape[1] - 1 <= _INT32_MAX
+    dtype = np.dtype(np.int32 if fits else np.int64)
+    if X.indices.dtype == dtype and X.indptr.dtype == dtype:
+        return X
+    return _with_arrays(
+        X, indices=X.indices.astype(dtype), indptr=X.indptr.astype(dtype)
+    )

@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
 )
 
 from ._base import INIT_NAMES, BaseBackwardSGD, TrainingData, atomic_fit
-from ._validation import check_sparse_structure
+from ._validation import check_sparse_structure, with_kernel_indices
 from .losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
 
 _DTYPES = [np.float64, np.float32]
@@ -53,11 +53,16 @@ def _checked_structure(X):
 def _validate_training_data(estimator, X, y, **kwargs):
     """``validate_data`` for training: float C-contiguous rows or CSR.
 
-    A sparse matrix's structure is checked first (:func:`_checked_structure`).
+    A sparse matrix's structure is checked first (:func:`_checked_structure`),
+    and its index arrays get the one dtype the kernels are compiled for where
+    it fits (:func:`~sklearn_order._validation.with_kernel_indices`).
     """
-    return validate_data(
+    X, y = validate_data(
         estimator, _checked_structure(X), y, order="C", **_INPUT, **kwargs
     )
+    if sparse.issparse(X):
+        X = with_kernel_indices(X)
+    return X, y
 
 
 def _validate_samples(estimator, X):

@@ -83,8 +83,17 @@ def test_loss_derivative_is_the_derivative_of_the_loss(loss, rng):
 
 
 def _storage(X, storage):
-    """``X`` as the kernels take it, dense or as CSR rows."""
-    return kernel_rows(sparse.csr_matrix(X) if storage == "csr" else X)
+    """``X`` as the kernels take it: dense, or CSR rows with 32- or 64-bit indices.
+
+    ``"csr-int64"`` is the variant of matrices whose indices do not fit 32
+    bits (training gives every smaller one 32-bit indices).
+    """
+    if storage == "dense":
+        return kernel_rows(X)
+    X = sparse.csr_matrix(X)
+    if storage == "csr-int64":  # assigned: SciPy's constructor would narrow them
+        X.indices, X.indptr = X.indices.astype(np.int64), X.indptr.astype(np.int64)
+    return kernel_rows(X)
 
 
 def _sparse_normal(rng, shape, density=0.4):
@@ -92,7 +101,7 @@ def _sparse_normal(rng, shape, density=0.4):
     return rng.normal(size=shape) * (rng.random(shape) < density)
 
 
-@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("storage", ["dense", "csr", "csr-int64"])
 def test_row_operations_match_numpy(storage, rng):
     for n in (0, 1, 3, 4, 5, 17, 100):
         X, w = _sparse_normal(rng, (3, n)), rng.normal(size=2 * n + 1)
@@ -209,6 +218,22 @@ def _run(
     )
     assert status == 0
     return coef, intercept[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_64_bit_indices_compose_as_32_bit_ones_exactly(order, dtype, rng):
+    n, d = 23, 6
+    X = _sparse_normal(rng, (n, d), density=0.5).astype(dtype)
+    y, s = make_targets("log_loss", rng, n), rng.uniform(0.5, 2.0, size=n)
+    kw = dict(sampling="reshuffle", seed=3, batch_size=4, epochs=3, w0=np.zeros(d))
+    kw.update(reverse=order == "backward", b0=0.0)
+    wide = _storage(X, "csr-int64")
+    assert wide.indices.dtype == np.uint64 and wide.indptr.dtype == np.int64
+    got = _run(wide, y, s, _rule("log_loss", "l2"), **kw)
+    expected = _run(_storage(X, "csr"), y, s, _rule("log_loss", "l2"), **kw)
+    assert_array_equal(got[0], expected[0])
+    assert got[1] == expected[1]
 
 
 @pytest.mark.parametrize("storage", ["dense", "csr"])

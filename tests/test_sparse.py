@@ -5,10 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
+from numba.core import event
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 
 from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
+from sklearn_order._validation import with_kernel_indices
 from sklearn_order.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 
 PENALTIES = [None, "l2", "l1", "elasticnet"]
@@ -90,17 +92,41 @@ def test_float32_sparse_agrees_with_float64(Estimator, order, rng):
 
 
 @pytest.mark.parametrize("order", ["forward", "backward"])
-def test_64_bit_indices_work(order, rng):
+def test_64_bit_indices_train_as_32_bit_ones(order, rng):
     X, y = _data(BackwardSGDRegressor, rng)
     narrow = sparse.csr_matrix(X)
-    wide = sparse.csr_matrix(
-        (narrow.data, narrow.indices.astype(np.int64), narrow.indptr.astype(np.int64)),
-        shape=narrow.shape,
+    wide = narrow.copy()
+    # assigned: SciPy's constructor would narrow them itself
+    wide.indices, wide.indptr = (
+        wide.indices.astype(np.int64),
+        wide.indptr.astype(np.int64),
     )
     params = dict(order=order, random_state=0, max_iter=5, tol=None)
     a = BackwardSGDRegressor(**params).fit(narrow, y)
-    b = BackwardSGDRegressor(**params).fit(wide, y)
+    with event.install_recorder("numba:compile") as recorder:
+        b = BackwardSGDRegressor(**params).fit(wide, y)
     assert_array_equal(a.coef_, b.coef_)
+    # the kernels of the 32-bit fit serve it: one variant per index dtype less
+    assert not recorder.buffer
+    assert wide.indices.dtype == np.int64  # the caller's matrix is left alone
+
+
+def test_kernel_indices_are_32_bit_where_they_fit():
+    X = sparse.csr_matrix(np.eye(3))
+    X.indices = X.indices.astype(np.int64)  # mixed dtypes
+    narrowed = with_kernel_indices(X)
+    assert narrowed.indices.dtype == narrowed.indptr.dtype == np.int32
+    assert with_kernel_indices(narrowed) is narrowed
+    # 2**31 columns: column indices need 64 bits, and so get the row pointers
+    wide = sparse.csr_matrix((3, 2**31 + 1))
+    wide.indices, wide.indptr = (
+        np.array([2**31], dtype=np.int64),
+        np.array([0, 1, 1, 1], dtype=np.int32),
+    )
+    wide.data = np.ones(1)
+    widened = with_kernel_indices(wide)
+    assert widened.indices.dtype == widened.indptr.dtype == np.int64
+    assert_array_equal(widened.indices, [2**31])
 
 
 @pytest.mark.parametrize("Estimator", [BackwardSGDClassifier, BackwardSGDRegressor])
