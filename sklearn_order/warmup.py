@@ -1,16 +1,15 @@
 """Compile the kernels ahead of the first fit: ``python -m sklearn_order warmup``.
 
 The kernels are compiled lazily, one variant per combination of the types a
-fit passes them: the storage of ``X`` (dense rows, CSR rows with 32- or 64-bit
-indices), its dtype (float32 or float64) and the optional state the fit
-carries (GraB's herding, the running mean, recorded iterates, tracked
-losses). A first fit of each kind therefore compiles for seconds. For Docker
-images, clusters and CI it is better to pay that once, before any user
-code runs: :func:`warm_up` runs a tiny fit of every kind the package ships
-(:data:`VARIANTS`; a classifier's on two classes, one model alone, and on
-three, one-vs-rest classes trained as one group), in several processes, so
-that every variant is in the on-disk kernel cache and a later first fit only
-loads it.
+fit passes them: the storage of ``X`` (dense rows or CSR rows), its dtype
+(float32 or float64) and the optional state the fit carries (GraB's herding,
+the running mean, recorded iterates, tracked losses). A first fit of each
+kind therefore compiles for seconds. For Docker images, clusters and CI it
+is better to pay that once, before any user code runs: :func:`warm_up` runs
+a tiny fit of every kind the package ships (:data:`VARIANTS`; a classifier's
+on two classes, one model alone, and on three, one-vs-rest classes trained
+as one group), in several processes, so that every variant is in the on-disk
+kernel cache and a later first fit only loads it.
 
 Processes, not threads: Numba's compiler holds a lock, so threads compile one
 at a time, while processes compile side by side and share the cache
@@ -35,8 +34,11 @@ from .diagnostics import coalescence, trajectory
 from .estimators import BackwardSGDClassifier, BackwardSGDRegressor
 from .orders import ORDERS
 
-#: The storages of ``X`` the kernels are compiled for.
-STORAGES = ("dense", "csr-int32", "csr-int64")
+#: The storages of ``X`` the kernels are compiled for. A CSR matrix's indices
+#: are given 32 bits for training whatever their dtype, unless it holds 2**31
+#: values or columns or more: its kernels (64-bit indices) are compiled on
+#: first use, a few seconds beside the time such a fit takes.
+STORAGES = ("dense", "csr")
 #: The dtypes of ``X`` the kernels are compiled for.
 DTYPES = ("float64", "float32")
 
@@ -132,11 +134,8 @@ def _data(variant, n_samples=40, n_features=4):
         y = np.arange(n_samples) % 3  # three classes: one-vs-rest, multinomial
     else:
         y = X @ np.arange(1.0, n_features + 1)
-    if variant.storage != "dense":
+    if variant.storage == "csr":
         X = sparse.csr_matrix(X)
-        index_dtype = np.int64 if variant.storage == "csr-int64" else np.int32
-        X.indices = X.indices.astype(index_dtype)
-        X.indptr = X.indptr.astype(index_dtype)
     return X, y
 
 
@@ -222,11 +221,11 @@ def warm_up(variants=VARIANTS, jobs=None, report=None):
         if report is not None:
             report(variant, *outcome)
 
-    _run_in_processes(run_variant, [(v,) for v in variants], jobs, done)
+    run_in_processes(run_variant, [(v,) for v in variants], jobs, done)
     return results
 
 
-def _run_in_processes(function, tasks, jobs=None, done=None):
+def run_in_processes(function, tasks, jobs=None, done=None):
     """Run ``function(*task)`` for each task, in worker processes sharing the cache.
 
     For calls whose purpose is to leave compiled kernels in the on-disk
