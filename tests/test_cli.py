@@ -593,3 +593,48 @@ def test_a_first_compile_is_announced_once_with_the_progress(
     assert stderr.count(COMPILE_NOTICE) == shown, stderr
     assert "stopped after compiling" in stderr
     assert not caplog.records  # shown like the progress bar, or not at all
+
+
+def test_a_cold_cache_compiles_the_configurations_in_processes(tmp_path, monkeypatch):
+    configs = cli.parse_configs(cli.DEFAULT_CONFIGS)
+    # a cache holding kernels already: loading them beats starting workers
+    monkeypatch.setattr(cli, "cache_directory", lambda: tmp_path)
+    (tmp_path / "kernel.nbi").write_bytes(b"")
+    assert cli._compile_processes(configs) == 1
+    monkeypatch.setattr(cli, "cache_directory", lambda: None)  # in memory only
+    assert cli._compile_processes(configs) == 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setattr(cli, "cache_directory", lambda: empty)
+    assert cli._compile_processes(configs) == min(len(configs), os.cpu_count())
+
+
+# In a fresh process with an empty cache: the workers' kernels serve the fit
+# that follows them in the parent, on the training data's full size.
+COMPILED_BY_WORKERS = """
+import numpy as np
+from numba.core import event
+from sklearn_order import cli
+args = cli.build_parser().parse_args(["compare", "--batch-size", "4"])
+rng = np.random.default_rng(0)
+X, y = rng.standard_normal((300, 5)), np.arange(300) % 3
+configs = [("forward", "reshuffle")]
+cli._compile_in_processes("classification", configs, args, X, y, 2)
+with event.install_recorder("numba:compile") as recorder:
+    cli._warm_up("classification", "forward", "reshuffle", args, X, y)
+print(sum(1 for _, e in recorder.buffer if e.is_start))
+"""
+
+
+def test_the_workers_compile_what_the_fits_then_load(tmp_path):
+    env = {**ENV, "NUMBA_CACHE_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", COMPILED_BY_WORKERS],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "0"  # nothing left to compile
+    assert result.stderr == ""  # the workers' compile notices are not shown
