@@ -155,17 +155,16 @@ def markdown(rows, meta):
             "at most 5%: B ÷ A above 1.05, beyond the A/A control's interval, "
             "is a regression.",
             "",
-            "## Seconds per epoch",
+            "**Seconds per epoch.**",
             "",
             _harness.ab_table(seconds),
             "",
-            "## Per epoch, relative to the reference workload",
-            "",
-            "Each process's per-epoch time divided by the reference "
-            "workload's, timed beside it in the same process (the median over "
-            "its rounds): the reference is the same machine code on both "
-            "sides, so this ratio takes out how fast the machine ran the "
-            "process, and changes only with the package.",
+            "**Per epoch, relative to the reference workload.** Each process's "
+            "per-epoch time divided by the reference workload's, timed beside "
+            "it in the same process (the median over its rounds): the "
+            "reference is the same machine code on both sides, so this ratio "
+            "takes out how fast the machine ran the process, and changes only "
+            "with the package.",
             "",
             _harness.ab_table(relative, unit="÷ reference", digits=3),
             "",
@@ -217,6 +216,12 @@ def parse_args(argv):
         "--name", default="kernel_ab", help="results file name (without extension)"
     )
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"))
+    parser.add_argument(
+        "--render",
+        metavar="JSON",
+        help="write the report of an earlier run's JSON results again (with "
+        "this version's tables), beside that file; measures nothing",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--prime", action="store_true", help=argparse.SUPPRESS)
     _harness.script_arguments(parser)
@@ -244,6 +249,12 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.child:
         child(args)
+        return 0
+    if args.render:
+        path = Path(args.render)
+        data = json.loads(path.read_text())
+        table = markdown(data["results"], data["meta"])
+        _harness.write_results(table, None, path.with_suffix(".md"))
         return 0
     child_argv = ["--child", "--repeats", str(args.repeats)]
     for name in CHILD_OPTIONS:

@@ -318,3 +318,22 @@ def test_every_script_takes_its_clock_and_provenance_from_the_harness():
         assert not banned.findall(text), f"{script.name}: {banned.findall(text)}"
         if script.parent == BENCHMARKS:  # the commands (study/ is a library)
             assert "import _harness" in text, f"{script.name} has no harness"
+
+
+def test_kernel_ab_report_has_both_measures_and_renders_again(harness, tmp_path):
+    bench = importlib.import_module("bench_kernel_ab")
+    samples = {
+        side: [{"c": t, "c" + bench.RELATIVE: t / 2} for t in (1.0, 1.1, 0.9)]
+        for side in harness.SIDES
+    }
+    meta = harness.stamp("python benchmarks/bench_kernel_ab.py")
+    meta.update(a="A", b="B", quick=False, processes=3, repeats=1, seed=0)
+    meta.update(n_samples=10, n_features=2, sparse_features=2, nnz=1, epochs=2)
+    meta["clock"] = "cpu"
+    rows = harness.ab_summary(samples)
+    report = bench.markdown(rows, meta)
+    assert "| c | 1.0000 |" in report and "| c | 0.500 |" in report  # s, ÷ reference
+    path = tmp_path / "ab.json"
+    path.write_text(json.dumps({"meta": meta, "results": rows}))
+    assert bench.main(["--render", str(path)]) == 0
+    assert (tmp_path / "ab.md").read_text() == report + "\n"
