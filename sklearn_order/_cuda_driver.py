@@ -34,6 +34,7 @@ import numba
 import numpy as np
 from scipy import sparse
 
+from ._jit import numba_cuda
 from ._problem import MapBudgetError, Problem, check_not_cancelled
 from .kernels import OK
 from .sampling import CYCLIC, GRAB, ONCE, fill_epoch_order
@@ -67,7 +68,7 @@ class CudaUnavailableError(RuntimeError):
 def _unavailable_reason():
     """Why ``device="cuda"`` cannot run here, or ``None`` if it can."""
     try:
-        from numba import cuda
+        cuda = numba_cuda()
     except ImportError:  # pragma: no cover - numba without CUDA support
         return "Numba's CUDA support cannot be imported."
     try:
@@ -174,7 +175,7 @@ class _DeviceData:
 
     def X_device(self):
         """``X`` on the device, copied on first use."""
-        from numba import cuda
+        cuda = numba_cuda()
 
         with self.lock:
             if self._X_device is None:
@@ -197,7 +198,7 @@ class _DeviceData:
             As :func:`~sklearn_order.kernels.cuda.apply_steps_kernel` reads
             them.
         """
-        from numba import cuda
+        cuda = numba_cuda()
 
         if scheme in (CYCLIC, ONCE):  # every epoch has the same order
             first_epoch, n_epochs, period = 0, 1, 1
@@ -293,7 +294,7 @@ class CudaProblem(Problem):
 
     def _targets_on_device(self):
         """``(Y, S)`` on the device, shape (1, n_samples), copied once."""
-        from numba import cuda
+        cuda = numba_cuda()
 
         if "device_targets" not in self.state:
             self.state["device_targets"] = (
@@ -499,7 +500,7 @@ class CudaProblem(Problem):
         statuses : ndarray of shape (n_blocks, 2), int64
             ``(status, failed epoch)`` per block.
         """
-        from numba import cuda
+        cuda = numba_cuda()
 
         from .kernels.cuda import apply_steps_kernel, theta_length
 

@@ -96,6 +96,31 @@ def jit_inline_dual(function):
     return _register_dual(jit_inline(function), function)
 
 
+def numba_cuda():
+    """``numba.cuda``, imported where NumPy may lack what numba-cuda expects.
+
+    numba-cuda (in maintenance mode; 0.30 is current) registers a compiled
+    ``np.row_stack`` when its CUDA target first compiles, and NumPy 2.5
+    removed that alias of ``np.vstack``: the first CUDA kernel would fail
+    with an ``AttributeError`` inside numba-cuda. Where it is missing, the
+    alias is put back (``np.row_stack = np.vstack``, what NumPy had until
+    2.5) before ``numba.cuda`` is imported. Every import of ``numba.cuda`` in
+    this package goes through here.
+
+    Returns
+    -------
+    module
+        ``numba.cuda``.
+    """
+    import numpy as np
+
+    if not hasattr(np, "row_stack"):
+        np.row_stack = np.vstack  # noqa: NPY201 (the alias itself, put back)
+    from numba import cuda
+
+    return cuda
+
+
 def cuda_device(cpu_function):
     """The CUDA device-function twin of a :func:`jit_dual` function.
 
@@ -121,7 +146,7 @@ def cuda_device(cpu_function):
     """
     entry = _DUAL_TARGETS[id(cpu_function)]
     if entry[2] is None:
-        from numba import cuda
+        cuda = numba_cuda()
 
         source = entry[1]
         namespace = dict(source.__globals__)
@@ -148,8 +173,7 @@ def cuda_kernel(function, **options):
     ``launch_bounds``); the CUDA simulator, which allocates no registers,
     takes neither.
     """
-    from numba import cuda
-
+    cuda = numba_cuda()
     if numba.config.ENABLE_CUDASIM:
         options.pop("max_registers", None)
         options.pop("launch_bounds", None)

@@ -11,6 +11,7 @@ no-CUDA error is then checked for real. The tests marked ``needs_gpu`` need a
 real device (larger shapes, tolerances with fused multiply-adds).
 """
 
+import importlib.util
 import os
 import pickle
 import subprocess
@@ -709,3 +710,41 @@ def test_on_a_gpu_larger_fits_match_cpu(order, dtype, n_features, rng):
     scale = np.abs(cpu.coef_).max()
     assert np.abs(gpu.coef_ - cpu.coef_).max() <= rtol * scale
     assert abs(gpu.intercept_[0] - cpu.intercept_[0]) <= rtol * max(scale, 1.0)
+
+
+# NumPy 2.5 removed np.row_stack, and what numba-cuda's CUDA target loads on
+# its first compile registers a compiled np.row_stack: a subprocess (no
+# simulator) imports that module as a NumPy without the alias would.
+WITHOUT_ROW_STACK = """
+import sys
+import numpy as np
+del np.row_stack
+np.__all__ = [name for name in np.__all__ if name != "row_stack"]
+if sys.argv[1] == "through the package":
+    from sklearn_order._jit import numba_cuda
+    numba_cuda()
+import numba.cuda.np.arrayobj  # what a first CUDA compile loads
+"""
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("numba_cuda") is None,
+    reason="numba-cuda (the [cuda] extra) is not installed; .ci/run installs it "
+    "for the simulator step",
+)
+def test_numba_cuda_loads_under_a_numpy_without_row_stack():
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+
+    def run(how):
+        return subprocess.run(
+            [sys.executable, "-c", WITHOUT_ROW_STACK, how],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+
+    bare = run("bare")  # the failure the package's import works around
+    assert bare.returncode != 0 and "row_stack" in bare.stderr
+    through = run("through the package")
+    assert through.returncode == 0, through.stderr

@@ -55,14 +55,16 @@ slice of global memory, read by every thread from the L1 cache.
 
 from math import isfinite
 
-from numba import cuda, float64, int64
+from numba import float64, int64
 
-from .._jit import cuda_device, cuda_kernel
+from .._jit import cuda_device, cuda_kernel, numba_cuda
 from ..losses import clipped_derivative, loss_value
 from ..penalties import l2_decay, shrink
 from ..schedules import PA1, is_passive_aggressive, row_step, step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
 from .storage import dense_row_dot, dense_row_sqnorm
+
+cuda = numba_cuda()
 
 _row_dot = cuda_device(dense_row_dot)
 _row_sqnorm = cuda_device(dense_row_sqnorm)
