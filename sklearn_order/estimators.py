@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
 )
 
 from ._base import INIT_NAMES, BaseBackwardSGD, TrainingData, atomic_fit
+from ._spec import FitSpec
 from ._validation import check_sparse_structure
 from .losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
 
@@ -564,10 +565,10 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         self : BackwardSGDClassifier
             The fitted estimator.
         """
-        self._check_params()
+        spec = FitSpec.from_estimator(self)
         *start, names = self._warm_start_init(coef_init, intercept_init)
         data = self._training_data(X, y, sample_weight, *start, names)
-        return self._fit_training_data(data)
+        return self._fit_training_data(spec, data)
 
     def _training_data(
         self, X, y, sample_weight, coef_init, intercept_init, names=INIT_NAMES
@@ -618,7 +619,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             The updated estimator.
         """
         first_call = not hasattr(self, "classes_")
-        self._check_params(for_partial_fit=True)
+        spec = FitSpec.from_estimator(self, for_partial_fit=True)
         if self.class_weight == "balanced":
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit: a chunk "
@@ -650,7 +651,9 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             raise ValueError(f"y contains labels not in classes: {unknown!r}.")
         sample_weight = self._sample_weight(sample_weight, X)
         targets, weights = self._outputs(y, sample_weight, classes)
-        return self._partial_fit_outputs(X, targets, weights, classes, first_call)
+        return self._partial_fit_outputs(
+            spec, X, targets, weights, classes, first_call
+        )
 
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
 
@@ -903,10 +906,10 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         self : BackwardSGDRegressor
             The fitted estimator.
         """
-        self._check_params()
+        spec = FitSpec.from_estimator(self)
         *start, names = self._warm_start_init(coef_init, intercept_init)
         data = self._training_data(X, y, sample_weight, *start, names)
-        return self._fit_training_data(data)
+        return self._fit_training_data(spec, data)
 
     def _training_data(
         self, X, y, sample_weight, coef_init, intercept_init, names=INIT_NAMES
@@ -942,10 +945,12 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
             The updated estimator.
         """
         first_call = not hasattr(self, "coef_")
-        self._check_params(for_partial_fit=True)
+        spec = FitSpec.from_estimator(self, for_partial_fit=True)
         X, y = self._validate_xy(X, y, reset=first_call)
         sample_weight = self._sample_weight(sample_weight, X)
-        return self._partial_fit_outputs(X, [y], [sample_weight], None, first_call)
+        return self._partial_fit_outputs(
+            spec, X, [y], [sample_weight], None, first_call
+        )
 
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
 
