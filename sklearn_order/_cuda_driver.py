@@ -34,6 +34,7 @@ import numba
 import numpy as np
 from scipy import sparse
 
+from . import _backward_trajectory as _backward
 from ._problem import MapBudgetError, Problem, check_not_cancelled
 from .kernels import OK
 from .sampling import CYCLIC, GRAB, ONCE, fill_epoch_order
@@ -409,16 +410,14 @@ class CudaProblem(Problem):
             self.state["averaged"][:] = averaged[0]
         return records[0]
 
-    #: The chains are replayed; coupling is not implemented on the device.
-    couples_chains = False
-
     def backward_iterates(
         self, steps, theta0, eta, *, coupling=True, tol=0.0, max_maps=None
     ):
         """Backward iterates ``θ̃_k`` for each ``k`` in ``steps``: one block per chain.
 
-        Same contract as :meth:`Problem.backward_iterates
-        <sklearn_order._problem.Problem.backward_iterates>`; the chains run
+        Same contract as
+        :func:`~sklearn_order._backward_trajectory.backward_iterates` (which
+        calls this for a problem on the device); the chains run
         concurrently, one thread block each, as plain replay: ``coupling`` and
         ``tol`` are ignored (the chains of a launch do not see each other's states), and
         ``max_maps`` is checked against the replay's whole cost before any
@@ -602,3 +601,13 @@ class CudaProblem(Problem):
                 averaged_d.copy_to_host(averaged, stream=stream)
             stream.synchronize()
         return statuses
+
+
+# The trajectory functions for a problem on the device: its own chains.
+_backward.backward_iterates.register(CudaProblem, CudaProblem.backward_iterates)
+
+
+@_backward.couples_chains.register
+def _(problem: CudaProblem):
+    """The chains are replayed; coupling is not implemented on the device."""
+    return False

@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
+from . import _backward_trajectory as backward
 from ._base import BaseBackwardSGD
 from ._problem import MapBudgetError
 from ._training import training_problems
@@ -339,7 +340,7 @@ def trajectory(
     tol = float(coupling_tol) if used == "coupling" else 0.0
     if tol:
         for problem in problems:
-            problem.check_nonexpansive(eta)
+            backward.check_nonexpansive(problem, eta)
     error_bound = 0.0
     total_maps = 0
     records = []
@@ -365,15 +366,20 @@ def trajectory(
                 )
             )
         elif used == "affine" and explicit:
-            every_step = problem.backward_affine_iterates(n_steps, 1, theta0, eta)
+            every_step = backward.backward_affine_iterates(
+                problem, n_steps, 1, theta0, eta
+            )
             records.append(every_step[steps - 1])
         elif used == "affine":
             records.append(
-                problem.backward_affine_iterates(n_steps, every, theta0, eta, first)
+                backward.backward_affine_iterates(
+                    problem, n_steps, every, theta0, eta, first
+                )
             )
         else:
             try:
-                iterates, n_maps, bounds = problem.backward_iterates(
+                iterates, n_maps, bounds = backward.backward_iterates(
+                    problem,
                     steps,
                     theta0,
                     eta,

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _backward_trajectory as backward
 from ._warnings import warn
 from .penalties import penalty_value
 
@@ -361,15 +362,18 @@ def _trajectory_backward(method, problem, estimator):
     ValueError
         If ``method="affine"`` is asked of maps that are not affine.
     """
-    if method == "affine" or (method == "auto" and problem.has_affine_trajectory):
-        if not problem.is_affine:
+    if method == "affine" or (
+        method == "auto" and backward.has_affine_trajectory(problem)
+    ):
+        if not backward.is_affine(problem):
             raise ValueError(
                 "method='affine' needs loss='squared_error' with penalty None or "
                 f"'l2'; got loss={estimator.loss!r}, penalty={estimator.penalty!r}. "
                 "Use method='replay' (or 'auto')."
             )
         return "affine"
-    return "coupling" if method != "replay" and problem.couples_chains else "replay"
+    coupled = method != "replay" and backward.couples_chains(problem)
+    return "coupling" if coupled else "replay"
 
 
 class Order(NamedTuple):
