@@ -29,6 +29,7 @@ Not supported on the device (a ``ValueError`` at fit time): ``sampling="grab"``
 
 import threading
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -292,18 +293,17 @@ class CudaProblem(Problem):
 
     device: object = field(default=None, repr=False, compare=False)
 
-    def _targets_on_device(self):
+    @cached_property
+    def _device_targets(self):
         """``(Y, S)`` on the device, shape (1, n_samples), copied once."""
         from numba import cuda
 
-        if "device_targets" not in self.state:
-            self.state["device_targets"] = (
-                cuda.to_device(np.ascontiguousarray(self.y[None], dtype=np.float64)),
-                cuda.to_device(
-                    np.ascontiguousarray(self.sample_weight[None], dtype=np.float64)
-                ),
-            )
-        return self.state["device_targets"]
+        return (
+            cuda.to_device(np.ascontiguousarray(self.y[None], dtype=np.float64)),
+            cuda.to_device(
+                np.ascontiguousarray(self.sample_weight[None], dtype=np.float64)
+            ),
+        )
 
     def _maps_per_launch(self, record_every):
         # a map's fixed cost counts too: on narrow rows it is most of a map
@@ -407,7 +407,7 @@ class CudaProblem(Problem):
         if track_loss:
             epoch_losses += losses[0]
         if average_start:
-            self.state["averaged"][:] = averaged[0]
+            self.state.running_mean[:] = averaged[0]
         return records[0]
 
     def backward_iterates(
@@ -517,7 +517,7 @@ class CudaProblem(Problem):
         threads, groups, shared_bytes = launch_shape(d, self.batch_size)
         rule = self.rule.cuda_scalars()
         X = self.device.X_device()
-        Y, S = self._targets_on_device()
+        Y, S = self._device_targets
         chunk = self._maps_per_launch(record_every)
         begin, end = int(lo.min()), int(hi.max())
         windows = [(s, min(s + chunk, end)) for s in range(begin, end, chunk)]

@@ -216,7 +216,7 @@ def _fit_pass(X, fold, estimators, label=None, token=None):
             continue
         shapes[c], specs[c] = coef.shape, spec
         for problem in mine:
-            problem.state["fit"] = token
+            problem.state.fit_token = token
         problems.extend(mine)
         parameters.extend(problem_parameters(coef, intercept, spec.multinomial))
         owners.extend([c] * len(mine))
@@ -242,7 +242,7 @@ def _fit_pass(X, fold, estimators, label=None, token=None):
                 *fitted[k],
                 results[k].n_iter,
                 results[k].converged,
-                problems[k].state.get("averaged"),
+                problems[k].state.running_mean,
             )
             for k in mine
         ]

@@ -59,6 +59,34 @@ class GrabState(NamedTuple):
 _NO_GRAB_STATE = GrabState(None, None)
 
 
+@dataclass
+class FitState:
+    """What the fit running a problem keeps between its kernel calls.
+
+    The one mutable part of a :class:`Problem` (its :attr:`Problem.state`):
+    each problem gets its own, empty, on construction.
+
+    Attributes
+    ----------
+    fit_token : int or None
+        The token of the fit running the problem in a worker thread
+        (:func:`cancel_fit` stops it at its next kernel call); ``None``
+        outside workers.
+    running_mean : ndarray of shape (n_parameters,) or None
+        With averaging: the running mean ``(w̄, b̄)`` of the forward iterates
+        (:meth:`Problem.running_average`); ``None`` until the first
+        averaging call.
+    grab : GrabState or None
+        With GraB sampling: the order table and herding state that forward
+        calls carry from one call to the next; ``None`` until the first
+        forward call.
+    """
+
+    fit_token: int | None = None
+    running_mean: np.ndarray | None = None
+    grab: GrabState | None = None
+
+
 class DivergenceError(ValueError):
     """The fit cannot go on numerically: the iterates diverged or overflow.
 
@@ -118,13 +146,19 @@ _CANCELLED_FITS = set()
 
 
 def cancel_fit(token):
-    """Stop the problems whose ``state["fit"]`` is ``token`` at their next call."""
+    """Stop the problems whose ``state.fit_token`` is ``token`` at their next call."""
     _CANCELLED_FITS.add(token)
 
 
 def check_not_cancelled(state):
-    """Raise :class:`FitCancelled` if the fit running this problem was cancelled."""
-    if state.get("fit") in _CANCELLED_FITS:
+    """Raise :class:`FitCancelled` if the fit running this problem was cancelled.
+
+    Parameters
+    ----------
+    state : FitState
+        The problem's.
+    """
+    if state.fit_token in _CANCELLED_FITS:
         raise FitCancelled("the fit was interrupted")
 
 
@@ -201,7 +235,7 @@ class Problem:
 
     Attributes
     ----------
-    state : dict
+    state : FitState
         State kept between forward calls: GraB's herding, the running mean;
         and the token of the fit running it in a worker thread, if any.
     """
@@ -221,7 +255,9 @@ class Problem:
     rows: np.ndarray | None = None
     classification: bool = False
     auto_step: bool = False
-    state: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    state: FitState = field(
+        default_factory=FitState, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self):
         # The kernels call a clipped derivative divergence only past the
@@ -537,13 +573,13 @@ class Problem:
         -------
         ndarray of shape (n_parameters,)
         """
-        if "averaged" not in self.state:
-            self.state["averaged"] = (
+        if self.state.running_mean is None:
+            self.state.running_mean = (
                 np.zeros(self.n_parameters)
                 if initial is None
                 else np.array(initial, dtype=np.float64)
             )
-        return self.state["averaged"]
+        return self.state.running_mean
 
     def _balancing_state(self):
         """GraB's order table and herding state for forward calls (kept between calls).
@@ -552,14 +588,14 @@ class Problem:
         """
         if self.sampling != GRAB:
             return _NO_GRAB_STATE
-        if "grab_state" not in self.state:
+        if self.state.grab is None:
             # two rows: the epoch being visited and the next one being built
             # (a call resuming mid-epoch reloads the current row)
-            self.state["grab_state"] = GrabState(
+            self.state.grab = GrabState(
                 np.empty((2, self.n_samples), dtype=np.int64),
                 Herding(np.zeros((3, self.n_parameters)), np.zeros(2, dtype=np.int64)),
             )
-        return self.state["grab_state"]
+        return self.state.grab
 
     def order_table(self, coef, intercept, n_epochs, eta, step_offset=0):
         """The orders of epochs ``0 … n_epochs − 1`` that a backward pass reads.

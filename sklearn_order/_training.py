@@ -91,7 +91,7 @@ def _outputs(engine, results):
             intercept,
             result.n_iter,
             result.converged,
-            problem.state.get("averaged"),
+            problem.state.running_mean,
         )
         for problem, (coef, intercept), result in zip(
             engine.problems, engine.params, results
@@ -223,7 +223,7 @@ def run_outputs(
         return [fit for unit in fits for fit in unit]
     token = next(_FIT_TOKENS)
     for problem in problems:
-        problem.state["fit"] = token
+        problem.state.fit_token = token
     backend = {"backend": "threading"} if threads_only else {"prefer": "threads"}
     try:
         fits = Parallel(n_jobs=n_jobs, **backend)(

@@ -255,7 +255,7 @@ def test_losses_records_and_average_match_the_cpu(rng):
             epoch_losses=losses,
             record_every=3,
         )
-        results.append((coef, b, records, losses, problem.state["averaged"].copy()))
+        results.append((coef, b, records, losses, problem.state.running_mean.copy()))
     for got, expected in zip(*results):
         assert_allclose(got, expected, rtol=FLOAT64_RTOL, atol=1e-13)
 
