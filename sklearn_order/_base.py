@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._problem import DivergenceError
+from ._spec import reported_rows
 from ._training import fit_problems, pass_problems
 from ._warnings import warn
 from .kernels import UpdateRule
@@ -314,41 +315,21 @@ class BaseBackwardSGD(BaseEstimator):
                 names[1] = PREVIOUS_FIT.format("intercept_")
         return coef_init, intercept_init, tuple(names)
 
-    @staticmethod
-    def _n_reported_rows(classes):
-        """Rows of ``coef_``: one for regression and binary problems, else per class."""
-        return 1 if classes is None or len(classes) == 2 else len(classes)
-
-    def _coefficient_rows(self, coef, intercept):
-        """The rows the problems train, from parameters shaped like the fitted ones.
-
-        Parameters
-        ----------
-        coef : ndarray of shape (n_reported_rows, n_features), float64
-        intercept : ndarray of shape (n_reported_rows,), float64
-
-        Returns
-        -------
-        coef : ndarray of shape (n_rows, n_features), float64
-        intercept : ndarray of shape (n_rows,), float64
-        """
-        return coef, intercept
-
     def _partial_fit_outputs(self, spec, X, targets, weights, classes, first_call):
         """One pass over a chunk from the current coefficients; set the attributes.
 
         ``spec``: the :class:`~sklearn_order._spec.FitSpec` of this call.
         """
-        n_reported = self._n_reported_rows(classes)
+        n_reported = reported_rows(classes)
         if first_call:
-            coef, intercept = self._coefficient_rows(
+            coef, intercept = spec.trained_rows(
                 *self._initial_parameters(None, None, n_reported, X.shape[1])
             )
             t_start = 0
             initial_average = None
         else:
             # with average, continue from the last iterates and the mean so far
-            previous = self._coefficient_rows(
+            previous = spec.trained_rows(
                 np.asarray(self._dense_coef(), dtype=np.float64).reshape(
                     n_reported, -1
                 ),

@@ -37,7 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import TrainingData, atomic_fit, largest_magnitude
 from ._engine import groupable
 from ._problem import cancel_fit
-from ._spec import FitSpec
+from ._spec import FitSpec, reported_rows
 from ._training import (
     _FIT_TOKENS,
     OutputFit,
@@ -193,13 +193,13 @@ def _fit_pass(X, fold, estimators, label=None, token=None):
     start = time.perf_counter()
     errors = {}
     problems, parameters, owners, shapes, specs = [], [], [], {}, {}
+    n_reported = reported_rows(fold.classes)
     for c, estimator in enumerate(estimators):
-        n_reported = estimator._n_reported_rows(fold.classes)
-        coef, intercept = estimator._coefficient_rows(
-            np.zeros((n_reported, X.shape[1])), np.zeros(n_reported)
-        )
         try:
             spec = FitSpec.from_estimator(estimator)
+            coef, intercept = spec.trained_rows(
+                np.zeros((n_reported, X.shape[1])), np.zeros(n_reported)
+            )
             mine = build_problems(
                 spec,
                 X,

@@ -12,6 +12,7 @@ need as arguments.
 
 from dataclasses import dataclass
 
+import numpy as np
 from sklearn.base import is_regressor
 
 from .kernels import UpdateRule
@@ -135,6 +136,31 @@ class FitSpec:
         """Whether the base step size is chosen from the data (``eta0="auto"``)."""
         return isinstance(self.eta0, str)
 
+    def trained_rows(self, coef, intercept):
+        """The rows the problems train, from parameters shaped like the fitted ones.
+
+        A binary multinomial model reports one row ``f = f_1 − f_0`` and is
+        trained as the two softmax rows ``(−f/2, f/2)``: their updates are
+        exact negatives of each other, so rows started antisymmetric stay
+        so, and the split recovers the trained rows exactly. Otherwise the
+        rows are the reported ones.
+
+        Parameters
+        ----------
+        coef : ndarray of shape (n_reported_rows, n_features), float64
+        intercept : ndarray of shape (n_reported_rows,), float64
+
+        Returns
+        -------
+        coef : ndarray of shape (n_rows, n_features), float64
+        intercept : ndarray of shape (n_rows,), float64
+        """
+        if self.multinomial and coef.shape[0] == 1:
+            return np.vstack([-coef / 2, coef / 2]), np.hstack(
+                [-intercept / 2, intercept / 2]
+            )
+        return coef, intercept
+
     def step_size(self, X, targets, weights, rows=None, n_epochs=None):
         """The base step size: ``eta0``, or its value for ``eta0="auto"``.
 
@@ -176,3 +202,18 @@ class FitSpec:
             targets=targets,
             n_maps=max(n_epochs * n_batches, 1),
         )
+
+
+def reported_rows(classes):
+    """Rows of ``coef_``: one for regression and binary problems, else per class.
+
+    Parameters
+    ----------
+    classes : ndarray or None
+        The classes (``None`` for a regression).
+
+    Returns
+    -------
+    int
+    """
+    return 1 if classes is None or len(classes) == 2 else len(classes)

@@ -11,8 +11,7 @@ output, :func:`fit_problems` runs the estimator's composition order over them
 and :func:`pass_problems` runs the one pass of ``partial_fit`` — serially, or
 in joblib workers over the outputs (:func:`run_outputs`) — and both return
 the assembled coefficients as a :class:`Training`; the estimator publishes
-them. :func:`training_problems` gives the diagnostics an estimator's problems
-without fitting it.
+them.
 
 A worker never writes into arrays of its caller: under a process backend
 (loky, multiprocessing, Dask) such writes would land in the worker's copy
@@ -364,40 +363,6 @@ def build_problems(
 
         problems = on_device(problems)
     return problems
-
-
-def training_problems(
-    estimator, X, y, sample_weight=None, coef_init=None, intercept_init=None
-):
-    """An estimator's validated training data and problems, without fitting it.
-
-    What ``fit`` would train: the diagnostics follow these problems map by
-    map. The estimator is not modified.
-
-    Parameters
-    ----------
-    estimator : BaseBackwardSGD
-    X, y, sample_weight, coef_init, intercept_init
-        As for the estimator's ``fit``.
-
-    Returns
-    -------
-    data : TrainingData
-        The validated data, targets, weights and starting point.
-    problems : list of Problem
-        One per output, seeded by the estimator's ``random_state``.
-    """
-    spec = FitSpec.from_estimator(estimator)
-    data = estimator._training_data(X, y, sample_weight, coef_init, intercept_init)
-    problems = build_problems(
-        spec,
-        data.X,
-        data.targets,
-        data.weights,
-        seed=draw_seed(spec.random_state),
-        n_rows=len(data.coef),
-    )
-    return data, problems
 
 
 def problem_parameters(coef, intercept, multinomial):
