@@ -80,7 +80,7 @@ class FitSpec:
     random_state: object
 
     @classmethod
-    def from_estimator(cls, estimator, *, for_partial_fit=False):
+    def from_estimator(cls, estimator, *, for_partial_fit=False, validate=True):
         """Validate ``estimator``'s parameters and freeze them.
 
         Parameters
@@ -88,6 +88,12 @@ class FitSpec:
         estimator : BaseBackwardSGD
         for_partial_fit : bool, default=False
             Validate for ``partial_fit`` (no early stopping).
+        validate : bool, default=True
+            Check the parameters and the order's rules. ``False`` freezes
+            them as they are, for code that builds problems of given
+            parameters outside a fit (tests, benchmarks), as
+            :func:`~sklearn_order._training.build_problems` does when given
+            an estimator.
 
         Returns
         -------
@@ -98,7 +104,8 @@ class FitSpec:
         ValueError
             For invalid parameters, or parameters the order does not define.
         """
-        estimator._check_params(for_partial_fit)
+        if validate:
+            estimator._check_params(for_partial_fit)
         average = estimator.average
         spec = cls(
             rule=estimator._update_rule(),
@@ -122,8 +129,8 @@ class FitSpec:
             device=estimator.device,
             random_state=estimator.random_state,
         )
-        # the order's own rules, asked of the order (not of its name)
-        spec.order_rules.check_params(spec)
+        if validate:  # the order's own rules, asked of the order (not of its name)
+            spec.order_rules.check_params(spec)
         return spec
 
     @property

@@ -302,9 +302,10 @@ def build_problems(
     ----------
     spec : FitSpec or BaseBackwardSGD
         Supplies the update rule, the sampling, the batch size, the step
-        size and the device; an estimator stands for its spec
-        (:meth:`FitSpec.from_estimator <sklearn_order._spec.FitSpec.from_estimator>`,
-        which validates its parameters).
+        size and the device; an estimator stands for its parameters as they
+        are (:meth:`FitSpec.from_estimator
+        <sklearn_order._spec.FitSpec.from_estimator>` without validation, as
+        before a fit: for tests and benchmarks).
     X : ndarray or scipy CSR matrix of shape (n_samples, n_features)
         Validated training data.
     targets, weights : list of ndarray of shape (n_samples,)
@@ -328,7 +329,7 @@ def build_problems(
         rows trained on means one batch of all of them.
     """
     if not isinstance(spec, FitSpec):
-        spec = FitSpec.from_estimator(spec)
+        spec = FitSpec.from_estimator(spec, validate=False)
     n_outputs = n_rows if spec.multinomial else 1
     n_visited = X.shape[0] if rows is None else rows.shape[0]
     if eta0 is None:
