@@ -163,6 +163,8 @@ def backward_iterates(
     chains = Chains(steps, theta0, out, bounds)
     threads = Threads(states, cursors, orders, works)
     coupling = Coupling(saved, saved_levels, stride, float(tol))
+    # the problem module's call size, read at call time: one setting for
+    # every kernel call
     chunk = max(1, _problem._WORK_PER_CALL // problem.map_cost())
     n_maps = 0
     with ThreadPoolExecutor(n_threads) as pool:

@@ -3,7 +3,8 @@
 :func:`on_device` turns the estimators' :class:`~sklearn_order._problem.Problem`
 objects into :class:`CudaProblem` objects, whose :meth:`CudaProblem.apply_maps`
 (the range of maps every composition order runs) and
-:meth:`CudaProblem.backward_iterates` (trajectory chains) run
+:meth:`CudaProblem.backward_iterates` (trajectory chains, registered as
+:func:`~sklearn_order._backward_trajectory.backward_iterates` for it) run
 :func:`sklearn_order.kernels.cuda.apply_steps_kernel` instead of the CPU
 kernels. Everything else — the orders' stopping rules, early stopping,
 averaging, the fitted attributes — is the CPU code, unchanged, so the fitted

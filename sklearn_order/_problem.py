@@ -3,7 +3,9 @@
 A :class:`Problem` is what the estimators hand to a composition order: the
 orders (``orders.py``) decide which epochs to compose and in which direction;
 the problem runs them on the compiled kernel and turns a failed status into a
-:class:`DivergenceError`.
+:class:`DivergenceError`, keeping what a fit carries between kernel calls in
+its typed :class:`FitState`. Its backward trajectory (many iterates
+``θ̃_k``) is :mod:`sklearn_order._backward_trajectory`'s.
 """
 
 from dataclasses import dataclass, field
@@ -515,8 +517,9 @@ class Problem:
             If positive, ``θ`` is copied out every ``record_every`` maps.
         affine : bool, default=False
             The map composes an affine map's matrix instead
-            (:meth:`backward_affine_iterates`): ``2 (n_features + 1)²`` per
-            row.
+            (:func:`backward_affine_iterates
+            <sklearn_order._backward_trajectory.backward_affine_iterates>`):
+            ``2 (n_features + 1)²`` per row.
 
         Returns
         -------
