@@ -21,20 +21,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._problem import DivergenceError
+from ._spec import reported_rows
 from ._training import fit_problems, pass_problems
 from ._warnings import warn
 from .kernels import UpdateRule
 from .losses import LOSSES, MULTINOMIAL_LOG_LOSS, loss_parameter
-from .orders import ORDERS, StoppingRule
+from .orders import ORDERS
 from .penalties import penalty_strengths
 from .sampling import SAMPLINGS
 from .schedules import (
-    ADAPTIVE,
     LEARNING_RATES,
     OPTIMAL,
-    auto_step_size,
     check_passive_aggressive_loss,
-    is_passive_aggressive,
     optimal_offset,
     passive_aggressive_variant,
 )
@@ -205,7 +203,6 @@ class BaseBackwardSGD(BaseEstimator):
                     "set the weights to zero at every step. Lower eta0 or alpha, "
                     "or use eta0='auto'."
                 )
-        ORDERS[self.order].check_params(self)
 
     def _loss_param(self):
         return loss_parameter(self.loss, self.epsilon)
@@ -248,49 +245,6 @@ class BaseBackwardSGD(BaseEstimator):
             optimal_t0=float(t0),
             passive_aggressive=passive_aggressive_variant(schedule),
         )
-
-    def _step_size(self, X, targets, weights, rows=None, n_epochs=None):
-        """The base step size: ``eta0``, or its value for ``eta0="auto"``.
-
-        See :func:`~sklearn_order.schedules.auto_step_size`; its horizon is
-        ``n_epochs`` epochs of batches (``max_iter`` by default: a fit's
-        most). For ``"pa1"``/``"pa2"``, ``eta0`` is the aggressiveness ``C``,
-        and ``"auto"`` means ``C = 1`` (scikit-learn's ``PassiveAggressive*``
-        default): each row's step is already sized by its own norm.
-        """
-        if self.eta0 != "auto":
-            return float(self.eta0)
-        rule = self._update_rule()
-        if is_passive_aggressive(rule.schedule):
-            return 1.0
-        n_visited = X.shape[0] if rows is None else rows.shape[0]
-        n_batches = -(-n_visited // int(self.batch_size))  # ceiling division
-        n_epochs = int(self.max_iter) if n_epochs is None else n_epochs
-        return auto_step_size(
-            X,
-            weights,
-            rule.loss,
-            rule.fit_intercept,
-            rule.l2,
-            rows,
-            targets=targets,
-            n_maps=max(n_epochs * n_batches, 1),
-        )
-
-    def _stopping_rule(self):
-        return StoppingRule(
-            max_iter=int(self.max_iter),
-            tol=None if self.tol is None else float(self.tol),
-            n_iter_no_change=int(self.n_iter_no_change),
-            adaptive=LEARNING_RATES[self.learning_rate] == ADAPTIVE,
-            verbose=int(self.verbose),
-        )
-
-    def _average_start(self):
-        """Step index from which iterates are averaged; 0 for no averaging."""
-        if self.average is True:
-            return 1
-        return int(self.average) if self.average else 0
 
     # -- sparse coefficients ------------------------------------------------
 
@@ -361,44 +315,27 @@ class BaseBackwardSGD(BaseEstimator):
                 names[1] = PREVIOUS_FIT.format("intercept_")
         return coef_init, intercept_init, tuple(names)
 
-    @staticmethod
-    def _n_reported_rows(classes):
-        """Rows of ``coef_``: one for regression and binary problems, else per class."""
-        return 1 if classes is None or len(classes) == 2 else len(classes)
+    def _partial_fit_outputs(self, spec, X, targets, weights, classes, first_call):
+        """One pass over a chunk from the current coefficients; set the attributes.
 
-    def _coefficient_rows(self, coef, intercept):
-        """The rows the problems train, from parameters shaped like the fitted ones.
-
-        Parameters
-        ----------
-        coef : ndarray of shape (n_reported_rows, n_features), float64
-        intercept : ndarray of shape (n_reported_rows,), float64
-
-        Returns
-        -------
-        coef : ndarray of shape (n_rows, n_features), float64
-        intercept : ndarray of shape (n_rows,), float64
+        ``spec``: the :class:`~sklearn_order._spec.FitSpec` of this call.
         """
-        return coef, intercept
-
-    def _partial_fit_outputs(self, X, targets, weights, classes, first_call):
-        """One pass over a chunk from the current coefficients; set the attributes."""
-        n_reported = self._n_reported_rows(classes)
+        n_reported = reported_rows(classes)
         if first_call:
-            coef, intercept = self._coefficient_rows(
+            coef, intercept = spec.trained_rows(
                 *self._initial_parameters(None, None, n_reported, X.shape[1])
             )
             t_start = 0
             initial_average = None
         else:
             # with average, continue from the last iterates and the mean so far
-            previous = self._coefficient_rows(
+            previous = spec.trained_rows(
                 np.asarray(self._dense_coef(), dtype=np.float64).reshape(
                     n_reported, -1
                 ),
                 np.asarray(self.intercept_, dtype=np.float64).reshape(-1),
             )
-            averaging = self._average_start() and hasattr(self, "_standard_coef")
+            averaging = spec.average_start and hasattr(self, "_standard_coef")
             coef = np.array(
                 self._standard_coef if averaging else previous[0], order="C"
             )
@@ -407,11 +344,11 @@ class BaseBackwardSGD(BaseEstimator):
             t_start = self.t_
         # eta0="auto": the smallest step of the chunks seen, safe for all of
         # them; the horizon of a call is its one pass
-        eta0 = self._step_size(X, targets, weights, n_epochs=1)
+        eta0 = spec.step_size(X, targets, weights, n_epochs=1)
         if not first_call and self.eta0 == "auto":
             eta0 = min(eta0, self.eta0_)
         training = pass_problems(
-            self,
+            spec,
             X,
             targets,
             weights,
@@ -494,13 +431,16 @@ class BaseBackwardSGD(BaseEstimator):
         ]
         return train.astype(np.int64), validation
 
-    def _fit_training_data(self, data):
-        """Train on :class:`TrainingData` and set the fitted attributes."""
+    def _fit_training_data(self, spec, data):
+        """Train on :class:`TrainingData` as ``spec`` says; set the fitted attributes.
+
+        ``spec``: the :class:`~sklearn_order._spec.FitSpec` of this fit.
+        """
         rows = validation = None
         if self.early_stopping:
             rows, validation = self._split_validation(data)
         training = fit_problems(
-            self,
+            spec,
             data.X,
             data.targets,
             data.weights,

@@ -3,7 +3,8 @@
 :func:`on_device` turns the estimators' :class:`~sklearn_order._problem.Problem`
 objects into :class:`CudaProblem` objects, whose :meth:`CudaProblem.apply_maps`
 (the range of maps every composition order runs) and
-:meth:`CudaProblem.backward_iterates` (trajectory chains) run
+:meth:`CudaProblem.backward_iterates` (trajectory chains, registered as
+:func:`~sklearn_order._backward_trajectory.backward_iterates` for it) run
 :func:`sklearn_order.kernels.cuda.apply_steps_kernel` instead of the CPU
 kernels. Everything else — the orders' stopping rules, early stopping,
 averaging, the fitted attributes — is the CPU code, unchanged, so the fitted
@@ -29,11 +30,13 @@ Not supported on the device (a ``ValueError`` at fit time): ``sampling="grab"``
 
 import threading
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 
 import numba
 import numpy as np
 from scipy import sparse
 
+from . import _backward_trajectory as _backward
 from ._jit import numba_cuda
 from ._problem import MapBudgetError, Problem, check_not_cancelled
 from .kernels import OK
@@ -292,18 +295,17 @@ class CudaProblem(Problem):
 
     device: object = field(default=None, repr=False, compare=False)
 
-    def _targets_on_device(self):
+    @cached_property
+    def _device_targets(self):
         """``(Y, S)`` on the device, shape (1, n_samples), copied once."""
         cuda = numba_cuda()
 
-        if "device_targets" not in self.state:
-            self.state["device_targets"] = (
-                cuda.to_device(np.ascontiguousarray(self.y[None], dtype=np.float64)),
-                cuda.to_device(
-                    np.ascontiguousarray(self.sample_weight[None], dtype=np.float64)
-                ),
-            )
-        return self.state["device_targets"]
+        return (
+            cuda.to_device(np.ascontiguousarray(self.y[None], dtype=np.float64)),
+            cuda.to_device(
+                np.ascontiguousarray(self.sample_weight[None], dtype=np.float64)
+            ),
+        )
 
     def _maps_per_launch(self, record_every):
         # a map's fixed cost counts too: on narrow rows it is most of a map
@@ -407,19 +409,17 @@ class CudaProblem(Problem):
         if track_loss:
             epoch_losses += losses[0]
         if average_start:
-            self.state["averaged"][:] = averaged[0]
+            self.state.running_mean[:] = averaged[0]
         return records[0]
-
-    #: The chains are replayed; coupling is not implemented on the device.
-    couples_chains = False
 
     def backward_iterates(
         self, steps, theta0, eta, *, coupling=True, tol=0.0, max_maps=None
     ):
         """Backward iterates ``θ̃_k`` for each ``k`` in ``steps``: one block per chain.
 
-        Same contract as :meth:`Problem.backward_iterates
-        <sklearn_order._problem.Problem.backward_iterates>`; the chains run
+        Same contract as
+        :func:`~sklearn_order._backward_trajectory.backward_iterates` (which
+        calls this for a problem on the device); the chains run
         concurrently, one thread block each, as plain replay: ``coupling`` and
         ``tol`` are ignored (the chains of a launch do not see each other's states), and
         ``max_maps`` is checked against the replay's whole cost before any
@@ -519,7 +519,7 @@ class CudaProblem(Problem):
         threads, groups, shared_bytes = launch_shape(d, self.batch_size)
         rule = self.rule.cuda_scalars()
         X = self.device.X_device()
-        Y, S = self._targets_on_device()
+        Y, S = self._device_targets
         chunk = self._maps_per_launch(record_every)
         begin, end = int(lo.min()), int(hi.max())
         windows = [(s, min(s + chunk, end)) for s in range(begin, end, chunk)]
@@ -603,3 +603,13 @@ class CudaProblem(Problem):
                 averaged_d.copy_to_host(averaged, stream=stream)
             stream.synchronize()
         return statuses
+
+
+# The trajectory functions for a problem on the device: its own chains.
+_backward.backward_iterates.register(CudaProblem, CudaProblem.backward_iterates)
+
+
+@_backward.couples_chains.register
+def _(problem: CudaProblem):
+    """The chains are replayed; coupling is not implemented on the device."""
+    return False

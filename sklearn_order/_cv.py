@@ -37,6 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import TrainingData, atomic_fit, largest_magnitude
 from ._engine import groupable
 from ._problem import cancel_fit
+from ._spec import FitSpec, reported_rows
 from ._training import (
     _FIT_TOKENS,
     OutputFit,
@@ -44,7 +45,7 @@ from ._training import (
     _assemble,
     _engine,
     build_problems,
-    check_map_budget,
+    check_fit_budget,
     draw_seed,
     problem_parameters,
 )
@@ -191,16 +192,16 @@ def _fit_pass(X, fold, estimators, label=None, token=None):
     """
     start = time.perf_counter()
     errors = {}
-    problems, parameters, owners, shapes = [], [], [], {}
+    problems, parameters, owners, shapes, specs = [], [], [], {}, {}
+    n_reported = reported_rows(fold.classes)
     for c, estimator in enumerate(estimators):
-        n_reported = estimator._n_reported_rows(fold.classes)
-        coef, intercept = estimator._coefficient_rows(
-            np.zeros((n_reported, X.shape[1])), np.zeros(n_reported)
-        )
         try:
-            estimator._check_params()
+            spec = FitSpec.from_estimator(estimator)
+            coef, intercept = spec.trained_rows(
+                np.zeros((n_reported, X.shape[1])), np.zeros(n_reported)
+            )
             mine = build_problems(
-                estimator,
+                spec,
                 X,
                 fold.targets,
                 fold.weights,
@@ -209,33 +210,28 @@ def _fit_pass(X, fold, estimators, label=None, token=None):
                 n_rows=len(coef),
                 rows=fold.rows,
             )
-            check_map_budget(
-                estimator.max_iter * mine[0].n_batches,
-                f"max_iter={estimator.max_iter} epochs of {mine[0].n_batches} "
-                "update maps",
-                "Lower max_iter (with tol=None every epoch runs).",
-            )
+            check_fit_budget(spec, mine)
         except Exception as error:  # noqa: BLE001 - as GridSearchCV's error_score
             errors[c] = error
             continue
-        shapes[c] = coef.shape
+        shapes[c], specs[c] = coef.shape, spec
         for problem in mine:
-            problem.state["fit"] = token
+            problem.state.fit_token = token
         problems.extend(mine)
-        parameters.extend(problem_parameters(coef, intercept, estimator._multinomial()))
+        parameters.extend(problem_parameters(coef, intercept, spec.multinomial))
         owners.extend([c] * len(mine))
     results, fitted = [None] * len(problems), [None] * len(problems)
     if problems:
-        order = estimators[0].order
-        stop = estimators[0]._stopping_rule()
+        # the candidates of a pass share the order and the stopping rule
+        first = specs[owners[0]]
         for unit in _pass_units(problems, owners):
             engine = _engine([problems[k] for k in unit], [parameters[k] for k in unit])
             for k, result, params in zip(
-                unit, ORDERS[order].fit(engine, stop), engine.params
+                unit, first.order_rules.fit(engine, first.stop), engine.params
             ):
                 results[k], fitted[k] = result, params
     fits = []
-    for c, estimator in enumerate(estimators):
+    for c in range(len(estimators)):
         mine = [k for k, owner in enumerate(owners) if owner == c]
         failed = [results[k].error for k in mine if results[k].error is not None]
         if c in errors or failed:
@@ -246,14 +242,14 @@ def _fit_pass(X, fold, estimators, label=None, token=None):
                 *fitted[k],
                 results[k].n_iter,
                 results[k].converged,
-                problems[k].state.get("averaged"),
+                problems[k].state.running_mean,
             )
             for k in mine
         ]
         n_iter = max(output.n_iter for output in outputs)
         n_maps = n_iter * problems[mine[0]].n_batches
         training = Training(
-            *_assemble(estimator, outputs, shapes[c], n_maps),
+            *_assemble(specs[c], outputs, shapes[c], n_maps),
             n_iter,
             n_maps,
             problems[mine[0]].eta0,

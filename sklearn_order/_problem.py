@@ -3,24 +3,22 @@
 A :class:`Problem` is what the estimators hand to a composition order: the
 orders (``orders.py``) decide which epochs to compose and in which direction;
 the problem runs them on the compiled kernel and turns a failed status into a
-:class:`DivergenceError`.
+:class:`DivergenceError`, keeping what a fit carries between kernel calls in
+its typed :class:`FitState`. Its backward trajectory (many iterates
+``θ̃_k``) is :mod:`sklearn_order._backward_trajectory`'s.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from scipy import sparse
 from sklearn.metrics import accuracy_score, r2_score
 
 from .kernels import (
     DERIVATIVE_AT_BOUND,
-    NON_FINITE,
     OK,
     Average,
-    BatchSequence,
     Herding,
     Scratch,
     UpdateRule,
@@ -28,27 +26,9 @@ from .kernels import (
 )
 from .kernels.cpu import apply_steps, averages_lazily, mean_loss
 from .kernels.storage import kernel_rows
-from .kernels.trajectory import (
-    ANCHOR,
-    CHAIN,
-    FAILED_EPOCH,
-    LEVEL,
-    MAPS,
-    N_CURSOR,
-    STATUS,
-    AffineRange,
-    Chains,
-    Composition,
-    Coupling,
-    Threads,
-    backward_affine,
-    backward_chains,
-)
 from .losses import (
-    LOSS_SMOOTHNESS,
     MAX_DLOSS,
     MULTINOMIAL_LOG_LOSS,
-    SQUARED_ERROR,
     prediction_bound,
 )
 from .penalties import penalty_value
@@ -65,14 +45,6 @@ MAP_OVERHEAD = 100
 # The fixed cost of a batch row for each output (its loss derivative, the
 # fetch of a row from a random place in memory), in those units.
 ROW_OVERHEAD = 20
-# A coupled chain's checkpoint (compare, then copy the state) costs at most
-# about 1/CHECKPOINT_COST of the maps between two checkpoints.
-CHECKPOINT_COST = 128
-# Levels below the anchor's start within which a coupled chain may meet it
-# before it gives up, finishes as a plain replay and becomes the anchor.
-COUPLING_WINDOW = 4096
-# Checkpoint rings per thread (bytes).
-RING_BYTES = 16 * 2**20
 
 
 class GrabState(NamedTuple):
@@ -87,6 +59,34 @@ class GrabState(NamedTuple):
 
 
 _NO_GRAB_STATE = GrabState(None, None)
+
+
+@dataclass
+class FitState:
+    """What the fit running a problem keeps between its kernel calls.
+
+    The one mutable part of a :class:`Problem` (its :attr:`Problem.state`):
+    each problem gets its own, empty, on construction.
+
+    Attributes
+    ----------
+    fit_token : int or None
+        The token of the fit running the problem in a worker thread
+        (:func:`cancel_fit` stops it at its next kernel call); ``None``
+        outside workers.
+    running_mean : ndarray of shape (n_parameters,) or None
+        With averaging: the running mean ``(w̄, b̄)`` of the forward iterates
+        (:meth:`Problem.running_average`); ``None`` until the first
+        averaging call.
+    grab : GrabState or None
+        With GraB sampling: the order table and herding state that forward
+        calls carry from one call to the next; ``None`` until the first
+        forward call.
+    """
+
+    fit_token: int | None = None
+    running_mean: np.ndarray | None = None
+    grab: GrabState | None = None
 
 
 class DivergenceError(ValueError):
@@ -148,13 +148,19 @@ _CANCELLED_FITS = set()
 
 
 def cancel_fit(token):
-    """Stop the problems whose ``state["fit"]`` is ``token`` at their next call."""
+    """Stop the problems whose ``state.fit_token`` is ``token`` at their next call."""
     _CANCELLED_FITS.add(token)
 
 
 def check_not_cancelled(state):
-    """Raise :class:`FitCancelled` if the fit running this problem was cancelled."""
-    if state.get("fit") in _CANCELLED_FITS:
+    """Raise :class:`FitCancelled` if the fit running this problem was cancelled.
+
+    Parameters
+    ----------
+    state : FitState
+        The problem's.
+    """
+    if state.fit_token in _CANCELLED_FITS:
         raise FitCancelled("the fit was interrupted")
 
 
@@ -231,7 +237,7 @@ class Problem:
 
     Attributes
     ----------
-    state : dict
+    state : FitState
         State kept between forward calls: GraB's herding, the running mean;
         and the token of the fit running it in a worker thread, if any.
     """
@@ -251,7 +257,9 @@ class Problem:
     rows: np.ndarray | None = None
     classification: bool = False
     auto_step: bool = False
-    state: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    state: FitState = field(
+        default_factory=FitState, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self):
         # The kernels call a clipped derivative divergence only past the
@@ -509,8 +517,9 @@ class Problem:
             If positive, ``θ`` is copied out every ``record_every`` maps.
         affine : bool, default=False
             The map composes an affine map's matrix instead
-            (:meth:`backward_affine_iterates`): ``2 (n_features + 1)²`` per
-            row.
+            (:func:`backward_affine_iterates
+            <sklearn_order._backward_trajectory.backward_affine_iterates>`):
+            ``2 (n_features + 1)²`` per row.
 
         Returns
         -------
@@ -567,13 +576,13 @@ class Problem:
         -------
         ndarray of shape (n_parameters,)
         """
-        if "averaged" not in self.state:
-            self.state["averaged"] = (
+        if self.state.running_mean is None:
+            self.state.running_mean = (
                 np.zeros(self.n_parameters)
                 if initial is None
                 else np.array(initial, dtype=np.float64)
             )
-        return self.state["averaged"]
+        return self.state.running_mean
 
     def _balancing_state(self):
         """GraB's order table and herding state for forward calls (kept between calls).
@@ -582,14 +591,14 @@ class Problem:
         """
         if self.sampling != GRAB:
             return _NO_GRAB_STATE
-        if "grab_state" not in self.state:
+        if self.state.grab is None:
             # two rows: the epoch being visited and the next one being built
             # (a call resuming mid-epoch reloads the current row)
-            self.state["grab_state"] = GrabState(
+            self.state.grab = GrabState(
                 np.empty((2, self.n_samples), dtype=np.int64),
                 Herding(np.zeros((3, self.n_parameters)), np.zeros(2, dtype=np.int64)),
             )
-        return self.state["grab_state"]
+        return self.state.grab
 
     def order_table(self, coef, intercept, n_epochs, eta, step_offset=0):
         """The orders of epochs ``0 … n_epochs − 1`` that a backward pass reads.
@@ -751,292 +760,6 @@ class Problem:
     def is_sparse(self):
         """Whether ``X`` is a sparse (CSR) matrix."""
         return sparse.issparse(self.X)
-
-    @property
-    def is_affine(self):
-        """Whether every update map is affine in ``θ`` (squared error, no L1,
-        steps that do not depend on ``θ``)."""
-        return (
-            self.rule.loss == SQUARED_ERROR
-            and self.rule.l1 == 0.0
-            and not is_passive_aggressive(self.rule.schedule)
-        )
-
-    @property
-    def has_affine_trajectory(self):
-        """Whether :meth:`backward_affine_iterates` applies (affine maps, dense X,
-        targets below the derivative's clipping bound)."""
-        # targets at the clipping bound clip the derivative at θ = 0, where
-        # the maps stop being affine
-        return (
-            self.is_affine
-            and not self.is_sparse
-            and np.abs(self.y).max(initial=0.0) < MAX_DLOSS
-        )
-
-    #: Whether :meth:`backward_iterates` stops chains where they meet.
-    couples_chains = True
-
-    def backward_iterates(
-        self, steps, theta0, eta, *, coupling=True, tol=0.0, max_maps=None
-    ):
-        """Backward iterates ``θ̃_k`` for each ``k`` in ``steps``: one chain each.
-
-        Each ``θ̃_k`` is a reversed pass over maps ``k … 1`` from ``theta0`` (a
-        chain); chains run in parallel threads, in kernel calls of about 0.1 s
-        (Python handles signals such as Ctrl-C between calls). With
-        ``coupling``, a chain stops where its state meets, bit for bit, the
-        state its thread's anchor (the last chain run to the end) had at the
-        same level (see
-        :func:`~sklearn_order.kernels.trajectory.backward_chains`): the
-        results are the replay's, bit for bit, at a cost that depends on how
-        soon the chains meet.
-
-        Parameters
-        ----------
-        steps : array-like of int
-            Increasing map counts ``k ≥ 1``.
-        theta0 : ndarray of shape (n_parameters,)
-            ``(w_0, b_0)``.
-        eta : float
-            Base step size.
-        coupling : bool, default=True
-            Stop chains where they meet (else plain replay).
-        tol : float, default=0.0
-            With ``coupling``, also stop chains whose parameters come within
-            ``tol`` of the anchor's: every result is then within ``tol`` of
-            the replay's where the maps are non-expansive (see
-            :meth:`check_nonexpansive`); 0 for bitwise results.
-        max_maps : int, default=None
-            Most maps to apply; :class:`MapBudgetError` beyond (unbounded
-            if None).
-
-        Returns
-        -------
-        iterates : ndarray of shape (len(steps), n_parameters)
-        n_maps : int
-            The number of maps applied.
-        bounds : ndarray of shape (len(steps),)
-            A bound on each iterate's distance to the replay's (zeros when
-            ``tol`` is 0).
-
-        Raises
-        ------
-        DivergenceError
-            If a chain's iterates diverged (the earliest failing epoch is
-            reported).
-        MapBudgetError
-            If the chains needed more than ``max_maps`` maps (for plain
-            replay, refused before any work).
-        """
-        steps = np.asarray(steps, dtype=np.int64)
-        theta0 = np.asarray(theta0, dtype=np.float64)
-        n_chains = len(steps)
-        out = np.empty((n_chains, self.n_parameters))
-        bounds = np.zeros(n_chains)
-        if not n_chains:
-            return out, 0, bounds
-        if max_maps is not None and not coupling and int(steps.sum()) > max_maps:
-            raise MapBudgetError(int(steps.sum()), exact=True)
-        n_threads = min(numba.get_num_threads(), n_chains)
-        stride, ring = self._coupling_ring(steps, n_threads, coupling)
-        saved = np.empty((n_threads, 2, ring, self.n_parameters + 1))
-        saved_levels = np.full((n_threads, 2, ring), -1, dtype=np.int64)
-        states = np.empty((n_threads, self.n_parameters + 1))
-        cursors = np.zeros((n_threads, N_CURSOR), dtype=np.int64)
-        cursors[:, CHAIN] = np.arange(n_threads)
-        cursors[:, LEVEL] = -1
-        cursors[:, STATUS] = OK
-        cursors[:, ANCHOR] = -1
-        table = self._table_for(theta0, int(steps[-1]), eta)
-        rows = kernel_rows(self.X)
-        orders = np.empty((n_threads, self.n_samples), dtype=np.int64)
-        works = np.empty((n_threads, self.batch_size * self.n_outputs))
-        sequence = BatchSequence(self.sampling, self.seed, self.batch_size, table)
-        chains = Chains(steps, theta0, out, bounds)
-        threads = Threads(states, cursors, orders, works)
-        coupling = Coupling(saved, saved_levels, stride, float(tol))
-        chunk = max(1, _WORK_PER_CALL // self.map_cost())
-        n_maps = 0
-        with ThreadPoolExecutor(n_threads) as pool:
-            while True:
-                budget = chunk
-                if max_maps is not None:  # stop just past the budget
-                    budget = min(chunk, (max_maps - n_maps) // n_threads + 1)
-
-                def advance(thread, budget=budget):
-                    backward_chains(
-                        rows,
-                        self.y,
-                        self.sample_weight,
-                        self.rule,
-                        float(eta),
-                        sequence,
-                        chains,
-                        threads,
-                        coupling,
-                        budget,
-                        thread,
-                    )
-
-                # each thread writes only its own rows of the shared arrays
-                list(pool.map(advance, range(n_threads)))
-                failed = np.flatnonzero(cursors[:, STATUS] != OK)
-                if failed.size:
-                    t = failed[np.argmin(cursors[failed, FAILED_EPOCH])]
-                    raise self._divergence_error(
-                        cursors[t, STATUS], cursors[t, FAILED_EPOCH]
-                    )
-                n_maps = int(cursors[:, MAPS].sum())
-                if np.all(cursors[:, CHAIN] >= n_chains):
-                    return out, n_maps, bounds
-                if max_maps is not None and n_maps > max_maps:
-                    raise MapBudgetError(n_maps, exact=False)
-
-    def check_nonexpansive(self, eta):
-        """Raise unless every update map is non-expansive.
-
-        A map ``θ ↦ prox(θ − η ∇f_B(θ))`` of a convex ``L_B``-smooth ``f_B``
-        moves no two points apart when ``η L_B ≤ 2``. Here ``f_B`` is the
-        batch's mean weighted loss plus the L2 term, so
-        ``L_B ≤ L_ℓ mean_{i∈B} s_i ‖z_i‖² + l2`` with ``z_i = (x_i, 1)``
-        (``x_i`` alone without an intercept) and ``L_ℓ`` the loss's
-        smoothness, at most ``L_ℓ`` times the mean of the ``|B|`` largest
-        ``s_i ‖z_i‖²``; the largest step is the schedule's first.
-
-        Raises
-        ------
-        ValueError
-            If the loss is not smooth (its derivative jumps) or the step is
-            too large for the data.
-        """
-        smoothness = LOSS_SMOOTHNESS.get(self.rule.loss)
-        if smoothness is None:
-            raise ValueError(
-                "a coupling tolerance needs a smooth loss (log_loss, squared_hinge, "
-                "modified_huber, squared_error, huber or "
-                "squared_epsilon_insensitive): with a jump in the loss derivative "
-                "nearby chains can move apart, and no error bound holds."
-            )
-        scales = weighted_squared_norms(
-            self.X, self.sample_weight, self.rule.fit_intercept
-        )
-        # the worst batch: the mean of the largest s_i ‖z_i‖² (the last batch
-        # of an epoch may hold fewer rows)
-        size = min(self.batch_size, self.n_samples % self.batch_size or self.batch_size)
-        worst = np.sort(scales)[-size:]
-        largest = float(worst.mean())
-        rule = self.rule
-        first_step = step_size(
-            rule.schedule, eta, 1, rule.power_t, rule.alpha, rule.optimal_t0
-        )
-        if first_step * (smoothness * largest + rule.l2) > 2.0:
-            raise ValueError(
-                "a coupling tolerance needs non-expansive maps: the step "
-                f"{first_step:g} times the batch smoothness "
-                f"{smoothness * largest + rule.l2:g} "
-                "exceeds 2, and nearby chains may move apart. Lower eta0 or scale "
-                "the data, or use coupling_tol=0 (bitwise coupling)."
-            )
-
-    def _coupling_ring(self, steps, n_threads, coupling):
-        """``(stride, W)``: the coupling's checkpoint spacing and ring size (0: replay).
-
-        A checkpoint (compare, then copy ``n_parameters + 1`` numbers) costs
-        a small share of a map's work when taken every ``stride`` levels. A
-        chain meets its thread's anchor within the anchor's ``W`` top
-        checkpoints: they cover ``COUPLING_WINDOW`` levels below the start of
-        a chain as far above the anchor as chains go, within ``RING_BYTES``
-        per thread for the two rings.
-        """
-        if not coupling:
-            return 1, 0
-        stride = max(1, -(-CHECKPOINT_COST * self.n_parameters // self.map_cost()))
-        gap = int((steps[n_threads:] - steps[:-n_threads]).max(initial=1))
-        ahead = gap + int(np.sqrt(2.0 * float(steps[-1]) * gap))
-        ring = -(-(ahead + COUPLING_WINDOW) // stride) + 1
-        largest = RING_BYTES // (2 * 8 * (self.n_parameters + 1))
-        return stride, max(2, min(ring, largest))
-
-    def backward_affine_iterates(self, n_steps, every, theta0, eta, start=0):
-        """Backward iterates after ``start + every, start + 2·every, …`` maps (affine).
-
-        Only for :attr:`is_affine` problems on dense ``X``;
-        O(n_features² · batch_size) per map; in calls of about 0.1 s.
-
-        Returns
-        -------
-        ndarray of shape ((n_steps - start) // every, n_features + 1)
-        """
-        if not self.is_affine:
-            raise ValueError(
-                "the affine trajectory needs loss='squared_error' with penalty "
-                "None or 'l2' (every update map affine in the coefficients)."
-            )
-        if self.is_sparse:
-            raise ValueError(
-                "the affine trajectory needs dense X (it costs n_features² per "
-                "map anyway); use method='replay' for sparse X."
-            )
-        if self.rows is not None:
-            raise ValueError("the affine trajectory trains on every row of X.")
-        dim = self.X.shape[1] + 1
-        theta0 = np.asarray(theta0, dtype=np.float64)
-        out = np.empty(((n_steps - start) // every, dim))
-        M, v = np.empty((dim, dim)), np.empty(dim)
-        u = np.empty((self.batch_size, dim))
-        table = self._table_for(theta0, n_steps, eta)
-        order = np.empty(self.n_samples, dtype=np.int64)
-        chunk = max(1, _WORK_PER_CALL // self.map_cost(affine=True))
-        sequence = BatchSequence(self.sampling, self.seed, self.batch_size, table)
-        composition = Composition(M, v, u, order)
-        for first in range(0, n_steps, chunk):
-            backward_affine(
-                self.X,
-                self.y,
-                self.sample_weight,
-                self.rule,
-                float(eta),
-                sequence,
-                AffineRange(first, min(first + chunk, n_steps), every, start),
-                theta0,
-                out,
-                composition,
-            )
-        # The affine path has no loss derivative to watch; bound it instead:
-        # |x·w + b| ≤ ‖w‖ max‖x‖ + |b| =: P, so |x·w + b − y| ≤ P + max|y|, at
-        # each recorded iterate. The maps are affine only while no derivative
-        # reaches its clipping bound.
-        with np.errstate(over="ignore", invalid="ignore"):
-            predictions = np.linalg.norm(
-                out[:, :-1], axis=1
-            ) * self._max_row_norm() + np.abs(out[:, -1])
-            residuals = predictions + np.abs(self.y).max()
-        bad = np.flatnonzero(~(residuals < MAX_DLOSS))
-        if bad.size:
-            step = start + (bad[0] + 1) * every
-            if not np.isfinite(out[bad[0]]).all():
-                status = NON_FINITE
-            elif not predictions[bad[0]] <= self.rule.prediction_bound:
-                status = DERIVATIVE_AT_BOUND
-            else:  # large targets, not divergence: the maps clip, not affine
-                raise ValueError(
-                    "the affine trajectory needs residuals below the loss "
-                    f"derivative's clipping bound ({MAX_DLOSS:g}), where the "
-                    "update maps are affine; these targets (up to "
-                    f"{np.abs(self.y).max():.3g}) reach it. Use method='replay'."
-                )
-            raise self._divergence_error(status, (step - 1) // self.n_batches)
-        return out
-
-    def _table_for(self, theta0, n_steps, eta):
-        """The order table for backward iterates of up to ``n_steps`` maps."""
-        n_epochs = (n_steps - 1) // self.n_batches + 1
-        n_coef = self.n_parameters - self.n_outputs
-        return self.order_table(theta0[:n_coef], theta0[n_coef:], n_epochs, eta)
-
-    def _max_row_norm(self):
-        return float(np.sqrt(weighted_squared_norms(self.X, 1.0, False).max()))
 
     def _divergence_error(self, status, epoch, where=None):
         """The error for a failed ``status`` in (0-based) ``epoch``.

@@ -1,16 +1,17 @@
 """Training functions beside the estimators: outputs fitted by workers that return.
 
-An estimator validates its parameters and data and turns its targets into one
-target vector per output (a one-vs-rest class, or one for regression and for
-the multinomial loss). The functions here do the rest, the way
-scikit-learn's ``fit_binary`` sits beside ``BaseSGD``:
+An estimator validates its parameters into a frozen
+:class:`~sklearn_order._spec.FitSpec` and its data, and turns its targets
+into one target vector per output (a one-vs-rest class, or one for
+regression and for the multinomial loss). The functions here do the rest
+from the spec alone, never reading the estimator, the way scikit-learn's
+``fit_binary`` sits beside ``BaseSGD``:
 :func:`build_problems` makes one :class:`~sklearn_order._problem.Problem` per
 output, :func:`fit_problems` runs the estimator's composition order over them
 and :func:`pass_problems` runs the one pass of ``partial_fit`` — serially, or
 in joblib workers over the outputs (:func:`run_outputs`) — and both return
 the assembled coefficients as a :class:`Training`; the estimator publishes
-them. :func:`training_problems` gives the diagnostics an estimator's problems
-without fitting it.
+them.
 
 A worker never writes into arrays of its caller: under a process backend
 (loky, multiprocessing, Dask) such writes would land in the worker's copy
@@ -23,13 +24,13 @@ from typing import NamedTuple
 
 import numpy as np
 from joblib import effective_n_jobs
-from sklearn.base import is_regressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._engine import GroupEngine, SingleEngine, groupable
 from ._problem import Problem, cancel_fit
+from ._spec import FitSpec
 from ._warnings import warn
 from .orders import ORDERS, OrderResult
 from .sampling import SAMPLINGS
@@ -89,7 +90,7 @@ def _outputs(engine, results):
             intercept,
             result.n_iter,
             result.converged,
-            problem.state.get("averaged"),
+            problem.state.running_mean,
         )
         for problem, (coef, intercept), result in zip(
             engine.problems, engine.params, results
@@ -221,7 +222,7 @@ def run_outputs(
         return [fit for unit in fits for fit in unit]
     token = next(_FIT_TOKENS)
     for problem in problems:
-        problem.state["fit"] = token
+        problem.state.fit_token = token
     backend = {"backend": "threading"} if threads_only else {"prefer": "threads"}
     try:
         fits = Parallel(n_jobs=n_jobs, **backend)(
@@ -284,7 +285,7 @@ def draw_seed(random_state):
 
 
 def build_problems(
-    estimator,
+    spec,
     X,
     targets,
     weights,
@@ -299,9 +300,12 @@ def build_problems(
 
     Parameters
     ----------
-    estimator : BaseBackwardSGD
+    spec : FitSpec or BaseBackwardSGD
         Supplies the update rule, the sampling, the batch size, the step
-        size and the device.
+        size and the device; an estimator stands for its parameters as they
+        are (:meth:`FitSpec.from_estimator
+        <sklearn_order._spec.FitSpec.from_estimator>` without validation, as
+        before a fit: for tests and benchmarks).
     X : ndarray or scipy CSR matrix of shape (n_samples, n_features)
         Validated training data.
     targets, weights : list of ndarray of shape (n_samples,)
@@ -316,7 +320,7 @@ def build_problems(
     rows : ndarray of int64, default=None
         The rows to train on (early stopping); ``None`` for all.
     eta0 : float, default=None
-        The base step size; by default the estimator's for these rows.
+        The base step size; by default the spec's for these rows.
 
     Returns
     -------
@@ -324,75 +328,42 @@ def build_problems(
         On the estimator's device. A ``batch_size`` above the number of
         rows trained on means one batch of all of them.
     """
-    rule = estimator._update_rule()
-    n_outputs = n_rows if estimator._multinomial() else 1
+    if not isinstance(spec, FitSpec):
+        spec = FitSpec.from_estimator(spec, validate=False)
+    n_outputs = n_rows if spec.multinomial else 1
     n_visited = X.shape[0] if rows is None else rows.shape[0]
     if eta0 is None:
-        eta0 = estimator._step_size(X, targets, weights, rows)
+        eta0 = spec.step_size(X, targets, weights, rows)
     # a batch holds at most every row: the same batches, and work buffers
     # sized by the data rather than by the parameter
-    batch_size = min(int(estimator.batch_size), max(n_visited, 1))
+    batch_size = min(spec.batch_size, max(n_visited, 1))
     problems = [
         Problem(
             X=X,
             y=target,
             sample_weight=weight,
-            rule=rule,
-            sampling=SAMPLINGS[estimator.sampling],
+            rule=spec.rule,
+            sampling=SAMPLINGS[spec.sampling],
             seed=seed,
             batch_size=batch_size,
-            learning_rate_name=estimator.learning_rate,
+            learning_rate_name=spec.learning_rate,
             eta0=eta0,
-            average_start=estimator._average_start(),
+            average_start=spec.average_start,
             validation=None if validation is None else validation[k],
             n_outputs=n_outputs,
             rows=rows,
-            classification=not is_regressor(estimator),
-            auto_step=isinstance(estimator.eta0, str),
+            classification=spec.classification,
+            auto_step=spec.auto_step,
         )
         for k, (target, weight) in enumerate(zip(targets, weights))
     ]
     for problem in problems:
-        problem.check_targets_reachable(int(estimator.max_iter))
-    if estimator.device == "cuda":
+        problem.check_targets_reachable(spec.max_iter)
+    if spec.device == "cuda":
         from ._cuda_driver import on_device  # imports numba.cuda: only here
 
         problems = on_device(problems)
     return problems
-
-
-def training_problems(
-    estimator, X, y, sample_weight=None, coef_init=None, intercept_init=None
-):
-    """An estimator's validated training data and problems, without fitting it.
-
-    What ``fit`` would train: the diagnostics follow these problems map by
-    map. The estimator is not modified.
-
-    Parameters
-    ----------
-    estimator : BaseBackwardSGD
-    X, y, sample_weight, coef_init, intercept_init
-        As for the estimator's ``fit``.
-
-    Returns
-    -------
-    data : TrainingData
-        The validated data, targets, weights and starting point.
-    problems : list of Problem
-        One per output, seeded by the estimator's ``random_state``.
-    """
-    estimator._check_params()
-    data = estimator._training_data(X, y, sample_weight, coef_init, intercept_init)
-    problems = build_problems(
-        estimator,
-        data.X,
-        data.targets,
-        data.weights,
-        seed=draw_seed(estimator.random_state),
-        n_rows=len(data.coef),
-    )
-    return data, problems
 
 
 def problem_parameters(coef, intercept, multinomial):
@@ -418,31 +389,31 @@ def problem_parameters(coef, intercept, multinomial):
     return [(coef[k], intercept[k : k + 1]) for k in range(coef.shape[0])]
 
 
-def _run_order(estimator, function, problems, coef, intercept, **kw):
-    """:func:`run_outputs` from ``(coef, intercept)`` with the estimator's workers."""
-    on_device = estimator.device == "cuda"
+def _run_order(spec, function, problems, coef, intercept, **kw):
+    """:func:`run_outputs` from ``(coef, intercept)`` with the spec's workers."""
+    on_device = spec.device == "cuda"
     return run_outputs(
         function,
         problems,
-        problem_parameters(coef, intercept, estimator._multinomial()),
+        problem_parameters(coef, intercept, spec.multinomial),
         # on a GPU: one host thread and CUDA stream per output
-        n_jobs=len(problems) if on_device else estimator._output_n_jobs(),
+        n_jobs=len(problems) if on_device else spec.n_jobs,
         threads_only=on_device,
         **kw,
     )
 
 
-def _assemble(estimator, fits, shape, last_step):
+def _assemble(spec, fits, shape, last_step):
     """The outputs' fits as coefficient rows: ``(coef, intercept, standard)``.
 
-    With the estimator's ``average`` the averaged iterates are reported and
+    With the spec's ``average_start`` the averaged iterates are reported and
     the last ones returned as ``standard``; before step ``average``
     (``last_step`` below it) there is no average yet, and the last iterates
     are reported, as in scikit-learn.
     """
     coef, intercept = np.empty(shape), np.empty(shape[0])
-    rows = problem_parameters(coef, intercept, estimator._multinomial())
-    average_start = estimator._average_start()
+    rows = problem_parameters(coef, intercept, spec.multinomial)
+    average_start = spec.average_start
     for fit, (weights, intercepts) in zip(fits, rows):
         weights[:] = fit.coef
         intercepts[:] = fit.intercept
@@ -484,10 +455,26 @@ def check_map_budget(n_maps, what, remedy):
         )
 
 
+def check_fit_budget(spec, problems):
+    """Refuse a fit whose ``max_iter`` epochs of ``problems`` exceed the map budget.
+
+    Raises
+    ------
+    ValueError
+        See :func:`check_map_budget`.
+    """
+    n_batches = problems[0].n_batches
+    check_map_budget(
+        spec.max_iter * n_batches,
+        f"max_iter={spec.max_iter} epochs of {n_batches} update maps",
+        "Lower max_iter (with tol=None every epoch runs).",
+    )
+
+
 def fit_problems(
-    estimator, X, targets, weights, coef, intercept, rows=None, validation=None
+    spec, X, targets, weights, coef, intercept, rows=None, validation=None
 ):
-    """Fit every output from ``(coef, intercept)`` in the estimator's order.
+    """Fit every output from ``(coef, intercept)`` in the spec's order.
 
     Warns with a :class:`~sklearn.exceptions.ConvergenceWarning` when an
     output did not meet the order's stopping criterion within ``max_iter``
@@ -495,8 +482,8 @@ def fit_problems(
 
     Parameters
     ----------
-    estimator : BaseBackwardSGD
-        Supplies the parameters (not modified).
+    spec : FitSpec
+        The estimator's validated parameters.
     X : ndarray or CSR matrix of shape (n_samples, n_features)
     targets, weights : list of ndarray of shape (n_samples,)
         One target vector and one weight vector per problem.
@@ -519,47 +506,43 @@ def fit_problems(
         If the iterates of an output diverged.
     """
     problems = build_problems(
-        estimator,
+        spec,
         X,
         targets,
         weights,
-        seed=draw_seed(estimator.random_state),
+        seed=draw_seed(spec.random_state),
         validation=validation,
         n_rows=len(coef),
         rows=rows,
     )
-    check_map_budget(
-        estimator.max_iter * problems[0].n_batches,
-        f"max_iter={estimator.max_iter} epochs of {problems[0].n_batches} update maps",
-        "Lower max_iter (with tol=None every epoch runs).",
-    )
+    check_fit_budget(spec, problems)
     fits = _run_order(
-        estimator,
+        spec,
         fit_outputs,
         problems,
         coef,
         intercept,
-        order=estimator.order,
-        stop=estimator._stopping_rule(),
+        order=spec.order,
+        stop=spec.stop,
     )
     n_iter = max(fit.n_iter for fit in fits)
     n_maps = n_iter * problems[0].n_batches
     converged = all(fit.converged for fit in fits)
     if not converged:
-        criterion = ORDERS[estimator.order].stopping_criterion
+        criterion = spec.order_rules.stopping_criterion
         warn(
-            f"Maximum number of iterations (max_iter={estimator.max_iter}) reached "
+            f"Maximum number of iterations (max_iter={spec.max_iter}) reached "
             f"before convergence: {criterion}. Consider increasing max_iter, "
             "or check that the problem is well conditioned (regularized, "
             "scaled data).",
             ConvergenceWarning,
         )
-    assembled = _assemble(estimator, fits, coef.shape, n_maps)
+    assembled = _assemble(spec, fits, coef.shape, n_maps)
     return Training(*assembled, n_iter, n_maps, problems[0].eta0, converged)
 
 
 def pass_problems(
-    estimator,
+    spec,
     X,
     targets,
     weights,
@@ -570,7 +553,7 @@ def pass_problems(
     initial_average=None,
     eta0=None,
 ):
-    """One pass over the chunk ``X`` in the estimator's order (``partial_fit``).
+    """One pass over the chunk ``X`` in the spec's order (``partial_fit``).
 
     The chunk's batches are composed forward (oldest map last) or backward
     (newest map first) on top of ``(coef, intercept)``; the epoch's
@@ -580,8 +563,8 @@ def pass_problems(
 
     Parameters
     ----------
-    estimator : BaseBackwardSGD
-        Supplies the parameters (not modified).
+    spec : FitSpec
+        The estimator's validated parameters.
     X : ndarray or CSR matrix of shape (n_samples, n_features)
         The chunk.
     targets, weights : list of ndarray of shape (n_samples,)
@@ -604,11 +587,11 @@ def pass_problems(
         With ``n_iter`` 1 and ``n_maps`` the maps of this pass.
     """
     problems = build_problems(
-        estimator,
+        spec,
         X,
         targets,
         weights,
-        seed=draw_seed(estimator.random_state),
+        seed=draw_seed(spec.random_state),
         n_rows=len(coef),
         eta0=eta0,
     )
@@ -619,18 +602,18 @@ def pass_problems(
     )
     # GraB balances an epoch with the previous epoch of the same data; a
     # chunk has none, so it is visited in GraB's first (seeded) order.
-    epoch_key = 0 if estimator.sampling == "grab" else t_start % _PARTIAL_FIT_EPOCH_KEYS
+    epoch_key = 0 if spec.sampling == "grab" else t_start % _PARTIAL_FIT_EPOCH_KEYS
     if initial_average is not None:
-        averages = problem_parameters(*initial_average, estimator._multinomial())
+        averages = problem_parameters(*initial_average, spec.multinomial)
         for problem, (weights, intercepts) in zip(problems, averages):
             problem.running_average(initial=np.concatenate([weights, intercepts]))
     fits = _run_order(
-        estimator,
+        spec,
         one_pass_outputs,
         problems,
         coef,
         intercept,
-        order=estimator.order,
+        order=spec.order,
         first_epoch=epoch_key,
         t_start=t_start,
         eta=problems[0].eta0,
@@ -638,5 +621,5 @@ def pass_problems(
         where=f"in this partial_fit pass (after {t_start} earlier update maps)",
     )
     n_maps = problems[0].n_batches
-    assembled = _assemble(estimator, fits, coef.shape, t_start + n_maps)
+    assembled = _assemble(spec, fits, coef.shape, t_start + n_maps)
     return Training(*assembled, 1, n_maps, problems[0].eta0, True)

@@ -14,9 +14,11 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
+from . import _backward_trajectory as backward
 from ._base import BaseBackwardSGD
 from ._problem import MapBudgetError
-from ._training import training_problems
+from ._spec import FitSpec
+from ._training import build_problems, draw_seed
 from ._warnings import warn
 from .orders import ORDERS
 
@@ -108,6 +110,42 @@ def _check_positive_int(value, name):
     ):
         raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
     return int(value)
+
+
+def training_problems(
+    estimator, X, y, sample_weight=None, coef_init=None, intercept_init=None
+):
+    """An estimator's validated training data and problems, without fitting it.
+
+    What ``fit`` would train: the diagnostics follow these problems map by
+    map. The estimator is not modified.
+
+    Parameters
+    ----------
+    estimator : BaseBackwardSGD
+    X, y, sample_weight, coef_init, intercept_init
+        As for the estimator's ``fit``.
+
+    Returns
+    -------
+    data : TrainingData
+        The validated data, targets, weights and starting point.
+    problems : list of Problem
+        One per output, seeded by the estimator's ``random_state``.
+    """
+    spec = FitSpec.from_estimator(estimator)
+    data = estimator._training_data(
+        spec, X, y, sample_weight, coef_init, intercept_init
+    )
+    problems = build_problems(
+        spec,
+        data.X,
+        data.targets,
+        data.weights,
+        seed=draw_seed(spec.random_state),
+        n_rows=len(data.coef),
+    )
+    return data, problems
 
 
 def _prepared(estimator, X, y, sample_weight, coef_init, intercept_init):
@@ -339,7 +377,7 @@ def trajectory(
     tol = float(coupling_tol) if used == "coupling" else 0.0
     if tol:
         for problem in problems:
-            problem.check_nonexpansive(eta)
+            backward.check_nonexpansive(problem, eta)
     error_bound = 0.0
     total_maps = 0
     records = []
@@ -365,15 +403,20 @@ def trajectory(
                 )
             )
         elif used == "affine" and explicit:
-            every_step = problem.backward_affine_iterates(n_steps, 1, theta0, eta)
+            every_step = backward.backward_affine_iterates(
+                problem, n_steps, 1, theta0, eta
+            )
             records.append(every_step[steps - 1])
         elif used == "affine":
             records.append(
-                problem.backward_affine_iterates(n_steps, every, theta0, eta, first)
+                backward.backward_affine_iterates(
+                    problem, n_steps, every, theta0, eta, first
+                )
             )
         else:
             try:
-                iterates, n_maps, bounds = problem.backward_iterates(
+                iterates, n_maps, bounds = backward.backward_iterates(
+                    problem,
                     steps,
                     theta0,
                     eta,

@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
 )
 
 from ._base import INIT_NAMES, BaseBackwardSGD, TrainingData, atomic_fit
+from ._spec import FitSpec, reported_rows
 from ._validation import check_sparse_structure, with_kernel_indices
 from .losses import CLASSIFICATION_LOSSES, LOSSES, REGRESSION_LOSSES
 
@@ -569,17 +570,18 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         self : BackwardSGDClassifier
             The fitted estimator.
         """
-        self._check_params()
+        spec = FitSpec.from_estimator(self)
         *start, names = self._warm_start_init(coef_init, intercept_init)
-        data = self._training_data(X, y, sample_weight, *start, names)
-        return self._fit_training_data(data)
+        data = self._training_data(spec, X, y, sample_weight, *start, names)
+        return self._fit_training_data(spec, data)
 
     def _training_data(
-        self, X, y, sample_weight, coef_init, intercept_init, names=INIT_NAMES
+        self, spec, X, y, sample_weight, coef_init, intercept_init, names=INIT_NAMES
     ):
         """Validate; one ``±1`` target and weight vector per one-vs-rest problem.
 
-        ``names``: where the starting point came from (for errors).
+        ``spec``: the fit's :class:`~sklearn_order._spec.FitSpec`; ``names``:
+        where the starting point came from (for errors).
         """
         X, y = _validate_training_data(self, X, y)
         classes = _label_classes(y)
@@ -590,11 +592,11 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             )
         sample_weight = self._sample_weight(sample_weight, X)
         targets, weights = self._outputs(y, sample_weight, classes)
-        coef, intercept = self._coefficient_rows(
+        coef, intercept = spec.trained_rows(
             *self._initial_parameters(
                 coef_init,
                 intercept_init,
-                self._n_reported_rows(classes),
+                reported_rows(classes),
                 X.shape[1],
                 names,
             )
@@ -623,7 +625,7 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             The updated estimator.
         """
         first_call = not hasattr(self, "classes_")
-        self._check_params(for_partial_fit=True)
+        spec = FitSpec.from_estimator(self, for_partial_fit=True)
         if self.class_weight == "balanced":
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit: a chunk "
@@ -655,20 +657,9 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
             raise ValueError(f"y contains labels not in classes: {unknown!r}.")
         sample_weight = self._sample_weight(sample_weight, X)
         targets, weights = self._outputs(y, sample_weight, classes)
-        return self._partial_fit_outputs(X, targets, weights, classes, first_call)
+        return self._partial_fit_outputs(spec, X, targets, weights, classes, first_call)
 
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
-
-    def _coefficient_rows(self, coef, intercept):
-        # binary multinomial: the reported model f = f_1 − f_0 (one row) is
-        # trained as the two softmax rows (−f/2, f/2). Their updates are exact
-        # negatives of each other, so rows started antisymmetric stay so, and
-        # the split recovers the trained rows exactly.
-        if self._multinomial() and coef.shape[0] == 1:
-            return np.vstack([-coef / 2, coef / 2]), np.hstack(
-                [-intercept / 2, intercept / 2]
-            )
-        return coef, intercept
 
     def _set_coefficients(self, coef, intercept, dtype):
         if self._multinomial() and coef.shape[0] == 2:  # report f_1 − f_0
@@ -908,17 +899,19 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
         self : BackwardSGDRegressor
             The fitted estimator.
         """
-        self._check_params()
+        spec = FitSpec.from_estimator(self)
         *start, names = self._warm_start_init(coef_init, intercept_init)
-        data = self._training_data(X, y, sample_weight, *start, names)
-        return self._fit_training_data(data)
+        data = self._training_data(spec, X, y, sample_weight, *start, names)
+        return self._fit_training_data(spec, data)
 
     def _training_data(
-        self, X, y, sample_weight, coef_init, intercept_init, names=INIT_NAMES
+        self, spec, X, y, sample_weight, coef_init, intercept_init, names=INIT_NAMES
     ):
         """Validate; the one target and weight vector of the regression.
 
-        ``names``: where the starting point came from (for errors).
+        ``spec``: the fit's :class:`~sklearn_order._spec.FitSpec` (one row
+        either way); ``names``: where the starting point came from (for
+        errors).
         """
         X, y = self._validate_xy(X, y, reset=True)
         sample_weight = self._sample_weight(sample_weight, X)
@@ -947,10 +940,12 @@ class BackwardSGDRegressor(RegressorMixin, BaseBackwardSGD):
             The updated estimator.
         """
         first_call = not hasattr(self, "coef_")
-        self._check_params(for_partial_fit=True)
+        spec = FitSpec.from_estimator(self, for_partial_fit=True)
         X, y = self._validate_xy(X, y, reset=first_call)
         sample_weight = self._sample_weight(sample_weight, X)
-        return self._partial_fit_outputs(X, [y], [sample_weight], None, first_call)
+        return self._partial_fit_outputs(
+            spec, X, [y], [sample_weight], None, first_call
+        )
 
     partial_fit.__doc__ = partial_fit.__doc__.format(note=_PARTIAL_FIT_NOTE)
 

@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _backward_trajectory as backward
 from ._warnings import warn
 from .penalties import penalty_value
 
@@ -289,11 +290,11 @@ def fit_backward(engine, stop):
     return _settle(results, active, stop.max_iter, stop.tol is None)
 
 
-def _check_forward(estimator):
+def _check_forward(spec):
     """The forward order defines every schedule and averaging: nothing to check."""
 
 
-def _check_backward(estimator):
+def _check_backward(spec):
     """The parameters the backward composition does not define, or defines badly.
 
     Raises
@@ -309,24 +310,24 @@ def _check_backward(estimator):
         For a decaying step, which the backward composition applies largest
         last.
     """
-    if estimator.learning_rate in ("invscaling", "optimal"):
+    if spec.learning_rate in ("invscaling", "optimal"):
         warn(
             f"order='backward' with the decaying learning_rate="
-            f"{estimator.learning_rate!r}: the backward composition applies the "
+            f"{spec.learning_rate!r}: the backward composition applies the "
             "first map, which has the largest step, last, so the returned "
             "coefficients are as noisy as that first step. Use "
             "learning_rate='constant' (the backward iterates then converge "
             "to a point), or order='forward' with a decaying step.",
             UserWarning,
         )
-    if estimator.average:
+    if spec.average_start:
         raise ValueError(
             "average is only defined for order='forward': the backward "
             "iterates already converge to a point, so this library defines no "
             "average of them. Use order='forward' with average, or the "
             "backward order without."
         )
-    if estimator.learning_rate == "adaptive":
+    if spec.learning_rate == "adaptive":
         raise ValueError(
             "learning_rate='adaptive' is only defined for order='forward': its "
             "step size depends on the training trajectory, not on the batch "
@@ -361,15 +362,18 @@ def _trajectory_backward(method, problem, estimator):
     ValueError
         If ``method="affine"`` is asked of maps that are not affine.
     """
-    if method == "affine" or (method == "auto" and problem.has_affine_trajectory):
-        if not problem.is_affine:
+    if method == "affine" or (
+        method == "auto" and backward.has_affine_trajectory(problem)
+    ):
+        if not backward.is_affine(problem):
             raise ValueError(
                 "method='affine' needs loss='squared_error' with penalty None or "
                 f"'l2'; got loss={estimator.loss!r}, penalty={estimator.penalty!r}. "
                 "Use method='replay' (or 'auto')."
             )
         return "affine"
-    return "coupling" if method != "replay" and problem.couples_chains else "replay"
+    coupled = method != "replay" and backward.couples_chains(problem)
+    return "coupling" if coupled else "replay"
 
 
 class Order(NamedTuple):
@@ -383,8 +387,9 @@ class Order(NamedTuple):
         ``fit(engine, stop) -> list of OrderResult``: fits every model of an
         engine (:mod:`sklearn_order._engine`) in place, one result per model.
     check_params : callable
-        ``check_params(estimator)``: raises for the parameters the order does
-        not define, warns for those it defines badly.
+        ``check_params(spec)``: raises for the parameters of a
+        :class:`~sklearn_order._spec.FitSpec` that the order does not define,
+        warns for those it defines badly (called as the spec is built).
     stopping_criterion : str
         What had not happened when ``max_iter`` stopped a fit (the
         ``ConvergenceWarning``'s words).

@@ -30,6 +30,7 @@ from scipy import sparse
 from sklearn.base import clone
 
 from ._cache import cache_directory, compile_notices
+from ._spec import FitSpec
 from .diagnostics import coalescence, trajectory
 from .estimators import BackwardSGDClassifier, BackwardSGDRegressor
 from .orders import ORDERS
@@ -79,7 +80,7 @@ class Variant(NamedTuple):
 def _accepted(params):
     """Whether the classifier accepts ``params`` (each order's own rules)."""
     try:
-        BackwardSGDClassifier(**params)._check_params()
+        FitSpec.from_estimator(BackwardSGDClassifier(**params))
     except ValueError:
         return False
     return True

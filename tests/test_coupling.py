@@ -15,6 +15,7 @@ import pytest
 from numpy.testing import assert_array_equal
 from scipy import sparse
 
+import sklearn_order._backward_trajectory as backward
 import sklearn_order._problem as problem_module
 from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor, trajectory
 from sklearn_order.diagnostics import _prepared
@@ -66,8 +67,8 @@ def _maps(estimator, X, y, steps, coupling):
     counts, iterates = [], []
     for c, problem in enumerate(problems):
         theta0 = np.append(data.coef[c], data.intercept[c])
-        out, n_maps, _ = problem.backward_iterates(
-            steps, theta0, float(estimator.eta0), coupling=coupling
+        out, n_maps, _ = backward.backward_iterates(
+            problem, steps, theta0, float(estimator.eta0), coupling=coupling
         )
         counts.append(n_maps)
         iterates.append(out)
@@ -138,8 +139,8 @@ def test_coupling_does_not_depend_on_threads_calls_or_ring(rng, monkeypatch):
             for work, window, ring_bytes in ((10**8, 4096, 2**24), (50, 40, 1600)):
                 # kernel calls of a few maps; a short window; rings of few slots
                 monkeypatch.setattr(problem_module, "_WORK_PER_CALL", work)
-                monkeypatch.setattr(problem_module, "COUPLING_WINDOW", window)
-                monkeypatch.setattr(problem_module, "RING_BYTES", ring_bytes)
+                monkeypatch.setattr(backward, "COUPLING_WINDOW", window)
+                monkeypatch.setattr(backward, "RING_BYTES", ring_bytes)
                 path = trajectory(estimator, X, y, n_steps=500, method="coupling")
                 assert path.thetas().tobytes() == expected.tobytes()
     finally:
@@ -293,8 +294,8 @@ def _maps_with_tol(estimator, X, y, steps, tol):
     counts, bounds = [], []
     for c, problem in enumerate(problems):
         theta0 = np.append(data.coef[c], data.intercept[c])
-        _, n_maps, bound = problem.backward_iterates(
-            steps, theta0, float(estimator.eta0), tol=tol
+        _, n_maps, bound = backward.backward_iterates(
+            problem, steps, theta0, float(estimator.eta0), tol=tol
         )
         counts.append(n_maps)
         bounds.append(bound)

@@ -256,7 +256,7 @@ def test_losses_records_and_average_match_the_cpu(rng):
             epoch_losses=losses,
             record_every=3,
         )
-        results.append((coef, b, records, losses, problem.state["averaged"].copy()))
+        results.append((coef, b, records, losses, problem.state.running_mean.copy()))
     for got, expected in zip(*results):
         assert_allclose(got, expected, rtol=FLOAT64_RTOL, atol=1e-13)
 
@@ -403,7 +403,7 @@ def test_a_launch_counts_each_maps_fixed_cost(monkeypatch):
     # map counts too, as for the CPU's calls (one estimate, Problem.map_cost)
     import sklearn_order._cuda_driver as driver
     from sklearn_order._problem import MAP_OVERHEAD
-    from sklearn_order._training import training_problems
+    from sklearn_order.diagnostics import training_problems
 
     X = np.random.default_rng(0).normal(size=(1_000_000, 2))
     model = BackwardSGDRegressor(max_iter=10**6, tol=None)

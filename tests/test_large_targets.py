@@ -118,7 +118,7 @@ def test_a_diverging_step_on_large_targets_is_still_divergence(order):
 def test_the_message_never_advises_the_step_in_use():
     """With ``eta0="auto"`` a numerical failure does not advise ``eta0='auto'``."""
     from sklearn_order._problem import DERIVATIVE_AT_BOUND, Problem
-    from sklearn_order._training import training_problems
+    from sklearn_order.diagnostics import training_problems
 
     X, y = _data(0.0)
     model = BackwardSGDRegressor(random_state=0)
