@@ -17,6 +17,7 @@ from sklearn.base import is_regressor
 
 from .kernels import UpdateRule
 from .orders import ORDERS, Order, StoppingRule
+from .sampling import n_batches
 from .schedules import ADAPTIVE, LEARNING_RATES, auto_step_size, is_passive_aggressive
 
 
@@ -197,7 +198,6 @@ class FitSpec:
         if is_passive_aggressive(rule.schedule):
             return 1.0
         n_visited = X.shape[0] if rows is None else rows.shape[0]
-        n_batches = -(-n_visited // self.batch_size)  # ceiling division
         n_epochs = self.max_iter if n_epochs is None else n_epochs
         return auto_step_size(
             X,
@@ -207,7 +207,7 @@ class FitSpec:
             rule.l2,
             rows,
             targets=targets,
-            n_maps=max(n_epochs * n_batches, 1),
+            n_maps=max(n_epochs * n_batches(n_visited, self.batch_size), 1),
         )
 
 
