@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._jit import jit, jit_dual
+from ._jit import jit, jit_dual, jit_inline_dual
 
 # Integer codes: compile-time constants inside the kernels.
 LOG_LOSS = 0
@@ -216,7 +216,7 @@ def loss_derivative(code, param, y, p):
         return 0.0
 
 
-@jit_dual
+@jit_inline_dual
 def clipped_derivative(code, param, y, p, prediction_bound):
     """The loss derivative clipped to ``±MAX_DLOSS``, and whether ``p`` diverged.
 

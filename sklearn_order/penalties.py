@@ -16,7 +16,7 @@ and holds no state between steps:
 
 import numpy as np
 
-from ._jit import jit, jit_dual
+from ._jit import jit_inline, jit_inline_dual
 
 #: The accepted values of ``penalty``.
 PENALTIES = (None, "l2", "l1", "elasticnet")
@@ -51,14 +51,14 @@ def penalty_value(coef, l2_strength, l1_strength):
     )
 
 
-@jit_dual
+@jit_inline_dual
 def l2_decay(eta, l2_strength):
     """Weight-decay factor ``(1 − η · l2)₊`` of one step."""
     factor = 1.0 - eta * l2_strength
     return factor if factor > 0.0 else 0.0
 
 
-@jit_dual
+@jit_inline_dual
 def shrink(w, threshold):
     """The L1 proximal map of one weight: ``sign(w) (|w| − threshold)₊``."""
     if w > threshold:
@@ -68,7 +68,7 @@ def shrink(w, threshold):
     return 0.0
 
 
-@jit
+@jit_inline
 def soft_threshold(coef, threshold):
     """Apply :func:`shrink` to every weight of ``coef``, in place."""
     for j in range(coef.shape[0]):

@@ -45,7 +45,7 @@ bias is at most ``n_samples / 2**53``.
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, jit_inline
 
 CYCLIC = 0
 RESHUFFLE = 1
@@ -70,7 +70,7 @@ _EPOCH_KEY = np.uint64(0xD1B54A32D192ED03)
 _TWO_TO_MINUS_53 = 2.0**-53
 
 
-@jit
+@jit_inline
 def _splitmix64(state):
     """Advance a SplitMix64 state; return ``(new_state, random_uint64)``."""
     state = state + _GOLDEN_GAMMA
@@ -80,14 +80,14 @@ def _splitmix64(state):
     return state, z ^ (z >> np.uint64(31))
 
 
-@jit
+@jit_inline
 def _epoch_state(seed, epoch):
     """The generator state of epoch ``epoch`` under ``seed``."""
     _, mixed_seed = _splitmix64(np.uint64(seed))
     return mixed_seed ^ (np.uint64(epoch) * _EPOCH_KEY)
 
 
-@jit
+@jit_inline
 def _uniform_below(state, bound):
     """Draw an integer in ``[0, bound)``; return ``(new_state, draw)``.
 

@@ -35,7 +35,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.extmath import row_norms
 
-from ._jit import jit_dual
+from ._jit import jit_inline_dual
 from .losses import LOSS_SMOOTHNESS, LOSSES, loss_derivative
 
 CONSTANT = 0
@@ -87,7 +87,7 @@ def check_passive_aggressive_loss(learning_rate, loss, task):
         )
 
 
-@jit_dual
+@jit_inline_dual
 def is_passive_aggressive(schedule):
     """Whether the schedule code is ``"pa1"`` or ``"pa2"``."""
     return schedule == PA1 or schedule == PA2
@@ -114,7 +114,7 @@ def optimal_offset(loss_code, loss_param, alpha):
     return 1.0 / (initial_eta0 * alpha)
 
 
-@jit_dual
+@jit_inline_dual
 def step_size(schedule, eta, t, power_t, alpha, optimal_t0):
     """Step size of the ``t``-th update map (``t ≥ 1``).
 
@@ -128,7 +128,7 @@ def step_size(schedule, eta, t, power_t, alpha, optimal_t0):
     return eta
 
 
-@jit_dual
+@jit_inline_dual
 def row_step(schedule, eta, loss, sqnorm):
     """Passive-aggressive step ``τ`` of one row (``"pa1"``/``"pa2"`` only).
 
