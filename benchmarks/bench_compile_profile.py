@@ -1,6 +1,6 @@
 """Where a first fit's compile time goes, and what a full warm-up costs.
 
-Two measurements, each in fresh processes with an empty Numba cache
+Three measurements, each in fresh processes with an empty Numba cache
 (``NUMBA_CACHE_DIR``):
 
 1. **The first fit's profile.** The default ``BackwardSGDClassifier`` fit on
@@ -13,7 +13,11 @@ Two measurements, each in fresh processes with an empty Numba cache
    the lowering pass); a caller's type inference includes its callees'
    compilations, which are taken out. The shares of the fit's compile time
    are less sensitive to a loaded machine than the seconds.
-2. **The warm-up.** ``python -m sklearn_order warmup --jobs J``: how many
+2. **LLVM's optimizer.** The first dense fit compiled at Numba's default
+   optimization level and with LLVM's optimizer off (``NUMBA_OPT=0``): the
+   difference is what optimizing costs; the rest is Numba's own pipeline
+   and code generation.
+3. **The warm-up.** ``python -m sklearn_order warmup --jobs J``: how many
    variants it compiles, how many functions, wall and CPU seconds, and then
    the first fit of each kind loaded from the warmed cache.
 
@@ -87,11 +91,36 @@ print(json.dumps({"wall": wall, "cpu": cpu, "functions": functions}))
 """
 
 
-def profile_first_fit(kind):
-    """The profile of a first ``kind`` fit in a fresh process, empty cache."""
+def profile_first_fit(kind, **variables):
+    """The profile of a first ``kind`` fit in a fresh process, empty cache.
+
+    ``variables`` are more environment variables of that process.
+    """
     with tempfile.TemporaryDirectory() as cache:
-        out = _harness.run_python(_PROFILE, kind, env=_harness.environment(ROOT, cache))
+        env = _harness.environment(ROOT, cache, **variables)
+        out = _harness.run_python(_PROFILE, kind, env=env)
     return json.loads(out.strip().splitlines()[-1])
+
+
+#: LLVM optimization levels a first dense fit is compiled at (``NUMBA_OPT``;
+#: Numba's default is 3): how much of its time LLVM's optimizer takes.
+OPT_LEVELS = (3, 0)
+
+
+def optimizer_share(repeats=3):
+    """A first dense fit's CPU seconds at each of :data:`OPT_LEVELS`.
+
+    The median of ``repeats`` fits per level; the levels alternate, each fit
+    in a fresh process with an empty cache.
+    """
+    import numpy as np
+
+    seconds = {level: [] for level in OPT_LEVELS}
+    for _ in range(repeats):
+        for level in OPT_LEVELS:
+            profile = profile_first_fit("dense", NUMBA_OPT=level)
+            seconds[level].append(profile["cpu"])
+    return {str(level): float(np.median(s)) for level, s in seconds.items()}
 
 
 # Each first fit of a kind after the warm-up, in one fresh process each.
@@ -180,6 +209,20 @@ def markdown(results, meta):
                 f"| {f['type inference']:.3f} | {f['lowering']:.3f} |"
             )
         lines.append("")
+    optimizer = results["optimizer"]
+    full, off = optimizer["3"], optimizer["0"]
+    lines += [
+        "## LLVM's optimizer",
+        "",
+        f"The same first dense fit, compiled with LLVM's optimizer at Numba's "
+        f"default level (`NUMBA_OPT=3`) and off (`NUMBA_OPT=0`), CPU seconds, "
+        f"median of 3 fresh processes each: {full:.2f} s and {off:.2f} s. "
+        f"The optimizer takes {max(full - off, 0.0):.2f} s "
+        f"({max(full - off, 0.0) / full:.0%}) of the first fit; the rest is "
+        "Numba's own pipeline (typing, lowering to LLVM IR, its inliners) and "
+        "LLVM's code generation, which run at every level.",
+        "",
+    ]
     warm = results["warm-up"]
     lines += [
         f"## `python -m sklearn_order warmup --jobs {warm['jobs']}`, empty cache",
@@ -213,6 +256,7 @@ def main(argv=None):
     meta = _harness.stamp()
     results = {
         "first fit": {kind: profile_first_fit(kind) for kind in ("dense", "csr")},
+        "optimizer": optimizer_share(),
         "warm-up": warm_up_cost(args.jobs),
     }
     table = markdown(results, meta)
