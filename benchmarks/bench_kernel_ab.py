@@ -262,6 +262,9 @@ def main(argv=None):
     for number in args.case or ():
         child_argv += ["--case", str(number)]
     meta = _harness.stamp()
+    # what each side is, when its package is copied (a long run's working
+    # tree may have moved on by its end)
+    meta.update(a=_harness.describe_ref(args.a), b=_harness.describe_ref(args.b))
     samples = _harness.ab_run(
         Path(__file__).resolve(),
         child_argv,
@@ -270,8 +273,6 @@ def main(argv=None):
         seed=args.seed,
     )
     meta.update(
-        a=_harness.describe_ref(args.a),
-        b=_harness.describe_ref(args.b),
         quick=args.quick,
         processes=args.processes,
         repeats=args.repeats,
