@@ -37,7 +37,7 @@ from .diagnostics import training_objective, trajectory
 from .estimators import BackwardSGDClassifier, BackwardSGDRegressor
 from .orders import ORDERS
 from .sampling import SAMPLINGS, n_batches
-from .warmup import VARIANTS, run_in_processes, warm_up
+from .warmup import VARIANTS, warm_up
 
 PROG = "sklearn-order"
 DEFAULT_CONFIGS = "forward:reshuffle,backward:reshuffle,forward+average:reshuffle"
@@ -495,12 +495,8 @@ def compare(X, y, task, args):
     data = (X_train, y_train, X_test, y_test)
     maps_per_epoch = n_batches(X_train.shape[0], args.batch_size)
     configs = parse_configs(args.configs)
-    jobs = _compile_processes(configs)
-    progress = Progress(len(configs) * (args.seeds + 2) + (jobs > 1), args.quiet)
+    progress = Progress(len(configs) * (args.seeds + 2), args.quiet)
     start = time.perf_counter()
-    if jobs > 1:
-        progress.step(f"compiling kernels in {jobs} processes")
-        _compile_in_processes(task, configs, args, X_train, y_train, jobs)
     for method, sampling in configs:
         progress.step(f"{method}/{sampling} warm-up")
         _warm_up(task, method, sampling, args, X_train, y_train)
@@ -555,48 +551,6 @@ def compare(X, y, task, args):
         "configurations": results,
     }
     return results, thetas
-
-
-def _compile_processes(configs):
-    """Processes to compile the configurations' kernels in: 1 unless the cache is cold.
-
-    With an empty kernel cache every configuration compiles for seconds, and
-    Numba's compiler lock would make threads take turns: worker processes
-    compile side by side into the shared cache, and the fits then load from
-    it. With kernels cached already, starting workers would cost more than
-    loading them.
-    """
-    directory = cache_directory()
-    if directory is None or any(directory.iterdir()):
-        return 1
-    return min(len(configs), os.cpu_count() or 1)
-
-
-def _compile_in_processes(task, configs, args, X_train, y_train, jobs):
-    """Compile every configuration's kernels into the cache, in ``jobs`` processes.
-
-    Each worker fits its configuration as :func:`_warm_up` does, on a few
-    rows of every class: the same storage, dtype and classes give the same
-    kernel types as the training data, at a fraction of the data to send.
-    """
-    rows = np.arange(min(64, X_train.shape[0]))
-    if task == "classification":  # a row of every class
-        rows = np.union1d(rows, np.unique(y_train, return_index=True)[1])
-    tasks = [
-        (task, method, sampling, args, X_train[rows], y_train[rows])
-        for method, sampling in configs
-    ]
-    run_in_processes(_compile_configuration, tasks, jobs)
-
-
-def _compile_configuration(task, method, sampling, args, X_train, y_train):
-    """:func:`_warm_up` in a worker process, whose compile notice is its parent's."""
-    with compile_notices(_ignore_notice):
-        _warm_up(task, method, sampling, args, X_train, y_train)
-
-
-def _ignore_notice(notice):
-    """Drop a worker's compile notice (the parent's progress line says it)."""
 
 
 def _warm_up(task, method, sampling, args, X_train, y_train):
