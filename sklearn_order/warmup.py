@@ -222,11 +222,11 @@ def warm_up(variants=VARIANTS, jobs=None, report=None):
         if report is not None:
             report(variant, *outcome)
 
-    run_in_processes(run_variant, [(v,) for v in variants], jobs, done)
+    _run_in_processes(run_variant, [(v,) for v in variants], jobs, done)
     return results
 
 
-def run_in_processes(function, tasks, jobs=None, done=None):
+def _run_in_processes(function, tasks, jobs=None, done=None):
     """Run ``function(*task)`` for each task, in worker processes sharing the cache.
 
     For calls whose purpose is to leave compiled kernels in the on-disk
