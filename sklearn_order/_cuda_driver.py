@@ -37,7 +37,7 @@ import numpy as np
 from scipy import sparse
 
 from . import _backward_trajectory as _backward
-from ._jit import numba_cuda
+from ._cuda_import import numba_cuda
 from ._problem import MapBudgetError, Problem, check_not_cancelled
 from .kernels import OK
 from .sampling import CYCLIC, GRAB, ONCE, fill_epoch_order

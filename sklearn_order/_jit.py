@@ -42,6 +42,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._cache import cached
+from ._cuda_import import numba_cuda
 
 JIT_OPTIONS = {
     "nogil": True,
@@ -94,31 +95,6 @@ def jit_dual(function):
 def jit_inline_dual(function):
     """Like :func:`jit_inline`, and available as a CUDA device function."""
     return _register_dual(jit_inline(function), function)
-
-
-def numba_cuda():
-    """``numba.cuda``, imported where NumPy may lack what numba-cuda expects.
-
-    numba-cuda (in maintenance mode; 0.30 is current) registers a compiled
-    ``np.row_stack`` when its CUDA target first compiles, and NumPy 2.5
-    removed that alias of ``np.vstack``: the first CUDA kernel would fail
-    with an ``AttributeError`` inside numba-cuda. Where it is missing, the
-    alias is put back (``np.row_stack = np.vstack``, what NumPy had until
-    2.5) before ``numba.cuda`` is imported. Every import of ``numba.cuda`` in
-    this package goes through here.
-
-    Returns
-    -------
-    module
-        ``numba.cuda``.
-    """
-    import numpy as np
-
-    if not hasattr(np, "row_stack"):
-        np.row_stack = np.vstack  # noqa: NPY201 (the alias itself, put back)
-    from numba import cuda
-
-    return cuda
 
 
 def cuda_device(cpu_function):

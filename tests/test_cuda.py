@@ -721,7 +721,7 @@ import numpy as np
 del np.row_stack
 np.__all__ = [name for name in np.__all__ if name != "row_stack"]
 if sys.argv[1] == "through the package":
-    from sklearn_order._jit import numba_cuda
+    from sklearn_order._cuda_import import numba_cuda
     numba_cuda()
 import numba.cuda.np.arrayobj  # what a first CUDA compile loads
 """

@@ -57,7 +57,8 @@ from math import isfinite
 
 from numba import float64, int64
 
-from .._jit import cuda_device, cuda_kernel, numba_cuda
+from .._cuda_import import numba_cuda
+from .._jit import cuda_device, cuda_kernel
 from ..losses import clipped_derivative, loss_value
 from ..penalties import l2_decay, shrink
 from ..schedules import PA1, is_passive_aggressive, row_step, step_size
