@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_order import BackwardSGDClassifier
 from sklearn_order._jit import _prefetch
+from sklearn_order._spec import FitSpec
 from sklearn_order._training import build_problems
 from sklearn_order.kernels.storage import dense_row_dot
 from sklearn_order.sampling import SAMPLINGS, fill_epoch_order
@@ -137,7 +138,9 @@ def kernel_epoch(X, signs, sampling):
     estimator = BackwardSGDClassifier(
         order="forward", sampling=sampling, random_state=0, **COMMON
     )
-    problem = build_problems(estimator, X, [signs], [np.ones(len(signs))], seed=0)[0]
+    problem = build_problems(
+        FitSpec.from_estimator(estimator), X, [signs], [np.ones(len(signs))], seed=0
+    )[0]
     order = np.empty(len(signs), dtype=np.int64)
     fill_epoch_order(SAMPLINGS[sampling], 0, 0, order)
 

@@ -91,10 +91,8 @@ class FitSpec:
             Validate for ``partial_fit`` (no early stopping).
         validate : bool, default=True
             Check the parameters and the order's rules. ``False`` freezes
-            them as they are, for code that builds problems of given
-            parameters outside a fit (tests, benchmarks), as
-            :func:`~sklearn_order._training.build_problems` does when given
-            an estimator.
+            them as they are, for code that builds problems of parameter
+            sets a fit refuses (the kernels' tests).
 
         Returns
         -------

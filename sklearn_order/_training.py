@@ -30,7 +30,6 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from ._engine import GroupEngine, SingleEngine, groupable
 from ._problem import Problem, cancel_fit
-from ._spec import FitSpec
 from ._warnings import warn
 from .orders import ORDERS, OrderResult
 from .sampling import SAMPLINGS
@@ -300,12 +299,9 @@ def build_problems(
 
     Parameters
     ----------
-    spec : FitSpec or BaseBackwardSGD
+    spec : FitSpec
         Supplies the update rule, the sampling, the batch size, the step
-        size and the device; an estimator stands for its parameters as they
-        are (:meth:`FitSpec.from_estimator
-        <sklearn_order._spec.FitSpec.from_estimator>` without validation, as
-        before a fit: for tests and benchmarks).
+        size and the device.
     X : ndarray or scipy CSR matrix of shape (n_samples, n_features)
         Validated training data.
     targets, weights : list of ndarray of shape (n_samples,)
@@ -328,8 +324,6 @@ def build_problems(
         On the estimator's device. A ``batch_size`` above the number of
         rows trained on means one batch of all of them.
     """
-    if not isinstance(spec, FitSpec):
-        spec = FitSpec.from_estimator(spec, validate=False)
     n_outputs = n_rows if spec.multinomial else 1
     n_visited = X.shape[0] if rows is None else rows.shape[0]
     if eta0 is None:

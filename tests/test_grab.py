@@ -6,6 +6,7 @@ import reference
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor, trajectory
+from sklearn_order._spec import FitSpec
 from sklearn_order._training import build_problems, draw_seed
 from sklearn_order.losses import loss_parameter
 from sklearn_order.penalties import penalty_strengths
@@ -155,7 +156,9 @@ def test_grab_interleaves_two_clusters_of_gradients(seed):
         order="forward", sampling="grab", eta0=1e-6, penalty=None, random_state=seed
     )
     seed = draw_seed(estimator.random_state)
-    problem = build_problems(estimator, X, [y], [np.ones(n)], seed=seed)[0]
+    problem = build_problems(
+        FitSpec.from_estimator(estimator), X, [y], [np.ones(n)], seed=seed
+    )[0]
     # rows 1..3 hold the orders of epochs 1..3 (epoch 0 is seeded, not stored)
     table = problem.order_table(np.zeros(1), np.zeros(1), 4, 1e-6)
     random_order = np.concatenate(epoch_batches("grab", n, n, seed, 0))

@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_order import BackwardSGDClassifier, BackwardSGDRegressor
 from sklearn_order._problem import Problem
+from sklearn_order._spec import FitSpec
 from sklearn_order._training import build_problems
 from sklearn_order.losses import REGRESSION_LOSSES
 
@@ -139,7 +140,11 @@ def test_early_stopping_scores_a_classifier_by_accuracy_whatever_its_loss():
     X, y = _data(BackwardSGDClassifier)
     model = BackwardSGDClassifier(loss="squared_error")
     (problem,) = build_problems(
-        model, X, [np.where(y == 1, 1.0, -1.0)], [np.ones(48)], seed=0
+        FitSpec.from_estimator(model),
+        X,
+        [np.where(y == 1, 1.0, -1.0)],
+        [np.ones(48)],
+        seed=0,
     )
     assert problem.classification
     rng = np.random.default_rng(0)
@@ -159,9 +164,13 @@ def test_early_stopping_scores_a_classifier_by_accuracy_whatever_its_loss():
     expected = accuracy_score(targets, np.where(X @ coef + 0.1 > 0, 1.0, -1.0))
     assert held_out.validation_score(coef, intercept) == expected
     assert (
-        build_problems(BackwardSGDRegressor(), X, [y], [np.ones(48)], seed=0)[
-            0
-        ].classification
+        build_problems(
+            FitSpec.from_estimator(BackwardSGDRegressor()),
+            X,
+            [y],
+            [np.ones(48)],
+            seed=0,
+        )[0].classification
         is False
     )
     model.set_params(early_stopping=True, validation_fraction=0.25, random_state=0)

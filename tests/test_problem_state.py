@@ -9,6 +9,7 @@ from numpy.testing import assert_array_equal
 from sklearn_order import BackwardSGDRegressor
 from sklearn_order import _backward_trajectory as backward
 from sklearn_order._problem import FitState, GrabState, Problem
+from sklearn_order._spec import FitSpec
 from sklearn_order._training import build_problems
 
 
@@ -16,7 +17,9 @@ def _problem(rng, **params):
     X = rng.normal(size=(30, 3))
     y = X @ np.array([1.0, -2.0, 0.5])
     estimator = BackwardSGDRegressor(order="forward", random_state=0, **params)
-    return build_problems(estimator, X, [y], [np.ones(30)], seed=4)[0]
+    return build_problems(
+        FitSpec.from_estimator(estimator), X, [y], [np.ones(30)], seed=4
+    )[0]
 
 
 def test_forward_calls_keep_grab_and_the_running_mean_as_typed_state(rng):
