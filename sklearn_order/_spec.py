@@ -45,10 +45,9 @@ class FitSpec:
     eta0 : float or "auto"
         The ``eta0`` parameter: the base step size, or ``"auto"`` for the
         one :meth:`step_size` chooses from the data.
-    max_iter : int
-        The most epochs of a fit.
     stop : StoppingRule
-        What the order's fit stops on.
+        What the order's fit stops on, ``max_iter`` (the most epochs of a
+        fit) included.
     average_start : int
         Step index from which the iterates are averaged; 0 for no averaging.
     multinomial : bool
@@ -71,7 +70,6 @@ class FitSpec:
     batch_size: int
     learning_rate: str
     eta0: float | str
-    max_iter: int
     stop: StoppingRule
     average_start: int
     multinomial: bool
@@ -113,7 +111,6 @@ class FitSpec:
             batch_size=int(estimator.batch_size),
             learning_rate=estimator.learning_rate,
             eta0=estimator.eta0,
-            max_iter=int(estimator.max_iter),
             stop=StoppingRule(
                 max_iter=int(estimator.max_iter),
                 tol=None if estimator.tol is None else float(estimator.tol),
@@ -136,6 +133,11 @@ class FitSpec:
     def order_rules(self) -> Order:
         """The composition order: its fit, direction and parameter rules."""
         return ORDERS[self.order]
+
+    @property
+    def max_iter(self):
+        """The most epochs of a fit (the stopping rule's)."""
+        return self.stop.max_iter
 
     @property
     def auto_step(self):
