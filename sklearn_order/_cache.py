@@ -46,6 +46,11 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
+
 import llvmlite
 import numba
 from numba.core.caching import (
@@ -370,7 +375,25 @@ class _KernelCacheImpl(CompileResultCacheImpl):
 
 
 class _CheckedCacheFile(IndexDataCacheFile):
-    """An index that cannot be read counts as empty (and is then rewritten)."""
+    """An index that cannot be read counts as empty (and is then rewritten).
+
+    Saving reads the index, picks the first unused data file name, and
+    writes the index and the data: two processes saving one kernel at once
+    (the warm-up's workers) could pick the same name, and the index would
+    then send one signature to the other's machine code. The whole save is
+    done under an exclusive lock on a file beside the index (POSIX
+    ``flock``; released by the OS if the process dies).
+    """
+
+    def save(self, key, data):
+        if fcntl is None:  # pragma: no cover - not POSIX
+            return super().save(key, data)
+        with open(self._index_path + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return super().save(key, data)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _load_index(self):
         try:
