@@ -175,3 +175,45 @@ def test_kernel_sources_are_the_kernel_modules_and_what_they_import():
     assert "kernels/__init__.py" in names  # constants the kernels read
     # host code only: editing it recompiles nothing
     assert not names & {"estimators.py", "cli.py", "_base.py", "diagnostics.py"}
+
+
+def test_concurrent_saves_of_one_kernel_keep_each_signature_with_its_own_code(
+    tmp_path, monkeypatch
+):
+    # Numba's save reads the index, takes the first data file name not in it,
+    # then writes index and data. Two warm-up workers saving two signatures
+    # of one kernel between those steps would take the same name, and the
+    # index would send one signature to the other's machine code. The pause
+    # after reading the index makes that interleaving certain; the lock
+    # around the save must serialize the two.
+    import threading
+    import time
+
+    from sklearn_order import _cache
+
+    read_index = _cache._CheckedCacheFile._load_index
+
+    def slow_read(self):
+        overloads = read_index(self)
+        time.sleep(0.3)
+        return overloads
+
+    monkeypatch.setattr(_cache._CheckedCacheFile, "_load_index", slow_read)
+
+    def save(key):
+        # a file object per worker, as each process has its own
+        _cache._CheckedCacheFile(str(tmp_path), "kernel", "stamp").save(
+            key, f"code of {key}"
+        )
+
+    keys = [f"signature {k}" for k in range(3)]
+    workers = [threading.Thread(target=save, args=(key,)) for key in keys]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    reader = _cache._CheckedCacheFile(str(tmp_path), "kernel", "stamp")
+    assert {key: reader.load(key) for key in keys} == {
+        key: f"code of {key}" for key in keys
+    }
+    assert len(list(tmp_path.glob("kernel.*.nbc"))) == len(keys)
