@@ -27,7 +27,8 @@ The cache cannot break a fit:
 - where no directory can be written (a read-only installation run by a user
   without a writable home, as in a container), the kernels are compiled in
   memory in every process, with one :class:`RuntimeWarning` saying so;
-- a cache file that cannot be read (truncated, empty, garbage) is compiled
+- a cache file that cannot be read (truncated, empty, garbage), or that holds
+  the code of another signature than the one it is indexed under, is compiled
   over and replaced, with one :class:`RuntimeWarning` per process;
 - a cache file that cannot be written is skipped, with one warning.
 
@@ -61,6 +62,7 @@ from numba.core.caching import (
     _CacheLocator,
 )
 from numba.core.dispatcher import Dispatcher
+from numba.core.typing import Signature
 from numba.misc.appdirs import AppDirs
 
 #: The package's logger: the compile notice is logged here (see
@@ -382,18 +384,33 @@ class _CheckedCacheFile(IndexDataCacheFile):
     (the warm-up's workers) could pick the same name, and the index would
     then send one signature to the other's machine code. The whole save is
     done under an exclusive lock on a file beside the index (POSIX
-    ``flock``; released by the OS if the process dies).
+    ``flock``; released by the OS if the process dies). A key whose data
+    file the index also gives to another key (a cache written before the
+    lock, or by another tool) is saved to a new file, so that replacing its
+    code cannot overwrite the other key's.
     """
 
     def save(self, key, data):
         if fcntl is None:  # pragma: no cover - not POSIX
-            return super().save(key, data)
+            return self._save_unlocked(key, data)
         with open(self._index_path + ".lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                return super().save(key, data)
+                return self._save_unlocked(key, data)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _save_unlocked(self, key, data):
+        overloads = self._load_index()
+        data_name = overloads.get(key)
+        names = list(overloads.values())
+        if data_name is None or names.count(data_name) > 1:
+            number = 1
+            while self._data_name(number) in names:
+                number += 1
+            data_name = overloads[key] = self._data_name(number)
+            self._save_index(overloads)
+        self._save_data(data_name, data)
 
     def _load_index(self):
         try:
@@ -443,6 +460,18 @@ class KernelCache(FunctionCache):
         except Exception as error:  # a data file that does not unpickle or rebuild
             _report_unreadable(f"of {self._name} in {self._cache_path}", error)
             result = None
+        if result is not None and tuple(result.signature.args) != _argument_types(sig):
+            # the index sent this signature to another one's code: Numba would
+            # register that code under its own signature and call it with
+            # these arguments
+            _report_unreadable(
+                f"of {self._name} in {self._cache_path}",
+                TypeError(
+                    f"it holds the code of {result.signature.args}, "
+                    f"not of {_argument_types(sig)}"
+                ),
+            )
+            result = None
         if result is None and self._enabled:
             announce_compile()
         return result
@@ -457,6 +486,11 @@ class KernelCache(FunctionCache):
                 f"{self._cache_path} ({error}); the kernels compiled in this "
                 "process are not cached.",
             )
+
+
+def _argument_types(sig):
+    """The argument types of a dispatcher's signature (a tuple or a Signature)."""
+    return tuple(sig.args) if isinstance(sig, Signature) else tuple(sig)
 
 
 class _InMemoryKernel(NullCache):

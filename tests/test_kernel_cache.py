@@ -217,3 +217,47 @@ def test_concurrent_saves_of_one_kernel_keep_each_signature_with_its_own_code(
         key: f"code of {key}" for key in keys
     }
     assert len(list(tmp_path.glob("kernel.*.nbc"))) == len(keys)
+
+
+def _plus_one(x):
+    return x + 1
+
+
+def test_an_index_entry_holding_another_signatures_code_is_compiled_over(
+    tmp_path, monkeypatch
+):
+    # A cache written before the save lock (or by anything else) may index
+    # one signature to another's data file: the load must notice, compile,
+    # and save the signature to a file of its own.
+    import pickle
+    import warnings
+
+    import numba
+
+    from sklearn_order import _cache
+
+    monkeypatch.setattr(_cache, "cache_directory", lambda: tmp_path)
+    monkeypatch.setattr(_cache, "_reported", set())
+
+    def kernel():
+        return _cache.cached(numba.njit(_plus_one))
+
+    first = kernel()
+    assert first(1) == 2 and first(1.5) == 2.5  # saves int64 and float64
+    (index_path,) = tmp_path.glob("*_plus_one*.nbi")
+    with open(index_path, "rb") as f:
+        version = pickle.load(f)
+        stamp, overloads = pickle.loads(f.read())
+    int_file, float_file = sorted(overloads.values())
+    overloads = {key: int_file for key in overloads}  # both keys: int64 code
+    with open(index_path, "wb") as f:
+        pickle.dump(version, f, protocol=-1)
+        f.write(pickle.dumps((stamp, overloads), protocol=-1))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert kernel()(1.5) == 2.5
+    assert any("holds the code of" in str(w.message) for w in caught)
+    again = kernel()
+    assert again(1.5) == 2.5 and again(1) == 2
+    assert again.stats.cache_hits and not again.stats.cache_misses
