@@ -257,7 +257,7 @@ _REFERENCE_LOOPS = {}
 
 
 def _reference_loops():
-    """The compiled reference loops (compiled in this process on first use)."""
+    """The compiled reference loops (compiled on first use after :func:`fresh_import`)."""
     if not _REFERENCE_LOOPS:
         import numba
 
@@ -336,6 +336,31 @@ def reference_epochs(X, seed=0):
 
     run(0)
     return run
+
+
+def fresh_import(name="sklearn_order"):
+    """Import package ``name`` anew in this process, with new compiled code.
+
+    The package's modules are dropped from ``sys.modules`` and imported
+    again: its Numba dispatchers are new objects, which load the kernels from
+    the on-disk cache into new places in memory; the reference loops of
+    :func:`reference_epochs` are compiled again too. Where a kernel's machine
+    code lands changes its speed: in ``docs/benchmarks/code_placement.md``
+    (``bench_code_placement.py``) the slowest of four imports of one package
+    runs the same averaged dense fit 1.35 times as long as the fastest. A
+    process that measures several imports averages over those placements
+    instead of drawing one.
+
+    Returns
+    -------
+    module
+    """
+    import importlib
+
+    for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[module]
+    _REFERENCE_LOOPS.clear()
+    return importlib.import_module(name)
 
 
 # --------------------------------------------------------------------------

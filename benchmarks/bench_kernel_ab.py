@@ -7,7 +7,10 @@ imports that copy by path, pins the BLAS and Numba to one thread, builds
 the cases' data, fits once to compile (or load) the kernels, and then, for
 each case, times ``--repeats`` alternating fits of 1 and ``--epochs`` epochs:
 its per-epoch time is the median of ``(t_long − t_short) / (epochs − 1)``,
-on the process's CPU clock by default (``--clock``). Beside each fit it times
+on the process's CPU clock by default (``--clock``). It does so for
+``--instances`` imports of its package (``_harness.fresh_import``), so that
+its median is over several placements of the kernels' machine code in
+memory, which change an epoch's time by up to a third. Beside each fit it times
 the same epochs of the harness's reference workload on the same data
 (``_harness.reference_epochs``: a fixed loop, the same machine code on every
 side), and reports the fit's per-epoch time also relative to it, which takes
@@ -72,8 +75,6 @@ def child(args):
     """
     from threadpoolctl import threadpool_limits
 
-    import sklearn_order
-
     cases = selected(args)
     # only the data the chosen cases fit: a process's set-up is not timed,
     # but it is part of how long a run of many processes takes
@@ -86,41 +87,49 @@ def child(args):
         csr, z = make_sparse_data(args.n_samples, args.sparse_features, args.nnz)
         data["csr float64"] = csr, z
         data["csr float32"] = csr.astype(np.float32), z
-    times = {}
-    references = {
-        name: _harness.reference_epochs(X)
-        for name, (X, _) in data.items()
-        if not args.prime
-    }
+    fits = {case: [] for case in cases}
+    references = {case: [] for case in cases}
     with threadpool_limits(limits=1):
-        for case in cases:
-            name, order, batch_size, average = case
-            X, labels = data[name]
-            model = sklearn_order.BackwardSGDClassifier(
-                order=order,
-                batch_size=batch_size,
-                average=average,
-                random_state=0,
-                **COMMON,
-            )
-            # compile (or load) the kernels: never timed
-            model.set_params(max_iter=1).fit(X[:200], labels[:200])
-            if args.prime:
-                continue
+        for _ in range(1 if args.prime else args.instances):
+            sklearn_order = _harness.fresh_import()
+            loops = {
+                name: _harness.reference_epochs(X)
+                for name, (X, _) in data.items()
+                if not args.prime
+            }
+            for case in cases:
+                name, order, batch_size, average = case
+                X, labels = data[name]
+                model = sklearn_order.BackwardSGDClassifier(
+                    order=order,
+                    batch_size=batch_size,
+                    average=average,
+                    random_state=0,
+                    **COMMON,
+                )
+                # compile (or load) the kernels: never timed
+                model.set_params(max_iter=1).fit(X[:200], labels[:200])
+                if args.prime:
+                    continue
 
-            def fit(max_iter, model=model, X=X, labels=labels):
-                model.set_params(max_iter=max_iter).fit(X, labels)
+                def fit(max_iter, model=model, X=X, labels=labels):
+                    model.set_params(max_iter=max_iter).fit(X, labels)
 
-            samples = _harness.paired_per_epoch(
-                {"fit": fit, "reference": references[name]},
-                args.epochs,
-                args.repeats,
-                clock=args.clock,
-            )
-            fits = np.array([s["epoch"] for s in samples["fit"]])
-            reference = np.array([s["epoch"] for s in samples["reference"]])
-            times[case_name(case)] = float(np.median(fits))
-            times[case_name(case) + RELATIVE] = float(np.median(fits / reference))
+                samples = _harness.paired_per_epoch(
+                    {"fit": fit, "reference": loops[name]},
+                    args.epochs,
+                    args.repeats,
+                    clock=args.clock,
+                )
+                fits[case] += [s["epoch"] for s in samples["fit"]]
+                references[case] += [s["epoch"] for s in samples["reference"]]
+    times = {}
+    for case in [] if args.prime else cases:
+        epochs = np.array(fits[case])
+        times[case_name(case)] = float(np.median(epochs))
+        times[case_name(case) + RELATIVE] = float(
+            np.median(epochs / np.array(references[case]))
+        )
     print(json.dumps({"package": sklearn_order.__file__, "times": times}))
 
 
@@ -145,9 +154,11 @@ def markdown(rows, meta):
             "",
             f"A: `{meta['a']}`; B: `{meta['b']}`. {meta['processes']} blocks of "
             "three fresh processes (A, A′, B, in a shuffled order within each "
-            f"block; seed {meta['seed']}); in each process, per case, a fit that "
-            f"compiles, then {meta['repeats']} alternating pairs of fits of 1 "
-            f"and {meta['epochs']} epochs ({meta['clock']} clock), each beside "
+            f"block; seed {meta['seed']}); in each process, for each of "
+            f"{meta.get('instances', 1)} imports of its package and per case, "
+            f"a fit that compiles, then {meta['repeats']} alternating pairs of "
+            f"fits of 1 and {meta['epochs']} epochs ({meta['clock']} clock), "
+            "each beside "
             "the same epochs of the harness's reference workload on the same "
             f"data; dense {meta['n_samples']:,}×{meta['n_features']}, CSR "
             f"{meta['n_samples']:,}×{meta['sparse_features']:,} with {meta['nnz']} "
@@ -186,12 +197,22 @@ def parse_args(argv):
     parser.add_argument("--sparse-features", type=int, default=100_000)
     parser.add_argument("--nnz", type=int, default=50)
     parser.add_argument(
-        "--epochs", type=int, default=11, help="epochs of the long fit (>= 2)"
+        "--epochs", type=int, default=6, help="epochs of the long fit (>= 2)"
     )
     parser.add_argument(
-        "--repeats", type=int, default=5, help="pairs of fits per case per process"
+        "--repeats",
+        type=int,
+        default=2,
+        help="pairs of fits per case per import of the package",
     )
-    parser.add_argument("--processes", type=int, default=7, help="per side")
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=3,
+        help="imports of the package per process, each loading the kernels "
+        "into new places in memory",
+    )
+    parser.add_argument("--processes", type=int, default=16, help="per side")
     parser.add_argument(
         "--clock",
         choices=_harness.CLOCKS,
@@ -230,7 +251,7 @@ def parse_args(argv):
         parser.error("--epochs must be at least 2")
     if args.quick:
         args.n_samples, args.sparse_features = 5_000, 5_000
-        args.processes, args.repeats = 2, 1
+        args.processes, args.repeats, args.instances = 2, 1, 1
     return args
 
 
@@ -241,6 +262,7 @@ CHILD_OPTIONS = (
     "sparse_features",
     "nnz",
     "epochs",
+    "instances",
     "clock",
 )
 
