@@ -29,7 +29,15 @@ from numba.extending import overload
 
 from .._jit import JIT_OPTIONS
 
-_OVERLOAD_OPTIONS = {k: v for k, v in JIT_OPTIONS.items() if k != "cache"}
+#: The implementations are only ever called from compiled code (from Python,
+#: the declared function runs their plain-Python source): no CPython or C
+#: wrapper is generated for them, which a first compile would otherwise spend
+#: time on for every implementation a kernel uses.
+_OVERLOAD_OPTIONS = {
+    **{k: v for k, v in JIT_OPTIONS.items() if k != "cache"},
+    "no_cpython_wrapper": True,
+    "no_cfunc_wrapper": True,
+}
 
 
 def _python(function):
@@ -72,7 +80,7 @@ def dispatch_on_type(implementations, numba_key, python_key, inline=False):
         functools.update_wrapper(dispatched, declaration)
         functools.update_wrapper(typer, declaration)
         if inline:
-            overload(dispatched, inline="always")(typer)
+            overload(dispatched, inline="always", jit_options=_OVERLOAD_OPTIONS)(typer)
         else:
             overload(dispatched, jit_options=_OVERLOAD_OPTIONS)(typer)
         return dispatched
