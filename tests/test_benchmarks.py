@@ -337,3 +337,54 @@ def test_kernel_ab_report_has_both_measures_and_renders_again(harness, tmp_path)
     path.write_text(json.dumps({"meta": meta, "results": rows}))
     assert bench.main(["--render", str(path)]) == 0
     assert (tmp_path / "ab.md").read_text() == report + "\n"
+
+
+def test_code_placement_measures_each_fresh_import_of_the_package(tmp_path):
+    # a subprocess: fresh_import drops the package's modules, which this
+    # process's other tests still use
+    script = BENCHMARKS / "bench_code_placement.py"
+    out = tmp_path / "placement.json"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text())["results"]
+    assert [row["case"] for row in results] == [
+        "dense float64 b=1",
+        "dense float64 b=1 average",
+        "dense float64 b=32",
+        "dense float32 b=1",
+    ]
+    for row in results:
+        seconds = np.array(row["seconds"])
+        assert seconds.shape == (2, 2) and (seconds > 0).all()  # rounds × imports
+        assert row["spread"] == pytest.approx(
+            max(row["medians"]) / min(row["medians"])
+        )
+
+
+_FRESH_IMPORT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import _harness
+first = _harness.fresh_import()
+kernel = first.kernels.cpu.apply_steps
+second = _harness.fresh_import()
+assert second is not first and second.kernels.cpu.apply_steps is not kernel
+assert sys.modules["sklearn_order"] is second
+assert second.__file__ == first.__file__
+print("ok")
+"""
+
+
+def test_fresh_import_gives_the_package_new_compiled_functions():
+    done = subprocess.run(
+        [sys.executable, "-c", _FRESH_IMPORT, str(BENCHMARKS)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.stdout.strip() == "ok", done.stderr
