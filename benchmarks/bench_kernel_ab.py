@@ -10,7 +10,8 @@ its per-epoch time is the median of ``(t_long − t_short) / (epochs − 1)``,
 on the process's CPU clock by default (``--clock``). It does so for
 ``--instances`` imports of its package (``_harness.fresh_import``), so that
 its median is over several placements of the kernels' machine code in
-memory, which change an epoch's time by up to a third. Beside each fit it times
+memory, which change an epoch's time by up to 35%
+(``bench_code_placement.py``). Beside each fit it times
 the same epochs of the harness's reference workload on the same data
 (``_harness.reference_epochs``: a fixed loop, the same machine code on every
 side), and reports the fit's per-epoch time also relative to it, which takes
