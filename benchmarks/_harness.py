@@ -257,7 +257,7 @@ _REFERENCE_LOOPS = {}
 
 
 def _reference_loops():
-    """The compiled reference loops (compiled on first use after :func:`fresh_import`)."""
+    """The compiled reference loops (compiled again after :func:`fresh_import`)."""
     if not _REFERENCE_LOOPS:
         import numba
 

@@ -1,4 +1,4 @@
-"""One process, several imports of the package: where the kernels land changes their speed.
+"""Where the kernels land in memory changes their speed: one process, several imports.
 
 Each import (``_harness.fresh_import``) gives the package new Numba
 dispatchers, which load the kernels from the on-disk cache into new places

@@ -361,9 +361,7 @@ def test_code_placement_measures_each_fresh_import_of_the_package(tmp_path):
     for row in results:
         seconds = np.array(row["seconds"])
         assert seconds.shape == (2, 2) and (seconds > 0).all()  # rounds × imports
-        assert row["spread"] == pytest.approx(
-            max(row["medians"]) / min(row["medians"])
-        )
+        assert row["spread"] == pytest.approx(max(row["medians"]) / min(row["medians"]))
 
 
 _FRESH_IMPORT = """

@@ -177,28 +177,36 @@ def test_kernel_sources_are_the_kernel_modules_and_what_they_import():
     assert not names & {"estimators.py", "cli.py", "_base.py", "diagnostics.py"}
 
 
-def test_concurrent_saves_of_one_kernel_keep_each_signature_with_its_own_code(
+def test_a_save_reads_and_writes_the_index_under_an_exclusive_lock(
     tmp_path, monkeypatch
 ):
     # Numba's save reads the index, takes the first data file name not in it,
     # then writes index and data. Two warm-up workers saving two signatures
     # of one kernel between those steps would take the same name, and the
-    # index would send one signature to the other's machine code. The pause
-    # after reading the index makes that interleaving certain; the lock
-    # around the save must serialize the two.
+    # index would send one signature to the other's machine code. So every
+    # read of the index a save makes must happen while the save holds the
+    # lock beside it: another open file then cannot take the lock (no sleep,
+    # no timing: a probe that does not wait).
+    import fcntl
     import threading
-    import time
 
     from sklearn_order import _cache
 
     read_index = _cache._CheckedCacheFile._load_index
+    probes = []
 
-    def slow_read(self):
-        overloads = read_index(self)
-        time.sleep(0.3)
-        return overloads
+    def probing_read(self):
+        with open(self._index_path + ".lock", "a") as other:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                probes.append("locked")
+            else:
+                fcntl.flock(other, fcntl.LOCK_UN)
+                probes.append("free")
+        return read_index(self)
 
-    monkeypatch.setattr(_cache._CheckedCacheFile, "_load_index", slow_read)
+    monkeypatch.setattr(_cache._CheckedCacheFile, "_load_index", probing_read)
 
     def save(key):
         # a file object per worker, as each process has its own
@@ -212,6 +220,8 @@ def test_concurrent_saves_of_one_kernel_keep_each_signature_with_its_own_code(
         worker.start()
     for worker in workers:
         worker.join()
+    assert probes == ["locked"] * len(keys)
+    monkeypatch.setattr(_cache._CheckedCacheFile, "_load_index", read_index)
     reader = _cache._CheckedCacheFile(str(tmp_path), "kernel", "stamp")
     assert {key: reader.load(key) for key in keys} == {
         key: f"code of {key}" for key in keys
