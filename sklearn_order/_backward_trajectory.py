@@ -49,7 +49,7 @@ from .kernels.trajectory import (
     backward_chains,
 )
 from .losses import LOSS_SMOOTHNESS, MAX_DLOSS, SQUARED_ERROR
-from .schedules import is_passive_aggressive, step_size, weighted_squared_norms
+from .schedules import is_passive_aggressive, largest_step, weighted_squared_norms
 
 # A coupled chain's checkpoint (compare, then copy the state) costs at most
 # about 1/CHECKPOINT_COST of the maps between two checkpoints.
@@ -238,9 +238,7 @@ def check_nonexpansive(problem, eta):
     worst = np.sort(scales)[-size:]
     largest = float(worst.mean())
     rule = problem.rule
-    first_step = step_size(
-        rule.schedule, eta, 1, rule.power_t, rule.alpha, rule.optimal_t0
-    )
+    first_step = largest_step(rule, eta)
     if first_step * (smoothness * largest + rule.l2) > 2.0:
         raise ValueError(
             "a coupling tolerance needs non-expansive maps: the step "

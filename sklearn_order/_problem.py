@@ -33,7 +33,7 @@ from .losses import (
 )
 from .penalties import penalty_value
 from .sampling import GRAB, n_batches
-from .schedules import is_passive_aggressive, step_size, weighted_squared_norms
+from .schedules import is_passive_aggressive, largest_step, weighted_squared_norms
 
 # The work of one kernel call, in the units of :meth:`Problem.map_cost` (about
 # a multiply-add each; about 0.1 s): the granularity at which a long fit
@@ -682,9 +682,7 @@ class Problem:
         if largest <= MAX_DLOSS or is_passive_aggressive(self.rule.schedule):
             return  # the derivative is clipped nowhere at θ = 0
         rule = self.rule
-        first_step = step_size(
-            rule.schedule, self.eta0, 1, rule.power_t, rule.alpha, rule.optimal_t0
-        )
+        first_step = largest_step(rule, self.eta0)
         curvature = float(np.max(self.sample_weight, initial=0.0)) * float(
             np.max(weighted_squared_norms(self.X, 1.0, rule.fit_intercept), initial=0.0)
         )

@@ -45,7 +45,7 @@ bias is at most ``n_samples / 2**53``.
 
 import numpy as np
 
-from ._jit import jit, jit_inline
+from ._jit import jit, jit_inline, jit_inline_dual
 
 CYCLIC = 0
 RESHUFFLE = 1
@@ -149,7 +149,63 @@ def fill_epoch_order(scheme, seed, epoch, out):
 
 def n_batches(n_samples, batch_size):
     """Number of minibatches in one epoch (the last may be smaller)."""
-    return -(-n_samples // batch_size)
+    return (n_samples + batch_size - 1) // batch_size
+
+
+#: :func:`n_batches` compiled for the kernels (a CUDA twin through
+#: :func:`~sklearn_order._jit.cuda_device`); the plain function serves the
+#: host, where calling a compiled one would compile it.
+batches_per_epoch = jit_inline_dual(n_batches)
+
+
+# The map-index arithmetic of every kernel (CPU, group, trajectory chains and
+# CUDA): map ``k`` (0-based, counted over the whole batch sequence) is batch
+# ``k mod B`` of epoch ``k // B``, with ``B`` batches per epoch.
+
+
+@jit_inline_dual
+def locate_map(k, batches):
+    """Where map ``k`` (0-based) is: ``(epoch, within)``, batch ``within`` of ``epoch``.
+
+    ``batches`` is the number of batches per epoch (:func:`n_batches`).
+    """
+    epoch = k // batches
+    return epoch, k - epoch * batches
+
+
+@jit_inline_dual
+def batch_bounds(within, batch_size, n_rows):
+    """``(start, stop)``: batch ``within`` is ``order[start:stop]`` of its epoch.
+
+    ``n_rows`` is the length of an epoch's order; the last batch may be
+    smaller.
+    """
+    start = within * batch_size
+    return start, min(start + batch_size, n_rows)
+
+
+@jit_inline
+def advance_map(k, epoch, within, batches, reverse):
+    """The next map to apply after map ``k`` (0-based): ``(k, epoch, within)``.
+
+    Map ``k`` is batch ``within`` of epoch ``epoch`` (:func:`locate_map`);
+    the next one is ``k + 1``, or ``k − 1`` when ``reverse``. Both indices
+    are stepped with ``k``: integer divisions per map would cost as much as a
+    short sparse row.
+    """
+    if reverse:
+        k -= 1
+        within -= 1
+        if within < 0:
+            epoch -= 1
+            within = batches - 1
+    else:
+        k += 1
+        within += 1
+        if within == batches:
+            epoch += 1
+            within = 0
+    return k, epoch, within
 
 
 def epoch_batches(sampling, n_samples, batch_size, seed, epoch):

@@ -115,6 +115,37 @@ def optimal_offset(loss_code, loss_param, alpha):
 
 
 @jit_inline_dual
+def step_index(k, step_offset):
+    """The schedule's step index ``t`` of map ``k`` (0-based in its batch sequence).
+
+    ``t = k + 1 + step_offset``: a fit's first map has ``t = 1``, and
+    ``step_offset`` continues the count across ``partial_fit`` calls. A map
+    has the same index whichever order it is applied in (forward or
+    backward): its step size belongs to the map.
+    """
+    return k + 1 + step_offset
+
+
+def largest_step(rule, eta):
+    """The largest step size of a fit's maps: its first map's, ``t = 1``.
+
+    No schedule's steps grow with ``t`` (the passive-aggressive ones take a
+    step per row, :func:`row_step`, and are not bounded by this).
+
+    Parameters
+    ----------
+    rule : UpdateRule
+    eta : float
+        The base step size ``eta0``.
+
+    Returns
+    -------
+    float
+    """
+    return step_size(rule.schedule, eta, 1, rule.power_t, rule.alpha, rule.optimal_t0)
+
+
+@jit_inline_dual
 def step_size(schedule, eta, t, power_t, alpha, optimal_t0):
     """Step size of the ``t``-th update map (``t ≥ 1``).
 

@@ -28,8 +28,15 @@ from ..losses import (
     multinomial_loss,
 )
 from ..penalties import l2_decay, soft_threshold
-from ..sampling import GRAB, fill_epoch_order
-from ..schedules import PA1, is_passive_aggressive, row_step, step_size
+from ..sampling import (
+    GRAB,
+    advance_map,
+    batch_bounds,
+    batches_per_epoch,
+    fill_epoch_order,
+    locate_map,
+)
+from ..schedules import PA1, is_passive_aggressive, row_step, step_index, step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK, Model
 from .dispatch import unless_none
 from .storage import (
@@ -374,16 +381,16 @@ def prefetch_ahead(X, y, sample_weight, order, within, batch_size, n, ahead, rev
     the maps run newest first, so later maps are earlier batches. Only
     batches of the loaded epoch are prefetched (``order`` holds its rows).
     """
-    batches = (n + batch_size - 1) // batch_size
+    batches = batches_per_epoch(n, batch_size)
     within_ahead = within - ahead if reverse else within + ahead
     if 0 <= within_ahead < batches:
-        ahead_start = within_ahead * batch_size
-        for r in range(ahead_start, min(ahead_start + batch_size, n)):
+        ahead_start, ahead_stop = batch_bounds(within_ahead, batch_size, n)
+        for r in range(ahead_start, ahead_stop):
             prefetch_row(X, order[r])
     within_far = within - 2 * ahead if reverse else within + 2 * ahead
     if 0 <= within_far < batches:
-        far_start = within_far * batch_size
-        for r in range(far_start, min(far_start + batch_size, n)):
+        far_start, far_stop = batch_bounds(within_far, batch_size, n)
+        for r in range(far_start, far_stop):
             i = order[r]
             prefetch_row_start(X, i)
             prefetch_item(y, i)
@@ -591,30 +598,6 @@ def add_epoch_loss(epoch_losses, index, batch_loss):
     epoch_losses[index] += batch_loss
 
 
-@jit_inline
-def advance_map(k, epoch, within, batches, reverse):
-    """The next map to apply after map ``k`` (0-based): ``(k, epoch, within)``.
-
-    Map ``k`` is batch ``within`` of epoch ``epoch`` (``batches`` per
-    epoch); the next one is ``k + 1``, or ``k − 1`` when ``reverse``. Both
-    indices are stepped with ``k``: integer divisions per map would cost as
-    much as a short sparse row.
-    """
-    if reverse:
-        k -= 1
-        within -= 1
-        if within < 0:
-            epoch -= 1
-            within = batches - 1
-    else:
-        k += 1
-        within += 1
-        if within == batches:
-            epoch += 1
-            within = 0
-    return k, epoch, within
-
-
 @jit
 def apply_steps(
     X, y, sample_weight, model, rule, sequence, steps, outputs, state, scratch
@@ -668,8 +651,8 @@ def apply_steps(
     reverse = steps.reverse
     n = n_visited(X, y)
     n_outputs = intercept.shape[0]
-    batches = (n + batch_size - 1) // batch_size
-    first_epoch = steps.first_step // batches
+    batches = batches_per_epoch(n, batch_size)
+    first_epoch, _ = locate_map(steps.first_step, batches)
     # prefetch the rows of the map applied `ahead` maps later: about
     # PREFETCH_ROWS rows ahead of use, enough to cover a memory access
     ahead = prefetch_distance(batch_size)
@@ -677,8 +660,7 @@ def apply_steps(
     loaded_epoch = -1
     # map k is batch `within` of epoch `epoch`, both stepped with k
     k = steps.first_step + n_steps - 1 if reverse else steps.first_step  # 0-based
-    epoch = k // batches
-    within = k - epoch * batches
+    epoch, within = locate_map(k, batches)
     for q in range(n_steps):
         if q > 0:
             k, epoch, within = advance_map(k, epoch, within, batches, reverse)
@@ -690,12 +672,11 @@ def apply_steps(
             if within == 0:  # a call may resume mid-epoch
                 start_herding(state.herding, epoch, n)
             loaded_epoch = epoch
-        start = within * batch_size
-        stop = min(start + batch_size, n)
+        start, stop = batch_bounds(within, batch_size, n)
         prefetch_ahead(
             X, y, sample_weight, order, within, batch_size, n, ahead, reverse
         )
-        t = k + 1 + steps.step_offset
+        t = step_index(k, steps.step_offset)
         eta_t = step_size(
             rule.schedule, steps.eta, t, rule.power_t, rule.alpha, rule.optimal_t0
         )

@@ -61,7 +61,8 @@ from .._cuda_import import numba_cuda
 from .._jit import cuda_device, cuda_kernel
 from ..losses import clipped_derivative, loss_value
 from ..penalties import l2_decay, shrink
-from ..schedules import PA1, is_passive_aggressive, row_step, step_size
+from ..sampling import batch_bounds, batches_per_epoch, locate_map
+from ..schedules import PA1, is_passive_aggressive, row_step, step_index, step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
 from .storage import dense_row_dot, dense_row_sqnorm
 
@@ -76,6 +77,10 @@ _loss_value = cuda_device(loss_value)
 _l2_decay = cuda_device(l2_decay)
 _shrink = cuda_device(shrink)
 _step_size = cuda_device(step_size)
+_step_index = cuda_device(step_index)
+_batches_per_epoch = cuda_device(batches_per_epoch)
+_locate_map = cuda_device(locate_map)
+_batch_bounds = cuda_device(batch_bounds)
 
 # "No failure" in the atomic minimum over ``row * 4 + status``.
 NO_FAILURE = 2**62
@@ -216,7 +221,7 @@ def _apply_steps_kernel(
     m = model[block]
     n = X.shape[0]
     d = X.shape[1]
-    batches = (n + batch_size - 1) // batch_size
+    batches = _batches_per_epoch(n, batch_size)
     if in_shared:
         area = cuda.shared.array(0, dtype=float64)
     else:
@@ -242,7 +247,7 @@ def _apply_steps_kernel(
     row = 0
     for q in range(count):
         k = start_map + (count - 1 - q if reverse else q)
-        epoch = k // batches
+        epoch, within = _locate_map(k, batches)
         if epoch != loaded_epoch:
             if loaded_epoch >= 0 and _stopped_non_finite(
                 area, d + 1, fail, status, block, loaded_epoch
@@ -253,10 +258,10 @@ def _apply_steps_kernel(
                 row = epoch % table_period
             else:
                 row = epoch - table_first_epoch
-        start = (k - epoch * batches) * batch_size
-        stop = min(start + batch_size, n)
+        start, stop = _batch_bounds(within, batch_size, n)
         size = stop - start
-        eta_t = _step_size(schedule, eta, k + 1 + step_offset, power_t, alpha, t0)
+        t = _step_index(k, step_offset)
+        eta_t = _step_size(schedule, eta, t, power_t, alpha, t0)
         step = eta_t / size
         b0 = area[d]
 
@@ -356,7 +361,6 @@ def _apply_steps_kernel(
         cuda.syncthreads()
 
         # 4. running mean and records (each thread its own features)
-        t = k + 1 + step_offset
         averaging = average_start > 0 and t >= average_start
         if averaging:
             weight = 1.0 / (t - average_start + 1)

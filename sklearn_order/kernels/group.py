@@ -46,10 +46,10 @@ from ..losses import (
     multinomial_loss,
 )
 from ..penalties import l2_decay, shrink
-from ..schedules import PA1, row_step, step_size
+from ..sampling import advance_map, batch_bounds, batches_per_epoch, locate_map
+from ..schedules import PA1, row_step, step_index, step_size
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
 from .cpu import (
-    advance_map,
     load_epoch_order,
     prefetch_distance,
     subtract_intercept_steps,
@@ -430,13 +430,12 @@ def apply_group_steps(
     n_steps = steps.n_steps
     reverse = steps.reverse
     n = n_visited(X, targets)
-    batches = (n + batch_size - 1) // batch_size
-    first_epoch = steps.first_step // batches
+    batches = batches_per_epoch(n, batch_size)
+    first_epoch, _ = locate_map(steps.first_step, batches)
     ahead = prefetch_distance(batch_size)
     loaded_epoch = -1
     k = steps.first_step + n_steps - 1 if reverse else steps.first_step
-    epoch = k // batches
-    within = k - epoch * batches
+    epoch, within = locate_map(k, batches)
     for q in range(n_steps):
         if q > 0:
             k, epoch, within = advance_map(k, epoch, within, batches, reverse)
@@ -445,12 +444,11 @@ def apply_group_steps(
                 _check_finite(X, group, outputs, loaded_epoch)
             load_epoch_order(sequence, epoch, order, X.subset)
             loaded_epoch = epoch
-        start = within * batch_size
-        stop = min(start + batch_size, n)
+        start, stop = batch_bounds(within, batch_size, n)
         _prefetch_group_ahead(
             X, targets, coef, M, order, within, batch_size, n, ahead, reverse
         )
-        t = k + 1 + steps.step_offset
+        t = step_index(k, steps.step_offset)
         for m in range(M):
             per_model[_ETA, m] = step_size(
                 rule.schedule,
@@ -515,22 +513,22 @@ def _prefetch_group_ahead(
     (:func:`~.storage.prefetch_group_weights`): those rows are in cache by
     then, and a group's weights may not be.
     """
-    batches = (n + batch_size - 1) // batch_size
+    batches = batches_per_epoch(n, batch_size)
     step = -1 if reverse else 1
     within_next = within + step
     if 0 <= within_next < batches:
-        next_start = within_next * batch_size
-        for r in range(next_start, min(next_start + batch_size, n)):
+        next_start, next_stop = batch_bounds(within_next, batch_size, n)
+        for r in range(next_start, next_stop):
             prefetch_group_weights(X, order[r], coef, n_models)
     within_ahead = within + step * ahead
     if 0 <= within_ahead < batches:
-        ahead_start = within_ahead * batch_size
-        for r in range(ahead_start, min(ahead_start + batch_size, n)):
+        ahead_start, ahead_stop = batch_bounds(within_ahead, batch_size, n)
+        for r in range(ahead_start, ahead_stop):
             prefetch_x_row(X, order[r])
     within_far = within + 2 * step * ahead
     if 0 <= within_far < batches:
-        far_start = within_far * batch_size
-        for r in range(far_start, min(far_start + batch_size, n)):
+        far_start, far_stop = batch_bounds(within_far, batch_size, n)
+        for r in range(far_start, far_stop):
             i = order[r]
             prefetch_row_start(X, i)
             prefetch_row(targets, i)

@@ -26,7 +26,8 @@ import numpy as np
 
 from .._jit import jit, jit_inline
 from ..penalties import l2_decay
-from ..schedules import step_size
+from ..sampling import batch_bounds, batches_per_epoch, locate_map
+from ..schedules import step_index, step_size
 from . import NON_FINITE, OK, Model
 from .cpu import (
     _finite,
@@ -256,7 +257,7 @@ def backward_chains(
     n_chains = steps.shape[0]
     ring = saved.shape[2]
     n = y.shape[0]
-    batches = (n + batch_size - 1) // batch_size
+    batches = batches_per_epoch(n, batch_size)
     ahead = prefetch_distance(batch_size)
     t = thread
     state = states[t]
@@ -325,7 +326,7 @@ def backward_chains(
             level = -1
             continue
         k = level - 1  # 0-based index of the next map
-        epoch = k // batches
+        epoch, within = locate_map(k, batches)
         if epoch != loaded:
             if loaded >= 0 and not _finite(model):
                 cursors[t, STATUS] = NON_FINITE
@@ -333,13 +334,16 @@ def backward_chains(
                 break
             load_epoch_order(sequence, epoch, order, ALL_ROWS)
             loaded = epoch
-        within = k - epoch * batches
-        start = within * batch_size
-        stop = min(start + batch_size, n)
+        start, stop = batch_bounds(within, batch_size, n)
         # a chain applies its maps newest first, as a backward fit does
         prefetch_ahead(X, y, sample_weight, order, within, batch_size, n, ahead, True)
         eta_t = step_size(
-            rule.schedule, eta, k + 1, rule.power_t, rule.alpha, rule.optimal_t0
+            rule.schedule,
+            eta,
+            step_index(k, 0),
+            rule.power_t,
+            rule.alpha,
+            rule.optimal_t0,
         )
         status, _ = apply_update_map(
             X, y, sample_weight, order, start, stop, model, rule, eta_t, work, None
@@ -403,7 +407,7 @@ def backward_affine(
     n = X.shape[0]
     d = X.shape[1]
     dim = d + 1
-    batches = (n + batch_size - 1) // batch_size
+    batches = batches_per_epoch(n, batch_size)
     if first == 0:
         for a in range(dim):
             v[a] = 0.0
@@ -411,15 +415,19 @@ def backward_affine(
                 M[a, j] = 1.0 if a == j else 0.0
     loaded_epoch = -1
     for k in range(first, last):
-        epoch = k // batches
+        epoch, within = locate_map(k, batches)
         if epoch != loaded_epoch:
             load_epoch_order(sequence, epoch, order, ALL_ROWS)
             loaded_epoch = epoch
-        start = (k - epoch * batches) * batch_size
-        stop = min(start + batch_size, n)
+        start, stop = batch_bounds(within, batch_size, n)
         batch = stop - start
         eta_t = step_size(
-            rule.schedule, eta, k + 1, rule.power_t, rule.alpha, rule.optimal_t0
+            rule.schedule,
+            eta,
+            step_index(k, 0),
+            rule.power_t,
+            rule.alpha,
+            rule.optimal_t0,
         )
         # u_r = α_r M P z_r, from M_{k-1}; v ← v + Σ_r u_r y_r
         for r in range(batch):
