@@ -386,3 +386,47 @@ def test_fresh_import_gives_the_package_new_compiled_functions():
         timeout=300,
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+_PROBE_SOURCE = """
+def first(x):
+    return x + 1.0
+
+
+def renamed(x):
+    return x + 1.0
+
+
+def other(x):
+    return x * 3.0
+"""
+
+
+def test_kernel_code_diff_sees_instructions_not_names(monkeypatch, tmp_path):
+    """Two functions with the same code and different names have one digest."""
+    import numba
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    diff = importlib.import_module("kernel_code_diff")
+    path = tmp_path / "kcd_probe.py"
+    path.write_text(_PROBE_SOURCE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    probe = importlib.import_module("kcd_probe")
+    for name in ("first", "renamed", "other"):
+        dispatcher = numba.njit(getattr(probe, name))
+        dispatcher(1.0)
+        monkeypatch.setattr(probe, name, dispatcher)
+    functions = diff.compiled_functions("kcd_probe")
+    digests = {name.split("(")[0]: value["digest"] for name, value in functions.items()}
+    assert set(digests) == {"kcd_probe.first", "kcd_probe.renamed", "kcd_probe.other"}
+    assert digests["kcd_probe.first"] == digests["kcd_probe.renamed"]
+    assert digests["kcd_probe.first"] != digests["kcd_probe.other"]
+
+    a = {"f(x)": {"digest": "1"}, "g(x)": {"digest": "2"}, "h(x)": {"digest": "3"}}
+    b = {"f(x)": {"digest": "1"}, "g(x)": {"digest": "9"}, "k(x)": {"digest": "4"}}
+    assert diff.compare(a, b) == [
+        ("f(x)", "identical"),
+        ("g(x)", "differs"),
+        ("h(x)", "only in A"),
+        ("k(x)", "only in B"),
+    ]
