@@ -17,7 +17,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
-from dataclasses import fields
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -69,10 +69,30 @@ def _small_blocks(monkeypatch):
         monkeypatch.setattr(driver, "MAX_THREADS", 3)
 
 
+class _Twin:
+    """A problem's twin on the device, with the problem's ``apply_maps``.
+
+    A copy of the problem (its own state, the same ``X``) trained as the one
+    model of a CUDA engine; every other attribute is the problem's.
+    """
+
+    def __init__(self, problem):
+        from sklearn_order._cuda_driver import CudaEngine
+
+        self.problem = replace(problem)
+        d = problem.X.shape[1]
+        self.engine = CudaEngine([self.problem], [(np.zeros(d), np.zeros(1))])
+
+    def apply_maps(self, coef, intercept, **maps):
+        self.engine.params[0] = (coef, intercept)
+        return self.engine.apply_maps(0, **maps)
+
+    def __getattr__(self, name):
+        return getattr(self.problem, name)
+
+
 def _problems(loss, penalty, dtype, rng, *, n=23, d=4, batch_size=5, **kwargs):
     """A CPU problem and its CUDA twin on fresh random data."""
-    from sklearn_order._cuda_driver import on_device
-
     X = rng.normal(size=(n, d)).astype(dtype)
     y = make_targets(loss, rng, n)
     s = rng.uniform(0.5, 2.0, size=n)
@@ -86,8 +106,7 @@ def _problems(loss, penalty, dtype, rng, *, n=23, d=4, batch_size=5, **kwargs):
         batch_size=batch_size,
         **kwargs,
     )
-    (twin,) = on_device([problem])
-    return problem, twin
+    return problem, _Twin(problem)
 
 
 def _apply(problem, theta0, **kwargs):
@@ -356,7 +375,7 @@ def test_threads_global_memory_and_launch_pieces_change_nothing(
     # in the last bit: compare with the same shape)
     monkeypatch.setattr(driver, "WORK_PER_LAUNCH", 1)
     monkeypatch.setattr(driver, "TABLE_BYTES", 4 * gpu.n_samples)
-    assert gpu._maps_per_launch(0) == 1
+    assert driver._maps_per_launch(gpu.problem, 0) == 1
     assert_array_equal(run(), grouped)
 
 
@@ -409,11 +428,7 @@ def test_a_launch_counts_each_maps_fixed_cost(monkeypatch):
     model = BackwardSGDRegressor(max_iter=10**6, tol=None)
     (problem,) = training_problems(model, X, X[:, 0])[1]
     monkeypatch.setattr(driver, "TABLE_BYTES", 2**62)  # not the limit here
-    on_device = driver.CudaProblem(
-        **{f.name: getattr(problem, f.name) for f in fields(Problem) if f.init},
-        device=None,
-    )
-    maps = on_device._maps_per_launch(0)
+    maps = driver._maps_per_launch(problem, 0)
     assert maps == driver.WORK_PER_LAUNCH // problem.map_cost()
     assert maps * MAP_OVERHEAD <= driver.WORK_PER_LAUNCH
 
