@@ -13,11 +13,14 @@ taking the :class:`~sklearn_order._problem.Problem` as an argument:
 - :func:`backward_affine_iterates`: where every map is affine
   (:func:`is_affine`), the composition kept as a matrix and a vector.
 
-A problem whose maps run elsewhere (the CUDA problem) registers its own
-:func:`backward_iterates` and :func:`couples_chains`.
+Both run on the CPU. The diagnostics ask the engine of the fit's device
+for a model's chains: ``backward_iterates`` of
+:class:`~sklearn_order._engine.SingleEngine` calls :func:`backward_iterates`,
+that of :class:`~sklearn_order._cuda_driver.CudaEngine` replays them on the
+device, and the engine's ``couples_chains`` says whether they couple. The
+affine composition runs here whatever the device.
 """
 
-import functools
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -83,7 +86,6 @@ def has_affine_trajectory(problem):
     )
 
 
-@functools.singledispatch
 def backward_iterates(
     problem, steps, theta0, eta, *, coupling=True, tol=0.0, max_maps=None
 ):
@@ -350,9 +352,3 @@ def _table_for(problem, theta0, n_steps, eta):
 
 def _max_row_norm(problem):
     return float(np.sqrt(weighted_squared_norms(problem.X, 1.0, False).max()))
-
-
-@functools.singledispatch
-def couples_chains(problem):
-    """Whether :func:`backward_iterates` of ``problem`` stops chains where they meet."""
-    return True

@@ -43,10 +43,10 @@ from ._training import (
     OutputFit,
     Training,
     _assemble,
-    _engine,
     build_problems,
     check_fit_budget,
     draw_seed,
+    engine_of,
     problem_parameters,
 )
 from ._warnings import warn
@@ -225,7 +225,9 @@ def _fit_pass(X, fold, estimators, label=None, token=None):
         # the candidates of a pass share the order and the stopping rule
         first = specs[owners[0]]
         for unit in _pass_units(problems, owners):
-            engine = _engine([problems[k] for k in unit], [parameters[k] for k in unit])
+            engine = engine_of(
+                [problems[k] for k in unit], [parameters[k] for k in unit]
+            )
             for k, result, params in zip(
                 unit, first.order_rules.fit(engine, first.stop), engine.params
             ):

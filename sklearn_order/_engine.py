@@ -2,30 +2,39 @@
 
 A composition order (``orders.py``) fits a set of models through an engine:
 it asks for epochs of maps on the models still training, and the engine
-returns their losses and failures. Two engines share that interface:
+returns their losses and failures. Three engines share that interface
+(:meth:`SingleEngine.run_epochs`):
 
 - :class:`SingleEngine`: one :class:`~sklearn_order._problem.Problem` and
-  its own kernel (every feature: GraB, averaging, CUDA);
+  its own CPU kernel (every feature: GraB, averaging);
 - :class:`GroupEngine`: several problems over the same rows and the same
   batch sequence (the classes of a one-vs-rest classifier, the candidates of
   a cross-validated grid), or the classes of one multinomial problem,
   trained by :func:`~sklearn_order.kernels.group.apply_group_steps`: each
   row is read once per epoch for all of them, and each model is
-  bit-identical to its fit alone.
+  bit-identical to its fit alone;
+- :class:`~sklearn_order._cuda_driver.CudaEngine` (``device="cuda"``): the
+  problems of one estimator on a CUDA device, one thread block per model,
+  the models of a call in one launch.
 
-A model that fails (diverges) is reported, not raised: the others go on, and
-the caller decides (a fit raises the first failure's
-:class:`~sklearn_order._problem.DivergenceError`).
+:func:`build_engine` chooses the engine, from the problems and the device
+of the fit (:attr:`FitSpec.device <sklearn_order._spec.FitSpec>`): the one
+place where engines are chosen. A model that fails (diverges) is reported,
+not raised: the others go on, and the caller decides (a fit raises the first
+failure's :class:`~sklearn_order._problem.DivergenceError`).
+
+The diagnostics (:func:`~sklearn_order.diagnostics.trajectory`) ask an
+engine for one model's maps over any range (``apply_maps``, the contract of
+:meth:`Problem.apply_maps <sklearn_order._problem.Problem.apply_maps>`) and
+for its backward chains (``backward_iterates``), so that they run where
+its fit would.
 """
 
 import numpy as np
 
+from . import _backward_trajectory as _backward
 from . import _problem
-from ._problem import (
-    DivergenceError,
-    Problem,
-    check_not_cancelled,
-)
+from ._problem import DivergenceError, check_not_cancelled
 from .kernels import OK, BatchSequence, StepRange
 from .kernels.group import (
     N_PER_MODEL,
@@ -49,7 +58,14 @@ class SingleEngine:
         Starting weights, updated in place.
     intercept : ndarray of shape (n_outputs,), float64
         Starting intercepts, updated in place.
+
+    Attributes
+    ----------
+    couples_chains : bool
+        ``True``: :meth:`backward_iterates` stops chains where they meet.
     """
+
+    couples_chains = True
 
     def __init__(self, problem, coef, intercept):
         self.problems = [problem]
@@ -108,14 +124,61 @@ class SingleEngine:
                 losses[row] = epoch_losses
         return losses, failures
 
+    def apply_maps(self, model, **maps):
+        """One model's maps over any range, onto its parameters in place.
+
+        Parameters
+        ----------
+        model : int
+            The model (index into :attr:`problems`).
+        **maps
+            As for :meth:`Problem.apply_maps
+            <sklearn_order._problem.Problem.apply_maps>`.
+
+        Returns
+        -------
+        records : ndarray of shape (n_records, n_parameters)
+
+        Raises
+        ------
+        DivergenceError
+            If the model's iterates diverged.
+        """
+        coef, intercept = self.params[model]
+        return self.problems[model].apply_maps(coef, intercept, **maps)
+
+    def backward_iterates(self, model, steps, eta, **chains):
+        """One model's backward iterates ``θ̃_k`` for ``k`` in ``steps``.
+
+        From the model's parameters (not modified), by
+        :func:`~sklearn_order._backward_trajectory.backward_iterates`.
+
+        Parameters
+        ----------
+        model : int
+            The model (index into :attr:`problems`).
+        steps : array-like of int
+            Increasing map counts ``k ≥ 1``.
+        eta : float
+            Base step size.
+        **chains
+            ``coupling``, ``tol`` and ``max_maps``, as there.
+
+        Returns
+        -------
+        iterates : ndarray of shape (len(steps), n_parameters)
+        n_maps : int
+        bounds : ndarray of shape (len(steps),)
+        """
+        theta0 = np.concatenate(self.params[model])
+        return _backward.backward_iterates(
+            self.problems[model], steps, theta0, eta, **chains
+        )
+
 
 def _runs_alone(problem):
-    """Whether ``problem`` needs a kernel of its own (GraB, averaging, a GPU)."""
-    return (
-        problem.sampling == GRAB
-        or problem.average_start != 0
-        or type(problem) is not Problem  # a CUDA problem
-    )
+    """Whether ``problem`` needs a CPU kernel of its own (GraB, averaging)."""
+    return problem.sampling == GRAB or problem.average_start != 0
 
 
 def groupable(problems):
@@ -124,8 +187,8 @@ def groupable(problems):
     Either one multinomial problem (its classes' models are the group: the
     softmax couples them within each row), or two or more one-output
     problems over the same rows, with the same sampling, seed and batch
-    size, and the same loss, schedule and intercept. On the CPU, without
-    GraB or averaging.
+    size, and the same loss, schedule and intercept. Without GraB or
+    averaging.
     """
     first = problems[0]
     rule = first.rule
@@ -310,3 +373,43 @@ class GroupEngine(SingleEngine):
             self.params[m][0][:] = by_column[columns].reshape(-1)
             self.params[m][1][:] = intercept[columns]
         return losses, failures
+
+
+def build_engine(problems, params, *, device="cpu"):
+    """The engine that trains the models of ``problems`` from ``params``.
+
+    The one place where engines are chosen: on a CUDA device, a
+    :class:`~sklearn_order._cuda_driver.CudaEngine` for every problem; on
+    the CPU, a :class:`GroupEngine` for problems that train as one group
+    (:func:`groupable`), else a :class:`SingleEngine` for the one problem.
+
+    Parameters
+    ----------
+    problems : list of Problem
+    params : list of (ndarray, ndarray)
+        Each model's starting ``(coef, intercept)``, updated in place.
+    device : {"cpu", "cuda"}, default="cpu"
+        Where the maps run (the fit's :attr:`FitSpec.device
+        <sklearn_order._spec.FitSpec>`).
+
+    Returns
+    -------
+    SingleEngine, GroupEngine or CudaEngine
+
+    Raises
+    ------
+    ValueError
+        For several problems that cannot share a CPU engine, or what the
+        device does not support.
+    CudaUnavailableError
+        For ``device="cuda"`` where no CUDA device is available.
+    """
+    if device == "cuda":
+        from ._cuda_driver import CudaEngine  # imports numba.cuda: only here
+
+        return CudaEngine(problems, params)
+    if groupable(problems):
+        return GroupEngine(problems, params)
+    if len(problems) != 1:
+        raise ValueError("these problems cannot train as one group: one engine each")
+    return SingleEngine(problems[0], *params[0])

@@ -5,7 +5,9 @@ orders (``orders.py``) decide which epochs to compose and in which direction;
 the problem runs them on the compiled kernel and turns a failed status into a
 :class:`DivergenceError`, keeping what a fit carries between kernel calls in
 its typed :class:`FitState`. Its backward trajectory (many iterates
-``θ̃_k``) is :mod:`sklearn_order._backward_trajectory`'s.
+``θ̃_k``) is :mod:`sklearn_order._backward_trajectory`'s. The same problems
+train on a CUDA device, where their engine
+(:class:`~sklearn_order._cuda_driver.CudaEngine`) runs the maps instead.
 """
 
 from dataclasses import dataclass, field

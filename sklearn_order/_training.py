@@ -8,10 +8,11 @@ from the spec alone, never reading the estimator, the way scikit-learn's
 ``fit_binary`` sits beside ``BaseSGD``:
 :func:`build_problems` makes one :class:`~sklearn_order._problem.Problem` per
 output, :func:`fit_problems` runs the estimator's composition order over them
-and :func:`pass_problems` runs the one pass of ``partial_fit`` — serially, or
-in joblib workers over the outputs (:func:`run_outputs`) — and both return
-the assembled coefficients as a :class:`Training`; the estimator publishes
-them.
+and :func:`pass_problems` runs the one pass of ``partial_fit`` — through the
+engine that the problems and the spec's device choose
+(:func:`~sklearn_order._engine.build_engine`), serially, or on the CPU in
+joblib workers over the outputs (:func:`run_outputs`) — and both return the
+assembled coefficients as a :class:`Training`; the estimator publishes them.
 
 A worker never writes into arrays of its caller: under a process backend
 (loky, multiprocessing, Dask) such writes would land in the worker's copy
@@ -28,7 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._engine import GroupEngine, SingleEngine, groupable
+from ._engine import build_engine, groupable
 from ._problem import Problem, cancel_fit
 from ._warnings import warn
 from .orders import ORDERS, OrderResult
@@ -65,17 +66,11 @@ class OutputFit(NamedTuple):
     average: np.ndarray | None
 
 
-def _engine(problems, parameters):
-    """The engine of ``problems`` from copies of ``parameters``.
-
-    Problems that train as one group (:func:`~sklearn_order._engine.groupable`:
-    several one-output problems, or one multinomial problem) share one pass
-    over the rows; any other problem runs alone.
-    """
+def engine_of(problems, parameters, device="cpu"):
+    """The engine of ``problems`` (:func:`~sklearn_order._engine.build_engine`)
+    from copies of ``parameters``."""
     copies = [(coef.copy(), intercept.copy()) for coef, intercept in parameters]
-    if groupable(problems):
-        return GroupEngine(problems, copies)
-    return SingleEngine(problems[0], *copies[0])
+    return build_engine(problems, copies, device=device)
 
 
 def _outputs(engine, results):
@@ -97,19 +92,21 @@ def _outputs(engine, results):
     ]
 
 
-def fit_outputs(problems, parameters, *, order, stop):
+def fit_outputs(problems, parameters, *, order, stop, device="cpu"):
     """Fit models from ``parameters`` in ``order``, stopped by ``stop``.
 
     Parameters
     ----------
     problems : list of Problem
-        One problem, or several that train as one group
-        (:func:`~sklearn_order._engine.groupable`).
+        One problem, or several that share an engine
+        (:func:`~sklearn_order._engine.build_engine`).
     parameters : list of (ndarray, ndarray)
         Starting ``(coef, intercept)`` per problem (not modified).
     order : str
         A key of :data:`~sklearn_order.orders.ORDERS`.
     stop : StoppingRule
+    device : {"cpu", "cuda"}, default="cpu"
+        Where the maps run.
 
     Returns
     -------
@@ -120,11 +117,13 @@ def fit_outputs(problems, parameters, *, order, stop):
     DivergenceError
         The first failed model's.
     """
-    engine = _engine(problems, parameters)
+    engine = engine_of(problems, parameters, device)
     return _outputs(engine, ORDERS[order].fit(engine, stop))
 
 
-def one_pass_outputs(problems, parameters, *, order, first_epoch, t_start, eta, where):
+def one_pass_outputs(
+    problems, parameters, *, order, first_epoch, t_start, eta, where, device="cpu"
+):
     """One pass over the problems' rows composed onto ``parameters``.
 
     Parameters
@@ -137,12 +136,14 @@ def one_pass_outputs(problems, parameters, *, order, first_epoch, t_start, eta, 
         As in :meth:`~sklearn_order._problem.Problem.run_epochs`.
     eta : float
         The base step size.
+    device : {"cpu", "cuda"}, default="cpu"
+        Where the maps run.
 
     Returns
     -------
     list of OutputFit
     """
-    engine = _engine(problems, parameters)
+    engine = engine_of(problems, parameters, device)
     n_models = len(problems)
     _, failures = engine.run_epochs(
         range(n_models),
@@ -162,32 +163,34 @@ def one_pass_outputs(problems, parameters, *, order, first_epoch, t_start, eta, 
 _FIT_TOKENS = itertools.count()
 
 
-def _units(problems, n_jobs):
+def _units(problems, n_jobs, device):
     """The problems' indices split into the units a worker fits.
 
-    Problems that train as one group are split into at most
-    ``effective_n_jobs(n_jobs)`` contiguous groups (one without workers);
-    others are fitted one by one.
+    On a CUDA device, one unit: one engine trains every output, its models
+    side by side in each launch. On the CPU, problems that train as one
+    group are split into at most ``effective_n_jobs(n_jobs)`` contiguous
+    groups (one without workers); others are fitted one by one.
     """
     n = len(problems)
+    if device == "cuda":
+        return [list(range(n))]
     if not groupable(problems):
         return [[k] for k in range(n)]
     n_units = 1 if n_jobs in (None, 1) else min(n, effective_n_jobs(n_jobs))
     return [list(unit) for unit in np.array_split(np.arange(n), n_units)]
 
 
-def run_outputs(
-    function, problems, parameters, *, n_jobs=None, threads_only=False, **kw
-):
-    """``function(problems, parameters, **kw)`` over units of the outputs, in order.
+def run_outputs(function, problems, parameters, *, n_jobs=None, device="cpu", **kw):
+    """``function(problems, parameters, device=device, **kw)`` over units of outputs.
 
-    Outputs that train as one group run in one pass per epoch, split over
-    ``n_jobs`` workers; other outputs run one per worker. Several units
-    with ``n_jobs`` other than ``None``/``1`` run in joblib workers: threads
-    by default, or the backend of an enclosing ``joblib.parallel_backend``
-    (processes, Dask). If the caller is interrupted (Ctrl-C) or fails while
-    thread workers run, they stop at their next return to Python (about
-    every 0.1 s).
+    On the CPU, outputs that train as one group run in one pass per epoch,
+    split over ``n_jobs`` workers; other outputs run one per worker. Several
+    units with ``n_jobs`` other than ``None``/``1`` run in joblib workers:
+    threads by default, or the backend of an enclosing
+    ``joblib.parallel_backend`` (processes, Dask). If the caller is
+    interrupted (Ctrl-C) or fails while thread workers run, they stop at
+    their next return to Python (about every 0.1 s). On a CUDA device every
+    output runs in one engine, without workers.
 
     Parameters
     ----------
@@ -197,9 +200,8 @@ def run_outputs(
     parameters : list of (ndarray, ndarray)
         Starting ``(coef, intercept)`` per problem.
     n_jobs : int or None, default=None
-    threads_only : bool, default=False
-        Run workers in threads whatever the enclosing backend (problems on a
-        CUDA device share its context).
+    device : {"cpu", "cuda"}, default="cpu"
+        Where the maps run (passed to ``function``).
     **kw
         Passed to ``function``.
 
@@ -208,7 +210,8 @@ def run_outputs(
     list of OutputFit
         One per problem, in order.
     """
-    units = _units(problems, n_jobs)
+    units = _units(problems, n_jobs, device)
+    kw["device"] = device
     calls = [
         (function, [problems[k] for k in unit], [parameters[k] for k in unit])
         for unit in units
@@ -222,9 +225,8 @@ def run_outputs(
     token = next(_FIT_TOKENS)
     for problem in problems:
         problem.state.fit_token = token
-    backend = {"backend": "threading"} if threads_only else {"prefer": "threads"}
     try:
-        fits = Parallel(n_jobs=n_jobs, **backend)(
+        fits = Parallel(n_jobs=n_jobs, prefer="threads")(
             delayed(call)(unit_problems, unit_parameters, **kw)
             for call, unit_problems, unit_parameters in calls
         )
@@ -300,8 +302,8 @@ def build_problems(
     Parameters
     ----------
     spec : FitSpec
-        Supplies the update rule, the sampling, the batch size, the step
-        size and the device.
+        Supplies the update rule, the sampling, the batch size and the step
+        size.
     X : ndarray or scipy CSR matrix of shape (n_samples, n_features)
         Validated training data.
     targets, weights : list of ndarray of shape (n_samples,)
@@ -321,8 +323,9 @@ def build_problems(
     Returns
     -------
     list of Problem
-        On the estimator's device. A ``batch_size`` above the number of
-        rows trained on means one batch of all of them.
+        A ``batch_size`` above the number of rows trained on means one batch
+        of all of them. Where their maps run is the engine's choice
+        (:func:`~sklearn_order._engine.build_engine`).
     """
     n_outputs = n_rows if spec.multinomial else 1
     n_visited = X.shape[0] if rows is None else rows.shape[0]
@@ -353,10 +356,6 @@ def build_problems(
     ]
     for problem in problems:
         problem.check_targets_reachable(spec.max_iter)
-    if spec.device == "cuda":
-        from ._cuda_driver import on_device  # imports numba.cuda: only here
-
-        problems = on_device(problems)
     return problems
 
 
@@ -384,15 +383,13 @@ def problem_parameters(coef, intercept, multinomial):
 
 
 def _run_order(spec, function, problems, coef, intercept, **kw):
-    """:func:`run_outputs` from ``(coef, intercept)`` with the spec's workers."""
-    on_device = spec.device == "cuda"
+    """:func:`run_outputs` from ``(coef, intercept)``, the spec's workers and device."""
     return run_outputs(
         function,
         problems,
         problem_parameters(coef, intercept, spec.multinomial),
-        # on a GPU: one host thread and CUDA stream per output
-        n_jobs=len(problems) if on_device else spec.n_jobs,
-        threads_only=on_device,
+        n_jobs=spec.n_jobs,
+        device=spec.device,
         **kw,
     )
 

@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 
 from . import _backward_trajectory as backward
 from ._base import BaseBackwardSGD
+from ._engine import build_engine
 from ._problem import MapBudgetError
 from ._spec import FitSpec
 from ._training import build_problems, draw_seed
@@ -252,7 +253,9 @@ def trajectory(
         For the backward order: ``"affine"`` requires a quadratic problem on
         dense ``X`` (``ValueError`` otherwise); ``"auto"`` uses it when
         possible and ``"coupling"`` otherwise. Ignored for the forward order.
-        With ``device="cuda"`` chains are replayed on the GPU (no coupling).
+        With ``device="cuda"`` the forward pass and the chains run on the GPU
+        (chains are replayed: no coupling); the affine composition runs on
+        the CPU.
     coupling_tol : float, default=0.0
         With ``method="coupling"``: also stop a chain where its parameters
         come within a distance of an earlier chain's (the tolerance less the
@@ -352,8 +355,16 @@ def trajectory(
             )
         n_steps -= (n_steps - start) % every
     eta = problems[0].eta0  # eta0, or the value eta0="auto" chose
-
-    used = ORDERS[estimator.order].trajectory_method(method, problems[0], estimator)
+    # each output's model, from its starting point, on the estimator's device
+    engines = [
+        build_engine(
+            [problem],
+            [(data.coef[k].copy(), data.intercept[k : k + 1].copy())],
+            device=estimator.device,
+        )
+        for k, problem in enumerate(problems)
+    ]
+    used = ORDERS[estimator.order].trajectory_method(method, engines[0], estimator)
 
     # with start > 0 the record at `start` is computed too: the initial point
     first = start - every if start else 0
@@ -381,20 +392,16 @@ def trajectory(
     error_bound = 0.0
     total_maps = 0
     records = []
-    for k, problem in enumerate(problems):
+    for k, (problem, engine) in enumerate(zip(problems, engines)):
         theta0 = np.append(data.coef[k], data.intercept[k])
         if used == "pass":
-            coef, intercept = data.coef[k].copy(), data.intercept[k : k + 1].copy()
             if explicit:
-                records.append(_forward_at(problem, coef, intercept, steps, eta))
+                records.append(_forward_at(engine, steps, eta))
                 continue
-            problem.apply_maps(
-                coef, intercept, first_step=0, n_steps=first, reverse=False, eta=eta
-            )
+            engine.apply_maps(0, first_step=0, n_steps=first, reverse=False, eta=eta)
             records.append(
-                problem.apply_maps(
-                    coef,
-                    intercept,
+                engine.apply_maps(
+                    0,
                     first_step=first,
                     n_steps=n_steps - first,
                     reverse=False,
@@ -415,10 +422,9 @@ def trajectory(
             )
         else:
             try:
-                iterates, n_maps, bounds = backward.backward_iterates(
-                    problem,
+                iterates, n_maps, bounds = engine.backward_iterates(
+                    0,
                     steps,
-                    theta0,
                     eta,
                     coupling=used == "coupling",
                     tol=tol,
@@ -528,20 +534,21 @@ def training_objective(estimator, X, y, coef=None, intercept=None, sample_weight
     return values if batched else float(values[0])
 
 
-def _forward_at(problem, coef, intercept, steps, eta):
+def _forward_at(engine, steps, eta):
     """Forward iterates (averaged, with ``average``) after each of ``steps`` maps.
 
-    One pass, stopped at each ``k`` to read ``θ_k`` (or the running mean once
-    averaging has begun, at step ``average_start``): the same kernel as a fit
-    without tolerance, so no other one is compiled.
+    One pass of the engine's model, stopped at each ``k`` to read ``θ_k`` (or
+    the running mean once averaging has begun, at step ``average_start``):
+    the same kernel as a fit without tolerance, so no other one is compiled.
     """
+    problem = engine.problems[0]
+    coef, intercept = engine.params[0]
     records = np.empty((len(steps), coef.shape[0] + 1))
     averaging_from = problem.average_start
     done = 0
     for r, k in enumerate(steps):
-        problem.apply_maps(
-            coef,
-            intercept,
+        engine.apply_maps(
+            0,
             first_step=done,
             n_steps=int(k) - done,
             reverse=False,

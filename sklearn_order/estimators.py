@@ -390,7 +390,8 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         is weighted by ``class_weight[c]`` in every one-vs-rest problem.
 
     n_jobs : int or None, default=None
-        Threads over the one-vs-rest classes (``-1``: all cores).
+        Threads over the one-vs-rest classes (``-1``: all cores). Not used
+        with ``device="cuda"``, where the classes share each launch.
 
     Attributes
     ----------

@@ -90,7 +90,7 @@ def fit_forward(engine, stop):
 
     Parameters
     ----------
-    engine : SingleEngine or GroupEngine
+    engine : SingleEngine, GroupEngine or CudaEngine
         The models, from their starting parameters (updated in place).
     stop : StoppingRule
 
@@ -216,7 +216,7 @@ def fit_backward(engine, stop):
 
     Parameters
     ----------
-    engine : SingleEngine or GroupEngine
+    engine : SingleEngine, GroupEngine or CudaEngine
         The models, from their starting parameters (updated in place).
     stop : StoppingRule
         ``n_iter_no_change`` and ``adaptive`` are not used.
@@ -349,19 +349,22 @@ def _epochs_backward(n_iter, tol, max_iter):
     return sum(count for count in doubling_schedule(max_iter) if count <= n_iter)
 
 
-def _trajectory_forward(method, problem, estimator):
+def _trajectory_forward(method, engine, estimator):
     """Forward iterates are recorded along one pass."""
     return "pass"
 
 
-def _trajectory_backward(method, problem, estimator):
+def _trajectory_backward(method, engine, estimator):
     """Affine composition where the maps are affine, else chains (coupled or not).
+
+    Chains couple where the engine's do (not on a CUDA device).
 
     Raises
     ------
     ValueError
         If ``method="affine"`` is asked of maps that are not affine.
     """
+    problem = engine.problems[0]
     if method == "affine" or (
         method == "auto" and backward.has_affine_trajectory(problem)
     ):
@@ -372,7 +375,7 @@ def _trajectory_backward(method, problem, estimator):
                 "Use method='replay' (or 'auto')."
             )
         return "affine"
-    coupled = method != "replay" and backward.couples_chains(problem)
+    coupled = method != "replay" and engine.couples_chains
     return "coupling" if coupled else "replay"
 
 
@@ -397,10 +400,10 @@ class Order(NamedTuple):
         ``evaluated_epochs(n_iter, tol, max_iter) -> int``: the epochs of maps
         a fit with ``n_iter_ = n_iter`` computed (its work).
     trajectory_method : callable
-        ``trajectory_method(method, problem, estimator) -> str``: how
+        ``trajectory_method(method, engine, estimator) -> str``: how
         :func:`~sklearn_order.diagnostics.trajectory` computes the iterates
         (``"pass"``, ``"affine"``, ``"coupling"`` or ``"replay"``) for the
-        ``method`` asked.
+        ``method`` asked, with the engine of the estimator's first output.
     """
 
     reverse: bool

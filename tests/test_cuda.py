@@ -17,7 +17,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
-from dataclasses import fields
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -69,10 +69,30 @@ def _small_blocks(monkeypatch):
         monkeypatch.setattr(driver, "MAX_THREADS", 3)
 
 
+class _Twin:
+    """A problem's twin on the device, with the problem's ``apply_maps``.
+
+    A copy of the problem (its own state, the same ``X``) trained as the one
+    model of a CUDA engine; every other attribute is the problem's.
+    """
+
+    def __init__(self, problem):
+        from sklearn_order._cuda_driver import CudaEngine
+
+        self.problem = replace(problem)
+        d = problem.X.shape[1]
+        self.engine = CudaEngine([self.problem], [(np.zeros(d), np.zeros(1))])
+
+    def apply_maps(self, coef, intercept, **maps):
+        self.engine.params[0] = (coef, intercept)
+        return self.engine.apply_maps(0, **maps)
+
+    def __getattr__(self, name):
+        return getattr(self.problem, name)
+
+
 def _problems(loss, penalty, dtype, rng, *, n=23, d=4, batch_size=5, **kwargs):
     """A CPU problem and its CUDA twin on fresh random data."""
-    from sklearn_order._cuda_driver import on_device
-
     X = rng.normal(size=(n, d)).astype(dtype)
     y = make_targets(loss, rng, n)
     s = rng.uniform(0.5, 2.0, size=n)
@@ -86,8 +106,7 @@ def _problems(loss, penalty, dtype, rng, *, n=23, d=4, batch_size=5, **kwargs):
         batch_size=batch_size,
         **kwargs,
     )
-    (twin,) = on_device([problem])
-    return problem, twin
+    return problem, _Twin(problem)
 
 
 def _apply(problem, theta0, **kwargs):
@@ -356,7 +375,7 @@ def test_threads_global_memory_and_launch_pieces_change_nothing(
     # in the last bit: compare with the same shape)
     monkeypatch.setattr(driver, "WORK_PER_LAUNCH", 1)
     monkeypatch.setattr(driver, "TABLE_BYTES", 4 * gpu.n_samples)
-    assert gpu._maps_per_launch(0) == 1
+    assert driver._maps_per_launch(gpu.problem, 0) == 1
     assert_array_equal(run(), grouped)
 
 
@@ -409,11 +428,7 @@ def test_a_launch_counts_each_maps_fixed_cost(monkeypatch):
     model = BackwardSGDRegressor(max_iter=10**6, tol=None)
     (problem,) = training_problems(model, X, X[:, 0])[1]
     monkeypatch.setattr(driver, "TABLE_BYTES", 2**62)  # not the limit here
-    on_device = driver.CudaProblem(
-        **{f.name: getattr(problem, f.name) for f in fields(Problem) if f.init},
-        device=None,
-    )
-    maps = on_device._maps_per_launch(0)
+    maps = driver._maps_per_launch(problem, 0)
     assert maps == driver.WORK_PER_LAUNCH // problem.map_cost()
     assert maps * MAP_OVERHEAD <= driver.WORK_PER_LAUNCH
 
@@ -572,6 +587,166 @@ def test_model_fitted_on_the_device_pickles_and_predicts_without_cuda(rng, tmp_p
         cwd=ROOT,
     ).stdout.strip()
     assert out == model.decision_function(X).tobytes().hex()
+
+
+# -- the engine: plain problems, their models side by side in one launch -------------
+
+
+def _spy_on_launches(monkeypatch):
+    """The number of blocks of every kernel launch from now on."""
+    from sklearn_order.kernels import cuda as kernels
+
+    launches = []
+    kernel = kernels.apply_steps_kernel
+
+    class Spy:
+        def __getitem__(self, config):
+            launches.append(config[0])
+            return kernel[config]
+
+    monkeypatch.setattr(kernels, "apply_steps_kernel", Spy())
+    return launches
+
+
+def _engines(problems, d):
+    """A CUDA engine of copies of ``problems`` and a CPU engine for each."""
+    from sklearn_order._cuda_driver import CudaEngine
+    from sklearn_order._engine import SingleEngine
+
+    twins = [replace(p) for p in problems]  # their own states, the same X
+    device = CudaEngine(twins, [(np.zeros(d), np.zeros(1)) for _ in problems])
+    alone = [SingleEngine(p, np.zeros(d), np.zeros(1)) for p in problems]
+    return device, alone
+
+
+@needs_cuda
+def test_the_engine_holds_plain_problems_and_the_device_chooses_it(rng):
+    from sklearn_order._cuda_driver import CudaEngine
+    from sklearn_order._engine import SingleEngine, build_engine
+
+    problem, _ = _problems("log_loss", "l2", np.float64, rng)
+    params = [(np.zeros(4), np.zeros(1))]
+    engine = build_engine([problem], params, device="cuda")
+    assert isinstance(engine, CudaEngine) and not isinstance(engine, Problem)
+    assert type(engine.problems[0]) is Problem and not engine.couples_chains
+    assert isinstance(build_engine([problem], params), SingleEngine)
+
+
+@needs_cuda
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_one_vs_rest_classes_train_in_one_launch(order, rng, monkeypatch):
+    X, y = _multiclass(rng)
+    common = dict(order=order, batch_size=6, eta0=0.1, max_iter=3, tol=None)
+    cpu = BackwardSGDClassifier(random_state=3, **common).fit(X, y)
+    launches = _spy_on_launches(monkeypatch)
+    gpu = BackwardSGDClassifier(device="cuda", random_state=3, **common).fit(X, y)
+    assert launches == [3]  # the three classes, one block each
+    assert_allclose(gpu.coef_, cpu.coef_, rtol=FLOAT64_RTOL, atol=1e-13)
+    assert_allclose(gpu.intercept_, cpu.intercept_, rtol=FLOAT64_RTOL, atol=1e-13)
+
+
+@needs_cuda
+def test_each_launch_runs_the_classes_still_training(rng, monkeypatch):
+    """The doubling test: each evaluated iterate is one launch of the models
+    still training (one per class), and the fit equals the CPU's."""
+    X, y = _multiclass(rng)
+    common = dict(batch_size=6, eta0=0.1, alpha=0.01, max_iter=8, tol=1e-3)
+    cpu = BackwardSGDClassifier(random_state=3, **common).fit(X, y)
+    launches = _spy_on_launches(monkeypatch)
+    gpu = BackwardSGDClassifier(device="cuda", random_state=3, **common).fit(X, y)
+    assert launches[0] == 3 and len(launches) <= 4  # 1, 2, 4, 8 epochs
+    assert launches == sorted(launches, reverse=True)
+    assert gpu.n_iter_ == cpu.n_iter_
+    assert_allclose(gpu.coef_, cpu.coef_, rtol=FLOAT64_RTOL, atol=1e-13)
+
+
+@needs_cuda
+def test_a_diverging_model_is_reported_alone(rng, monkeypatch):
+    """One launch; the model that diverges fails with the CPU's error and
+    keeps its parameters, the others are the CPU's."""
+    X = rng.normal(size=(12, 3))
+    y = make_targets("log_loss", rng, 12)
+    rule = _rule("squared_error", "l2")
+    problems = [
+        Problem(
+            X=X,
+            y=y,
+            sample_weight=np.full(12, weight),
+            rule=rule,
+            sampling=SAMPLINGS["reshuffle"],
+            seed=5,
+            batch_size=3,
+            eta0=0.1,
+        )
+        for weight in (1.0, 1e3, 0.5)
+    ]
+    device, alone = _engines(problems, 3)
+    run = dict(first_epoch=0, n_epochs=3, reverse=False, t_start=0, track_loss=True)
+    launches = _spy_on_launches(monkeypatch)
+    losses, failures = device.run_epochs([0, 1, 2], etas=[0.1] * 3, **run)
+    assert launches == [3]
+    assert list(failures) == [1]
+    _, expected = alone[1].run_epochs([0], etas=[0.1], **run)
+    assert str(failures[1]) == str(expected[0])
+    assert not device.params[1][0].any() and not device.params[1][1].any()
+    for m in (0, 2):
+        cpu_losses, cpu_failures = alone[m].run_epochs([0], etas=[0.1], **run)
+        assert not cpu_failures
+        assert_allclose(losses[m], cpu_losses[0], rtol=FLOAT64_RTOL)
+        for got, expected in zip(device.params[m], alone[m].params[0]):
+            assert_allclose(got, expected, rtol=FLOAT64_RTOL, atol=1e-13)
+
+
+@needs_cuda
+@pytest.mark.parametrize("reverse", [False, True])
+def test_models_launch_together_where_they_share_the_step(reverse, rng, monkeypatch):
+    """Four models on the training rows of early stopping: those with one step
+    size share a launch, one block each; each equals its fit alone."""
+    X = rng.normal(size=(14, 3))
+    rows = np.flatnonzero(rng.random(14) < 0.7)
+    problems = [
+        Problem(
+            X=X,
+            y=make_targets("hinge", rng, 14),
+            sample_weight=rng.uniform(0.5, 2.0, size=14),
+            rule=_rule("hinge", "elasticnet"),
+            sampling=SAMPLINGS["reshuffle"],
+            seed=7,
+            batch_size=4,
+            rows=rows,
+            classification=True,
+        )
+        for _ in range(4)
+    ]
+    device, alone = _engines(problems, 3)
+    etas = [0.1, 0.05, 0.1, 0.1]
+    run = dict(first_epoch=1, n_epochs=2, reverse=reverse, t_start=3)
+    launches = _spy_on_launches(monkeypatch)
+    _, failures = device.run_epochs([3, 0, 1, 2], etas=[0.1, 0.1, 0.05, 0.1], **run)
+    assert not failures and sorted(launches) == [1, 3]
+    for m, engine in enumerate(alone):
+        assert not engine.run_epochs([0], etas=[etas[m]], **run)[1]
+        for got, expected in zip(device.params[m], engine.params[0]):
+            assert_allclose(got, expected, rtol=FLOAT64_RTOL, atol=1e-13)
+
+
+@needs_cuda
+@pytest.mark.parametrize("average", [False, 3])
+def test_forward_trajectory_runs_on_the_device_as_on_the_cpu(average, rng):
+    X, y = _multiclass(rng, n=15, d=3)
+    estimator = BackwardSGDClassifier(
+        order="forward", batch_size=4, eta0=0.1, random_state=2, average=average
+    )
+    for request in (dict(n_steps=9, every=2), dict(steps=[2, 5, 9])):
+        paths = [
+            trajectory(estimator.set_params(device=device), X, y, **request)
+            for device in ("cuda", "cpu")
+        ]
+        assert paths[0].method == "pass" and paths[0].coef.shape[1] == 3
+        assert_allclose(paths[0].coef, paths[1].coef, rtol=FLOAT64_RTOL, atol=1e-13)
+        assert_allclose(
+            paths[0].intercept, paths[1].intercept, rtol=FLOAT64_RTOL, atol=1e-13
+        )
 
 
 # -- without CUDA --------------------------------------------------------------------

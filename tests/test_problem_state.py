@@ -1,5 +1,6 @@
 """A problem's fit state is typed (FitState), its own, and fresh in every copy;
-the backward trajectory takes the problem as an argument."""
+the backward trajectory takes the problem as an argument (its engine's chains
+on the CPU)."""
 
 import dataclasses
 
@@ -8,6 +9,7 @@ from numpy.testing import assert_array_equal
 
 from sklearn_order import BackwardSGDRegressor
 from sklearn_order import _backward_trajectory as backward
+from sklearn_order._engine import SingleEngine, build_engine
 from sklearn_order._problem import FitState, GrabState, Problem
 from sklearn_order._spec import FitSpec
 from sklearn_order._training import build_problems
@@ -48,9 +50,11 @@ def test_a_copy_starts_with_its_own_empty_state(rng):
 def test_the_backward_trajectory_takes_the_problem(rng):
     problem = _problem(rng)
     assert not hasattr(Problem, "backward_iterates")
-    assert backward.couples_chains(problem)
     theta0 = np.zeros(problem.n_parameters)
+    engine = build_engine([problem], [(theta0[:-1].copy(), theta0[-1:].copy())])
+    assert isinstance(engine, SingleEngine) and engine.couples_chains  # on the CPU
     chains, n_maps, bounds = backward.backward_iterates(problem, [3, 7], theta0, 0.01)
+    assert_array_equal(engine.backward_iterates(0, [3, 7], 0.01)[0], chains)
     affine = backward.backward_affine_iterates(problem, 7, 1, theta0, 0.01)
     # the affine composition's iterates are the chains' (to rounding)
     np.testing.assert_allclose(chains, affine[[2, 6]], rtol=1e-12, atol=1e-14)

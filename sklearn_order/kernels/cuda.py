@@ -9,9 +9,9 @@ Design
 One thread block applies a whole range of update maps to one parameter
 vector ``θ = (w, b)`` (one model: a one-vs-rest class, or one chain of a
 backward trajectory), with no return to the host between maps. Blocks are
-independent, so the classes of a one-vs-rest fit (one launch each, on their
-own streams) and the chains of a trajectory (one launch, one block each) run
-concurrently on different multiprocessors.
+independent, so the classes of a one-vs-rest fit and the chains of a
+trajectory (one launch, one block each) run concurrently on different
+multiprocessors.
 
 Within a block, per map ``T_B``:
 
