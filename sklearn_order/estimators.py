@@ -357,8 +357,9 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
     __doc__ = f"""Linear classifier trained by minibatch SGD composed in a chosen order.
 
     Binary problems fit one linear model; multiclass problems fit one model
-    per class (one-vs-rest), concurrently in threads, or one softmax model
-    over all classes (``multi_class="multinomial"``).
+    per class (one-vs-rest; the classes train together, each row read once
+    per epoch for all of them), or one softmax model over all classes
+    (``multi_class="multinomial"``).
 
     Parameters
     ----------
@@ -390,8 +391,10 @@ class BackwardSGDClassifier(ClassifierMixin, BaseBackwardSGD):
         is weighted by ``class_weight[c]`` in every one-vs-rest problem.
 
     n_jobs : int or None, default=None
-        Threads over the one-vs-rest classes (``-1``: all cores). Not used
-        with ``device="cuda"``, where the classes share each launch.
+        Workers over the one-vs-rest classes (``-1``: all cores): the
+        classes are split into that many groups, each trained in one pass
+        per epoch by its own worker. Not used with ``device="cuda"``, where
+        the classes share each launch.
 
     Attributes
     ----------
