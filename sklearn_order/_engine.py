@@ -288,6 +288,7 @@ class GroupEngine(SingleEngine):
                     if track_loss
                     else None
                 ),
+                None,  # no running means
                 scratch,
                 done + count == n_steps,
             )
