@@ -223,9 +223,7 @@ def test_a_diverging_model_fails_alone_and_the_others_go_on(storage, average):
 
 @pytest.mark.parametrize("storage", ["dense", "csr"])
 @pytest.mark.parametrize("average", [False, True, 50])
-def test_a_model_whose_step_diverges_fails_alone_and_the_others_go_on(
-    storage, average
-):
+def test_a_model_whose_step_diverges_fails_alone_and_the_others_go_on(storage, average):
     """Candidates of a grid: one step size too large for the data. The others'
     parameters and running means are those of their fits alone."""
     rng = np.random.default_rng(8)
