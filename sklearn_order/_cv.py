@@ -147,8 +147,8 @@ def _pass_units(problems, owners):
 
     One group if every model can share it; otherwise each candidate's models
     (``owners[k]`` is model ``k``'s) form a group if they can (one-vs-rest
-    classes), or train one by one (GraB, averaging, multinomial), as a fit of
-    that candidate alone trains them.
+    classes, a multinomial model's classes), or train one by one (GraB), as
+    a fit of that candidate alone trains them.
     """
     everyone = list(range(len(problems)))
     if len(problems) == 1 or groupable(problems):
@@ -739,9 +739,10 @@ _SEARCH_NOTES_DOC = """
     on its rows does (with ``random_state=None``, fresh ones per fold).
 
     ``device="cuda"`` is refused; ``warm_start`` has no effect (every fit
-    starts from zero, as GridSearchCV's clones do). Candidates
-    with GraB sampling, averaging or the multinomial loss cannot share a
-    pass: they train one by one, with the same results."""
+    starts from zero, as GridSearchCV's clones do). Averaged candidates
+    share a pass, each with its own running mean; candidates with GraB
+    sampling or the multinomial loss cannot share one: they train one by
+    one, with the same results."""
 
 
 class BackwardSGDClassifierCV(_CrossValidated, BackwardSGDClassifier):

@@ -11,8 +11,8 @@ returns their losses and failures. Three engines share that interface
   batch sequence (the classes of a one-vs-rest classifier, the candidates of
   a cross-validated grid), or the classes of one multinomial problem,
   trained by :func:`~sklearn_order.kernels.group.apply_group_steps`: each
-  row is read once per epoch for all of them, and each model is
-  bit-identical to its fit alone;
+  row is read once per epoch for all of them, and each model (its running
+  mean included, with averaging) is bit-identical to its fit alone;
 - :class:`~sklearn_order._cuda_driver.CudaEngine` (``device="cuda"``): the
   problems of one estimator on a CUDA device, one thread block per model,
   the models of a call in one launch.
@@ -38,6 +38,7 @@ from ._problem import DivergenceError, check_not_cancelled
 from .kernels import OK, BatchSequence, StepRange
 from .kernels.group import (
     N_PER_MODEL,
+    GroupAverage,
     GroupModels,
     GroupOutputs,
     GroupScalars,
@@ -177,8 +178,8 @@ class SingleEngine:
 
 
 def _runs_alone(problem):
-    """Whether ``problem`` needs a CPU kernel of its own (GraB, averaging)."""
-    return problem.sampling == GRAB or problem.average_start != 0
+    """Whether ``problem`` needs a CPU kernel of its own (GraB)."""
+    return problem.sampling == GRAB
 
 
 def groupable(problems):
@@ -187,8 +188,16 @@ def groupable(problems):
     Either one multinomial problem (its classes' models are the group: the
     softmax couples them within each row), or two or more one-output
     problems over the same rows, with the same sampling, seed and batch
-    size, and the same loss, schedule and intercept. Without GraB or
-    averaging.
+    size, the same loss, schedule and intercept, and the same
+    ``average_start``. Without GraB. The one place that decides.
+
+    Averaged problems train in a group of averaged problems whose means
+    start at the same map: the group keeps one start for all
+    (:class:`~sklearn_order.kernels.group.GroupAverage`). They do not mix
+    with problems that do not average, which would carry running means they
+    have none of; no fit mixes them (the classes of a one-vs-rest classifier
+    share ``average``, and so do a search's candidates: it is not a grid
+    parameter).
     """
     first = problems[0]
     rule = first.rule
@@ -207,6 +216,7 @@ def groupable(problems):
         and p.rule.schedule == rule.schedule
         and p.rule.power_t == rule.power_t
         and p.rule.fit_intercept == rule.fit_intercept
+        and p.average_start == first.average_start
         for p in problems
     )
 
@@ -229,11 +239,28 @@ def _columns(arrays):
     )
 
 
+def _mean_rows(running_mean, n_features):
+    """A running mean ``(w̄_1, …, w̄_K, b̄_1, …, b̄_K)`` as rows ``(w̄_k, b̄_k)``.
+
+    Returns
+    -------
+    ndarray of shape (K, n_features + 1)
+    """
+    n_outputs = running_mean.shape[0] // (n_features + 1)
+    n_coef = n_outputs * n_features
+    return np.column_stack(
+        [running_mean[:n_coef].reshape(n_outputs, n_features), running_mean[n_coef:]]
+    )
+
+
 class GroupEngine(SingleEngine):
     """Several problems trained in one pass per call (:func:`groupable`).
 
     The kernel trains one column of weights per output: one per one-output
-    problem, or the classes of one multinomial problem.
+    problem, or the classes of one multinomial problem. A forward run of
+    averaged problems also carries each one's running mean
+    (:meth:`~sklearn_order._problem.Problem.running_average`, kept in its
+    state as a fit alone keeps it) into the kernel and back.
 
     Parameters
     ----------
@@ -294,7 +321,12 @@ class GroupEngine(SingleEngine):
             coef, intercept, np.ones(M), self.column[np.asarray(models)[owner]]
         )
 
-        model_calls = np.array([p._maps_per_call(0) for p in problems], np.int64)
+        # a forward run of averaged problems keeps their running means, as
+        # each problem's apply_maps alone does (one start: see groupable)
+        averaging = first.average_start > 0 and not reverse
+        model_calls = np.array(
+            [p._maps_per_call(0, averaging=averaging) for p in problems], np.int64
+        )
 
         def each(values):
             return np.asarray(values, dtype=np.float64)[owner]
@@ -307,7 +339,8 @@ class GroupEngine(SingleEngine):
             each([p.rule.alpha for p in problems]),
             each([p.rule.optimal_t0 for p in problems]),
             each([p.rule.prediction_bound for p in problems]),
-            # a fit alone's kernel calls, where the group folds the lazy scale
+            # a fit alone's kernel calls, where the group folds the lazy mean
+            # and scale
             model_calls[owner],
         )
         n_batches = first.n_batches
@@ -324,12 +357,26 @@ class GroupEngine(SingleEngine):
             scalars.call_maps.copy(),
         )
         sequence = BatchSequence(first.sampling, first.seed, first.batch_size, None)
+        average = None
+        if averaging:
+            # each column's (w̄, b̄) in the weights' layout, its intercept as
+            # one more feature (kernels.storage.model_slice)
+            means = np.empty((d + 1, M)) if first.is_sparse else np.empty((M, d + 1))
+            mean_by_column = means.T if first.is_sparse else means
+            for q, p in enumerate(problems):
+                mean_by_column[owner == q] = _mean_rows(p.running_average(), d)
+            average = GroupAverage(
+                first.average_start, means.reshape(-1), np.zeros((M, 3))
+            )
         rows = first.kernel_rows()
         # calls of about the work of a model's own (Ctrl-C is handled between
         # them): every model's map, and each column's fixed cost of a map in
         # the group (its step, decay and checks); where the calls end changes
         # no result
-        cost = sum(p.map_cost() for p in problems) + M * _problem.MAP_OVERHEAD
+        cost = (
+            sum(p.map_cost(averaging=averaging) for p in problems)
+            + M * _problem.MAP_OVERHEAD
+        )
         chunk = max(1, _problem._WORK_PER_CALL // cost)
         done = 0
         while done < n_steps:
@@ -351,6 +398,7 @@ class GroupEngine(SingleEngine):
                     if track_loss
                     else None
                 ),
+                average,
                 scratch,
                 done + count == n_steps,
             )
@@ -372,6 +420,11 @@ class GroupEngine(SingleEngine):
                 continue
             self.params[m][0][:] = by_column[columns].reshape(-1)
             self.params[m][1][:] = intercept[columns]
+            if averaging:
+                running = problems[q].state.running_mean
+                n_coef = columns.size * d
+                running[:n_coef] = mean_by_column[columns, :d].reshape(-1)
+                running[n_coef:] = mean_by_column[columns, d]
         return losses, failures
 
 

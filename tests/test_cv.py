@@ -33,7 +33,9 @@ from sklearn_order import (
     BackwardSGDRegressor,
     BackwardSGDRegressorCV,
 )
+from sklearn_order import _training as training
 from sklearn_order._cv import GRID_PARAMETERS
+from sklearn_order._engine import GroupEngine
 
 _GRID_NAME = {base: grid for grid, base in GRID_PARAMETERS.items()}
 _SEARCHES = {
@@ -168,9 +170,10 @@ def test_stopping_per_model_weights_and_auto_step_equal_grid_search():
     assert len(set(reference.cv_results_["split0_test_score"])) > 1
 
 
-def test_multinomial_grab_and_averaging_train_alone_with_the_same_results():
-    # these cannot share a pass; average with the backward order fails in
-    # both searches (nan scores at the same places)
+def test_multinomial_grab_and_averaging_give_grid_search_results():
+    # multinomial and GraB candidates cannot share a pass (averaged ones
+    # can); average with the backward order fails in both searches (nan
+    # scores at the same places)
     X, y = _classification(n_classes=3)
     for params, grid in [
         (
@@ -200,6 +203,62 @@ def test_multinomial_grab_and_averaging_train_alone_with_the_same_results():
         assert_same_search(reference, search)
     assert np.isnan(search.cv_results_["mean_test_score"]).sum() == 4
     assert not np.isnan(search.best_score_)
+
+
+@pytest.mark.parametrize("sparse_X", [False, True])
+@pytest.mark.parametrize(
+    "Estimator, average",
+    [
+        (BackwardSGDClassifier, True),
+        (BackwardSGDClassifier, 40),
+        (BackwardSGDRegressor, True),
+    ],
+)
+def test_averaged_candidates_share_a_pass_and_equal_grid_search(
+    sparse_X, Estimator, average, monkeypatch
+):
+    """Averaged candidates (their running means start at the same map) train
+    as the models of one pass, each bit-identical to its fit alone: the
+    reference search fits every model alone, each one-vs-rest class too."""
+    passes = []
+    grouped_run = GroupEngine.run_epochs
+
+    def counted(engine, models, **run):
+        passes.append(len(models))
+        return grouped_run(engine, models, **run)
+
+    if Estimator is BackwardSGDClassifier:
+        X, y = _classification(n_classes=3, sparse_X=sparse_X)
+    else:
+        X, y = make_regression(n_samples=120, n_features=5, noise=5.0, random_state=0)
+        X, y = StandardScaler().fit_transform(X), y / y.std()
+        if sparse_X:
+            X = sparse.csr_matrix(np.where(np.abs(X) > 0.6, X, 0.0))
+    fit = _searches(
+        Estimator,
+        # alpha 0.5 with eta0 0.5: a strong decay, the lazy means fold often
+        {"alpha": [1e-3, 0.5], "eta0": [0.05, 0.5], "l1_ratio": [0.0, 0.3]},
+        cv=3,
+        order="forward",
+        penalty="elasticnet",
+        average=average,
+        max_iter=6,
+        tol=1e-3,
+        batch_size=2,
+        random_state=0,
+    )
+    monkeypatch.setattr(GroupEngine, "run_epochs", counted)
+    reference, search = fit(X, y)
+    assert_same_search(reference, search)
+    alone = clone(reference)
+    with monkeypatch.context() as patch, warnings.catch_warnings():
+        patch.setattr(training, "groupable", lambda problems: False)
+        warnings.simplefilter("ignore")
+        alone.fit(X, y)
+    assert_same_search(alone, search)
+    n_models = 8 * (3 if Estimator is BackwardSGDClassifier else 1)
+    assert max(passes) == n_models  # every candidate's models in one pass
+    assert len(set(reference.cv_results_["split0_test_score"])) == 8
 
 
 @pytest.mark.parametrize("sparse_X", [False, True])

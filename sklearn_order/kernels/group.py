@@ -21,6 +21,14 @@ updated from it.
   same order: the same partial sums of each dot product, the decay fused into
   the same row. A model trained in a group is bit-identical to the model
   trained alone (``tests/test_group.py``).
+- **Averaging.** With a :class:`GroupAverage` (forward runs of averaged
+  models) each model keeps its running mean as alone, by the one-model
+  functions of :mod:`.cpu` (:func:`~.cpu.prepare_average` before each map,
+  :func:`~.cpu.update_average` after it) applied to views of the group's
+  arrays: on CSR rows the mean is lazy and shares the weights' layout.
+  Alone, a fit folds its lazy mean at the end of every kernel call
+  (:func:`~.cpu.fold_average`), a rounding: the group folds each model's
+  where that model's calls alone end, as it folds its lazy scale.
 - **Failures are per model.** A model whose derivative reaches its bound or
   whose parameters stop being finite is reported in ``status`` and
   ``failed_epoch``; the others go on. The caller drops failed (and
@@ -29,8 +37,7 @@ updated from it.
 The columns of a group are either one-output models, or the classes of one
 multinomial model (the softmax couples them within each row; its loss is
 reported in column 0). Not handled here (their fits keep a kernel of their
-own): GraB (its order follows one model's gradients), averaging and recorded
-iterates.
+own): GraB (its order follows one model's gradients) and recorded iterates.
 """
 
 from math import isfinite
@@ -48,17 +55,21 @@ from ..losses import (
 from ..penalties import l2_decay, shrink
 from ..sampling import advance_map, batch_bounds, batches_per_epoch, locate_map
 from ..schedules import PA1, row_step, step_index, step_size
-from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK
+from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK, Average, Model, UpdateRule
 from .cpu import (
+    fold_average,
     load_epoch_order,
     prefetch_distance,
+    prepare_average,
     subtract_intercept_steps,
+    update_average,
 )
 from .dispatch import unless_none
 from .storage import (
     fold_group_scale,
     group_row_dots,
     group_subtract_batch,
+    model_slice,
     model_weights,
     n_visited,
     prefetch_group_weights,
@@ -96,8 +107,9 @@ class GroupScalars(NamedTuple):
     size ``eta``, its L2 and L1 strengths, its loss parameter, its ``alpha``
     and ``optimal_t0`` (the ``"optimal"`` schedule) and its prediction bound
     (see :class:`~sklearn_order.kernels.UpdateRule`), float64; and
-    ``call_maps`` (int64), the maps per kernel call of the model's fit alone,
-    where the group folds its lazy scale as that fit does.
+    ``call_maps`` (int64), the maps per kernel call of the model's fit alone
+    (with averaging, if it averages in this run), where the group folds its
+    lazy running mean and scale as that fit does.
     """
 
     eta: np.ndarray
@@ -128,6 +140,35 @@ class GroupOutputs(NamedTuple):
     epoch_losses: np.ndarray | None
     status: np.ndarray
     failed_epoch: np.ndarray
+
+
+class GroupAverage(NamedTuple):
+    """The running means of a group's models (averaging), updated in place.
+
+    Model ``m``'s :class:`~sklearn_order.kernels.Average` is a view of these
+    arrays (:func:`_model_average`), which the one-model functions of
+    :mod:`.cpu` update as they update it alone.
+
+    Attributes
+    ----------
+    start : int
+        The step index from which every model of the group averages its
+        iterates (they share it: :func:`~sklearn_order._engine.groupable`).
+    mean : ndarray of shape ((n_features + 1) * n_models,), float64
+        Each model's ``(w̄, b̄)``, laid out as the weights with the intercept
+        as one more feature (:func:`~.storage.model_slice`): on CSR rows
+        ``mean[j * n_models + m]``, so that a non-zero's means for every
+        model share a cache line, as its weights do. While model ``m``'s
+        ``lazy[m, 0] ≠ 0`` its weights' part holds ``A`` of the lazy form.
+    lazy : ndarray of shape (n_models, 3), float64
+        Each model's ``(γ, m_f, m)``: zeros at the start of a run, ``γ``
+        back to 0 wherever the model's fit alone ends a kernel call (the
+        running mean is then stored), kept between the group's calls.
+    """
+
+    start: int
+    mean: np.ndarray
+    lazy: np.ndarray
 
 
 class GroupScratch(NamedTuple):
@@ -169,6 +210,97 @@ def add_group_losses(epoch_losses, index, loss_sum, n_models):
 def group_tracked_loss(epoch_losses, code, param, y, p):
     """``ℓ(p, y)`` when losses are tracked (``epoch_losses`` given), else 0."""
     return loss_value(code, param, y, p)
+
+
+@jit_inline
+def _model_rule(rule, scalars, m):
+    """Model ``m``'s :class:`~sklearn_order.kernels.UpdateRule`: its own scalars.
+
+    The same type as the shared ``rule``'s, so that the one-model functions
+    it is passed to are those compiled for a model alone.
+    """
+    return UpdateRule(
+        rule.loss,
+        scalars.loss_param[m],
+        scalars.l2[m],
+        scalars.l1[m],
+        rule.fit_intercept,
+        rule.schedule,
+        rule.power_t,
+        scalars.alpha[m],
+        scalars.optimal_t0[m],
+        rule.passive_aggressive,
+        scalars.prediction_bound[m],
+    )
+
+
+@jit_inline
+def _model_average(X, group, average, m):
+    """Model ``m``'s :class:`~.Model` and :class:`~.Average`: views of the group's.
+
+    The weights, intercept and lazy scale of model ``m``, and its running
+    mean (:func:`~.storage.model_slice`): the one-model averaging functions
+    of :mod:`.cpu` do on them model ``m``'s arithmetic of its fit alone, in
+    place.
+    """
+    coef, intercept, scale, _ = group
+    mean = average.mean
+    M = intercept.shape[0]
+    model = Model(
+        coef[model_slice(X, coef, M, m)], intercept[m : m + 1], scale[m : m + 1]
+    )
+    mine = Average(average.start, mean[model_slice(X, mean, M, m)], average.lazy[m])
+    return model, mine
+
+
+@unless_none()
+def prepare_group_averages(average, X, group, rule, scalars, status, eta_t):
+    """Before a map: each model's :func:`~.cpu.prepare_average`.
+
+    With no average (``None``) the kernel has no code for it. Failed models
+    (``status``, :attr:`GroupOutputs.status`) are left alone.
+    """
+    for m in range(group.intercept.shape[0]):
+        if status[m] == OK:
+            model, mine = _model_average(X, group, average, m)
+            prepare_average(mine, X, _model_rule(rule, scalars, m), eta_t[m], model)
+
+
+@unless_none()
+def update_group_averages(
+    average, t, X, order, start, stop, group, rule, scalars, status, scratch
+):
+    """After the map of step index ``t``: each model's :func:`~.cpu.update_average`.
+
+    Model ``m``'s row terms are ``work[m::n_models]`` (row ``r``'s at ``r``,
+    as alone). With no average (``None``) the kernel has no code for it.
+    Failed models (``status``) are left alone.
+    """
+    M = group.intercept.shape[0]
+    work = scratch.work
+    eta_t = scratch.per_model[_ETA]
+    for m in range(M):
+        if status[m] == OK:
+            model, mine = _model_average(X, group, average, m)
+            update_average(
+                mine,
+                t,
+                model,
+                X,
+                order,
+                start,
+                stop,
+                work[m::M],
+                _model_rule(rule, scalars, m),
+                eta_t[m],
+            )
+
+
+@unless_none()
+def fold_model_average(average, X, group, m):
+    """Model ``m``'s :func:`~.cpu.fold_average` (``None``: no code)."""
+    model, mine = _model_average(X, group, average, m)
+    fold_average(mine, model)
 
 
 @jit_inline
@@ -390,6 +522,7 @@ def apply_group_steps(
     sequence,
     steps,
     outputs,
+    average,
     scratch,
     ends_run,
 ):
@@ -417,10 +550,13 @@ def apply_group_steps(
     steps : StepRange
         ``steps.eta`` is not read (each model has its own).
     outputs : GroupOutputs
+    average : GroupAverage or None
+        The models' running means (forward runs with averaging), kept
+        between the calls of one run; ``None``: off (no code for it).
     scratch : GroupScratch
     ends_run : bool
         Whether this call applies the run's last map: every model's fit alone
-        ends its last call there (scales folded, models checked).
+        ends its last call there (means and scales folded, models checked).
     """
     coef, intercept, scale, _ = group
     order = scratch.order
@@ -458,6 +594,9 @@ def apply_group_steps(
                 scalars.alpha[m],
                 scalars.optimal_t0[m],
             )
+        prepare_group_averages(
+            average, X, group, rule, scalars, outputs.status, per_model[_ETA]
+        )
         _apply_group_map(
             X,
             targets,
@@ -473,22 +612,36 @@ def apply_group_steps(
             epoch,
         )
         add_group_losses(outputs.epoch_losses, epoch - first_epoch, per_model[_LOSS], M)
-        _end_model_calls(X, group, scalars, outputs, scratch, loaded_epoch)
+        update_group_averages(
+            average,
+            t,
+            X,
+            order,
+            start,
+            stop,
+            group,
+            rule,
+            scalars,
+            outputs.status,
+            scratch,
+        )
+        _end_model_calls(X, group, average, scalars, outputs, scratch, loaded_epoch)
     if ends_run:
         for m in range(M):
+            fold_model_average(average, X, group, m)
             fold_group_scale(X, coef, M, scale, m)
         _check_finite(X, group, outputs, loaded_epoch)
 
 
 @jit_inline
-def _end_model_calls(X, group, scalars, outputs, scratch, epoch):
+def _end_model_calls(X, group, average, scalars, outputs, scratch, epoch):
     """Where a model's fit alone would end a kernel call, end it for that model.
 
     A one-model fit runs as calls of ``scalars.call_maps[m]`` maps; each ends
-    by folding the lazy scale into the weights and checking them. The fold
-    rounds, so the group does it after the same maps: model ``m``'s
-    countdown ``scratch.until_call_end[m]`` (kept between group calls) says
-    when.
+    by folding the lazy running mean (averaging), then the lazy scale into
+    the weights, and checking them. The folds round, so the group does them
+    after the same maps: model ``m``'s countdown
+    ``scratch.until_call_end[m]`` (kept between group calls) says when.
     """
     coef, intercept, scale, _ = group
     M = intercept.shape[0]
@@ -497,6 +650,7 @@ def _end_model_calls(X, group, scalars, outputs, scratch, epoch):
         until[m] -= 1
         if until[m] == 0:
             until[m] = scalars.call_maps[m]
+            fold_model_average(average, X, group, m)
             fold_group_scale(X, coef, M, scale, m)
             _check_model_finite(X, group, outputs, m, epoch)
 

@@ -609,6 +609,33 @@ def model_weights(X, n_models, m):
 
 
 @jit_inline
+def _dense_model_slice(X, W, n_models, m):
+    size = W.shape[0] // n_models
+    return slice(m * size, (m + 1) * size)
+
+
+@jit_inline
+def _csr_model_slice(X, W, n_models, m):
+    return slice(m, None, n_models)
+
+
+@_by_storage(_dense_model_slice, _csr_model_slice)
+def model_slice(X, W, n_models, m):
+    """Where model ``m``'s part is in an array laid out as a group's weights.
+
+    ``W`` holds ``n_models`` parts of one size in the storage's layout (see
+    the notes above): the weights (``n_features`` a model, as
+    :func:`model_weights` says), or each model's running mean with its
+    intercept as one more feature (``n_features + 1``). ``W[model_slice(…)]``
+    is model ``m``'s part, a view: contiguous on dense rows
+    (``W[m * size : (m + 1) * size]``), strided on CSR rows
+    (``W[m::n_models]``). A one-model operation given such views does that
+    model's arithmetic in place, on the group's arrays. (A slice, not the
+    view: the kernels, compiled without reference counting, return no view.)
+    """
+
+
+@jit_inline
 def _dense_prefetch_group_weights(X, i, W, n_models):
     pass
 
