@@ -430,3 +430,29 @@ def test_kernel_code_diff_sees_instructions_not_names(monkeypatch, tmp_path):
         ("h(x)", "only in A"),
         ("k(x)", "only in B"),
     ]
+
+
+def test_instruction_counts_are_read_from_callgrind_and_reported_per_row(
+    monkeypatch,
+):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = importlib.import_module("bench_instructions")
+    stderr = "==1== Events    : Ir\n==1== Collected : 1234567\n==1== I   refs: 1,234,567"
+    assert bench._COLLECTED.findall(stderr) == ["1234567"]
+    row = {
+        "storage": "dense float64",
+        "sampling": "cyclic",
+        "kernel": 3000.0,
+        "minimal": 2000.0,
+        "order": 20.0,
+        "kernel / minimal": 1.5,
+        "kernel without its order / minimal": 1.49,
+    }
+    run = {
+        "date": "2026-12-07 00:00 UTC",
+        "command": "python benchmarks/bench_instructions.py",
+        "machine": {"cpu": "x", "machine": "y", "cores": 2, "python": "3.11"},
+        "commit": "abc",
+    }
+    report = bench.markdown(run, [row], 10_000, quick=False)
+    assert "| dense float64 | cyclic | 3000 | 2000 | 20 | **1.50** | 1.49 |" in report
