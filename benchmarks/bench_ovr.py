@@ -12,7 +12,9 @@ fit, so that a fit's fixed cost cancels), one thread each:
   grouping, kept for this comparison), scikit-learn's ``SGDClassifier``, and
   our multinomial loss;
 - **dense**: 200,000 × 100, ten classes: ours, ours one pass per class,
-  scikit-learn's.
+  scikit-learn's;
+- **sparse, averaged**: the sparse problem with ``average=True`` on every
+  side (each class keeps its running mean, lazily on CSR rows).
 
 And the floors of both groups: minimal loops that do only the group's
 memory accesses and arithmetic (sparse: for each row in a random order, each
@@ -77,12 +79,20 @@ def quiet(fit):
         return fit()
 
 
-def fits(X, y, multinomial):
-    """``label -> fit(max_iter)`` of the compared classifiers."""
+def fits(X, y, multinomial, **shared):
+    """``label -> fit(max_iter)`` of the compared classifiers.
+
+    ``shared``: parameters of every side (``average=True``).
+    """
 
     def ours(max_iter, **params):
         model = BackwardSGDClassifier(
-            order="forward", max_iter=max_iter, random_state=0, **COMMON, **params
+            order="forward",
+            max_iter=max_iter,
+            random_state=0,
+            **COMMON,
+            **shared,
+            **params,
         )
         return quiet(lambda: model.fit(X, y))
 
@@ -91,7 +101,7 @@ def fits(X, y, multinomial):
             return ours(max_iter)
 
     def sklearn(max_iter):
-        model = SGDClassifier(max_iter=max_iter, random_state=0, **COMMON)
+        model = SGDClassifier(max_iter=max_iter, random_state=0, **COMMON, **shared)
         return quiet(lambda: model.fit(X, y))
 
     compared = {"ours": ours, "one pass per class": per_class, "scikit-learn": sklearn}
@@ -250,9 +260,9 @@ def floor_rows(X, y, repeats):
     }
 
 
-def measure(name, X, y, epochs, repeats, multinomial):
+def measure(name, X, y, epochs, repeats, multinomial, **shared):
     """Per-epoch seconds of every fit, and the median paired ratios."""
-    compared = fits(X, y, multinomial)
+    compared = fits(X, y, multinomial, **shared)
     for fit in compared.values():
         fit(1)  # compiled before timing
     samples = _harness.paired_per_epoch(compared, epochs, repeats)
@@ -318,6 +328,8 @@ def markdown(run, rows, floors, quick):
         "|---|---|---|---|---|",
     ]
     for r in rows:
+        if r["problem"] not in floors:
+            continue
         f = floors[r["problem"]]
         lines.append(
             f"| {r['problem']} | {f['ours s']:.3f} | {f['floor s']:.3f} "
@@ -348,6 +360,18 @@ def main(argv=None):
             measure(name, *data, epochs, repeats, multinomial=name.startswith("sparse"))
             for name, data in problems.items()
         ]
+        # averaged SGD on both sides: each class keeps its running mean
+        rows.append(
+            measure(
+                "sparse, ten classes, averaged",
+                X,
+                y,
+                epochs,
+                repeats,
+                multinomial=False,
+                average=True,
+            )
+        )
         floors = {name: floor_rows(*data, repeats) for name, data in problems.items()}
     report = markdown(run, rows, floors, args.quick)
     print(report)

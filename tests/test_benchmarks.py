@@ -437,7 +437,9 @@ def test_instruction_counts_are_read_from_callgrind_and_reported_per_row(
 ):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     bench = importlib.import_module("bench_instructions")
-    stderr = "==1== Events    : Ir\n==1== Collected : 1234567\n==1== I   refs: 1,234,567"
+    stderr = (
+        "==1== Events    : Ir\n==1== Collected : 1234567\n==1== I   refs: 1,234,567"
+    )
     assert bench._COLLECTED.findall(stderr) == ["1234567"]
     row = {
         "storage": "dense float64",
@@ -447,6 +449,7 @@ def test_instruction_counts_are_read_from_callgrind_and_reported_per_row(
         "order": 20.0,
         "kernel / minimal": 1.5,
         "kernel without its order / minimal": 1.49,
+        "kernel compiled in the process": 2900.0,
     }
     run = {
         "date": "2026-12-07 00:00 UTC",
@@ -455,4 +458,7 @@ def test_instruction_counts_are_read_from_callgrind_and_reported_per_row(
         "commit": "abc",
     }
     report = bench.markdown(run, [row], 10_000, quick=False)
-    assert "| dense float64 | cyclic | 3000 | 2000 | 20 | **1.50** | 1.49 |" in report
+    assert (
+        "| dense float64 | cyclic | 3000 | 2000 | 20 | **1.50** | 1.49 | 2900 |"
+        in report
+    )
