@@ -344,6 +344,20 @@ def _assert_standard_iterates(model, params, X, y):
     )
 
 
+@pytest.fixture
+def grouped_passes(monkeypatch):
+    """A spy: the number of models of every ``GroupEngine.run_epochs`` call."""
+    passes = []
+    grouped_run = GroupEngine.run_epochs
+
+    def counted(engine, models, **run):
+        passes.append(len(models))
+        return grouped_run(engine, models, **run)
+
+    monkeypatch.setattr(GroupEngine, "run_epochs", counted)
+    return passes
+
+
 @pytest.mark.parametrize("storage", ["dense", "csr"])
 @pytest.mark.parametrize(
     "params",
@@ -378,15 +392,8 @@ def _assert_standard_iterates(model, params, X, y):
     ],
 )
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_one_vs_rest_equals_each_class_fitted_alone(storage, params, monkeypatch):
-    passes = []
-    grouped_run = GroupEngine.run_epochs
-
-    def counted(engine, models, **run):
-        passes.append(len(models))
-        return grouped_run(engine, models, **run)
-
-    monkeypatch.setattr(GroupEngine, "run_epochs", counted)
+def test_one_vs_rest_equals_each_class_fitted_alone(storage, params, grouped_passes):
+    passes = grouped_passes
     X, y = make_classification(
         n_samples=300, n_features=12, n_informative=6, n_classes=4, random_state=0
     )
@@ -428,18 +435,11 @@ def test_one_vs_rest_with_early_stopping_equals_each_class_alone(order, monkeypa
     [("forward", False), ("backward", False), ("forward", True), ("forward", 90)],
 )
 def test_one_vs_rest_partial_fit_equals_each_class_alone(
-    storage, order, average, monkeypatch
+    storage, order, average, grouped_passes
 ):
     """Chunk by chunk; with ``average`` the running mean continues from one
     chunk to the next (from map 90: in the middle of the second chunk)."""
-    passes = []
-    grouped_run = GroupEngine.run_epochs
-
-    def counted(engine, models, **run):
-        passes.append(len(models))
-        return grouped_run(engine, models, **run)
-
-    monkeypatch.setattr(GroupEngine, "run_epochs", counted)
+    passes = grouped_passes
     X, y = make_classification(
         n_samples=200, n_features=8, n_informative=5, n_classes=3, random_state=1
     )
