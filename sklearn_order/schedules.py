@@ -35,7 +35,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.extmath import row_norms
 
-from ._jit import jit_inline_dual
+from ._jit import jit_inline, jit_inline_dual
 from .losses import LOSS_SMOOTHNESS, LOSSES, loss_derivative
 
 CONSTANT = 0
@@ -157,6 +157,17 @@ def step_size(schedule, eta, t, power_t, alpha, optimal_t0):
     elif schedule == INVSCALING:
         return eta / t**power_t
     return eta
+
+
+@jit_inline
+def rule_step_size(rule, eta, t):
+    """:func:`step_size` of the ``t``-th map under ``rule``'s schedule.
+
+    ``rule`` is an :class:`~sklearn_order.kernels.UpdateRule` (its
+    ``schedule``, ``power_t``, ``alpha`` and ``optimal_t0``); ``eta`` the base
+    step size.
+    """
+    return step_size(rule.schedule, eta, t, rule.power_t, rule.alpha, rule.optimal_t0)
 
 
 @jit_inline_dual

@@ -36,7 +36,7 @@ from ..sampling import (
     fill_epoch_order,
     locate_map,
 )
-from ..schedules import PA1, is_passive_aggressive, row_step, step_index, step_size
+from ..schedules import PA1, is_passive_aggressive, row_step, rule_step_size, step_index
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK, Model
 from .dispatch import unless_none
 from .storage import (
@@ -677,9 +677,7 @@ def apply_steps(
             X, y, sample_weight, order, within, batch_size, n, ahead, reverse
         )
         t = step_index(k, steps.step_offset)
-        eta_t = step_size(
-            rule.schedule, steps.eta, t, rule.power_t, rule.alpha, rule.optimal_t0
-        )
+        eta_t = rule_step_size(rule, steps.eta, t)
         prepare_average(state.average, X, rule, eta_t, model)
         status, batch_loss = apply_update_map(
             X,

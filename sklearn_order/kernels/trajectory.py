@@ -27,7 +27,7 @@ import numpy as np
 from .._jit import jit, jit_inline
 from ..penalties import l2_decay
 from ..sampling import batch_bounds, batches_per_epoch, locate_map
-from ..schedules import step_index, step_size
+from ..schedules import rule_step_size, step_index
 from . import NON_FINITE, OK, Model
 from .cpu import (
     _finite,
@@ -337,14 +337,7 @@ def backward_chains(
         start, stop = batch_bounds(within, batch_size, n)
         # a chain applies its maps newest first, as a backward fit does
         prefetch_ahead(X, y, sample_weight, order, within, batch_size, n, ahead, True)
-        eta_t = step_size(
-            rule.schedule,
-            eta,
-            step_index(k, 0),
-            rule.power_t,
-            rule.alpha,
-            rule.optimal_t0,
-        )
+        eta_t = rule_step_size(rule, eta, step_index(k, 0))
         status, _ = apply_update_map(
             X, y, sample_weight, order, start, stop, model, rule, eta_t, work, None
         )
@@ -421,14 +414,7 @@ def backward_affine(
             loaded_epoch = epoch
         start, stop = batch_bounds(within, batch_size, n)
         batch = stop - start
-        eta_t = step_size(
-            rule.schedule,
-            eta,
-            step_index(k, 0),
-            rule.power_t,
-            rule.alpha,
-            rule.optimal_t0,
-        )
+        eta_t = rule_step_size(rule, eta, step_index(k, 0))
         # u_r = α_r M P z_r, from M_{k-1}; v ← v + Σ_r u_r y_r
         for r in range(batch):
             i = order[start + r]
