@@ -156,7 +156,7 @@ def measure(library, n_samples, scratch, quick=False):
     """Rows: per storage and sampling, instructions per row of each loop.
 
     Every loop is counted as a user's fit runs it, loaded from the kernel
-    cache (a first, uncounted process per storage and sampling compiles into
+    cache (a first, uncounted process per storage compiles into
     a cache of this run's own); the kernel also as compiled in the counting
     process itself (an empty cache), which LLVM optimizes further (see the
     results page). ``quick``: dense rows in cyclic order only.
@@ -164,8 +164,8 @@ def measure(library, n_samples, scratch, quick=False):
     rows = []
     cache = Path(scratch) / "cache"
     for s, storage in enumerate(STORAGES[:1] if quick else STORAGES):
+        count(library, s, "cyclic", "kernel", 1, cache)  # compiles the storage's
         for sampling in ("cyclic",) if quick else ("cyclic", "reshuffle"):
-            count(library, s, sampling, "kernel", 1, cache)  # compiles
             counts = {
                 loop: count(library, s, sampling, loop, n_samples, cache) / n_samples
                 for loop in LOOPS
