@@ -76,22 +76,36 @@ def compiled_functions(package_name="sklearn_order"):
     """
     from numba.core.registry import CPUDispatcher
 
+    dispatchers = [
+        value
+        for module_name, module in sorted(sys.modules.items())
+        if module is not None and module_name.startswith(package_name)
+        for value in vars(module).values()
+        if isinstance(value, CPUDispatcher)
+    ]
+    try:  # the kernels' twins for each storage, where a ref has them
+        from sklearn_order.kernels.dispatch import compiled_twins
+    except ImportError:
+        pass
+    else:
+        dispatchers += [
+            twin
+            for twin in compiled_twins()
+            if twin.py_func.__module__.startswith(package_name)
+        ]
     seen, functions = set(), {}
-    for module_name, module in sorted(sys.modules.items()):
-        if module is None or not module_name.startswith(package_name):
+    for value in dispatchers:
+        if id(value) in seen:
             continue
-        for value in vars(module).values():
-            if not isinstance(value, CPUDispatcher) or id(value) in seen:
-                continue
-            seen.add(id(value))
-            py_func = value.py_func
-            name = f"{py_func.__module__}.{py_func.__qualname__}"
-            for signature in value.signatures:
-                code = normalized_assembly(value.inspect_asm(signature))
-                functions[f"{name}{signature}"] = {
-                    "digest": hashlib.sha256(code.encode()).hexdigest()[:16],
-                    "lines": code.count("\n") + 1,
-                }
+        seen.add(id(value))
+        py_func = value.py_func
+        name = f"{py_func.__module__}.{py_func.__qualname__}"
+        for signature in value.signatures:
+            code = normalized_assembly(value.inspect_asm(signature))
+            functions[f"{name}{signature}"] = {
+                "digest": hashlib.sha256(code.encode()).hexdigest()[:16],
+                "lines": code.count("\n") + 1,
+            }
     return functions
 
 

@@ -39,6 +39,7 @@ import numba
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
+from numba.core.dispatcher import Dispatcher
 from numba.extending import intrinsic
 
 from ._cache import cached
@@ -55,6 +56,19 @@ JIT_OPTIONS = {
 def jit(function):
     """Compile ``function`` lazily with the package's Numba options."""
     return cached(numba.njit(**JIT_OPTIONS)(function))
+
+
+def recompile(compiled, function):
+    """Compile ``function`` with the options ``compiled`` was compiled with.
+
+    For a twin of a compiled function (the same source, other globals: see
+    :func:`sklearn_order.kernels.dispatch.specialize`). Under
+    ``NUMBA_DISABLE_JIT=1`` nothing is compiled and ``function`` is returned.
+    """
+    if not isinstance(compiled, Dispatcher):
+        return function
+    options = {k: v for k, v in compiled.targetoptions.items() if k != "nopython"}
+    return cached(numba.njit(**options)(function))
 
 
 def jit_inline(function):

@@ -119,11 +119,13 @@ def test_import_compiles_nothing():
         """
         import sklearn_order
         from sklearn_order.kernels import cpu
+        from sklearn_order.kernels.dispatch import compiled_twins
         from sklearn_order import losses, sampling
-        kernels = (cpu.apply_steps, cpu.apply_update_map,
+        kernels = (cpu.apply_steps.kernel, cpu.apply_update_map.kernel,
                    losses.loss_derivative, sampling.fill_epoch_order)
         compiled = [f.signatures for f in kernels]
         assert compiled == [[], [], [], []], compiled
+        assert compiled_twins() == []
         """
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -726,6 +726,7 @@ import numpy as np
 from scipy import sparse
 from sklearn_order import BackwardSGDClassifier
 from sklearn_order.kernels import cpu
+from sklearn_order.kernels.dispatch import compiled_twins
 from sklearn_order.kernels.storage import CSRRows, DenseRows
 
 X = np.random.default_rng(0).standard_normal((40, 3))
@@ -734,10 +735,19 @@ storage = sys.argv[1]
 if storage == "csr":
     X = sparse.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0))
 BackwardSGDClassifier(max_iter=3, tol=None, random_state=0).fit(X, y)
-(signature,) = cpu.apply_steps.signatures
+(signature,) = cpu.apply_steps.specialized(storage).signatures
 rows, sequence, outputs, state = signature[0], signature[5], signature[7], signature[8]
 expected = CSRRows if storage == "csr" else DenseRows
 assert rows.instance_class is expected, rows
+# no twin of any kernel was compiled for the other storage
+compiled_rows = {
+    argument.instance_class
+    for twin in compiled_twins()
+    for compiled in twin.signatures
+    for argument in compiled
+    if getattr(argument, "instance_class", None) in (CSRRows, DenseRows)
+}
+assert compiled_rows == {expected}, compiled_rows
 # switched off: GraB's table and herding, averaging, loss tracking, records
 none = type(state.types[0])
 assert isinstance(sequence.types[3], none), sequence

@@ -47,6 +47,7 @@ from .storage import (
     prefetch_row_start,
     row_dot,
     row_sqnorm,
+    rows_kernel,
     subtract_batch,
     updates_touch_only_nonzeros,
 )
@@ -147,6 +148,7 @@ def tracked_loss(epoch_losses, rule, y, p):
     return loss_value(rule.loss, rule.loss_param, y, p)
 
 
+@rows_kernel
 @jit
 def apply_update_map(
     X, y, sample_weight, order, start, stop, model, rule, eta, work, epoch_losses
@@ -598,6 +600,7 @@ def add_epoch_loss(epoch_losses, index, batch_loss):
     epoch_losses[index] += batch_loss
 
 
+@rows_kernel
 @jit
 def apply_steps(
     X, y, sample_weight, model, rule, sequence, steps, outputs, state, scratch
@@ -722,6 +725,7 @@ def apply_steps(
     return OK, -1
 
 
+@rows_kernel
 @jit
 def mean_loss(X, y, sample_weight, coef, intercept, rule, work):
     """``(1/n) Σ_i s_i ℓ(x_i·w + b, y_i)``: the data term of the training objective.

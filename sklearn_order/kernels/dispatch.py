@@ -1,33 +1,42 @@
-"""Compile-time choices: which code a kernel compiles, decided by argument types.
+"""Compile-time choices: which code a kernel compiles.
 
-A kernel is compiled once per combination of its arguments' types. The
-helpers here let one call site in a kernel stand for several
-implementations, of which Numba compiles only the one the argument's type
-selects (``numba.extending.overload``):
+A kernel is written once and compiled only with the code its inputs need.
+Two mechanisms choose that code:
 
-- :func:`dispatch_on_type`: one implementation per type of the first
-  argument (dense or CSR rows);
-- :func:`unless_none`: an operation on optional state that compiles to
-  nothing when the state is ``None`` (a switched-off feature).
+- **Specialization** (:func:`variant_operation`, :func:`specialize`,
+  :func:`specialized_entry`): an operation with one implementation per
+  *variant* (dense or CSR rows) is bound to one implementation in a *twin*
+  of each kernel that reaches it: the same source, compiled with its
+  globals pointing at that variant's implementations (and at the twins of
+  the kernels it calls). The implementations are small
+  :func:`~sklearn_order._jit.jit_inline` functions, which Numba inlines into
+  the twin before typing it; the twin is typed and optimized once, as if it
+  had been written for that variant alone. Kernels called from Python pick
+  their twin from the arguments (:func:`specialized_entry`).
+- **Dispatch on a type** (:func:`dispatch_on_type`, :func:`unless_none`): one
+  call site stands for several implementations, of which Numba compiles only
+  the one the argument's type selects (``numba.extending.overload``); used for
+  optional state that compiles to nothing when it is ``None``.
+
+Specialization exists for compile time. A typed choice (an ``overload``
+inlined at the call site) has Numba compile each implementation as a
+function of its own, and type it again for every call site, before
+inlining it: for the row operations that was a quarter of a first fit's
+compile time (``docs/benchmarks/compile_profile.md``), with the same machine
+code (``benchmarks/kernel_code_diff.py``).
 
 Called from Python (``NUMBA_DISABLE_JIT=1``, or a test), the same functions
 make the same choice from the argument's value.
-
-By default the chosen implementation is compiled as a function of its own
-(with the package's options) and called. The row operations ask for
-``inline=True`` (``overload(..., inline="always")``: the implementation is
-inlined into the kernel after typing): called, the CSR operations made
-epochs 10–15% slower than the run-time branch they replace; inlined, they
-cost the same (``benchmarks/bench_kernel_ab.py``).
 """
 
 import functools
 import inspect
+import types as pytypes
 
 from numba import types
 from numba.extending import overload
 
-from .._jit import JIT_OPTIONS
+from .._jit import JIT_OPTIONS, recompile
 
 #: The implementations are only ever called from compiled code (from Python,
 #: the declared function runs their plain-Python source): no CPython or C
@@ -39,14 +48,206 @@ _OVERLOAD_OPTIONS = {
     "no_cfunc_wrapper": True,
 }
 
+_PACKAGE = __name__.partition(".")[0]
+
 
 def _python(function):
     """The plain-Python source of a compiled function (itself without the JIT)."""
     return getattr(function, "py_func", function)
 
 
-def dispatch_on_type(implementations, numba_key, python_key, inline=False):
+# -- specialization -------------------------------------------------------------
+
+#: id(operation) -> (operation, {variant: implementation})
+_VARIANT_OPERATIONS = {}
+#: id(entry) -> (entry, kernel): the kernels of :func:`specialized_entry`
+_ENTRIES = {}
+#: id(dispatched) -> (dispatched, implementations, numba_key, python_key)
+_TYPE_DISPATCHED = {}
+#: (id(function), variant) -> (function, its twin for the variant)
+_TWINS = {}
+#: id(function) -> (function, whether it reaches a variant operation)
+_REACHES = {}
+
+
+def variant_operation(implementations, python_key):
+    """Decorator: an operation with one implementation per variant.
+
+    Compiled code calls it only from a twin (:func:`specialize`), which is
+    compiled with the variant's implementation in its place; from Python it
+    runs the implementation that ``python_key`` picks from its first
+    argument.
+
+    Parameters
+    ----------
+    implementations : dict
+        Variant -> compiled function (:func:`~sklearn_order._jit.jit_inline`);
+        each takes the decorated function's parameters.
+    python_key : callable
+        Value of the first argument -> variant.
+
+    Returns
+    -------
+    callable
+        A decorator. The decorated function gives only the signature and the
+        docstring; its body is not run.
+    """
+
+    def decorate(declaration):
+        def operation(*args):
+            return _python(implementations[python_key(args[0])])(*args)
+
+        functools.update_wrapper(operation, declaration)
+        _VARIANT_OPERATIONS[id(operation)] = (operation, dict(implementations))
+        return operation
+
+    return decorate
+
+
+def _referenced_names(code):
+    """The global names a code object (and the code nested in it) may read."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, pytypes.CodeType):
+            names |= _referenced_names(constant)
+    return names
+
+
+def _package_source(function):
+    """The plain-Python function of one of this package's functions, else None."""
+    source = _python(function)
+    if isinstance(source, pytypes.FunctionType) and (
+        source.__module__ or ""
+    ).partition(".")[0] == _PACKAGE:
+        return source
+    return None
+
+
+def reaches_variant_operation(function):
+    """Whether ``function`` calls a variant operation, directly or through others."""
+    entry = _REACHES.get(id(function))
+    if entry is not None:
+        return entry[1]
+    _REACHES[id(function)] = (function, False)  # while in progress
+    if id(function) in _VARIANT_OPERATIONS:
+        reaches = True
+    elif id(function) in _ENTRIES:
+        reaches = reaches_variant_operation(_ENTRIES[id(function)][1])
+    elif id(function) in _TYPE_DISPATCHED:
+        implementations = _TYPE_DISPATCHED[id(function)][1]
+        reaches = any(map(reaches_variant_operation, implementations.values()))
+    else:
+        source = _package_source(function)
+        reaches = source is not None and any(
+            reaches_variant_operation(source.__globals__[name])
+            for name in _referenced_names(source.__code__)
+            if name in source.__globals__ and callable(source.__globals__[name])
+        )
+    _REACHES[id(function)] = (function, reaches)
+    return reaches
+
+
+def specialize(function, variant):
+    """The twin of ``function`` for ``variant``: every variant operation bound.
+
+    The twin has ``function``'s source, compiled as ``function`` is, with
+    each global name that reaches a variant operation bound instead to that
+    operation's implementation for ``variant``, or to the twin of the
+    function it names (recursively). A function that reaches no variant
+    operation is its own twin. Twins are made once per process.
+
+    Parameters
+    ----------
+    function : callable
+        A compiled function of this package, a :func:`variant_operation`, a
+        :func:`specialized_entry` or a :func:`dispatch_on_type` function.
+    variant : hashable
+        A key of the variant operations' implementations.
+
+    Returns
+    -------
+    callable
+    """
+    if not reaches_variant_operation(function):
+        return function
+    key = (id(function), variant)
+    if key in _TWINS:
+        return _TWINS[key][1]
+    if id(function) in _VARIANT_OPERATIONS:
+        twin = specialize(_VARIANT_OPERATIONS[id(function)][1][variant], variant)
+    elif id(function) in _ENTRIES:
+        twin = specialize(_ENTRIES[id(function)][1], variant)
+    elif id(function) in _TYPE_DISPATCHED:
+        _, implementations, numba_key, python_key = _TYPE_DISPATCHED[id(function)]
+        twin = dispatch_on_type(
+            {k: specialize(v, variant) for k, v in implementations.items()},
+            numba_key,
+            python_key,
+        )(function)
+    else:
+        source = _package_source(function)
+        namespace = dict(source.__globals__)
+        for name in _referenced_names(source.__code__):
+            value = namespace.get(name)
+            if callable(value) and reaches_variant_operation(value):
+                namespace[name] = specialize(value, variant)
+        twin_source = pytypes.FunctionType(
+            source.__code__,
+            namespace,
+            source.__name__,
+            source.__defaults__,
+            source.__closure__,
+        )
+        functools.update_wrapper(twin_source, source, updated=())
+        del twin_source.__wrapped__
+        twin = recompile(function, twin_source)
+    _TWINS[key] = (function, twin)
+    return twin
+
+
+def specialized_entry(variant_of):
+    """Decorator: a kernel called from Python, run as its twin for the arguments.
+
+    Parameters
+    ----------
+    variant_of : callable
+        The call's positional arguments -> the variant (:func:`specialize`).
+
+    Returns
+    -------
+    callable
+        A decorator for a compiled kernel. The decorated function calls the
+        kernel's twin for its arguments' variant; its ``kernel`` attribute is
+        the kernel, and ``specialized(variant)`` returns a twin.
+    """
+
+    def decorate(kernel):
+        def entry(*args):
+            return specialize(kernel, variant_of(args))(*args)
+
+        functools.update_wrapper(entry, _python(kernel), updated=())
+        del entry.__wrapped__
+        entry.kernel = kernel
+        entry.specialized = functools.partial(specialize, kernel)
+        _ENTRIES[id(entry)] = (entry, kernel)
+        return entry
+
+    return decorate
+
+
+def compiled_twins():
+    """Every twin made in this process that is a compiled function (a dispatcher)."""
+    return [twin for _, twin in _TWINS.values() if hasattr(twin, "signatures")]
+
+
+# -- dispatch on a type -----------------------------------------------------------
+
+
+def dispatch_on_type(implementations, numba_key, python_key):
     """Decorator: a function implemented according to its first argument's type.
+
+    The chosen implementation is compiled as a function of its own (with the
+    package's options) and called.
 
     Parameters
     ----------
@@ -58,9 +259,6 @@ def dispatch_on_type(implementations, numba_key, python_key, inline=False):
         (``None``: no implementation; Numba then reports a typing error).
     python_key : callable
         Value of the first argument -> key, for calls from Python.
-    inline : bool, default=False
-        Inline the chosen implementation into the caller (Numba's typed
-        inlining) instead of calling it.
 
     Returns
     -------
@@ -79,10 +277,13 @@ def dispatch_on_type(implementations, numba_key, python_key, inline=False):
 
         functools.update_wrapper(dispatched, declaration)
         functools.update_wrapper(typer, declaration)
-        if inline:
-            overload(dispatched, inline="always", jit_options=_OVERLOAD_OPTIONS)(typer)
-        else:
-            overload(dispatched, jit_options=_OVERLOAD_OPTIONS)(typer)
+        overload(dispatched, jit_options=_OVERLOAD_OPTIONS)(typer)
+        _TYPE_DISPATCHED[id(dispatched)] = (
+            dispatched,
+            dict(implementations),
+            numba_key,
+            python_key,
+        )
         return dispatched
 
     return decorate

@@ -75,6 +75,7 @@ from .storage import (
     prefetch_group_weights,
     prefetch_row_start,
     row_sqnorm,
+    rows_kernel,
 )
 from .storage import prefetch_row as prefetch_x_row
 
@@ -511,6 +512,7 @@ def _apply_group_map(
                     coef[q] = shrink(coef[q], threshold)
 
 
+@rows_kernel
 @jit
 def apply_group_steps(
     X,

@@ -8,13 +8,14 @@ types (:func:`kernel_rows`):
 - :class:`CSRRows`: the three arrays of a SciPy CSR matrix (32- or 64-bit
   indices). Every operation costs the row's non-zeros, never ``n_features``.
 
-Each operation is chosen at compile time from the type of ``X``
-(:func:`.dispatch.dispatch_on_type`), so a kernel compiled for dense rows
-contains no CSR code and the reverse. The chosen implementation is inlined
-into the kernel (an earlier compile-time dispatch that called its
-implementations once per row was measured 9% slower on dense data); epoch
-times stay those of the run-time branch this replaced
-(``benchmarks/bench_kernel_ab.py``, ``docs/benchmarks/kernel_ab.md``).
+Each operation is bound to its implementation for one storage in the
+kernel's twin for that storage (:func:`.dispatch.specialize`; kernels called
+from Python are :func:`rows_kernel`), so a kernel compiled for dense rows
+contains no CSR code and the reverse. The implementation is inlined into the
+kernel (an earlier compile-time dispatch that called its implementations
+once per row was measured 9% slower on dense data); epoch times stay those
+of the run-time branch this replaced (``benchmarks/bench_kernel_ab.py``,
+``docs/benchmarks/kernel_ab.md``).
 
 Coefficients may carry a lazy scale ``s`` (CSR only): the weights are
 ``s · v`` with ``v`` stored. The L2 weight decay ``w ← (1 − η l2) w`` is then
@@ -27,12 +28,11 @@ row's update, and keeps ``s = 1``.
 from typing import NamedTuple
 
 import numpy as np
-from numba import types
 from scipy import sparse
 
 from .._jit import CACHE_LINE_BYTES, jit_inline, jit_inline_dual, prefetch_item
 from .._jit import prefetch_row as prefetch_dense_row
-from .dispatch import dispatch_on_type
+from .dispatch import specialized_entry, variant_operation
 
 #: Below this the lazy scale is folded into the stored weights (scikit-learn's
 #: threshold), long before ``v = w / s`` could overflow.
@@ -377,13 +377,6 @@ def _csr_updates_touch_only_nonzeros(X):
 # -- the operations, for either storage -------------------------------------
 
 
-def _storage_of_type(rows_type):
-    """``"dense"`` or ``"csr"`` for a Numba type of rows (``None`` if neither)."""
-    if isinstance(rows_type, types.BaseNamedTuple):
-        return _STORAGE_NAMES.get(rows_type.instance_class)
-    return None
-
-
 def _storage_of(rows):
     return _STORAGE_NAMES[type(rows)]
 
@@ -392,10 +385,13 @@ _STORAGE_NAMES = {DenseRows: "dense", CSRRows: "csr"}
 
 
 def _by_storage(dense, csr):
-    """The decorated operation, compiled as ``dense`` or ``csr`` from the rows' type."""
-    return dispatch_on_type(
-        {"dense": dense, "csr": csr}, _storage_of_type, _storage_of, inline=True
-    )
+    """The decorated operation, as ``dense`` or ``csr`` in each kernel's twin."""
+    return variant_operation({"dense": dense, "csr": csr}, _storage_of)
+
+
+#: Decorator of the kernels called from Python with the rows first: each call
+#: runs the kernel's twin for the rows' storage (``"dense"`` or ``"csr"``).
+rows_kernel = specialized_entry(lambda args: _storage_of(args[0]))
 
 
 @_by_storage(_dense_row_dot, _csr_row_dot)

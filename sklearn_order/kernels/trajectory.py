@@ -36,7 +36,7 @@ from .cpu import (
     prefetch_ahead,
     prefetch_distance,
 )
-from .storage import ALL_ROWS, fold_scale
+from .storage import ALL_ROWS, fold_scale, rows_kernel
 
 
 class Chains(NamedTuple):
@@ -193,6 +193,7 @@ def _starts_anchor(steps, c, n_threads, anchor):
     return ahead * ahead > 2.0 * k * gap
 
 
+@rows_kernel
 @jit
 def backward_chains(
     X, y, sample_weight, rule, eta, sequence, chains, threads, coupling, budget, thread
