@@ -294,7 +294,8 @@ def test_running_mean_follows_maps_that_zero_the_weights(storage, rng):
     average = Average(1, np.zeros(d + 1), np.zeros(3))
     work = np.empty(batch_size)
     # the averaging functions as the kernel's twin for this storage calls them
-    prepare, update = (specialize(f, storage) for f in (prepare_average, update_average))
+    prepare = specialize(prepare_average, storage)
+    update = specialize(update_average, storage)
     batches = []
     for t, eta in enumerate(etas, start=1):
         start = (t - 1) * batch_size % n
