@@ -116,9 +116,10 @@ def _referenced_names(code):
 def _package_source(function):
     """The plain-Python function of one of this package's functions, else None."""
     source = _python(function)
-    if isinstance(source, pytypes.FunctionType) and (
-        source.__module__ or ""
-    ).partition(".")[0] == _PACKAGE:
+    if (
+        isinstance(source, pytypes.FunctionType)
+        and (source.__module__ or "").partition(".")[0] == _PACKAGE
+    ):
         return source
     return None
 
