@@ -21,9 +21,13 @@ Three measurements, each in fresh processes with an empty Numba cache
    variants it compiles, how many functions, wall and CPU seconds, and then
    the first fit of each kind loaded from the warmed cache.
 
+   With ``--baseline REF``, the same warm-up of that git ref's package is
+   timed just before (one run each).
+
 Run::
 
     python benchmarks/bench_compile_profile.py   # docs/benchmarks/compile_profile.*
+    python benchmarks/bench_compile_profile.py --baseline fb3234d
 """
 
 import argparse
@@ -134,10 +138,14 @@ print(seconds, n_compiled)
 """
 
 
-def warm_up_cost(jobs):
-    """Wall and CPU seconds of a cold ``warmup --jobs``; then loads of each kind."""
+def warm_up_cost(jobs, package_root=ROOT, loads=True):
+    """Wall and CPU seconds of a cold ``warmup --jobs``; then loads of each kind.
+
+    ``package_root``: the folder of the package to warm up (another git ref's,
+    exported); ``loads=False`` skips the loads.
+    """
     with tempfile.TemporaryDirectory() as cache:
-        env = _harness.environment(ROOT, cache)
+        env = _harness.environment(package_root, cache)
         wall, cpu, done = _harness.run_process(
             [sys.executable, "-m", "sklearn_order", "warmup", "--jobs", str(jobs)],
             env=env,
@@ -149,14 +157,14 @@ def warm_up_cost(jobs):
         # the first variant of each job and storage: a first fit of that kind
         from sklearn_order.warmup import VARIANTS
 
-        seen, loads = set(), []
-        for index, variant in enumerate(VARIANTS):
+        seen, loaded = set(), []
+        for index, variant in enumerate(VARIANTS if loads else ()):
             key = (variant.job, variant.estimator, variant.storage)
             if key in seen:
                 continue
             seen.add(key)
             out = _harness.run_python(_LOADED_FIT, str(index), env=env).split()
-            loads.append(
+            loaded.append(
                 {
                     "variant": variant.name,
                     "seconds": float(out[0]),
@@ -170,7 +178,7 @@ def warm_up_cost(jobs):
         "variants": n_variants,
         "variants compiled": n_compiled_variants,
         "functions compiled": n_functions,
-        "loads": loads,
+        "loads": loaded,
     }
 
 
@@ -243,12 +251,26 @@ def markdown(results, meta):
         lines.append(
             f"| {load['variant']} | {load['seconds']:.2f} | {load['compiled']} |"
         )
+    baseline = results.get("warm-up of the baseline")
+    if baseline is not None:
+        lines += [
+            "",
+            f"The same command for the package at git ref `{meta['baseline']}`, "
+            "run just before it on the same machine: "
+            f"{baseline['variants']} variants, {baseline['functions compiled']} "
+            f"functions in {baseline['wall']:.1f} s wall, {baseline['cpu']:.1f} s "
+            f"CPU (this checkout ÷ baseline: {warm['wall'] / baseline['wall']:.2f} "
+            f"wall, {warm['cpu'] / baseline['cpu']:.2f} CPU; one run each).",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="warm-up processes")
+    parser.add_argument(
+        "--baseline", help="git ref whose warm-up is also timed, just before this one"
+    )
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks"))
     _harness.script_arguments(parser)
@@ -257,8 +279,13 @@ def main(argv=None):
     results = {
         "first fit": {kind: profile_first_fit(kind) for kind in ("dense", "csr")},
         "optimizer": optimizer_share(),
-        "warm-up": warm_up_cost(args.jobs),
     }
+    if args.baseline:
+        meta["baseline"] = args.baseline
+        with tempfile.TemporaryDirectory() as directory:
+            root = _harness.export_package(args.baseline, directory)
+            results["warm-up of the baseline"] = warm_up_cost(args.jobs, root, False)
+    results["warm-up"] = warm_up_cost(args.jobs)
     table = markdown(results, meta)
     print(table)
     out = None if args.no_write else Path(args.out) / "compile_profile.md"
