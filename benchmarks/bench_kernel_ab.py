@@ -42,7 +42,8 @@ from _data import COMMON, make_data, make_sparse_data
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-#: The cases: ``(name, storage and dtype, order, batch_size, average)``.
+#: The cases: ``(storage and dtype, order, batch_size, average[, sampling])``;
+#: the sampling scheme is ``"reshuffle"`` where not given.
 CASES = [
     ("dense float64", "forward", 1, False),
     ("dense float64", "backward", 1, False),
@@ -55,7 +56,15 @@ CASES = [
     ("dense float64", "forward", 1, True),
     ("csr float64", "forward", 1, True),
     ("csr float64", "forward", 32, True),
+    ("dense float64", "forward", 1, True, "grab"),
+    ("csr float64", "forward", 1, True, "grab"),
 ]
+
+
+def _case_fields(case):
+    """``(data, order, batch_size, average, sampling)`` of a case."""
+    data, order, batch_size, average, *rest = case
+    return data, order, batch_size, average, rest[0] if rest else "reshuffle"
 
 
 #: The suffix of a case's per-epoch time relative to the reference workload.
@@ -63,9 +72,13 @@ RELATIVE = " ÷ reference"
 
 
 def case_name(case):
-    """``"csr float64 backward b=1"``, ``"… average"``: a case's row label."""
-    data, order, batch_size, average = case
-    return f"{data} {order} b={batch_size}" + (" average" if average else "")
+    """``"csr float64 backward b=1"``, ``"… average"``, ``"… grab"``: a row label."""
+    data, order, batch_size, average, sampling = _case_fields(case)
+    return (
+        f"{data} {order} b={batch_size}"
+        + (" average" if average else "")
+        + ("" if sampling == "reshuffle" else f" {sampling}")
+    )
 
 
 def child(args):
@@ -99,12 +112,13 @@ def child(args):
                 if not args.prime
             }
             for case in cases:
-                name, order, batch_size, average = case
+                name, order, batch_size, average, sampling = _case_fields(case)
                 X, labels = data[name]
                 model = sklearn_order.BackwardSGDClassifier(
                     order=order,
                     batch_size=batch_size,
                     average=average,
+                    sampling=sampling,
                     random_state=0,
                     **COMMON,
                 )

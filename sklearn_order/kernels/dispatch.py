@@ -21,9 +21,10 @@ Two mechanisms choose that code:
 Specialization exists for compile time. A typed choice (an ``overload``
 inlined at the call site) has Numba compile each implementation as a
 function of its own, and type it again for every call site, before
-inlining it: for the row operations that was a quarter of a first fit's
-compile time (``docs/benchmarks/compile_profile.md``), with the same machine
-code (``benchmarks/kernel_code_diff.py``).
+inlining it. The row operations were chosen so until the twins replaced
+it: a first fit with an empty cache now takes 0.75 (dense) and 0.81 (CSR)
+of the time it took (``docs/benchmarks/compile.md``), and the kernels' machine
+code is the same (``docs/benchmarks/kernel_code_twins.md``).
 
 Called from Python (``NUMBA_DISABLE_JIT=1``, or a test), the same functions
 make the same choice from the argument's value.
@@ -31,6 +32,7 @@ make the same choice from the argument's value.
 
 import functools
 import inspect
+import threading
 import types as pytypes
 
 from numba import types
@@ -68,6 +70,10 @@ _TYPE_DISPATCHED = {}
 _TWINS = {}
 #: id(function) -> (function, whether it reaches a variant operation)
 _REACHES = {}
+#: Held while twins are made: kernels are called from several host threads
+#: (one-vs-rest classes, trajectory chains), and a half-made entry of
+#: ``_REACHES`` must not be read.
+_TWIN_LOCK = threading.RLock()
 
 
 def variant_operation(implementations, python_key):
@@ -126,6 +132,11 @@ def _package_source(function):
 
 def reaches_variant_operation(function):
     """Whether ``function`` calls a variant operation, directly or through others."""
+    with _TWIN_LOCK:
+        return _reaches(function)
+
+
+def _reaches(function):
     entry = _REACHES.get(id(function))
     if entry is not None:
         return entry[1]
@@ -133,14 +144,14 @@ def reaches_variant_operation(function):
     if id(function) in _VARIANT_OPERATIONS:
         reaches = True
     elif id(function) in _ENTRIES:
-        reaches = reaches_variant_operation(_ENTRIES[id(function)][1])
+        reaches = _reaches(_ENTRIES[id(function)][1])
     elif id(function) in _TYPE_DISPATCHED:
         implementations = _TYPE_DISPATCHED[id(function)][1]
-        reaches = any(map(reaches_variant_operation, implementations.values()))
+        reaches = any(map(_reaches, implementations.values()))
     else:
         source = _package_source(function)
         reaches = source is not None and any(
-            reaches_variant_operation(source.__globals__[name])
+            _reaches(source.__globals__[name])
             for name in _referenced_names(source.__code__)
             if name in source.__globals__ and callable(source.__globals__[name])
         )
@@ -169,19 +180,27 @@ def specialize(function, variant):
     -------
     callable
     """
-    if not reaches_variant_operation(function):
+    twin = _TWINS.get((id(function), variant))
+    if twin is not None:
+        return twin[1]
+    with _TWIN_LOCK:
+        return _specialize(function, variant)
+
+
+def _specialize(function, variant):
+    if not _reaches(function):
         return function
     key = (id(function), variant)
     if key in _TWINS:
         return _TWINS[key][1]
     if id(function) in _VARIANT_OPERATIONS:
-        twin = specialize(_VARIANT_OPERATIONS[id(function)][1][variant], variant)
+        twin = _specialize(_VARIANT_OPERATIONS[id(function)][1][variant], variant)
     elif id(function) in _ENTRIES:
-        twin = specialize(_ENTRIES[id(function)][1], variant)
+        twin = _specialize(_ENTRIES[id(function)][1], variant)
     elif id(function) in _TYPE_DISPATCHED:
         _, implementations, numba_key, python_key = _TYPE_DISPATCHED[id(function)]
         twin = dispatch_on_type(
-            {k: specialize(v, variant) for k, v in implementations.items()},
+            {k: _specialize(v, variant) for k, v in implementations.items()},
             numba_key,
             python_key,
         )(function)
@@ -190,8 +209,8 @@ def specialize(function, variant):
         namespace = dict(source.__globals__)
         for name in _referenced_names(source.__code__):
             value = namespace.get(name)
-            if callable(value) and reaches_variant_operation(value):
-                namespace[name] = specialize(value, variant)
+            if callable(value) and _reaches(value):
+                namespace[name] = _specialize(value, variant)
         twin_source = pytypes.FunctionType(
             source.__code__,
             namespace,
