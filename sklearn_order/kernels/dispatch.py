@@ -21,8 +21,8 @@ Two mechanisms choose that code:
 Specialization exists for compile time. A typed choice (an ``overload``
 inlined at the call site) has Numba compile each implementation as a
 function of its own, and type it again for every call site, before
-inlining it. The row operations were chosen so until the twins replaced
-it: a first fit with an empty cache now takes 0.75 (dense) and 0.81 (CSR)
+inlining it. The row operations were chosen that way before they had
+twins: a first fit with an empty cache now takes 0.75 (dense) and 0.81 (CSR)
 of the time it took (``docs/benchmarks/compile.md``), and the kernels' machine
 code is the same (``docs/benchmarks/kernel_code_twins.md``).
 
@@ -257,7 +257,9 @@ def specialized_entry(variant_of):
 
 def compiled_twins():
     """Every twin made in this process that is a compiled function (a dispatcher)."""
-    return [twin for _, twin in _TWINS.values() if hasattr(twin, "signatures")]
+    with _TWIN_LOCK:
+        twins = [twin for _, twin in _TWINS.values()]
+    return [twin for twin in twins if hasattr(twin, "signatures")]
 
 
 # -- dispatch on a type -----------------------------------------------------------
