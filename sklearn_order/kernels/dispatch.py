@@ -58,6 +58,19 @@ def _python(function):
     return getattr(function, "py_func", function)
 
 
+def _run_from_python(implementations, python_key, declaration):
+    """``declaration`` as called from Python: the implementation for the first argument.
+
+    ``python_key`` picks the key of ``implementations`` from the first
+    argument's value; the implementation's plain-Python source runs.
+    """
+
+    def chosen(*args):
+        return _python(implementations[python_key(args[0])])(*args)
+
+    return functools.update_wrapper(chosen, declaration)
+
+
 # -- specialization -------------------------------------------------------------
 
 #: id(operation) -> (operation, {variant: implementation})
@@ -95,15 +108,12 @@ def variant_operation(implementations, python_key):
     Returns
     -------
     callable
-        A decorator. The decorated function gives only the signature and the
-        docstring; its body is not run.
+        A decorator of the operation's declaration: a function whose name,
+        parameters and docstring the operation takes, and which never runs.
     """
 
     def decorate(declaration):
-        def operation(*args):
-            return _python(implementations[python_key(args[0])])(*args)
-
-        functools.update_wrapper(operation, declaration)
+        operation = _run_from_python(implementations, python_key, declaration)
         _VARIANT_OPERATIONS[id(operation)] = (operation, dict(implementations))
         return operation
 
@@ -290,14 +300,12 @@ def dispatch_on_type(implementations, numba_key, python_key):
     """
 
     def decorate(declaration):
-        def dispatched(*args):
-            return _python(implementations[python_key(args[0])])(*args)
+        dispatched = _run_from_python(implementations, python_key, declaration)
 
         def typer(*args):
             key = numba_key(args[0])
             return None if key is None else _python(implementations[key])
 
-        functools.update_wrapper(dispatched, declaration)
         functools.update_wrapper(typer, declaration)
         overload(dispatched, jit_options=_OVERLOAD_OPTIONS)(typer)
         _TYPE_DISPATCHED[id(dispatched)] = (
