@@ -83,15 +83,15 @@ def compiled_functions(package_name="sklearn_order"):
         for value in vars(module).values()
         if isinstance(value, CPUDispatcher)
     ]
-    try:  # the kernels' twins for each storage, where a ref has them
-        from sklearn_order.kernels.dispatch import compiled_twins
+    try:  # with the kernels' twins per storage, where a ref has them
+        from sklearn_order._cache import package_kernels
     except ImportError:
         pass
     else:
         dispatchers += [
-            twin
-            for twin in compiled_twins()
-            if twin.py_func.__module__.startswith(package_name)
+            kernel
+            for kernel in package_kernels()
+            if kernel.py_func.__module__.startswith(package_name)
         ]
     seen, functions = set(), {}
     for value in dispatchers:

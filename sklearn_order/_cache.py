@@ -501,6 +501,23 @@ class _InMemoryKernel(NullCache):
         return None
 
 
+#: Every dispatcher :func:`cached` gave the kernel cache, in the order they
+#: were made: the package's compiled functions and their twins per storage
+#: (:func:`sklearn_order.kernels.dispatch.specialize`).
+_KERNELS = []
+
+
+def package_kernels():
+    """Every compiled function of the package made so far in this process.
+
+    Returns
+    -------
+    list of numba.core.registry.CPUDispatcher
+        Including each kernel's twins; empty under ``NUMBA_DISABLE_JIT=1``.
+    """
+    return list(_KERNELS)
+
+
 def cached(dispatcher):
     """Give a Numba dispatcher the package's kernel cache.
 
@@ -520,4 +537,5 @@ def cached(dispatcher):
             dispatcher._cache = _InMemoryKernel()
         else:
             dispatcher._cache = KernelCache(dispatcher.py_func)
+        _KERNELS.append(dispatcher)
     return dispatcher

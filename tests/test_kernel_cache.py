@@ -31,18 +31,10 @@ _FIT = textwrap.dedent(
         rng = np.random.default_rng(0)
         X = rng.normal(size=(40, 3)); y = X @ np.array([1.0, -2.0, 0.5]) + 0.3
         model = BackwardSGDRegressor(max_iter=2, tol=None, random_state=0).fit(X, y)
-    from numba.core.dispatcher import Dispatcher
-    from sklearn_order.kernels.dispatch import compiled_twins
-    kernels = [
-        kernel
-        for name, module in list(sys.modules.items())
-        if name.startswith("sklearn_order")
-        for kernel in vars(module).values()
-        if isinstance(kernel, Dispatcher)
-    ] + compiled_twins()
+    from sklearn_order._cache import package_kernels
     loaded = {  # the kernels this fit loaded from the cache
         f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}"
-        for kernel in kernels
+        for kernel in package_kernels()
         if kernel.stats.cache_hits
     }
     print(json.dumps({

@@ -726,7 +726,7 @@ import numpy as np
 from scipy import sparse
 from sklearn_order import BackwardSGDClassifier
 from sklearn_order.kernels import cpu
-from sklearn_order.kernels.dispatch import compiled_twins
+from sklearn_order._cache import package_kernels
 from sklearn_order.kernels.storage import CSRRows, DenseRows
 
 X = np.random.default_rng(0).standard_normal((40, 3))
@@ -739,11 +739,11 @@ BackwardSGDClassifier(max_iter=3, tol=None, random_state=0).fit(X, y)
 rows, sequence, outputs, state = signature[0], signature[5], signature[7], signature[8]
 expected = CSRRows if storage == "csr" else DenseRows
 assert rows.instance_class is expected, rows
-# no twin of any kernel was compiled for the other storage
+# no kernel (nor any kernel's twin) was compiled for the other storage
 compiled_rows = {
     argument.instance_class
-    for twin in compiled_twins()
-    for compiled in twin.signatures
+    for kernel in package_kernels()
+    for compiled in kernel.signatures
     for argument in compiled
     if getattr(argument, "instance_class", None) in (CSRRows, DenseRows)
 }

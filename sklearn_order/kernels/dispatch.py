@@ -265,13 +265,6 @@ def specialized_entry(variant_of):
     return decorate
 
 
-def compiled_twins():
-    """Every twin made in this process that is a compiled function (a dispatcher)."""
-    with _TWIN_LOCK:
-        twins = [twin for _, twin in _TWINS.values()]
-    return [twin for twin in twins if hasattr(twin, "signatures")]
-
-
 # -- dispatch on a type -----------------------------------------------------------
 
 
