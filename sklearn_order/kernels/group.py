@@ -54,7 +54,7 @@ from ..losses import (
 )
 from ..penalties import l2_decay, shrink
 from ..sampling import advance_map, batch_bounds, batches_per_epoch, locate_map
-from ..schedules import PA1, row_step, step_index, step_size
+from ..schedules import PA1, row_step, rule_step_size, step_index
 from . import DERIVATIVE_AT_BOUND, NON_FINITE, OK, Average, Model, UpdateRule
 from .cpu import (
     fold_average,
@@ -588,13 +588,8 @@ def apply_group_steps(
         )
         t = step_index(k, steps.step_offset)
         for m in range(M):
-            per_model[_ETA, m] = step_size(
-                rule.schedule,
-                scalars.eta[m],
-                t,
-                rule.power_t,
-                scalars.alpha[m],
-                scalars.optimal_t0[m],
+            per_model[_ETA, m] = rule_step_size(
+                _model_rule(rule, scalars, m), scalars.eta[m], t
             )
         prepare_group_averages(
             average, X, group, rule, scalars, outputs.status, per_model[_ETA]
